@@ -1,0 +1,64 @@
+package application
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+
+	"github.com/iotplatform/enduser-auth/domain"
+)
+
+// CreateUserDomain creates an enabled user domain. An empty secret is
+// generated (256 bits). It returns the domain, whose Secret the operator
+// hands to the tenant.
+func (s *Service) CreateUserDomain(ctx context.Context, name, secret string) (domain.UserDomain, error) {
+	if secret == "" {
+		var b [32]byte
+		_, _ = rand.Read(b[:])
+		secret = base64.RawURLEncoding.EncodeToString(b[:])
+	}
+	d, err := domain.NewUserDomain(name, secret)
+	if err != nil {
+		return domain.UserDomain{}, err
+	}
+	d, err = s.domains.CreateUserDomain(ctx, d)
+	if err != nil {
+		return domain.UserDomain{}, internalUnless(err, domain.KindInvalid)
+	}
+	return d, nil
+}
+
+// SetUserDomainEnabled enables or disables a user domain.
+func (s *Service) SetUserDomainEnabled(ctx context.Context, name string, enabled bool) error {
+	n, err := domain.ParseUserDomainName(name)
+	if err != nil {
+		return err
+	}
+	return internalUnless(s.domains.SetUserDomainEnabled(ctx, n, enabled), domain.KindUserDomainNotFound)
+}
+
+// PutOfficialAccount adds or updates an official account of a user domain.
+func (s *Service) PutOfficialAccount(ctx context.Context, userDomain, appID, appSecret string) error {
+	n, err := domain.ParseUserDomainName(userDomain)
+	if err != nil {
+		return err
+	}
+	d, err := s.domains.UserDomainByName(ctx, n)
+	if err != nil {
+		return internalUnless(err, domain.KindUserDomainNotFound)
+	}
+	a, err := domain.NewOfficialAccount(d.ID(), appID, appSecret)
+	if err != nil {
+		return err
+	}
+	return internalUnless(s.accounts.PutOfficialAccount(ctx, a), domain.KindInvalid)
+}
+
+// PutDataCenter creates or replaces a data center and the MCCs it serves.
+func (s *Service) PutDataCenter(ctx context.Context, code, apiURL string, mccs []domain.MCC) error {
+	dc, err := domain.NewDataCenter(code, apiURL, mccs)
+	if err != nil {
+		return err
+	}
+	return internalUnless(s.dataCenters.PutDataCenter(ctx, dc), domain.KindInvalid)
+}

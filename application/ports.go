@@ -1,0 +1,125 @@
+package application
+
+import (
+	"context"
+	"time"
+
+	"github.com/iotplatform/enduser-auth/domain"
+)
+
+// The ports below are declared here, by the code that uses them. Every error an
+// implementation returns is either a *domain.Error of the kind documented on
+// the method, or an unexpected failure (which the service reports as internal).
+
+// Clock tells the time. Tests pass a fake one.
+type Clock interface {
+	Now() time.Time
+}
+
+// SystemClock is the wall clock.
+type SystemClock struct{}
+
+// Now returns time.Now().
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// WeChatOAuth exchanges an OAuth code for the user's identity.
+type WeChatOAuth interface {
+	// ExchangeCode calls WeChat once (never retried: the code is consumed).
+	// Errors: KindWeChatUnavailable (network, timeout, non-2xx),
+	// KindWeChatRejected (errcode, no openid, snapshot user; Detail carries
+	// WeChat's errcode and errmsg), KindWeChatMalformed (unparseable body).
+	ExchangeCode(ctx context.Context, appID, appSecret, code string) (domain.WeChatIdentity, error)
+}
+
+// UserDomainRepository stores user domains (tenants).
+type UserDomainRepository interface {
+	// UserDomainByName errors: KindUserDomainNotFound.
+	UserDomainByName(ctx context.Context, name string) (domain.UserDomain, error)
+	// CreateUserDomain errors: KindInvalid when the name is taken.
+	CreateUserDomain(ctx context.Context, d domain.UserDomain) (domain.UserDomain, error)
+	// SetUserDomainEnabled errors: KindUserDomainNotFound.
+	SetUserDomainEnabled(ctx context.Context, name string, enabled bool) error
+}
+
+// OfficialAccountRepository stores the official accounts of user domains.
+type OfficialAccountRepository interface {
+	// OfficialAccount errors: KindOfficialAccountMissing.
+	OfficialAccount(ctx context.Context, userDomainID int64, appID string) (domain.OfficialAccount, error)
+	// PutOfficialAccount creates or updates the account (its AppSecret).
+	PutOfficialAccount(ctx context.Context, a domain.OfficialAccount) error
+}
+
+// DataCenterRepository stores data centers and the MCCs they serve.
+type DataCenterRepository interface {
+	// DataCenterByMCC errors: KindMCCUnresolved when no data center serves mcc.
+	DataCenterByMCC(ctx context.Context, mcc domain.MCC) (domain.DataCenter, error)
+	// PutDataCenter creates or replaces a data center and its MCC list.
+	// Errors: KindInvalid when an MCC is served by another data center.
+	PutDataCenter(ctx context.Context, dc domain.DataCenter) error
+}
+
+// UserRepository stores end users and their WeChat bindings.
+type UserRepository interface {
+	// FindOrRegisterWeChatUser returns the user bound to (user domain, appId,
+	// openid) or, when the identity has a unionid, to (user domain, unionid);
+	// otherwise it registers candidate. A unionid seen for the first time is
+	// attached to the found user. The login time is recorded as now.
+	// Concurrent calls for one person yield one user.
+	FindOrRegisterWeChatUser(ctx context.Context, userDomainID int64, id domain.WeChatIdentity, candidate domain.EndUser, now time.Time) (user domain.EndUser, created bool, err error)
+	// UserWithWeChat returns a user and its binding under appID (the binding
+	// is zero when there is none). Errors: KindUserNotFound.
+	UserWithWeChat(ctx context.Context, uid, appID string) (domain.EndUser, domain.WeChatIdentity, error)
+}
+
+// RevokedSession is a revocation, as the revocation cache needs it.
+type RevokedSession struct {
+	ID        domain.SessionID
+	RevokedAt time.Time
+}
+
+// SessionRepository stores sessions (refresh-token families).
+type SessionRepository interface {
+	CreateSession(ctx context.Context, s domain.Session) error
+	// SessionByID errors: KindTokenInvalid when there is no such session.
+	SessionByID(ctx context.Context, id domain.SessionID) (domain.Session, error)
+	// AdvanceRefreshCounter spends refresh token `from`, atomically: it moves
+	// the counter from `from` to from+1, sets rotated_at = now and the new
+	// refresh expiry, only if the counter is still `from` and the session is
+	// neither revoked nor expired at now. It reports whether it did.
+	AdvanceRefreshCounter(ctx context.Context, id domain.SessionID, from int64, now, refreshExpiresAt time.Time) (bool, error)
+	// RevokeSession revokes the session (idempotent); it reports whether this
+	// call revoked it.
+	RevokeSession(ctx context.Context, id domain.SessionID, now time.Time, reason string) (bool, error)
+	// RevokedSessionsSince lists sessions revoked at or after since.
+	RevokedSessionsSince(ctx context.Context, since time.Time) ([]RevokedSession, error)
+}
+
+// TokenIssuer signs and verifies access tokens and manages signing keys.
+type TokenIssuer interface {
+	// SignAccessToken signs the claims with the current signing key.
+	SignAccessToken(ctx context.Context, c domain.AccessClaims) (string, error)
+	// ParseAccessToken verifies signature (kid resolved against held keys,
+	// algorithm pinned), type, exp and nbf (with a small leeway) at now.
+	// Errors: KindTokenInvalid.
+	ParseAccessToken(ctx context.Context, token string, now time.Time) (domain.AccessClaims, error)
+	// JWKS returns the JSON Web Key Set of every key that may still have
+	// valid tokens.
+	JWKS(ctx context.Context) ([]byte, error)
+	// RotateSigningKey makes a new key the signer and returns its kid.
+	RotateSigningKey(ctx context.Context) (string, error)
+}
+
+// SigningKeyRepository stores the access tokens' signing keys, so that every
+// instance signs and verifies with the same keys. Private keys are encrypted
+// at rest by the implementation.
+type SigningKeyRepository interface {
+	// SigningKeys lists the active key and the keys retired at or after
+	// retiredSince, newest first.
+	SigningKeys(ctx context.Context, retiredSince time.Time) ([]domain.SigningKey, error)
+	// AddSigningKey stores k as the active signer, in one transaction. With
+	// retireActive, the currently active key (if any) is retired at
+	// k.CreatedAt first (rotation). Without it, nothing is stored when an
+	// active key exists (first start raced by another instance) and it
+	// reports false.
+	AddSigningKey(ctx context.Context, k domain.SigningKey, retireActive bool) (bool, error)
+}

@@ -1,0 +1,276 @@
+// Package application holds the use cases of end-user authentication and the
+// module's public facade, Service, which other modules call in-process.
+package application
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/iotplatform/enduser-auth/domain"
+)
+
+// Config holds the service's policy settings.
+type Config struct {
+	// DataCenter is the code of the data center this deployment serves.
+	DataCenter string
+	// AccessTokenTTL is the access token lifetime (default 2h).
+	AccessTokenTTL time.Duration
+	// RefreshTokenTTL is each refresh token's lifetime (default 30 days).
+	RefreshTokenTTL time.Duration
+	// SessionMaxLifetime is a session's absolute lifetime from login, which no
+	// rotation extends (default 365 days).
+	SessionMaxLifetime time.Duration
+	// RefreshReuseGrace is how long after its first use a refresh token still
+	// returns its child instead of revoking the session (default 10s).
+	RefreshReuseGrace time.Duration
+	// RevocationSyncInterval bounds how long a revocation made by another
+	// instance takes to reach this one (default 5s).
+	RevocationSyncInterval time.Duration
+}
+
+// DefaultConfig returns the documented defaults.
+func DefaultConfig() Config {
+	return Config{
+		DataCenter:             "CN",
+		AccessTokenTTL:         2 * time.Hour,
+		RefreshTokenTTL:        30 * 24 * time.Hour,
+		SessionMaxLifetime:     365 * 24 * time.Hour,
+		RefreshReuseGrace:      10 * time.Second,
+		RevocationSyncInterval: 5 * time.Second,
+	}
+}
+
+// Service is the module's facade. Other modules hold a *Service and call it
+// directly; the HTTP adapter is one more caller.
+type Service struct {
+	cfg         Config
+	clock       Clock
+	wechat      WeChatOAuth
+	domains     UserDomainRepository
+	accounts    OfficialAccountRepository
+	dataCenters DataCenterRepository
+	users       UserRepository
+	sessions    SessionRepository
+	tokens      TokenIssuer
+	log         *slog.Logger
+	revoked     *revocationCache
+}
+
+// NewService builds the facade from its ports. Zero durations in cfg take
+// their defaults; a nil logger discards.
+func NewService(cfg Config, clock Clock, wechat WeChatOAuth, domains UserDomainRepository, accounts OfficialAccountRepository,
+	dataCenters DataCenterRepository, users UserRepository, sessions SessionRepository, tokens TokenIssuer, log *slog.Logger) *Service {
+	def := DefaultConfig()
+	if cfg.AccessTokenTTL <= 0 {
+		cfg.AccessTokenTTL = def.AccessTokenTTL
+	}
+	if cfg.RefreshTokenTTL <= 0 {
+		cfg.RefreshTokenTTL = def.RefreshTokenTTL
+	}
+	if cfg.SessionMaxLifetime <= 0 {
+		cfg.SessionMaxLifetime = def.SessionMaxLifetime
+	}
+	if cfg.RefreshReuseGrace < 0 {
+		cfg.RefreshReuseGrace = 0
+	}
+	if cfg.RevocationSyncInterval <= 0 {
+		cfg.RevocationSyncInterval = def.RevocationSyncInterval
+	}
+	if clock == nil {
+		clock = SystemClock{}
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{cfg: cfg, clock: clock, wechat: wechat, domains: domains, accounts: accounts, dataCenters: dataCenters,
+		users: users, sessions: sessions, tokens: tokens, log: log, revoked: newRevocationCache()}
+}
+
+// Config returns the effective configuration.
+func (s *Service) Config() Config { return s.cfg }
+
+// WeChatLogin is the input of the WeChat official account login, as the client
+// sent it (raw strings: the service validates them in the contract's order).
+type WeChatLogin struct {
+	UserDomain string
+	AppID      string
+	Code       string
+	Signature  string
+	// MCC is the optional mobile country code; "" means not given.
+	MCC string
+}
+
+// LoginResult is a successful login.
+type LoginResult struct {
+	Tokens     domain.TokenPair
+	UID        string
+	Registered bool
+}
+
+// LoginWithWeChatOfficialAccount verifies the request, exchanges the code with
+// WeChat, finds or registers the user and starts a session. Checks run in the
+// contract's order; the WeChat call comes last, after the signature, so that
+// unsigned traffic never spends the tenant's WeChat quota.
+func (s *Service) LoginWithWeChatOfficialAccount(ctx context.Context, in WeChatLogin) (res LoginResult, err error) {
+	start := s.clock.Now()
+	defer func() {
+		attrs := []any{slog.String("event", "login.wechat_offiaccount"), slog.String("userDomain", safeLog(in.UserDomain)),
+			slog.String("appId", safeLog(in.AppID)), slog.Duration("took", s.clock.Now().Sub(start))}
+		if err != nil {
+			attrs = append(attrs, slog.String("outcome", string(domain.KindOf(err))))
+			if domain.KindOf(err) == domain.KindInternal {
+				attrs = append(attrs, slog.String("error", err.Error()))
+				s.log.ErrorContext(ctx, "login failed", attrs...)
+				return
+			}
+			s.log.InfoContext(ctx, "login refused", attrs...)
+			return
+		}
+		attrs = append(attrs, slog.String("outcome", "ok"), slog.String("uid", res.UID), slog.Bool("registered", res.Registered))
+		s.log.InfoContext(ctx, "login succeeded", attrs...)
+	}()
+
+	name, err := domain.ParseUserDomainName(in.UserDomain)
+	if err != nil {
+		return res, err
+	}
+	appID, code, sig := strings.TrimSpace(in.AppID), strings.TrimSpace(in.Code), strings.TrimSpace(in.Signature)
+	switch {
+	case appID == "":
+		return res, domain.E(domain.KindAppIDRequired)
+	case code == "":
+		return res, domain.E(domain.KindCodeRequired)
+	case sig == "":
+		return res, domain.E(domain.KindSignatureRequired)
+	}
+	ud, err := s.domains.UserDomainByName(ctx, name)
+	if err != nil {
+		return res, internalUnless(err, domain.KindUserDomainNotFound)
+	}
+	if !ud.Enabled() {
+		return res, domain.E(domain.KindUserDomainDisabled)
+	}
+	if err := ud.VerifyLoginSignature(appID, code, sig); err != nil {
+		return res, err
+	}
+	if err := s.checkMCC(ctx, in.MCC); err != nil {
+		return res, err
+	}
+	acct, err := s.accounts.OfficialAccount(ctx, ud.ID(), appID)
+	if err != nil {
+		return res, internalUnless(err, domain.KindOfficialAccountMissing)
+	}
+	ident, err := s.wechat.ExchangeCode(ctx, appID, acct.AppSecret(), code)
+	if err != nil {
+		return res, internalUnless(err, domain.KindWeChatUnavailable, domain.KindWeChatRejected, domain.KindWeChatMalformed)
+	}
+	now := s.clock.Now()
+	candidate, err := domain.NewEndUser(newUID(), ud.ID(), now)
+	if err != nil {
+		return res, err
+	}
+	user, created, err := s.users.FindOrRegisterWeChatUser(ctx, ud.ID(), ident, candidate, now)
+	if err != nil {
+		return res, internal(err)
+	}
+	pair, err := s.startSession(ctx, user.ID(), ud, appID, now)
+	if err != nil {
+		return res, err
+	}
+	return LoginResult{Tokens: pair, UID: user.ID(), Registered: created}, nil
+}
+
+func (s *Service) checkMCC(ctx context.Context, raw string) error {
+	if strings.TrimSpace(raw) == "" {
+		return nil
+	}
+	mcc, err := domain.ParseMCC(raw)
+	if err != nil {
+		return err
+	}
+	dc, err := s.dataCenters.DataCenterByMCC(ctx, mcc)
+	if err != nil {
+		if domain.IsKind(err, domain.KindMCCUnresolved) {
+			return err
+		}
+		// The lookup failed: the contract answers 6085 for that too.
+		return &domain.Error{Kind: domain.KindMCCUnresolved, Err: err}
+	}
+	if !strings.EqualFold(dc.Code(), s.cfg.DataCenter) {
+		detail, _ := json.Marshal(map[string]string{"dataCenter": dc.Code(), "apiUrl": dc.APIURL()})
+		return &domain.Error{Kind: domain.KindMCCForeign, Detail: string(detail)}
+	}
+	return nil
+}
+
+func (s *Service) startSession(ctx context.Context, uid string, ud domain.UserDomain, appID string, now time.Time) (domain.TokenPair, error) {
+	sess := domain.NewSession(uid, ud.ID(), ud.Name(), appID, now, s.cfg.RefreshTokenTTL, s.cfg.SessionMaxLifetime)
+	if err := s.sessions.CreateSession(ctx, sess); err != nil {
+		return domain.TokenPair{}, internal(err)
+	}
+	access, err := s.issueAccess(ctx, sess, now)
+	if err != nil {
+		return domain.TokenPair{}, err
+	}
+	return domain.TokenPair{Access: access, Refresh: sess.RefreshToken()}, nil
+}
+
+func (s *Service) issueAccess(ctx context.Context, sess domain.Session, now time.Time) (domain.Token, error) {
+	now = now.Truncate(time.Second)
+	exp := now.Add(s.cfg.AccessTokenTTL)
+	tok, err := s.tokens.SignAccessToken(ctx, domain.AccessClaims{
+		UID: sess.UserID(), UserDomain: sess.UserDomain(), AppID: sess.AppID(), SessionID: sess.ID(),
+		TokenID: newTokenID(), IssuedAt: now, ExpiresAt: exp,
+	})
+	if err != nil {
+		return domain.Token{}, internal(err)
+	}
+	return domain.Token{Value: tok, ExpiresAt: exp}, nil
+}
+
+// internalUnless passes errors of the expected kinds through and turns every
+// other error into an internal one.
+func internalUnless(err error, kinds ...domain.Kind) error {
+	k := domain.KindOf(err)
+	for _, want := range kinds {
+		if k == want {
+			return err
+		}
+	}
+	return internal(err)
+}
+
+func internal(err error) error {
+	var e *domain.Error
+	if errors.As(err, &e) && e.Kind == domain.KindInternal {
+		return err
+	}
+	return domain.Wrap(domain.KindInternal, err)
+}
+
+func newUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func newTokenID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// safeLog bounds client-provided strings before they reach a log line.
+func safeLog(s string) string {
+	if len(s) > 64 {
+		s = s[:64]
+	}
+	return strings.ToValidUTF8(s, "?")
+}

@@ -1,0 +1,249 @@
+package application
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/iotplatform/enduser-auth/domain"
+)
+
+// Refresh rotates a refresh token: the presented token is spent and the
+// session's next token is returned with a new access token.
+//
+//   - A token presented again within RefreshReuseGrace of its first use (two
+//     tabs, a lost response) gets the identical current child back.
+//   - A spent token presented later is a reuse: the whole session is revoked.
+//   - Expired, unknown, malformed, revoked and reused tokens all fail with
+//     KindTokenInvalid, without telling which.
+func (s *Service) Refresh(ctx context.Context, refreshToken string) (pair domain.TokenPair, err error) {
+	defer func() { s.logOutcome(ctx, "token.refresh", err) }()
+	if domain.StripBearer(refreshToken) == "" {
+		return pair, domain.E(domain.KindRefreshTokenRequired)
+	}
+	presented, err := domain.ParseRefreshToken(refreshToken)
+	if err != nil {
+		return pair, err
+	}
+	sess, err := s.sessions.SessionByID(ctx, presented.SessionID)
+	if err != nil {
+		return pair, internalUnless(err, domain.KindTokenInvalid)
+	}
+	if err := sess.Verify(presented); err != nil {
+		return pair, err
+	}
+	now := s.clock.Now()
+	if presented.Counter == sess.Counter() && sess.Active(now) {
+		exp := sess.NextRefreshExpiry(now, s.cfg.RefreshTokenTTL)
+		ok, err := s.sessions.AdvanceRefreshCounter(ctx, sess.ID(), presented.Counter, now, exp)
+		if err != nil {
+			return pair, internal(err)
+		}
+		if ok {
+			child := domain.UnmarshalSessionFromDatabase(sess.ID(), sess.UserID(), sess.UserDomainID(), sess.UserDomain(), sess.AppID(),
+				sess.RefreshKey(), presented.Counter+1, sess.CreatedAt(), sess.ExpiresAt(), exp, now, time.Time{})
+			return s.pairFor(ctx, child, now)
+		}
+		// Somebody else spent it first: decide on the session as it is now.
+		if sess, err = s.sessions.SessionByID(ctx, presented.SessionID); err != nil {
+			return pair, internalUnless(err, domain.KindTokenInvalid)
+		}
+	}
+	switch {
+	case sess.Revoked() || !now.Before(sess.ExpiresAt()):
+		return pair, domain.E(domain.KindTokenInvalid)
+	case presented.Counter == sess.Counter()-1 && sess.Active(now) && now.Sub(sess.RotatedAt()) <= s.cfg.RefreshReuseGrace:
+		return s.pairFor(ctx, sess, now)
+	case presented.Counter < sess.Counter():
+		if _, err := s.sessions.RevokeSession(ctx, sess.ID(), now, "refresh_token_reuse"); err != nil {
+			return pair, internal(err)
+		}
+		s.revoked.add(sess.ID(), now)
+		s.log.WarnContext(ctx, "refresh token reuse: session revoked", slog.String("sessionId", sess.ID().String()),
+			slog.String("uid", sess.UserID()), slog.Int64("presented", presented.Counter), slog.Int64("current", sess.Counter()))
+		return pair, domain.E(domain.KindTokenInvalid)
+	}
+	return pair, domain.E(domain.KindTokenInvalid)
+}
+
+func (s *Service) pairFor(ctx context.Context, sess domain.Session, now time.Time) (domain.TokenPair, error) {
+	access, err := s.issueAccess(ctx, sess, now)
+	if err != nil {
+		return domain.TokenPair{}, err
+	}
+	return domain.TokenPair{Access: access, Refresh: sess.RefreshToken()}, nil
+}
+
+// VerifyAccessToken authenticates an access token ("Bearer " prefix optional):
+// signature with the key of its kid, pinned algorithm, type, exp and nbf, and
+// that its session is not revoked. The revocation check is answered from
+// memory: a logout on this instance bites at once, one on another instance
+// within RevocationSyncInterval (see Run). Errors: KindAccessTokenRequired,
+// KindTokenInvalid.
+func (s *Service) VerifyAccessToken(ctx context.Context, token string) (domain.Principal, error) {
+	raw := domain.StripBearer(token)
+	if raw == "" {
+		return domain.Principal{}, domain.E(domain.KindAccessTokenRequired)
+	}
+	c, err := s.tokens.ParseAccessToken(ctx, raw, s.clock.Now())
+	if err != nil {
+		return domain.Principal{}, internalUnless(err, domain.KindTokenInvalid)
+	}
+	if s.revoked.has(c.SessionID) {
+		return domain.Principal{}, domain.E(domain.KindTokenInvalid)
+	}
+	return domain.Principal{UID: c.UID, UserDomain: c.UserDomain, AppID: c.AppID, SessionID: c.SessionID, ExpiresAt: c.ExpiresAt}, nil
+}
+
+// Logout ends the session of the presented access token: its refresh tokens
+// stop working, and so does the access token (at once on this instance).
+// Errors: KindAccessTokenRequired, KindTokenInvalid, KindLogoutFailed.
+func (s *Service) Logout(ctx context.Context, accessToken string) (err error) {
+	defer func() { s.logOutcome(ctx, "logout", err) }()
+	p, err := s.VerifyAccessToken(ctx, accessToken)
+	if err != nil {
+		return err
+	}
+	now := s.clock.Now()
+	if _, err := s.sessions.RevokeSession(ctx, p.SessionID, now, "logout"); err != nil {
+		return &domain.Error{Kind: domain.KindLogoutFailed, Err: err}
+	}
+	s.revoked.add(p.SessionID, now)
+	return nil
+}
+
+// UserProfile is what UserInfo returns.
+type UserProfile struct {
+	User   domain.EndUser
+	WeChat domain.WeChatIdentity
+}
+
+// UserInfo returns the user of a verified principal, with the WeChat binding
+// of the official account the session logged in through. Errors:
+// KindUserNotFound.
+func (s *Service) UserInfo(ctx context.Context, p domain.Principal) (UserProfile, error) {
+	u, w, err := s.users.UserWithWeChat(ctx, p.UID, p.AppID)
+	if err != nil {
+		return UserProfile{}, internalUnless(err, domain.KindUserNotFound)
+	}
+	return UserProfile{User: u, WeChat: w}, nil
+}
+
+// JWKS returns the public keys that verify access tokens, as a JSON Web Key Set.
+func (s *Service) JWKS(ctx context.Context) ([]byte, error) {
+	b, err := s.tokens.JWKS(ctx)
+	if err != nil {
+		return nil, internal(err)
+	}
+	return b, nil
+}
+
+// RotateSigningKey makes a new key the signer; old keys keep verifying until
+// the last token they signed has expired.
+func (s *Service) RotateSigningKey(ctx context.Context) (string, error) {
+	kid, err := s.tokens.RotateSigningKey(ctx)
+	if err != nil {
+		return "", internal(err)
+	}
+	s.log.InfoContext(ctx, "signing key rotated", slog.String("kid", kid))
+	return kid, nil
+}
+
+// SyncRevocations loads the revocations made since the last sync (by any
+// instance) into this instance's cache. Run calls it periodically.
+func (s *Service) SyncRevocations(ctx context.Context) error {
+	now := s.clock.Now()
+	since := s.revoked.syncFrom(now, s.cfg.AccessTokenTTL)
+	list, err := s.sessions.RevokedSessionsSince(ctx, since)
+	if err != nil {
+		return internal(err)
+	}
+	s.revoked.merge(list, now, s.cfg.AccessTokenTTL)
+	return nil
+}
+
+// Run keeps the revocation cache in sync until ctx ends. The host starts it
+// once per process, next to its HTTP server.
+func (s *Service) Run(ctx context.Context) error {
+	t := time.NewTicker(s.cfg.RevocationSyncInterval)
+	defer t.Stop()
+	for {
+		if err := s.SyncRevocations(ctx); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "revocation sync failed", slog.String("error", err.Error()))
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Service) logOutcome(ctx context.Context, event string, err error) {
+	if err == nil {
+		s.log.InfoContext(ctx, event+" succeeded", slog.String("event", event), slog.String("outcome", "ok"))
+		return
+	}
+	k := domain.KindOf(err)
+	if k == domain.KindInternal || k == domain.KindLogoutFailed {
+		s.log.ErrorContext(ctx, event+" failed", slog.String("event", event), slog.String("outcome", string(k)), slog.String("error", err.Error()))
+		return
+	}
+	s.log.InfoContext(ctx, event+" refused", slog.String("event", event), slog.String("outcome", string(k)))
+}
+
+// revocationCache holds the sessions revoked recently enough that one of their
+// access tokens could still be valid.
+type revocationCache struct {
+	mu       sync.RWMutex
+	ids      map[domain.SessionID]time.Time
+	lastSync time.Time
+}
+
+func newRevocationCache() *revocationCache {
+	return &revocationCache{ids: map[domain.SessionID]time.Time{}}
+}
+
+func (c *revocationCache) has(id domain.SessionID) bool {
+	c.mu.RLock()
+	_, ok := c.ids[id]
+	c.mu.RUnlock()
+	return ok
+}
+
+func (c *revocationCache) add(id domain.SessionID, at time.Time) {
+	c.mu.Lock()
+	c.ids[id] = at
+	c.mu.Unlock()
+}
+
+// syncOverlap re-reads a window before the last sync, so that a revocation
+// committed late (or stamped by a slightly slow clock) is not missed.
+const syncOverlap = time.Minute
+
+func (c *revocationCache) syncFrom(now time.Time, accessTTL time.Duration) time.Time {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.lastSync.IsZero() {
+		return now.Add(-accessTTL - syncOverlap)
+	}
+	return c.lastSync.Add(-syncOverlap)
+}
+
+func (c *revocationCache) merge(list []RevokedSession, now time.Time, accessTTL time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, r := range list {
+		c.ids[r.ID] = r.RevokedAt
+	}
+	// An access token lives at most accessTTL: older revocations can go.
+	horizon := now.Add(-accessTTL - syncOverlap)
+	for id, at := range c.ids {
+		if at.Before(horizon) {
+			delete(c.ids, id)
+		}
+	}
+	c.lastSync = now
+}
+

@@ -1,0 +1,32 @@
+package domain
+
+import "strings"
+
+// OfficialAccount is a WeChat official account configured for a user domain.
+// Its AppSecret belongs to the operator and is never sent by clients.
+type OfficialAccount struct {
+	userDomainID int64
+	appID        string
+	appSecret    string
+}
+
+// NewOfficialAccount validates an official account of a user domain.
+func NewOfficialAccount(userDomainID int64, appID, appSecret string) (OfficialAccount, error) {
+	appID = strings.TrimSpace(appID)
+	if appID == "" || len(appID) > 64 {
+		return OfficialAccount{}, Errorf(KindInvalid, "appId must be 1 to 64 characters")
+	}
+	if appSecret == "" || len(appSecret) > 256 {
+		return OfficialAccount{}, Errorf(KindInvalid, "AppSecret must be 1 to 256 characters")
+	}
+	return OfficialAccount{userDomainID: userDomainID, appID: appID, appSecret: appSecret}, nil
+}
+
+// UnmarshalOfficialAccountFromDatabase rehydrates a stored official account.
+func UnmarshalOfficialAccountFromDatabase(userDomainID int64, appID, appSecret string) OfficialAccount {
+	return OfficialAccount{userDomainID: userDomainID, appID: appID, appSecret: appSecret}
+}
+
+func (a OfficialAccount) UserDomainID() int64 { return a.userDomainID }
+func (a OfficialAccount) AppID() string       { return a.appID }
+func (a OfficialAccount) AppSecret() string   { return a.appSecret }
