@@ -235,9 +235,12 @@ func (s *Service) issueAccess(ctx context.Context, sess domain.Session, now time
 	return domain.Token{Value: tok, ExpiresAt: exp}, nil
 }
 
-// internalUnless passes errors of the expected kinds through and turns every
-// other error into an internal one.
+// internalUnless passes nil and errors of the expected kinds through and turns
+// every other error into an internal one.
 func internalUnless(err error, kinds ...domain.Kind) error {
+	if err == nil {
+		return nil
+	}
 	k := domain.KindOf(err)
 	for _, want := range kinds {
 		if k == want {
@@ -248,6 +251,9 @@ func internalUnless(err error, kinds ...domain.Kind) error {
 }
 
 func internal(err error) error {
+	if err == nil {
+		return nil
+	}
 	var e *domain.Error
 	if errors.As(err, &e) && e.Kind == domain.KindInternal {
 		return err

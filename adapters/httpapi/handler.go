@@ -1,0 +1,247 @@
+// Package httpapi is the Echo adapter of the end-user authentication module:
+// the platform's end-user API endpoints and a middleware that lets other
+// modules protect their routes with this module's access tokens. It registers
+// routes on an *echo.Group the host gives it and never touches the host's
+// global error handler: every answer, failures included, is written here.
+package httpapi
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/iotplatform/enduser-auth/application"
+	"github.com/iotplatform/enduser-auth/domain"
+)
+
+// The routes, as the platform's clients call them.
+const (
+	PathWeChatOffiaccountLogin = "/v2/enduser/enduserapi/wechatOffiaccountAuthLogin"
+	PathRefreshToken           = "/v2/enduser/enduserapi/refreshToken"
+	PathUserLogout             = "/v2/enduser/enduserapi/userLogout"
+	PathUserInfo               = "/v2/enduser/enduserapi/userInfo"
+	PathJWKS                   = "/.well-known/jwks.json"
+)
+
+// Handler serves the module's endpoints.
+type Handler struct {
+	svc *application.Service
+	log *slog.Logger
+}
+
+// NewHandler returns the HTTP adapter of svc. A nil logger discards.
+func NewHandler(svc *application.Service, log *slog.Logger) *Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Handler{svc: svc, log: log}
+}
+
+// Register mounts the module's routes on g.
+func (h *Handler) Register(g *echo.Group) {
+	g.POST(PathWeChatOffiaccountLogin, h.guard(h.wechatOffiaccountLogin))
+	g.PUT(PathRefreshToken, h.guard(h.refreshToken))
+	g.DELETE(PathUserLogout, h.guard(h.userLogout))
+	g.GET(PathUserInfo, h.guard(h.userInfo))
+	g.GET(PathJWKS, h.guard(h.jwks))
+}
+
+// envelope is the platform's answer format, success or failure.
+type envelope struct {
+	Code   int     `json:"code"`
+	Msg    string  `json:"msg"`
+	Data   any     `json:"data"`
+	ExtMsg *string `json:"extMsg"`
+}
+
+type tokenDTO struct {
+	Token          string `json:"token"`
+	ExpirationTime int64  `json:"expirationTime"`
+}
+
+type tokenPairDTO struct {
+	AccessToken  tokenDTO `json:"accessToken"`
+	RefreshToken tokenDTO `json:"refreshToken"`
+}
+
+// bearerPrefix is part of the platform's token strings; clients send them back verbatim.
+const bearerPrefix = "Bearer "
+
+func pairDTO(p domain.TokenPair) tokenPairDTO {
+	return tokenPairDTO{
+		AccessToken:  tokenDTO{Token: bearerPrefix + p.Access.Value, ExpirationTime: p.Access.ExpiresAt.Unix()},
+		RefreshToken: tokenDTO{Token: bearerPrefix + p.Refresh.Value, ExpirationTime: p.Refresh.ExpiresAt.Unix()},
+	}
+}
+
+func ok(c echo.Context, data any) error {
+	return c.JSON(http.StatusOK, envelope{Code: codeSuccess, Msg: "", Data: data})
+}
+
+// fail answers err with its business code. Unexpected errors are logged with
+// their cause and answered with a generic 5000: a cause never reaches a client.
+func (h *Handler) fail(c echo.Context, err error) error {
+	r := responseFor(err)
+	env := envelope{Code: r.code, Msg: r.en}
+	if prefersChinese(c.Request().Header.Get("Accept-Language")) {
+		env.Msg = r.zh
+	}
+	if r == internalResponse {
+		h.log.ErrorContext(c.Request().Context(), "request failed", slog.String("method", c.Request().Method),
+			slog.String("path", c.Path()), slog.String("error", err.Error()))
+	} else if d := domain.DetailOf(err); d != "" {
+		env.ExtMsg = &d
+	}
+	return c.JSON(r.status, env)
+}
+
+// guard answers a panic in a handler with the 5000 envelope instead of letting
+// it reach the host's error handler.
+func (h *Handler) guard(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				h.log.ErrorContext(c.Request().Context(), "panic in handler", slog.String("path", c.Path()),
+					slog.String("panic", fmt.Sprint(v)), slog.String("stack", string(debug.Stack())))
+				err = h.fail(c, fmt.Errorf("panic: %v", v))
+			}
+		}()
+		return next(c)
+	}
+}
+
+func (h *Handler) wechatOffiaccountLogin(c echo.Context) error {
+	p := readParams(c.Request())
+	res, err := h.svc.LoginWithWeChatOfficialAccount(c.Request().Context(), application.WeChatLogin{
+		UserDomain: p.get("userDomain"),
+		AppID:      p.get("appId"),
+		Code:       p.get("code"),
+		Signature:  p.get("signature"),
+		MCC:        p.get("mcc"),
+	})
+	if err != nil {
+		return h.fail(c, err)
+	}
+	return ok(c, pairDTO(res.Tokens))
+}
+
+func (h *Handler) refreshToken(c echo.Context) error {
+	p := readParams(c.Request())
+	pair, err := h.svc.Refresh(c.Request().Context(), p.get("refreshToken"))
+	if err != nil {
+		return h.fail(c, err)
+	}
+	return ok(c, pairDTO(pair))
+}
+
+func (h *Handler) userLogout(c echo.Context) error {
+	if err := h.svc.Logout(c.Request().Context(), c.Request().Header.Get(echo.HeaderAuthorization)); err != nil {
+		return h.fail(c, err)
+	}
+	return ok(c, nil)
+}
+
+// userInfoDTO is the platform's user information; fields this module does not
+// know are present and empty, as clients expect them.
+type userInfoDTO struct {
+	UID                     string  `json:"uid"`
+	UserDomain              string  `json:"userDomain"`
+	NikeName                *string `json:"nikeName"`
+	Phone                   *string `json:"phone"`
+	Email                   *string `json:"email"`
+	Address                 *string `json:"address"`
+	Sex                     *string `json:"sex"`
+	Headimg                 *string `json:"headimg"`
+	Lang                    *string `json:"lang"`
+	Timezone                *string `json:"timezone"`
+	NationalityID           *string `json:"nationalityId"`
+	WechatMiniprogramUserID *string `json:"wechatMiniprogramUserId"`
+	WechatOffiaccountUserID *string `json:"wechatOffiaccountUserId"`
+	WechatUnionID           *string `json:"wechatUnionId"`
+	AppleUserID             *string `json:"appleUserId"`
+	TwitterUserID           *string `json:"twitterUserId"`
+	FacebookUserID          *string `json:"facebookUserId"`
+	LogonMode               string  `json:"logonMode"`
+	Status                  int     `json:"status"`
+	RegisterTime            int64   `json:"registerTime"`
+	LastLoginTime           int64   `json:"lastLoginTime"`
+}
+
+// logonModeWeChatOffiaccount names how the session logged in.
+const logonModeWeChatOffiaccount = "wechatOffiaccount"
+
+func (h *Handler) userInfo(c echo.Context) error {
+	ctx := c.Request().Context()
+	p, err := h.svc.VerifyAccessToken(ctx, c.Request().Header.Get(echo.HeaderAuthorization))
+	if err != nil {
+		return h.fail(c, err)
+	}
+	prof, err := h.svc.UserInfo(ctx, p)
+	if err != nil {
+		return h.fail(c, err)
+	}
+	return ok(c, userInfoDTO{
+		UID:                     prof.User.ID(),
+		UserDomain:              p.UserDomain,
+		WechatOffiaccountUserID: nonEmpty(prof.WeChat.OpenID()),
+		WechatUnionID:           nonEmpty(prof.WeChat.UnionID()),
+		LogonMode:               logonModeWeChatOffiaccount,
+		Status:                  int(prof.User.Status()),
+		RegisterTime:            prof.User.RegisteredAt().UnixMilli(),
+		LastLoginTime:           prof.User.LastLoginAt().UnixMilli(),
+	})
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func (h *Handler) jwks(c echo.Context) error {
+	b, err := h.svc.JWKS(c.Request().Context())
+	if err != nil {
+		return h.fail(c, err)
+	}
+	c.Response().Header().Set(echo.HeaderCacheControl, "public, max-age=60")
+	return c.JSONBlob(http.StatusOK, b)
+}
+
+// principalKey is the echo.Context key of the authenticated principal.
+const principalKey = "enduser.principal"
+
+// RequireAccessToken returns middleware that lets a request through only with a
+// valid access token in its Authorization header ("Bearer " optional). The
+// principal is put in the request's context (application.PrincipalFromContext)
+// and in the echo.Context (Principal). A refused request gets the envelope
+// with 5106 (no token) or 5032 (invalid token).
+func (h *Handler) RequireAccessToken() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			p, err := h.svc.VerifyAccessToken(req.Context(), req.Header.Get(echo.HeaderAuthorization))
+			if err != nil {
+				return h.fail(c, err)
+			}
+			c.SetRequest(req.WithContext(application.WithPrincipal(req.Context(), p)))
+			c.Set(principalKey, p)
+			return next(c)
+		}
+	}
+}
+
+// Principal returns the principal RequireAccessToken authenticated.
+func Principal(c echo.Context) (domain.Principal, bool) {
+	p, ok := c.Get(principalKey).(domain.Principal)
+	if !ok {
+		return application.PrincipalFromContext(c.Request().Context())
+	}
+	return p, true
+}

@@ -1,0 +1,77 @@
+// Package memory implements the application's repository ports in memory.
+//
+// It serves unit tests and local experiments. It enforces the same rules as
+// the PostgreSQL schema (unique user domain names, one data center per MCC,
+// at most one active signing key, and the foreign keys: an official account,
+// a user or a session needs its user domain, a session needs its user), so
+// that a test passing against it exercises the rules the database enforces.
+package memory
+
+import (
+	"context"
+	"sync"
+
+	"github.com/iotplatform/enduser-auth/application"
+	"github.com/iotplatform/enduser-auth/domain"
+)
+
+// Compile-time checks that Store implements every repository port.
+var (
+	_ application.UserDomainRepository      = (*Store)(nil)
+	_ application.OfficialAccountRepository = (*Store)(nil)
+	_ application.DataCenterRepository      = (*Store)(nil)
+	_ application.UserRepository            = (*Store)(nil)
+	_ application.SessionRepository         = (*Store)(nil)
+	_ application.SigningKeyRepository      = (*Store)(nil)
+)
+
+// Store holds every repository of the module in memory. The zero value is not
+// usable: call NewStore. A Store is safe for concurrent use; each method is
+// atomic, as a database transaction would be.
+type Store struct {
+	mu sync.RWMutex
+
+	nextDomainID int64
+	domains      map[int64]domain.UserDomain
+	domainIDs    map[string]int64 // user domain name -> id
+
+	accounts map[accountKey]domain.OfficialAccount
+
+	dataCenters map[string]domain.DataCenter // by code
+	mccs        map[domain.MCC]string        // MCC -> data center code
+
+	users      map[string]domain.EndUser // by uid
+	identities map[identityKey]binding
+	unions     map[unionKey]string // -> uid
+
+	sessions map[domain.SessionID]domain.Session
+
+	signingKeys []domain.SigningKey // in insertion order
+}
+
+// NewStore returns an empty store.
+func NewStore() *Store {
+	return &Store{
+		domains:     map[int64]domain.UserDomain{},
+		domainIDs:   map[string]int64{},
+		accounts:    map[accountKey]domain.OfficialAccount{},
+		dataCenters: map[string]domain.DataCenter{},
+		mccs:        map[domain.MCC]string{},
+		users:       map[string]domain.EndUser{},
+		identities:  map[identityKey]binding{},
+		unions:      map[unionKey]string{},
+		sessions:    map[domain.SessionID]domain.Session{},
+	}
+}
+
+// cloneBytes returns a copy of b, so that callers never share the store's memory.
+func cloneBytes(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	return append([]byte{}, b...)
+}
+
+// live returns ctx's error: like a database driver, the store refuses to work
+// for a context that has ended.
+func live(ctx context.Context) error { return ctx.Err() }

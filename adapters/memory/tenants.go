@@ -1,0 +1,130 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/iotplatform/enduser-auth/domain"
+)
+
+type accountKey struct {
+	userDomainID int64
+	appID        string
+}
+
+// UserDomainByName implements application.UserDomainRepository.
+func (s *Store) UserDomainByName(ctx context.Context, name string) (domain.UserDomain, error) {
+	if err := live(ctx); err != nil {
+		return domain.UserDomain{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	id, ok := s.domainIDs[name]
+	if !ok {
+		return domain.UserDomain{}, domain.E(domain.KindUserDomainNotFound)
+	}
+	return s.domains[id], nil
+}
+
+// CreateUserDomain implements application.UserDomainRepository: it assigns
+// the domain its id and fails with KindInvalid when the name is taken.
+func (s *Store) CreateUserDomain(ctx context.Context, d domain.UserDomain) (domain.UserDomain, error) {
+	if err := live(ctx); err != nil {
+		return domain.UserDomain{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, taken := s.domainIDs[d.Name()]; taken {
+		return domain.UserDomain{}, domain.Errorf(domain.KindInvalid, "user domain %s already exists", d.Name())
+	}
+	s.nextDomainID++
+	stored := domain.UnmarshalUserDomainFromDatabase(s.nextDomainID, d.Name(), d.Secret(), d.Enabled())
+	s.domains[stored.ID()] = stored
+	s.domainIDs[stored.Name()] = stored.ID()
+	return stored, nil
+}
+
+// SetUserDomainEnabled implements application.UserDomainRepository.
+func (s *Store) SetUserDomainEnabled(ctx context.Context, name string, enabled bool) error {
+	if err := live(ctx); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, ok := s.domainIDs[name]
+	if !ok {
+		return domain.E(domain.KindUserDomainNotFound)
+	}
+	s.domains[id] = s.domains[id].SetEnabled(enabled)
+	return nil
+}
+
+// OfficialAccount implements application.OfficialAccountRepository.
+func (s *Store) OfficialAccount(ctx context.Context, userDomainID int64, appID string) (domain.OfficialAccount, error) {
+	if err := live(ctx); err != nil {
+		return domain.OfficialAccount{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	a, ok := s.accounts[accountKey{userDomainID, appID}]
+	if !ok {
+		return domain.OfficialAccount{}, domain.E(domain.KindOfficialAccountMissing)
+	}
+	return a, nil
+}
+
+// PutOfficialAccount implements application.OfficialAccountRepository. The
+// user domain must exist (a foreign key in the database).
+func (s *Store) PutOfficialAccount(ctx context.Context, a domain.OfficialAccount) error {
+	if err := live(ctx); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.domains[a.UserDomainID()]; !ok {
+		return fmt.Errorf("memory: official account of unknown user domain %d", a.UserDomainID())
+	}
+	s.accounts[accountKey{a.UserDomainID(), a.AppID()}] = a
+	return nil
+}
+
+// DataCenterByMCC implements application.DataCenterRepository.
+func (s *Store) DataCenterByMCC(ctx context.Context, mcc domain.MCC) (domain.DataCenter, error) {
+	if err := live(ctx); err != nil {
+		return domain.DataCenter{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	code, ok := s.mccs[mcc]
+	if !ok {
+		return domain.DataCenter{}, domain.Errorf(domain.KindMCCUnresolved, "no data center serves mcc %d", mcc)
+	}
+	return s.dataCenters[code], nil
+}
+
+// PutDataCenter implements application.DataCenterRepository: it creates or
+// replaces the data center and its MCC list, or changes nothing and fails
+// with KindInvalid when one of the MCCs is served by another data center.
+func (s *Store) PutDataCenter(ctx context.Context, dc domain.DataCenter) error {
+	if err := live(ctx); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	mccs := dc.MCCs() // a copy, which the store keeps
+	for _, m := range mccs {
+		if owner, ok := s.mccs[m]; ok && owner != dc.Code() {
+			return domain.Errorf(domain.KindInvalid, "mcc %d is served by data center %s", m, owner)
+		}
+	}
+	if old, ok := s.dataCenters[dc.Code()]; ok {
+		for _, m := range old.MCCs() {
+			delete(s.mccs, m)
+		}
+	}
+	for _, m := range mccs {
+		s.mccs[m] = dc.Code()
+	}
+	s.dataCenters[dc.Code()] = domain.UnmarshalDataCenterFromDatabase(dc.Code(), dc.APIURL(), mccs)
+	return nil
+}

@@ -1,0 +1,295 @@
+// Package pgtest gives tests a fresh, fully migrated, empty PostgreSQL
+// database each, fast.
+//
+// The first call in a test process migrates a template database, named after
+// a hash of the migration files, once (an advisory lock serialises the test
+// processes that go test runs in parallel). Every test then gets its own copy
+// with CREATE DATABASE ... TEMPLATE, which takes milliseconds, and drops it
+// when it ends. The server is ENDUSER_TEST_DATABASE_URL, by default the local
+// one. A test that cannot reach it fails: it is never skipped.
+package pgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+	gormpg "gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/iotplatform/enduser-auth/migrations"
+)
+
+// EnvDatabaseURL names the environment variable holding the admin DSN: a
+// role that may create databases, connected to any existing database.
+const EnvDatabaseURL = "ENDUSER_TEST_DATABASE_URL"
+
+// DefaultDatabaseURL is the admin DSN used when EnvDatabaseURL is unset.
+const DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+// templateLockID is the advisory lock, taken in the admin database, that
+// serialises template creation across test processes. It differs from the
+// migrations' own lock.
+const templateLockID = migrations.LockID + 1
+
+// setupTimeout bounds the once-per-process template setup.
+const setupTimeout = 2 * time.Minute
+
+// harness is the per-process state: the admin pool and the template's name.
+type harness struct {
+	adminURL string
+	admin    *sql.DB
+	template string
+}
+
+var (
+	setupOnce sync.Once
+	shared    *harness
+	setupErr  error
+)
+
+// NewDatabase returns the DSN of a fresh, migrated, empty database that only
+// this test uses. The database is dropped when the test ends.
+func NewDatabase(t testing.TB) string {
+	t.Helper()
+	h, err := setup()
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	name := "enduser_test_" + randomHex(8)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := h.createFromTemplate(ctx, name); err != nil {
+		t.Fatalf("pgtest: create test database %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := h.admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+quote(name)+" WITH (FORCE)"); err != nil {
+			t.Errorf("pgtest: drop test database %s: %v", name, err)
+		}
+	})
+	dsn, err := withDatabase(h.adminURL, name)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	return dsn
+}
+
+// Open returns a GORM handle on a fresh database (see NewDatabase), configured
+// like production (silent logger, no default transaction) with a small pool
+// so that parallel tests stay within the server's connection limit. It is
+// closed when the test ends, before the database is dropped.
+func Open(t testing.TB) *gorm.DB {
+	t.Helper()
+	dsn := NewDatabase(t)
+	db, err := gorm.Open(gormpg.Open(dsn), &gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: true})
+	if err != nil {
+		t.Fatalf("pgtest: open test database: %v", err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	sqlDB.SetMaxOpenConns(8)
+	sqlDB.SetMaxIdleConns(8)
+	t.Cleanup(func() { _ = sqlDB.Close() })
+	return db
+}
+
+// setup prepares the process's harness once; every later call returns the
+// same result, so an unreachable server fails each test quickly.
+func setup() (*harness, error) {
+	setupOnce.Do(func() {
+		shared, setupErr = newHarness()
+	})
+	return shared, setupErr
+}
+
+func newHarness() (*harness, error) {
+	adminURL := DefaultDatabaseURL
+	if v := strings.TrimSpace(os.Getenv(EnvDatabaseURL)); v != "" {
+		adminURL = v
+	}
+	cfg, err := pgx.ParseConfig(adminURL)
+	if err != nil {
+		return nil, fmt.Errorf("parse %s: %w", EnvDatabaseURL, err)
+	}
+	admin := stdlib.OpenDB(*cfg)
+	admin.SetMaxOpenConns(4)
+	admin.SetMaxIdleConns(2)
+
+	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
+	defer cancel()
+	pingCtx, pingCancel := context.WithTimeout(ctx, 10*time.Second)
+	defer pingCancel()
+	if err := admin.PingContext(pingCtx); err != nil {
+		_ = admin.Close()
+		return nil, fmt.Errorf("cannot reach PostgreSQL at %s (set %s to a DSN of a role that may create databases): %w",
+			redact(cfg), EnvDatabaseURL, err)
+	}
+	tmpl, err := templateName()
+	if err != nil {
+		_ = admin.Close()
+		return nil, err
+	}
+	h := &harness{adminURL: adminURL, admin: admin, template: tmpl}
+	if err := h.ensureTemplate(ctx); err != nil {
+		_ = admin.Close()
+		return nil, fmt.Errorf("prepare template database %s: %w", tmpl, err)
+	}
+	return h, nil
+}
+
+// templateName derives the template's name from the migration files, so a
+// changed schema gets a new template and an unchanged one is reused.
+func templateName() (string, error) {
+	sum := sha256.New()
+	err := fs.WalkDir(migrations.FS, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(migrations.FS, path)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(sum, "%s\x00%d\x00", path, len(b))
+		sum.Write(b)
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("hash migrations: %w", err)
+	}
+	return "enduser_tmpl_" + hex.EncodeToString(sum.Sum(nil))[:8], nil
+}
+
+// ensureTemplate creates and migrates the template unless a previous process
+// did, holding an advisory lock on one admin connection meanwhile.
+func (h *harness) ensureTemplate(ctx context.Context) error {
+	conn, err := h.admin.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", templateLockID); err != nil {
+		return fmt.Errorf("take advisory lock: %w", err)
+	}
+	defer func() {
+		// A fresh context: the unlock must happen even if ctx has expired.
+		unlockCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, _ = conn.ExecContext(unlockCtx, "SELECT pg_advisory_unlock($1)", templateLockID)
+	}()
+
+	var exists, isTemplate bool
+	err = conn.QueryRowContext(ctx,
+		"SELECT true, datistemplate FROM pg_database WHERE datname = $1", h.template).Scan(&exists, &isTemplate)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if isTemplate {
+		return nil
+	}
+	if exists {
+		// Left half-migrated by a process that died: start again.
+		if _, err := conn.ExecContext(ctx, "DROP DATABASE "+quote(h.template)+" WITH (FORCE)"); err != nil {
+			return fmt.Errorf("drop unfinished template: %w", err)
+		}
+	}
+	if _, err := conn.ExecContext(ctx, "CREATE DATABASE "+quote(h.template)); err != nil {
+		return fmt.Errorf("create: %w", err)
+	}
+	if err := h.migrateTemplate(ctx); err != nil {
+		return err
+	}
+	// No connections to the template from now on: copying it needs none.
+	if _, err := conn.ExecContext(ctx, "ALTER DATABASE "+quote(h.template)+" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false"); err != nil {
+		return fmt.Errorf("mark as template: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx,
+		"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", h.template); err != nil {
+		return fmt.Errorf("close connections: %w", err)
+	}
+	return nil
+}
+
+func (h *harness) migrateTemplate(ctx context.Context) error {
+	dsn, err := withDatabase(h.adminURL, h.template)
+	if err != nil {
+		return err
+	}
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return err
+	}
+	db := stdlib.OpenDB(*cfg)
+	err = migrations.Up(ctx, db)
+	return errors.Join(err, db.Close())
+}
+
+// createFromTemplate copies the template. Postgres refuses the copy while
+// anything is connected to the template (SQLSTATE 55006), which a backend
+// that is still closing can briefly be: retry a few times.
+func (h *harness) createFromTemplate(ctx context.Context, name string) error {
+	const attempts = 6
+	backoff := 50 * time.Millisecond
+	var err error
+	for i := 0; i < attempts; i++ {
+		_, err = h.admin.ExecContext(ctx, "CREATE DATABASE "+quote(name)+" TEMPLATE "+quote(h.template))
+		var pgErr *pgconn.PgError
+		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "55006" {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(backoff):
+		}
+		backoff *= 2
+	}
+	return err
+}
+
+// withDatabase returns dsn with its database replaced by name. Both URL and
+// keyword/value DSNs are accepted.
+func withDatabase(dsn, name string) (string, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return "", fmt.Errorf("parse %s: %w", EnvDatabaseURL, err)
+		}
+		u.Path = "/" + name
+		u.RawPath = ""
+		return u.String(), nil
+	}
+	// In a keyword/value DSN the last occurrence of a keyword wins.
+	return dsn + " dbname=" + name, nil
+}
+
+// redact describes the server without the password.
+func redact(cfg *pgx.ConnConfig) string {
+	return fmt.Sprintf("postgres://%s@%s:%d/%s", cfg.User, cfg.Host, cfg.Port, cfg.Database)
+}
+
+func quote(ident string) string { return pgx.Identifier{ident}.Sanitize() }
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,182 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/iotplatform/enduser-auth/domain"
+)
+
+// SQLSTATEs this adapter translates.
+const (
+	uniqueViolation     = "23505"
+	foreignKeyViolation = "23503"
+)
+
+// UserDomainByName loads a user domain and opens its secret.
+// Errors: KindUserDomainNotFound.
+func (s *Store) UserDomainByName(ctx context.Context, name string) (domain.UserDomain, error) {
+	var row userDomainRow
+	err := s.db.WithContext(ctx).Where("name = ?", name).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return domain.UserDomain{}, domain.E(domain.KindUserDomainNotFound)
+	}
+	if err != nil {
+		return domain.UserDomain{}, fmt.Errorf("load user domain %s: %w", name, err)
+	}
+	secret, err := s.open(row.SecretEnc, userDomainAAD(row.Name))
+	if err != nil {
+		return domain.UserDomain{}, err
+	}
+	return domain.UnmarshalUserDomainFromDatabase(row.ID, row.Name, string(secret), row.Enabled), nil
+}
+
+// CreateUserDomain stores d and returns it with its id.
+// Errors: KindInvalid when the name is taken.
+func (s *Store) CreateUserDomain(ctx context.Context, d domain.UserDomain) (domain.UserDomain, error) {
+	row := userDomainRow{Name: d.Name(), SecretEnc: s.seal([]byte(d.Secret()), userDomainAAD(d.Name())), Enabled: d.Enabled()}
+	err := s.db.WithContext(ctx).Create(&row).Error
+	if hasCode(err, uniqueViolation) {
+		return domain.UserDomain{}, domain.Errorf(domain.KindInvalid, "user domain %s already exists", d.Name())
+	}
+	if err != nil {
+		return domain.UserDomain{}, fmt.Errorf("create user domain %s: %w", d.Name(), err)
+	}
+	return domain.UnmarshalUserDomainFromDatabase(row.ID, d.Name(), d.Secret(), d.Enabled()), nil
+}
+
+// SetUserDomainEnabled enables or disables a user domain.
+// Errors: KindUserDomainNotFound.
+func (s *Store) SetUserDomainEnabled(ctx context.Context, name string, enabled bool) error {
+	res := s.db.WithContext(ctx).Model(&userDomainRow{}).Where("name = ?", name).
+		Updates(map[string]any{"enabled": enabled, "updated_at": gorm.Expr("now()")})
+	if res.Error != nil {
+		return fmt.Errorf("set user domain %s enabled: %w", name, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return domain.E(domain.KindUserDomainNotFound)
+	}
+	return nil
+}
+
+// OfficialAccount loads an official account and opens its AppSecret.
+// Errors: KindOfficialAccountMissing.
+func (s *Store) OfficialAccount(ctx context.Context, userDomainID int64, appID string) (domain.OfficialAccount, error) {
+	var row officialAccountRow
+	err := s.db.WithContext(ctx).Where("user_domain_id = ? AND app_id = ?", userDomainID, appID).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return domain.OfficialAccount{}, domain.E(domain.KindOfficialAccountMissing)
+	}
+	if err != nil {
+		return domain.OfficialAccount{}, fmt.Errorf("load official account %s of user domain %d: %w", appID, userDomainID, err)
+	}
+	secret, err := s.open(row.AppSecretEnc, officialAccountAAD(row.UserDomainID, row.AppID))
+	if err != nil {
+		return domain.OfficialAccount{}, err
+	}
+	return domain.UnmarshalOfficialAccountFromDatabase(row.UserDomainID, row.AppID, string(secret)), nil
+}
+
+// PutOfficialAccount creates the account or replaces its AppSecret.
+// Errors: KindInvalid when the user domain does not exist.
+func (s *Store) PutOfficialAccount(ctx context.Context, a domain.OfficialAccount) error {
+	row := officialAccountRow{
+		UserDomainID: a.UserDomainID(),
+		AppID:        a.AppID(),
+		AppSecretEnc: s.seal([]byte(a.AppSecret()), officialAccountAAD(a.UserDomainID(), a.AppID())),
+	}
+	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{
+		Columns: []clause.Column{{Name: "user_domain_id"}, {Name: "app_id"}},
+		DoUpdates: clause.Set{
+			{Column: clause.Column{Name: "app_secret_enc"}, Value: gorm.Expr("EXCLUDED.app_secret_enc")},
+			{Column: clause.Column{Name: "updated_at"}, Value: gorm.Expr("now()")},
+		},
+	}).Create(&row).Error
+	if hasCode(err, foreignKeyViolation) {
+		return domain.Errorf(domain.KindInvalid, "user domain %d does not exist", a.UserDomainID())
+	}
+	if err != nil {
+		return fmt.Errorf("put official account %s of user domain %d: %w", a.AppID(), a.UserDomainID(), err)
+	}
+	return nil
+}
+
+// DataCenterByMCC returns the data center serving mcc, with all its MCCs, in
+// one statement. Errors: KindMCCUnresolved.
+func (s *Store) DataCenterByMCC(ctx context.Context, mcc domain.MCC) (domain.DataCenter, error) {
+	var rows []dataCenterWithMCCRow
+	err := s.db.WithContext(ctx).Raw(`
+		SELECT dc.code, dc.api_url, all_m.mcc
+		FROM enduser_data_center_mccs m
+		JOIN enduser_data_centers dc ON dc.code = m.data_center_code
+		JOIN enduser_data_center_mccs all_m ON all_m.data_center_code = dc.code
+		WHERE m.mcc = ?
+		ORDER BY all_m.mcc`, int(mcc)).Scan(&rows).Error
+	if err != nil {
+		return domain.DataCenter{}, fmt.Errorf("load data center of mcc %d: %w", mcc, err)
+	}
+	if len(rows) == 0 {
+		return domain.DataCenter{}, domain.Errorf(domain.KindMCCUnresolved, "no data center serves mcc %d", mcc)
+	}
+	mccs := make([]domain.MCC, len(rows))
+	for i, r := range rows {
+		mccs[i] = domain.MCC(r.MCC)
+	}
+	return domain.UnmarshalDataCenterFromDatabase(rows[0].Code, rows[0].APIURL, mccs), nil
+}
+
+// PutDataCenter creates or replaces a data center and its MCC list in one
+// transaction. Errors: KindInvalid when an MCC is served by another data
+// center.
+func (s *Store) PutDataCenter(ctx context.Context, dc domain.DataCenter) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec(`
+			INSERT INTO enduser_data_centers (code, api_url) VALUES (?, ?)
+			ON CONFLICT (code) DO UPDATE SET api_url = EXCLUDED.api_url, updated_at = now()`,
+			dc.Code(), dc.APIURL()).Error; err != nil {
+			return err
+		}
+		if err := tx.Where("data_center_code = ?", dc.Code()).Delete(&dataCenterMCCRow{}).Error; err != nil {
+			return err
+		}
+		return insertMCCs(tx, dc)
+	})
+	var de *domain.Error
+	if err != nil && !errors.As(err, &de) {
+		return fmt.Errorf("put data center %s: %w", dc.Code(), err)
+	}
+	return err
+}
+
+// insertMCCs inserts the data center's MCCs (sorted, so that concurrent
+// transactions lock them in the same order). An MCC another data center
+// serves is skipped by ON CONFLICT and then reported.
+func insertMCCs(tx *gorm.DB, dc domain.DataCenter) error {
+	mccs := dc.MCCs()
+	if len(mccs) == 0 {
+		return nil
+	}
+	rows := make([]dataCenterMCCRow, len(mccs))
+	want := make([]int, len(mccs))
+	for i, m := range mccs {
+		rows[i] = dataCenterMCCRow{MCC: int(m), DataCenterCode: dc.Code()}
+		want[i] = int(m)
+	}
+	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&rows)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == int64(len(rows)) {
+		return nil
+	}
+	var taken dataCenterMCCRow
+	err := tx.Where("mcc IN ? AND data_center_code <> ?", want, dc.Code()).Order("mcc").Take(&taken).Error
+	if err != nil {
+		return fmt.Errorf("find the data center serving a conflicting mcc: %w", err)
+	}
+	return domain.Errorf(domain.KindInvalid, "mcc %d is already served by data center %s", taken.MCC, taken.DataCenterCode)
+}

@@ -1,0 +1,178 @@
+package repotest
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/iotplatform/enduser-auth/domain"
+)
+
+func (s suite) users(t *testing.T) {
+	s.run(t, "FirstLoginRegistersSecondFinds", func(f *fixture) {
+		d := f.userDomain("C.DM.10271.5")
+		id := f.identity("wx-app-1", "o-alice", "")
+		u, created := f.login(d.ID(), id, "uid-alice", at(0))
+		if !created {
+			f.t.Error("first login: created = false")
+		}
+		wantUser(f.t, "first login", u, "uid-alice", d.ID(), at(0), at(0))
+
+		again, created := f.login(d.ID(), id, "uid-unused", at(time.Hour))
+		if created {
+			f.t.Error("second login: created = true")
+		}
+		wantUser(f.t, "second login", again, "uid-alice", d.ID(), at(0), at(time.Hour))
+
+		stored, w, err := f.Users.UserWithWeChat(f.ctx, "uid-alice", "wx-app-1")
+		noErr(f.t, "UserWithWeChat", err)
+		wantUser(f.t, "UserWithWeChat", stored, "uid-alice", d.ID(), at(0), at(time.Hour))
+		wantBinding(f.t, w, "wx-app-1", "o-alice", "")
+	})
+	s.run(t, "DifferentPeopleAreDifferentUsers", func(f *fixture) {
+		d := f.userDomain("C.DM.10271.5")
+		other := f.userDomain("C.DM.10271.6")
+		alice, _ := f.login(d.ID(), f.identity("wx-app-1", "o-alice", "u-alice"), "uid-alice", at(0))
+		bob, created := f.login(d.ID(), f.identity("wx-app-1", "o-bob", "u-bob"), "uid-bob", at(0))
+		if !created || bob.ID() == alice.ID() {
+			f.t.Errorf("another openid found %s (created %t), want a new user", bob.ID(), created)
+		}
+		// The same openid and unionid in another user domain are another user.
+		elsewhere, created := f.login(other.ID(), f.identity("wx-app-1", "o-alice", "u-alice"), "uid-alice-elsewhere", at(0))
+		if !created || elsewhere.ID() == alice.ID() || elsewhere.UserDomainID() != other.ID() {
+			f.t.Errorf("the same identity in another user domain found %s (created %t), want a new user", elsewhere.ID(), created)
+		}
+	})
+	s.run(t, "UnionIDLinksAppIDs", func(f *fixture) {
+		d := f.userDomain("C.DM.10271.5")
+		alice, _ := f.login(d.ID(), f.identity("wx-app-1", "o1-alice", "u-alice"), "uid-alice", at(0))
+		viaApp2, created := f.login(d.ID(), f.identity("wx-app-2", "o2-alice", "u-alice"), "uid-unused", at(time.Minute))
+		if created || viaApp2.ID() != alice.ID() {
+			f.t.Fatalf("login through app 2 with alice's unionid found %s (created %t), want %s", viaApp2.ID(), created, alice.ID())
+		}
+		// The openid under app 2 is now bound too: found even without unionid.
+		again, created := f.login(d.ID(), f.identity("wx-app-2", "o2-alice", ""), "uid-unused-2", at(2*time.Minute))
+		if created || again.ID() != alice.ID() {
+			f.t.Errorf("login through app 2 without unionid found %s (created %t), want %s", again.ID(), created, alice.ID())
+		}
+		_, w, err := f.Users.UserWithWeChat(f.ctx, alice.ID(), "wx-app-2")
+		noErr(f.t, "UserWithWeChat(app 2)", err)
+		wantBinding(f.t, w, "wx-app-2", "o2-alice", "u-alice")
+		_, w, err = f.Users.UserWithWeChat(f.ctx, alice.ID(), "wx-app-1")
+		noErr(f.t, "UserWithWeChat(app 1)", err)
+		wantBinding(f.t, w, "wx-app-1", "o1-alice", "u-alice")
+	})
+	s.run(t, "UnionIDSeenLaterIsAttached", func(f *fixture) {
+		d := f.userDomain("C.DM.10271.5")
+		alice, _ := f.login(d.ID(), f.identity("wx-app-1", "o1-alice", ""), "uid-alice", at(0))
+		withUnion, created := f.login(d.ID(), f.identity("wx-app-1", "o1-alice", "u-alice"), "uid-unused", at(time.Minute))
+		if created || withUnion.ID() != alice.ID() {
+			f.t.Fatalf("login with a new unionid found %s (created %t), want %s", withUnion.ID(), created, alice.ID())
+		}
+		viaApp2, created := f.login(d.ID(), f.identity("wx-app-2", "o2-alice", "u-alice"), "uid-unused-2", at(2*time.Minute))
+		if created || viaApp2.ID() != alice.ID() {
+			f.t.Errorf("login through app 2 with the attached unionid found %s (created %t), want %s", viaApp2.ID(), created, alice.ID())
+		}
+		_, w, err := f.Users.UserWithWeChat(f.ctx, alice.ID(), "wx-app-1")
+		noErr(f.t, "UserWithWeChat", err)
+		wantBinding(f.t, w, "wx-app-1", "o1-alice", "u-alice")
+	})
+	s.run(t, "LoginWithoutUnionIDKeepsIt", func(f *fixture) {
+		d := f.userDomain("C.DM.10271.5")
+		alice, _ := f.login(d.ID(), f.identity("wx-app-1", "o1-alice", "u-alice"), "uid-alice", at(0))
+		f.login(d.ID(), f.identity("wx-app-1", "o1-alice", ""), "uid-unused", at(time.Minute))
+		_, w, err := f.Users.UserWithWeChat(f.ctx, alice.ID(), "wx-app-1")
+		noErr(f.t, "UserWithWeChat", err)
+		wantBinding(f.t, w, "wx-app-1", "o1-alice", "u-alice")
+	})
+	s.run(t, "ConcurrentFirstLoginsYieldOneUser", func(f *fixture) {
+		d := f.userDomain("C.DM.10271.5")
+		id := f.identity("wx-app-1", "o-alice", "u-alice")
+		uids, created := concurrentLogins(f, 20, func(int) (int64, domain.WeChatIdentity) { return d.ID(), id })
+		wantOneUser(f.t, uids, created)
+	})
+	s.run(t, "ConcurrentFirstLoginsThroughTwoAppIDsYieldOneUser", func(f *fixture) {
+		d := f.userDomain("C.DM.10271.5")
+		ids := []domain.WeChatIdentity{f.identity("wx-app-1", "o1-alice", "u-alice"), f.identity("wx-app-2", "o2-alice", "u-alice")}
+		uids, created := concurrentLogins(f, 20, func(i int) (int64, domain.WeChatIdentity) { return d.ID(), ids[i%2] })
+		wantOneUser(f.t, uids, created)
+	})
+	s.run(t, "UserWithWeChat", func(f *fixture) {
+		d := f.userDomain("C.DM.10271.5")
+		alice, _ := f.login(d.ID(), f.identity("wx-app-1", "o1-alice", ""), "uid-alice", at(0))
+		f.login(d.ID(), f.identity("wx-app-1", "o1-bob", ""), "uid-bob", at(0))
+		u, w, err := f.Users.UserWithWeChat(f.ctx, alice.ID(), "wx-app-1")
+		noErr(f.t, "UserWithWeChat", err)
+		wantUser(f.t, "UserWithWeChat", u, "uid-alice", d.ID(), at(0), at(0))
+		wantBinding(f.t, w, "wx-app-1", "o1-alice", "")
+
+		u, w, err = f.Users.UserWithWeChat(f.ctx, alice.ID(), "wx-app-without-binding")
+		noErr(f.t, "UserWithWeChat(appId without binding)", err)
+		if u.ID() != alice.ID() {
+			f.t.Errorf("UserWithWeChat(appId without binding) user = %s, want %s", u.ID(), alice.ID())
+		}
+		wantBinding(f.t, w, "", "", "")
+
+		_, _, err = f.Users.UserWithWeChat(f.ctx, "uid-nobody", "wx-app-1")
+		wantKind(f.t, "UserWithWeChat(unknown uid)", err, domain.KindUserNotFound)
+	})
+}
+
+// concurrentLogins runs n first logins at once, login i with the identity
+// who(i), and returns the uids found and how many reported created.
+func concurrentLogins(f *fixture, n int, who func(i int) (int64, domain.WeChatIdentity)) (map[string]bool, int) {
+	f.t.Helper()
+	var (
+		mu      sync.Mutex
+		uids    = map[string]bool{}
+		created int
+		wg      sync.WaitGroup
+		start   = make(chan struct{})
+	)
+	for i := range n {
+		domainID, id := who(i)
+		c := f.candidate(fmt.Sprintf("uid-candidate-%d", i), domainID, at(0))
+		wg.Go(func() {
+			<-start
+			u, isNew, err := f.Users.FindOrRegisterWeChatUser(f.ctx, domainID, id, c, at(0))
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				f.t.Errorf("concurrent FindOrRegisterWeChatUser %d: %v", i, err)
+				return
+			}
+			uids[u.ID()] = true
+			if isNew {
+				created++
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	return uids, created
+}
+
+func wantOneUser(t *testing.T, uids map[string]bool, created int) {
+	t.Helper()
+	if len(uids) != 1 || created != 1 {
+		t.Errorf("concurrent first logins of one person: %d users (%v), %d reported created; want 1 and 1", len(uids), uids, created)
+	}
+}
+
+func wantUser(t *testing.T, what string, u domain.EndUser, uid string, userDomainID int64, registeredAt, lastLoginAt time.Time) {
+	t.Helper()
+	if u.ID() != uid || u.UserDomainID() != userDomainID || u.Status() != domain.UserNormal {
+		t.Errorf("%s: user = {%s, domain %d, status %d}, want {%s, domain %d, status %d}",
+			what, u.ID(), u.UserDomainID(), u.Status(), uid, userDomainID, domain.UserNormal)
+	}
+	sameTime(t, what+": RegisteredAt", u.RegisteredAt(), registeredAt)
+	sameTime(t, what+": LastLoginAt", u.LastLoginAt(), lastLoginAt)
+}
+
+func wantBinding(t *testing.T, w domain.WeChatIdentity, appID, openID, unionID string) {
+	t.Helper()
+	if w.AppID() != appID || w.OpenID() != openID || w.UnionID() != unionID {
+		t.Errorf("binding = {%q, %q, %q}, want {%q, %q, %q}", w.AppID(), w.OpenID(), w.UnionID(), appID, openID, unionID)
+	}
+}

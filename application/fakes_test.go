@@ -1,0 +1,252 @@
+package application_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/iotplatform/enduser-auth/adapters/memory"
+	"github.com/iotplatform/enduser-auth/application"
+	"github.com/iotplatform/enduser-auth/domain"
+)
+
+// fakeClock is a settable clock.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward by d.
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// Set moves the clock to t.
+func (c *fakeClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
+// person is what the fake WeChat answers for a code.
+type person struct {
+	openID, unionID string
+	err             error
+}
+
+// fakeWeChat answers code exchanges from a table and counts its calls.
+type fakeWeChat struct {
+	mu      sync.Mutex
+	codes   map[string]person
+	calls   int
+	secrets []string // the AppSecrets it was called with
+}
+
+func (f *fakeWeChat) ExchangeCode(_ context.Context, appID, appSecret, code string) (domain.WeChatIdentity, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	f.secrets = append(f.secrets, appSecret)
+	p, ok := f.codes[code]
+	if !ok {
+		return domain.WeChatIdentity{}, domain.Errorf(domain.KindWeChatRejected, `{"errcode":40029,"errmsg":"invalid code"}`)
+	}
+	if p.err != nil {
+		return domain.WeChatIdentity{}, p.err
+	}
+	return domain.NewWeChatIdentity(appID, p.openID, p.unionID, false)
+}
+
+// Calls returns how many exchanges were attempted.
+func (f *fakeWeChat) Calls() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls
+}
+
+// LastSecret returns the AppSecret of the last exchange.
+func (f *fakeWeChat) LastSecret() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.secrets) == 0 {
+		return ""
+	}
+	return f.secrets[len(f.secrets)-1]
+}
+
+// hmacTokens is a small but real TokenIssuer: base64url(JSON claims) "."
+// base64url(HMAC-SHA256). It rejects tampered, expired and not yet valid tokens.
+type hmacTokens struct {
+	key []byte
+
+	mu      sync.Mutex
+	signErr error
+}
+
+var errTokenFormat = errors.New("malformed token")
+
+func (h *hmacTokens) mac(payload string) string {
+	m := hmac.New(sha256.New, h.key)
+	m.Write([]byte(payload))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func (h *hmacTokens) failSigning(err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.signErr = err
+}
+
+func (h *hmacTokens) SignAccessToken(_ context.Context, c domain.AccessClaims) (string, error) {
+	h.mu.Lock()
+	err := h.signErr
+	h.mu.Unlock()
+	if err != nil {
+		return "", err
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return "", err
+	}
+	payload := base64.RawURLEncoding.EncodeToString(b)
+	return payload + "." + h.mac(payload), nil
+}
+
+func (h *hmacTokens) ParseAccessToken(_ context.Context, token string, now time.Time) (domain.AccessClaims, error) {
+	payload, sig, ok := strings.Cut(token, ".")
+	if !ok || !hmac.Equal([]byte(sig), []byte(h.mac(payload))) {
+		return domain.AccessClaims{}, domain.Wrap(domain.KindTokenInvalid, errTokenFormat)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil {
+		return domain.AccessClaims{}, domain.Wrap(domain.KindTokenInvalid, err)
+	}
+	var c domain.AccessClaims
+	if err := json.Unmarshal(b, &c); err != nil {
+		return domain.AccessClaims{}, domain.Wrap(domain.KindTokenInvalid, err)
+	}
+	if !now.Before(c.ExpiresAt) || now.Before(c.IssuedAt) {
+		return domain.AccessClaims{}, domain.E(domain.KindTokenInvalid)
+	}
+	return c, nil
+}
+
+func (h *hmacTokens) JWKS(context.Context) ([]byte, error) { return []byte(`{"keys":[]}`), nil }
+
+func (h *hmacTokens) RotateSigningKey(context.Context) (string, error) { return "kid-2", nil }
+
+// faultyStore is the memory store with failures injected per method name.
+type faultyStore struct {
+	*memory.Store
+
+	mu     sync.Mutex
+	faults map[string]error
+}
+
+// errDatabase stands for a database failure; its text must never reach a client.
+var errDatabase = errors.New("pq: connection refused on 10.1.2.3 (secret detail)")
+
+// failOn makes method fail with errDatabase.
+func (f *faultyStore) failOn(method string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.faults[method] = errDatabase
+}
+
+func (f *faultyStore) fault(method string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.faults[method]
+}
+
+func (f *faultyStore) UserDomainByName(ctx context.Context, name string) (domain.UserDomain, error) {
+	if err := f.fault("UserDomainByName"); err != nil {
+		return domain.UserDomain{}, err
+	}
+	return f.Store.UserDomainByName(ctx, name)
+}
+
+func (f *faultyStore) CreateUserDomain(ctx context.Context, d domain.UserDomain) (domain.UserDomain, error) {
+	if err := f.fault("CreateUserDomain"); err != nil {
+		return domain.UserDomain{}, err
+	}
+	return f.Store.CreateUserDomain(ctx, d)
+}
+
+func (f *faultyStore) OfficialAccount(ctx context.Context, userDomainID int64, appID string) (domain.OfficialAccount, error) {
+	if err := f.fault("OfficialAccount"); err != nil {
+		return domain.OfficialAccount{}, err
+	}
+	return f.Store.OfficialAccount(ctx, userDomainID, appID)
+}
+
+func (f *faultyStore) DataCenterByMCC(ctx context.Context, mcc domain.MCC) (domain.DataCenter, error) {
+	if err := f.fault("DataCenterByMCC"); err != nil {
+		return domain.DataCenter{}, err
+	}
+	return f.Store.DataCenterByMCC(ctx, mcc)
+}
+
+func (f *faultyStore) FindOrRegisterWeChatUser(ctx context.Context, userDomainID int64, id domain.WeChatIdentity,
+	candidate domain.EndUser, now time.Time) (domain.EndUser, bool, error) {
+	if err := f.fault("FindOrRegisterWeChatUser"); err != nil {
+		return domain.EndUser{}, false, err
+	}
+	return f.Store.FindOrRegisterWeChatUser(ctx, userDomainID, id, candidate, now)
+}
+
+func (f *faultyStore) UserWithWeChat(ctx context.Context, uid, appID string) (domain.EndUser, domain.WeChatIdentity, error) {
+	if err := f.fault("UserWithWeChat"); err != nil {
+		return domain.EndUser{}, domain.WeChatIdentity{}, err
+	}
+	return f.Store.UserWithWeChat(ctx, uid, appID)
+}
+
+func (f *faultyStore) CreateSession(ctx context.Context, s domain.Session) error {
+	if err := f.fault("CreateSession"); err != nil {
+		return err
+	}
+	return f.Store.CreateSession(ctx, s)
+}
+
+func (f *faultyStore) SessionByID(ctx context.Context, id domain.SessionID) (domain.Session, error) {
+	if err := f.fault("SessionByID"); err != nil {
+		return domain.Session{}, err
+	}
+	return f.Store.SessionByID(ctx, id)
+}
+
+func (f *faultyStore) AdvanceRefreshCounter(ctx context.Context, id domain.SessionID, from int64, now, exp time.Time) (bool, error) {
+	if err := f.fault("AdvanceRefreshCounter"); err != nil {
+		return false, err
+	}
+	return f.Store.AdvanceRefreshCounter(ctx, id, from, now, exp)
+}
+
+func (f *faultyStore) RevokeSession(ctx context.Context, id domain.SessionID, now time.Time, reason string) (bool, error) {
+	if err := f.fault("RevokeSession"); err != nil {
+		return false, err
+	}
+	return f.Store.RevokeSession(ctx, id, now, reason)
+}
+
+func (f *faultyStore) RevokedSessionsSince(ctx context.Context, since time.Time) ([]application.RevokedSession, error) {
+	if err := f.fault("RevokedSessionsSince"); err != nil {
+		return nil, err
+	}
+	return f.Store.RevokedSessionsSince(ctx, since)
+}

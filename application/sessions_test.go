@@ -1,0 +1,372 @@
+package application_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/iotplatform/enduser-auth/application"
+	"github.com/iotplatform/enduser-auth/domain"
+)
+
+func TestRefreshRotates(t *testing.T) {
+	h := newHarness(t)
+	res := h.login(signed(appID, "code-alice"))
+	h.clock.Advance(time.Hour)
+	p2 := h.refresh(res.Tokens.Refresh.Value)
+	if p2.Refresh.Value == res.Tokens.Refresh.Value {
+		t.Fatal("rotation returned the presented refresh token")
+	}
+	if got, want := p2.Refresh.ExpiresAt, start.Add(time.Hour+30*24*time.Hour); !got.Equal(want) {
+		t.Errorf("child refresh token expires at %v, want %v", got, want)
+	}
+	if got, want := p2.Access.ExpiresAt, start.Add(3*time.Hour); !got.Equal(want) {
+		t.Errorf("new access token expires at %v, want %v", got, want)
+	}
+	if p := h.verify(p2.Access.Value); p.UID != res.UID || p.AppID != appID {
+		t.Errorf("refreshed principal = %+v, want uid %s through %s", p, res.UID, appID)
+	}
+	h.clock.Advance(time.Hour)
+	p3 := h.refresh("Bearer " + p2.Refresh.Value)
+	if p3.Refresh.Value == p2.Refresh.Value || p3.Refresh.Value == res.Tokens.Refresh.Value {
+		t.Error("the second rotation returned an earlier token")
+	}
+}
+
+func TestRefreshReuseWithinGraceReturnsTheSameChild(t *testing.T) {
+	h := newHarness(t)
+	res := h.login(signed(appID, "code-alice"))
+	h.clock.Advance(time.Minute)
+	child := h.refresh(res.Tokens.Refresh.Value)
+	h.clock.Advance(h.cfg.RefreshReuseGrace)
+	again := h.refresh(res.Tokens.Refresh.Value)
+	if again.Refresh != child.Refresh {
+		t.Errorf("reuse within the grace window returned %+v, want the identical child %+v", again.Refresh, child.Refresh)
+	}
+	h.verify(again.Access.Value)
+	h.verify(child.Access.Value)
+	h.refresh(child.Refresh.Value) // the child still works
+}
+
+func TestConcurrentRefreshesGetOneChild(t *testing.T) {
+	h := newHarness(t)
+	res := h.login(signed(appID, "code-alice"))
+	var (
+		mu       sync.Mutex
+		children = map[string]bool{}
+		wg       sync.WaitGroup
+	)
+	for range 10 {
+		wg.Go(func() {
+			pair, err := h.svc.Refresh(h.ctx, res.Tokens.Refresh.Value)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				t.Errorf("concurrent Refresh: %v", err)
+				return
+			}
+			children[pair.Refresh.Value] = true
+		})
+	}
+	wg.Wait()
+	if len(children) != 1 {
+		t.Errorf("10 concurrent refreshes with one token returned %d different children, want 1", len(children))
+	}
+}
+
+func TestRefreshReuseAfterGraceRevokesTheSession(t *testing.T) {
+	h := newHarness(t)
+	res := h.login(signed(appID, "code-alice"))
+	other := h.login(signed(appID, "code-alice-again")) // another device of the same user
+	h.clock.Advance(time.Minute)
+	child := h.refresh(res.Tokens.Refresh.Value)
+	h.clock.Advance(h.cfg.RefreshReuseGrace + time.Second)
+
+	_, err := h.svc.Refresh(h.ctx, res.Tokens.Refresh.Value)
+	wantKind(t, "reuse after the grace window", err, domain.KindTokenInvalid)
+	_, err = h.svc.Refresh(h.ctx, child.Refresh.Value)
+	wantKind(t, "the child after a detected reuse", err, domain.KindTokenInvalid)
+	_, err = h.svc.VerifyAccessToken(h.ctx, child.Access.Value)
+	wantKind(t, "the child's access token after a detected reuse", err, domain.KindTokenInvalid)
+	_, err = h.svc.VerifyAccessToken(h.ctx, res.Tokens.Access.Value)
+	wantKind(t, "the first access token after a detected reuse", err, domain.KindTokenInvalid)
+
+	h.verify(other.Tokens.Access.Value)
+	h.refresh(other.Tokens.Refresh.Value)
+}
+
+func TestRefreshReuseOfAGrandparentRevokesEvenWithinGrace(t *testing.T) {
+	h := newHarness(t)
+	res := h.login(signed(appID, "code-alice"))
+	child := h.refresh(res.Tokens.Refresh.Value)
+	grandchild := h.refresh(child.Refresh.Value)
+	_, err := h.svc.Refresh(h.ctx, res.Tokens.Refresh.Value)
+	wantKind(t, "reuse of a token two rotations old", err, domain.KindTokenInvalid)
+	_, err = h.svc.Refresh(h.ctx, grandchild.Refresh.Value)
+	wantKind(t, "the newest token after a detected reuse", err, domain.KindTokenInvalid)
+}
+
+func TestSessionAbsoluteLifetimeCapsRefreshExpiry(t *testing.T) {
+	h := newHarness(t, func(c *application.Config) {
+		c.RefreshTokenTTL = 30 * 24 * time.Hour
+		c.SessionMaxLifetime = 45 * 24 * time.Hour
+	})
+	end := start.Add(45 * 24 * time.Hour)
+	res := h.login(signed(appID, "code-alice"))
+	h.clock.Advance(20 * 24 * time.Hour)
+	p2 := h.refresh(res.Tokens.Refresh.Value)
+	if !p2.Refresh.ExpiresAt.Equal(end) {
+		t.Errorf("refresh token rotated on day 20 expires at %v, want the session's end %v", p2.Refresh.ExpiresAt, end)
+	}
+	h.clock.Set(end.Add(-time.Second))
+	p3 := h.refresh(p2.Refresh.Value)
+	if !p3.Refresh.ExpiresAt.Equal(end) {
+		t.Errorf("refresh token rotated at the end expires at %v, want %v", p3.Refresh.ExpiresAt, end)
+	}
+	h.clock.Set(end)
+	_, err := h.svc.Refresh(h.ctx, p3.Refresh.Value)
+	wantKind(t, "refresh at the session's end", err, domain.KindTokenInvalid)
+}
+
+func TestSessionShorterThanRefreshTTL(t *testing.T) {
+	h := newHarness(t, func(c *application.Config) {
+		c.RefreshTokenTTL = 30 * 24 * time.Hour
+		c.SessionMaxLifetime = 7 * 24 * time.Hour
+	})
+	res := h.login(signed(appID, "code-alice"))
+	if got, want := res.Tokens.Refresh.ExpiresAt, start.Add(7*24*time.Hour); !got.Equal(want) {
+		t.Errorf("first refresh token expires at %v, want the session's end %v", got, want)
+	}
+}
+
+func TestExpiredRefreshTokenIsInvalid(t *testing.T) {
+	h := newHarness(t)
+	res := h.login(signed(appID, "code-alice"))
+	h.clock.Set(res.Tokens.Refresh.ExpiresAt)
+	_, err := h.svc.Refresh(h.ctx, res.Tokens.Refresh.Value)
+	wantKind(t, "refresh at expiry", err, domain.KindTokenInvalid)
+	h.clock.Advance(time.Hour)
+	_, err = h.svc.Refresh(h.ctx, res.Tokens.Refresh.Value)
+	wantKind(t, "refresh after expiry", err, domain.KindTokenInvalid)
+}
+
+func TestRefreshRejectsMissingAndInvalidTokens(t *testing.T) {
+	h := newHarness(t)
+	res := h.login(signed(appID, "code-alice"))
+	for _, tok := range []string{"", "   "} {
+		_, err := h.svc.Refresh(h.ctx, tok)
+		wantKind(t, "Refresh("+tok+")", err, domain.KindRefreshTokenRequired)
+	}
+	stranger := domain.NewSession(res.UID, 1, tenant, appID, start, time.Hour, 2*time.Hour) // never stored
+	tampered := []byte(res.Tokens.Refresh.Value)
+	tampered[len(tampered)/2] ^= 0x01
+	for name, tok := range map[string]string{
+		"garbage":                     "garbage",
+		"access token":                res.Tokens.Access.Value,
+		"token of an unknown session": stranger.RefreshToken().Value,
+		"tampered token":              string(tampered),
+	} {
+		_, err := h.svc.Refresh(h.ctx, tok)
+		wantKind(t, name, err, domain.KindTokenInvalid)
+	}
+	h.refresh(res.Tokens.Refresh.Value) // none of the above spent or revoked the session
+}
+
+func TestRefreshRepositoryFailuresAreInternal(t *testing.T) {
+	for _, method := range []string{"SessionByID", "AdvanceRefreshCounter"} {
+		t.Run(method, func(t *testing.T) {
+			h := newHarness(t)
+			res := h.login(signed(appID, "code-alice"))
+			h.store.failOn(method)
+			_, err := h.svc.Refresh(h.ctx, res.Tokens.Refresh.Value)
+			wantInternal(t, "Refresh", err, domain.KindInternal)
+		})
+	}
+}
+
+func TestVerifyAccessToken(t *testing.T) {
+	h := newHarness(t)
+	res := h.login(signed(appID, "code-alice"))
+	tok := res.Tokens.Access.Value
+	for _, presented := range []string{tok, "Bearer " + tok, "bearer " + tok, " Bearer  " + tok + " "} {
+		if p := h.verify(presented); p.UID != res.UID {
+			t.Errorf("VerifyAccessToken(%q...) uid = %s, want %s", presented[:10], p.UID, res.UID)
+		}
+	}
+	for _, empty := range []string{"", "  "} {
+		_, err := h.svc.VerifyAccessToken(h.ctx, empty)
+		wantKind(t, "VerifyAccessToken(empty)", err, domain.KindAccessTokenRequired)
+	}
+	tampered := []byte(tok)
+	tampered[5] ^= 0x01
+	for name, bad := range map[string]string{
+		"tampered":      string(tampered),
+		"garbage":       "garbage",
+		"refresh token": res.Tokens.Refresh.Value,
+	} {
+		_, err := h.svc.VerifyAccessToken(h.ctx, bad)
+		wantKind(t, name, err, domain.KindTokenInvalid)
+	}
+	h.clock.Set(res.Tokens.Access.ExpiresAt.Add(-time.Second))
+	h.verify(tok)
+	h.clock.Set(res.Tokens.Access.ExpiresAt)
+	_, err := h.svc.VerifyAccessToken(h.ctx, tok)
+	wantKind(t, "expired access token", err, domain.KindTokenInvalid)
+}
+
+func TestLogout(t *testing.T) {
+	h := newHarness(t)
+	res := h.login(signed(appID, "code-alice"))
+	other := h.login(signed(appID, "code-alice-again"))
+	must(t, h.svc.Logout(h.ctx, "Bearer "+res.Tokens.Access.Value))
+
+	_, err := h.svc.VerifyAccessToken(h.ctx, res.Tokens.Access.Value)
+	wantKind(t, "access token after logout", err, domain.KindTokenInvalid)
+	_, err = h.svc.Refresh(h.ctx, res.Tokens.Refresh.Value)
+	wantKind(t, "refresh token after logout", err, domain.KindTokenInvalid)
+	wantKind(t, "second logout", h.svc.Logout(h.ctx, res.Tokens.Access.Value), domain.KindTokenInvalid)
+	wantKind(t, "logout without token", h.svc.Logout(h.ctx, ""), domain.KindAccessTokenRequired)
+
+	h.verify(other.Tokens.Access.Value) // the user's other session lives on
+	h.refresh(other.Tokens.Refresh.Value)
+}
+
+func TestLogoutFailure(t *testing.T) {
+	h := newHarness(t)
+	res := h.login(signed(appID, "code-alice"))
+	h.store.failOn("RevokeSession")
+	err := h.svc.Logout(h.ctx, res.Tokens.Access.Value)
+	wantInternal(t, "Logout", err, domain.KindLogoutFailed)
+	h.verify(res.Tokens.Access.Value) // nothing was revoked, so the token still works
+}
+
+func TestRevocationByAnotherInstanceIsSeenAfterSync(t *testing.T) {
+	h := newHarness(t)
+	res := h.login(signed(appID, "code-alice"))
+	sid := h.verify(res.Tokens.Access.Value).SessionID
+	h.clock.Advance(time.Minute)
+	revoked, err := h.store.RevokeSession(h.ctx, sid, h.clock.Now(), "logout")
+	must(t, err)
+	if !revoked {
+		t.Fatal("RevokeSession did not revoke")
+	}
+
+	h.verify(res.Tokens.Access.Value) // not yet known to this instance
+	_, err = h.svc.Refresh(h.ctx, res.Tokens.Refresh.Value)
+	wantKind(t, "refresh of a revoked session", err, domain.KindTokenInvalid) // refresh reads the store
+
+	h.clock.Advance(time.Second)
+	must(t, h.svc.SyncRevocations(h.ctx))
+	_, err = h.svc.VerifyAccessToken(h.ctx, res.Tokens.Access.Value)
+	wantKind(t, "access token after sync", err, domain.KindTokenInvalid)
+
+	h.clock.Advance(5 * time.Second)
+	must(t, h.svc.SyncRevocations(h.ctx))
+	_, err = h.svc.VerifyAccessToken(h.ctx, res.Tokens.Access.Value)
+	wantKind(t, "access token after a second sync", err, domain.KindTokenInvalid)
+}
+
+func TestLogoutOnOneInstanceReachesAnotherAfterSync(t *testing.T) {
+	h := newHarness(t)
+	other := h.newService()
+	res := h.login(signed(appID, "code-alice"))
+	must(t, other.SyncRevocations(h.ctx))
+	must(t, h.svc.Logout(h.ctx, res.Tokens.Access.Value))
+	if _, err := other.VerifyAccessToken(h.ctx, res.Tokens.Access.Value); err != nil {
+		t.Fatalf("the other instance refused the token before any sync: %v", err)
+	}
+	h.clock.Advance(time.Second)
+	must(t, other.SyncRevocations(h.ctx))
+	_, err := other.VerifyAccessToken(h.ctx, res.Tokens.Access.Value)
+	wantKind(t, "the other instance after sync", err, domain.KindTokenInvalid)
+}
+
+func TestSyncRevocationsFailure(t *testing.T) {
+	h := newHarness(t)
+	h.store.failOn("RevokedSessionsSince")
+	wantInternal(t, "SyncRevocations", h.svc.SyncRevocations(h.ctx), domain.KindInternal)
+}
+
+func TestRunSyncsRevocationsUntilCancelled(t *testing.T) {
+	h := newHarness(t, func(c *application.Config) { c.RevocationSyncInterval = time.Millisecond })
+	res := h.login(signed(appID, "code-alice"))
+	sid := h.verify(res.Tokens.Access.Value).SessionID
+	_, err := h.store.RevokeSession(h.ctx, sid, h.clock.Now(), "logout")
+	must(t, err)
+
+	ctx, cancel := context.WithCancel(h.ctx)
+	done := make(chan error, 1)
+	go func() { done <- h.svc.Run(ctx) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := h.svc.VerifyAccessToken(h.ctx, res.Tokens.Access.Value); err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Run did not pick up the revocation")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run returned %v, want nil", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after cancellation")
+	}
+}
+
+func TestUserInfo(t *testing.T) {
+	h := newHarness(t)
+	viaApp1 := h.login(signed(appID, "code-alice"))
+	viaApp2 := h.login(signed(app2ID, "code-alice-app2"))
+	for _, tt := range []struct {
+		token, appID, openID string
+	}{
+		{viaApp1.Tokens.Access.Value, appID, "o1-alice"},
+		{viaApp2.Tokens.Access.Value, app2ID, "o2-alice"},
+	} {
+		p := h.verify(tt.token)
+		prof, err := h.svc.UserInfo(h.ctx, p)
+		must(t, err)
+		if prof.User.ID() != viaApp1.UID || !prof.User.RegisteredAt().Equal(start) {
+			t.Errorf("UserInfo user = %s registered %v, want %s registered %v", prof.User.ID(), prof.User.RegisteredAt(), viaApp1.UID, start)
+		}
+		w := prof.WeChat
+		if w.AppID() != tt.appID || w.OpenID() != tt.openID || w.UnionID() != "u-alice" {
+			t.Errorf("UserInfo WeChat = {%s, %s, %s}, want {%s, %s, u-alice}", w.AppID(), w.OpenID(), w.UnionID(), tt.appID, tt.openID)
+		}
+	}
+	_, err := h.svc.UserInfo(h.ctx, domain.Principal{UID: "uid-nobody", AppID: appID})
+	wantKind(t, "UserInfo(unknown uid)", err, domain.KindUserNotFound)
+
+	h.store.failOn("UserWithWeChat")
+	_, err = h.svc.UserInfo(h.ctx, h.verify(viaApp1.Tokens.Access.Value))
+	wantInternal(t, "UserInfo", err, domain.KindInternal)
+}
+
+func TestPrincipalInContext(t *testing.T) {
+	if _, ok := application.PrincipalFromContext(t.Context()); ok {
+		t.Error("an empty context carries a principal")
+	}
+	p := domain.Principal{UID: "uid-1", UserDomain: tenant, AppID: appID, SessionID: domain.NewSessionID()}
+	got, ok := application.PrincipalFromContext(application.WithPrincipal(t.Context(), p))
+	if !ok || got != p {
+		t.Errorf("PrincipalFromContext = %+v, %t; want %+v", got, ok, p)
+	}
+}
+
+func TestSigningKeyOperationsPassThrough(t *testing.T) {
+	h := newHarness(t)
+	jwks, err := h.svc.JWKS(h.ctx)
+	if err != nil || string(jwks) != `{"keys":[]}` {
+		t.Errorf("JWKS = %s, %v", jwks, err)
+	}
+	kid, err := h.svc.RotateSigningKey(h.ctx)
+	if err != nil || kid != "kid-2" {
+		t.Errorf("RotateSigningKey = %q, %v", kid, err)
+	}
+}

@@ -1,0 +1,320 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"gorm.io/gorm"
+
+	"github.com/iotplatform/enduser-auth/adapters/postgres"
+	"github.com/iotplatform/enduser-auth/adapters/wechat"
+	"github.com/iotplatform/enduser-auth/domain"
+	"github.com/iotplatform/enduser-auth/migrations"
+	modwire "github.com/iotplatform/enduser-auth/wire"
+)
+
+// app is an opened database and the assembled module.
+type app struct {
+	cfg    config
+	db     *gorm.DB
+	sqlDB  *sql.DB
+	module *modwire.Module
+	log    *slog.Logger
+}
+
+func (a *app) Close() {
+	if a.sqlDB != nil {
+		_ = a.sqlDB.Close()
+	}
+}
+
+type setupOptions struct {
+	devKeyFallback bool
+	migrate        bool
+	logger         *slog.Logger
+}
+
+// openApp opens the database (creating it if missing), migrates it when asked
+// and assembles the module with the injector.
+func openApp(ctx context.Context, cfg config, e env, opts setupOptions) (*app, error) {
+	key, isDev, err := cfg.masterKeyFor(opts.devKeyFallback)
+	if err != nil {
+		return nil, err
+	}
+	log := opts.logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	}
+	if isDev {
+		log.Warn("USING THE PUBLIC INSECURE DEVELOPMENT MASTER KEY: secrets in this database are not protected; set ENDUSER_MASTER_KEY for real data")
+	}
+	db, err := postgres.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	a := &app{cfg: cfg, db: db, sqlDB: sqlDB, log: log}
+	if opts.migrate {
+		if err := migrations.Up(ctx, sqlDB); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
+	mod, err := modwire.NewModule(modwire.NewConfig(key, cfg.App, cfg.WeChatBaseURL, cfg.WeChatTimeout), db,
+		wechat.NewHTTPClient(cfg.WeChatTimeout), log)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.module = mod
+	return a, nil
+}
+
+// adminApp loads the configuration and opens the app for an admin command.
+func adminApp(ctx context.Context, e env, databaseURL string) (*app, error) {
+	cfg, err := loadConfig(e.getenv)
+	if err != nil {
+		return nil, err
+	}
+	if databaseURL != "" {
+		cfg.DatabaseURL = databaseURL
+	}
+	return openApp(ctx, cfg, e, setupOptions{migrate: true})
+}
+
+func cmdMigrate(ctx context.Context, args []string, e env) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	dbURL := fs.String("database-url", "", "PostgreSQL URL (default $ENDUSER_DATABASE_URL)")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErr("migrate up|down|status")
+	}
+	cfg, err := loadConfig(e.getenv)
+	if err != nil {
+		return err
+	}
+	if *dbURL != "" {
+		cfg.DatabaseURL = *dbURL
+	}
+	db, err := postgres.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	defer sqlDB.Close()
+	p, err := migrations.NewProvider(sqlDB)
+	if err != nil {
+		return err
+	}
+	switch pos[0] {
+	case "up":
+		res, err := p.Up(ctx)
+		if err != nil {
+			return fmt.Errorf("migrate up: %w", err)
+		}
+		for _, r := range res {
+			fmt.Fprintf(e.stdout, "applied %s (%s)\n", r.Source.Path, r.Duration)
+		}
+		if len(res) == 0 {
+			fmt.Fprintln(e.stdout, "no pending migrations")
+		}
+	case "down":
+		r, err := p.Down(ctx)
+		if err != nil {
+			return fmt.Errorf("migrate down: %w", err)
+		}
+		fmt.Fprintf(e.stdout, "rolled back %s\n", r.Source.Path)
+	case "status":
+		list, err := p.Status(ctx)
+		if err != nil {
+			return fmt.Errorf("migrate status: %w", err)
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "VERSION\tSTATE\tAPPLIED AT\tFILE")
+		for _, s := range list {
+			at := "-"
+			if !s.AppliedAt.IsZero() {
+				at = s.AppliedAt.UTC().Format("2006-01-02 15:04:05Z")
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", s.Source.Version, s.State, at, s.Source.Path)
+		}
+		return tw.Flush()
+	default:
+		return usageErr("migrate up|down|status, not %q", pos[0])
+	}
+	return nil
+}
+
+func cmdUserDomain(ctx context.Context, args []string, e env) error {
+	if len(args) == 0 {
+		return usageErr("userdomain create|disable|enable NAME")
+	}
+	sub := args[0]
+	fs := flag.NewFlagSet("userdomain "+sub, flag.ContinueOnError)
+	dbURL := fs.String("database-url", "", "PostgreSQL URL")
+	secret := fs.String("secret", "", "the user domain secret (generated when empty)")
+	pos, err := parseArgs(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErr("userdomain %s takes exactly one NAME", sub)
+	}
+	if sub != "create" && *secret != "" {
+		return usageErr("--secret is only for userdomain create")
+	}
+	if sub != "create" && sub != "disable" && sub != "enable" {
+		return usageErr("userdomain create|disable|enable NAME, not %q", sub)
+	}
+	a, err := adminApp(ctx, e, *dbURL)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	svc := a.module.Service
+	switch sub {
+	case "create":
+		d, err := svc.CreateUserDomain(ctx, pos[0], *secret)
+		if err != nil {
+			return adminErr(err)
+		}
+		fmt.Fprintf(e.stdout, "created user domain %s\nsecret: %s\n", d.Name(), d.Secret())
+	case "disable", "enable":
+		if err := svc.SetUserDomainEnabled(ctx, pos[0], sub == "enable"); err != nil {
+			return adminErr(err)
+		}
+		fmt.Fprintf(e.stdout, "user domain %s %sd\n", pos[0], sub)
+	}
+	return nil
+}
+
+func cmdOfficialAccount(ctx context.Context, args []string, e env) error {
+	if len(args) == 0 || args[0] != "add" {
+		return usageErr("officialaccount add --user-domain NAME --app-id ID --app-secret SECRET")
+	}
+	fs := flag.NewFlagSet("officialaccount add", flag.ContinueOnError)
+	dbURL := fs.String("database-url", "", "PostgreSQL URL")
+	ud := fs.String("user-domain", "", "user domain name")
+	appID := fs.String("app-id", "", "the official account's appId")
+	appSecret := fs.String("app-secret", "", "the official account's AppSecret")
+	pos, err := parseArgs(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usageErr("officialaccount add takes no positional arguments, got %q", pos)
+	}
+	if *ud == "" || *appID == "" || *appSecret == "" {
+		return usageErr("officialaccount add needs --user-domain, --app-id and --app-secret")
+	}
+	a, err := adminApp(ctx, e, *dbURL)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := a.module.Service.PutOfficialAccount(ctx, *ud, *appID, *appSecret); err != nil {
+		return adminErr(err)
+	}
+	fmt.Fprintf(e.stdout, "official account %s of user domain %s saved\n", *appID, *ud)
+	return nil
+}
+
+func cmdDataCenter(ctx context.Context, args []string, e env) error {
+	if len(args) == 0 || args[0] != "set" {
+		return usageErr("datacenter set CODE --api-url URL --mcc 460,461")
+	}
+	fs := flag.NewFlagSet("datacenter set", flag.ContinueOnError)
+	dbURL := fs.String("database-url", "", "PostgreSQL URL")
+	apiURL := fs.String("api-url", "", "the data center's public API base URL")
+	mccList := fs.String("mcc", "", "comma-separated MCCs the data center serves")
+	pos, err := parseArgs(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErr("datacenter set takes exactly one CODE")
+	}
+	if *apiURL == "" {
+		return usageErr("datacenter set needs --api-url")
+	}
+	mccs, err := parseMCCList(*mccList)
+	if err != nil {
+		return err
+	}
+	a, err := adminApp(ctx, e, *dbURL)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := a.module.Service.PutDataCenter(ctx, pos[0], *apiURL, mccs); err != nil {
+		return adminErr(err)
+	}
+	fmt.Fprintf(e.stdout, "data center %s saved with %d MCC(s)\n", pos[0], len(mccs))
+	return nil
+}
+
+func parseMCCList(s string) ([]domain.MCC, error) {
+	var out []domain.MCC
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 0 || n > 999 {
+			return nil, usageErr("--mcc: %q is not an MCC (0..999)", f)
+		}
+		out = append(out, domain.MCC(n))
+	}
+	return out, nil
+}
+
+func cmdKeys(ctx context.Context, args []string, e env) error {
+	if len(args) == 0 || args[0] != "rotate" {
+		return usageErr("keys rotate")
+	}
+	fs := flag.NewFlagSet("keys rotate", flag.ContinueOnError)
+	dbURL := fs.String("database-url", "", "PostgreSQL URL")
+	if _, err := parseArgs(fs, args[1:]); err != nil {
+		return err
+	}
+	a, err := adminApp(ctx, e, *dbURL)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	kid, err := a.module.Service.RotateSigningKey(ctx)
+	if err != nil {
+		return adminErr(err)
+	}
+	fmt.Fprintf(e.stdout, "new signing key %s is the signer; older keys verify until their last tokens expire\n", kid)
+	return nil
+}
+
+// adminErr turns a module error into one line for the operator.
+func adminErr(err error) error {
+	var de *domain.Error
+	if errors.As(err, &de) && de.Kind != domain.KindInternal {
+		if de.Detail != "" {
+			return errors.New(de.Detail)
+		}
+		return errors.New(strings.ReplaceAll(string(de.Kind), "_", " "))
+	}
+	return err
+}

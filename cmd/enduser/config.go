@@ -1,0 +1,153 @@
+package main
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/iotplatform/enduser-auth/adapters/secretbox"
+	"github.com/iotplatform/enduser-auth/application"
+)
+
+// config is the process configuration, read from ENDUSER_* variables; flags
+// may override some of it. Hand-written rather than a library because every
+// error must name the variable and there are a dozen of them.
+type config struct {
+	DatabaseURL   string
+	HTTPAddr      string
+	WeChatBaseURL string
+	WeChatTimeout time.Duration
+	// MasterKey is nil when ENDUSER_MASTER_KEY is not set.
+	MasterKey      []byte
+	InsecureDevKey bool
+	LogLevel       slog.Level
+	App            application.Config
+}
+
+const (
+	defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/enduser?sslmode=disable"
+	defaultHTTPAddr    = ":8080"
+	defaultWeChatBase  = "https://api.weixin.qq.com"
+)
+
+// devMasterKey is the fixed, public, insecure key `enduser dev` uses when no
+// master key is configured. Never use it for real data.
+var devMasterKey = func() []byte { k := sha256.Sum256([]byte("enduser-auth INSECURE development master key")); return k[:] }()
+
+// loadConfig reads the environment. A malformed value is an error naming its
+// variable; a missing one takes its default.
+func loadConfig(getenv func(string) string) (config, error) {
+	def := application.DefaultConfig()
+	c := config{
+		DatabaseURL:   defaultDatabaseURL,
+		HTTPAddr:      defaultHTTPAddr,
+		WeChatBaseURL: defaultWeChatBase,
+		WeChatTimeout: 5 * time.Second,
+		App:           def,
+	}
+	var errs []string
+	str := func(name string, dst *string) {
+		if v, ok := lookup(getenv, name); ok {
+			*dst = v
+		}
+	}
+	dur := func(name string, dst *time.Duration) {
+		v, ok := lookup(getenv, name)
+		if !ok {
+			return
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Sprintf("%s: %q is not a positive Go duration (for example 5s, 2h, 720h)", name, v))
+			return
+		}
+		*dst = d
+	}
+	str("ENDUSER_DATABASE_URL", &c.DatabaseURL)
+	str("ENDUSER_HTTP_ADDR", &c.HTTPAddr)
+	str("ENDUSER_DATA_CENTER", &c.App.DataCenter)
+	str("ENDUSER_WECHAT_API_BASE_URL", &c.WeChatBaseURL)
+	dur("ENDUSER_WECHAT_TIMEOUT", &c.WeChatTimeout)
+	dur("ENDUSER_ACCESS_TOKEN_TTL", &c.App.AccessTokenTTL)
+	dur("ENDUSER_REFRESH_TOKEN_TTL", &c.App.RefreshTokenTTL)
+	dur("ENDUSER_SESSION_MAX_LIFETIME", &c.App.SessionMaxLifetime)
+	dur("ENDUSER_REFRESH_REUSE_GRACE", &c.App.RefreshReuseGrace)
+	dur("ENDUSER_REVOCATION_SYNC_INTERVAL", &c.App.RevocationSyncInterval)
+	if v, ok := lookup(getenv, "ENDUSER_MASTER_KEY"); ok {
+		k, err := secretbox.ParseKey(v)
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("ENDUSER_MASTER_KEY: must be 32 bytes in base64 (openssl rand -base64 32): %v", err))
+		}
+		c.MasterKey = k
+	}
+	if v, ok := lookup(getenv, "ENDUSER_INSECURE_DEV_KEY"); ok {
+		switch v {
+		case "1", "true":
+			c.InsecureDevKey = true
+		case "0", "false":
+		default:
+			errs = append(errs, fmt.Sprintf("ENDUSER_INSECURE_DEV_KEY: %q must be 1 or 0", v))
+		}
+	}
+	if v, ok := lookup(getenv, "ENDUSER_LOG_LEVEL"); ok {
+		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+			errs = append(errs, fmt.Sprintf("ENDUSER_LOG_LEVEL: %q must be debug, info, warn or error", v))
+		}
+	}
+	if err := checkURL(c.DatabaseURL, "postgres", "postgresql"); err != nil {
+		errs = append(errs, "ENDUSER_DATABASE_URL: "+err.Error())
+	}
+	if err := checkURL(c.WeChatBaseURL, "http", "https"); err != nil {
+		errs = append(errs, "ENDUSER_WECHAT_API_BASE_URL: "+err.Error())
+	}
+	if strings.TrimSpace(c.App.DataCenter) == "" {
+		errs = append(errs, "ENDUSER_DATA_CENTER: must not be empty")
+	}
+	if len(errs) > 0 {
+		return c, fmt.Errorf("configuration: %s", strings.Join(errs, "; "))
+	}
+	return c, nil
+}
+
+func lookup(getenv func(string) string, name string) (string, bool) {
+	v := strings.TrimSpace(getenv(name))
+	return v, v != ""
+}
+
+func checkURL(raw string, schemes ...string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%q is not a URL", redact(raw))
+	}
+	for _, s := range schemes {
+		if u.Scheme == s && u.Host != "" {
+			return nil
+		}
+	}
+	return fmt.Errorf("%q must be a %s:// URL", redact(raw), schemes[0])
+}
+
+// redact hides a password in a URL before it is printed.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable)"
+	}
+	return u.Redacted()
+}
+
+// masterKeyFor returns the key a command uses. serve and the admin commands
+// need ENDUSER_MASTER_KEY, or ENDUSER_INSECURE_DEV_KEY=1 to use the fixed
+// development key; dev falls back to the development key on its own.
+func (c config) masterKeyFor(allowDevFallback bool) ([]byte, bool, error) {
+	if c.MasterKey != nil {
+		return c.MasterKey, false, nil
+	}
+	if allowDevFallback || c.InsecureDevKey {
+		return devMasterKey, true, nil
+	}
+	return nil, false, fmt.Errorf("ENDUSER_MASTER_KEY is not set: set it to 32 random bytes in base64 (openssl rand -base64 32), or set ENDUSER_INSECURE_DEV_KEY=1 to use the public development key (never in production)")
+}

@@ -1,0 +1,132 @@
+// Command enduser is the end-user application with the enduser-auth module
+// inside: it serves the end-user API and administers user domains, official
+// accounts, data centers and signing keys. See README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// env is what a command runs with; tests pass their own.
+type env struct {
+	getenv func(string) string
+	stdout io.Writer
+	stderr io.Writer
+	// ready, when set, is told the address the server listens on.
+	ready func(addr string)
+}
+
+const usage = `usage: enduser <command> [flags]
+
+commands:
+  serve [--addr :8080] [--database-url URL] [--migrate=true]
+                        migrate, then serve HTTP until SIGINT/SIGTERM
+  dev [--addr :8080]    a first try: migrate, provision demo data, start a fake WeChat, serve,
+                        and print a curl that logs in
+  migrate up|down|status
+  userdomain create NAME [--secret S]
+  userdomain disable NAME | enable NAME
+  officialaccount add --user-domain NAME --app-id ID --app-secret SECRET
+  datacenter set CODE --api-url URL --mcc 460,461
+  keys rotate           make a new access-token signing key the signer
+  healthcheck [--url U] exit 0 when the local server answers /healthz (for container health checks)
+
+Configuration comes from ENDUSER_* environment variables (see README.md).
+`
+
+// run executes one command line and returns the exit code. Errors are one line
+// on stderr, never a stack trace.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	return runEnv(ctx, args, env{getenv: getenv, stdout: stdout, stderr: stderr})
+}
+
+func runEnv(ctx context.Context, args []string, e env) int {
+	err := dispatch(ctx, args, e)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(e.stdout, usage)
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(e.stderr, "enduser: %v\n\n%s", err, usage)
+		return 2
+	default:
+		fmt.Fprintf(e.stderr, "enduser: %v\n", err)
+		return 1
+	}
+}
+
+var errUsage = errors.New("usage")
+
+func usageErr(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, args...))
+}
+
+func dispatch(ctx context.Context, args []string, e env) error {
+	if len(args) == 0 {
+		return usageErr("no command given")
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return cmdServe(ctx, rest, e)
+	case "dev":
+		return cmdDev(ctx, rest, e)
+	case "migrate":
+		return cmdMigrate(ctx, rest, e)
+	case "userdomain":
+		return cmdUserDomain(ctx, rest, e)
+	case "officialaccount":
+		return cmdOfficialAccount(ctx, rest, e)
+	case "datacenter":
+		return cmdDataCenter(ctx, rest, e)
+	case "keys":
+		return cmdKeys(ctx, rest, e)
+	case "healthcheck":
+		return cmdHealthcheck(ctx, rest, e)
+	case "help", "-h", "--help", "-help":
+		return flag.ErrHelp
+	}
+	return usageErr("unknown command %q", cmd)
+}
+
+// parseArgs parses flags that may stand before or after positional arguments
+// (Go's flag package stops at the first positional one; a flag after it must
+// not be silently ignored). Everything after "--" is positional.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usageErr("%s: %v", fs.Name(), err)
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		// fs.Parse consumed a "--" terminator if the previous arg was one.
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			return append(positional, rest...), nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+}

@@ -1,0 +1,36 @@
+// Package wire assembles the module: provider sets per layer and the injector.
+// Every constructor it uses is a plain function, so hand-wiring stays trivial
+// (wire_gen.go is exactly that); `go tool wire diff ./wire/...` checks it is current.
+package wire
+
+import (
+	"time"
+
+	"github.com/iotplatform/enduser-auth/adapters/token"
+	"github.com/iotplatform/enduser-auth/adapters/wechat"
+	"github.com/iotplatform/enduser-auth/application"
+)
+
+// Config is everything the module needs from its host's configuration. The
+// host provides the shared infrastructure (*gorm.DB, *http.Client, logger).
+type Config struct {
+	// MasterKey encrypts secrets at rest (32 bytes).
+	MasterKey   MasterKey
+	Application application.Config
+	WeChat      wechat.Config
+	Token       token.Config
+}
+
+// MasterKey is the 32-byte key that encrypts secrets at rest.
+type MasterKey []byte
+
+// NewConfig derives the adapters' settings from the policy settings so they
+// agree (the token issuer's TTL is the service's access-token TTL).
+func NewConfig(masterKey []byte, app application.Config, wechatBaseURL string, wechatTimeout time.Duration) Config {
+	return Config{
+		MasterKey:   masterKey,
+		Application: app,
+		WeChat:      wechat.Config{BaseURL: wechatBaseURL, Timeout: wechatTimeout},
+		Token:       token.Config{AccessTokenTTL: app.AccessTokenTTL},
+	}
+}
