@@ -63,8 +63,9 @@ type Service struct {
 	revoked     *revocationCache
 }
 
-// NewService builds the facade from its ports. Zero durations in cfg take
-// their defaults; a nil logger discards.
+// NewService builds the facade from its ports. Zero lifetimes and intervals
+// in cfg take their defaults (a zero RefreshReuseGrace means no grace
+// window); a nil clock is the wall clock and a nil logger discards.
 func NewService(cfg Config, clock Clock, wechat WeChatOAuth, domains UserDomainRepository, accounts OfficialAccountRepository,
 	dataCenters DataCenterRepository, users UserRepository, sessions SessionRepository, tokens TokenIssuer, log *slog.Logger) *Service {
 	def := DefaultConfig()

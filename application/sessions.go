@@ -246,4 +246,3 @@ func (c *revocationCache) merge(list []RevokedSession, now time.Time, accessTTL 
 	}
 	c.lastSync = now
 }
-

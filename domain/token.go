@@ -43,6 +43,9 @@ type Principal struct {
 // StripBearer removes an optional, case-insensitive "Bearer " prefix.
 func StripBearer(s string) string {
 	s = strings.TrimSpace(s)
+	if strings.EqualFold(s, "bearer") {
+		return ""
+	}
 	if len(s) >= 7 && strings.EqualFold(s[:7], "bearer ") {
 		s = strings.TrimSpace(s[7:])
 	}

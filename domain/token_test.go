@@ -20,6 +20,8 @@ func TestStripBearer(t *testing.T) {
 		"Bearer Bearer x":  "Bearer x",
 		"Token abc":        "Token abc",
 		"Bearer eyJ.a.b_c": "eyJ.a.b_c",
+		"Bearer ":          "",
+		" bearer  ":        "",
 	} {
 		if got := domain.StripBearer(in); got != want {
 			t.Errorf("StripBearer(%q) = %q, want %q", in, got, want)

@@ -198,7 +198,7 @@ func (r *result) print(w io.Writer, o options) {
 		nerr += v
 	}
 	fmt.Fprintf(w, "mode=%s clients=%d duration=%s users=%d\n", o.mode, o.clients, r.elapsed.Round(time.Millisecond), o.users)
-	fmt.Fprintf(w, "ok=%d  %.0f %ss/s  p50=%s  p99=%s  max=%s  errors=%d\n", r.ok, float64(r.ok)/r.elapsed.Seconds(), o.mode,
+	fmt.Fprintf(w, "ok=%d  %.0f %s/s  p50=%s  p99=%s  max=%s  errors=%d\n", r.ok, float64(r.ok)/r.elapsed.Seconds(), map[string]string{"login": "logins", "refresh": "refreshes"}[o.mode],
 		pct(0.50).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), pct(1).Round(10*time.Microsecond), nerr)
 	keys := make([]string, 0, len(r.errors))
 	for k := range r.errors {
