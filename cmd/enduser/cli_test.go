@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/iotplatform/enduser-auth/adapters/postgres/pgtest"
+)
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoadConfig(t *testing.T) {
+	c, err := loadConfig(envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DatabaseURL != defaultDatabaseURL || c.HTTPAddr != ":8080" || c.WeChatTimeout != 5*time.Second ||
+		c.App.AccessTokenTTL != 2*time.Hour || c.App.RefreshTokenTTL != 720*time.Hour || c.MasterKey != nil {
+		t.Fatalf("defaults: %+v", c)
+	}
+	c, err = loadConfig(envOf(map[string]string{"ENDUSER_ACCESS_TOKEN_TTL": "1s", "ENDUSER_REFRESH_TOKEN_TTL": "720h",
+		"ENDUSER_MASTER_KEY": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "ENDUSER_DATA_CENTER": "EU"}))
+	if err != nil || c.App.AccessTokenTTL != time.Second || len(c.MasterKey) != 32 || c.App.DataCenter != "EU" {
+		t.Fatalf("overrides: %+v %v", c, err)
+	}
+	for name, val := range map[string]string{
+		"ENDUSER_WECHAT_TIMEOUT":      "5",
+		"ENDUSER_ACCESS_TOKEN_TTL":    "-2h",
+		"ENDUSER_REFRESH_TOKEN_TTL":   "forever",
+		"ENDUSER_MASTER_KEY":          "c2hvcnQ=",
+		"ENDUSER_DATABASE_URL":        "mysql://x",
+		"ENDUSER_WECHAT_API_BASE_URL": "api.weixin.qq.com",
+		"ENDUSER_INSECURE_DEV_KEY":    "yes",
+		"ENDUSER_LOG_LEVEL":           "loud",
+	} {
+		_, err := loadConfig(envOf(map[string]string{name: val}))
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%q: want an error naming the variable, got %v", name, val, err)
+		}
+	}
+}
+
+func TestParseArgsFlagsAnywhere(t *testing.T) {
+	for _, args := range [][]string{
+		{"NAME", "--secret", "s"},
+		{"--secret", "s", "NAME"},
+		{"--secret=s", "NAME"},
+	} {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		secret := fs.String("secret", "", "")
+		pos, err := parseArgs(fs, args)
+		if err != nil || len(pos) != 1 || pos[0] != "NAME" || *secret != "s" {
+			t.Errorf("%q: pos=%q secret=%q err=%v", args, pos, *secret, err)
+		}
+	}
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	if _, err := parseArgs(fs, []string{"NAME", "--nope"}); err == nil {
+		t.Error("an unknown flag after the name must be an error, not ignored")
+	}
+	fs = flag.NewFlagSet("t", flag.ContinueOnError)
+	fs.String("secret", "", "")
+	if pos, err := parseArgs(fs, []string{"--", "--secret"}); err != nil || len(pos) != 1 || pos[0] != "--secret" {
+		t.Errorf("after --: %q %v", pos, err)
+	}
+}
+
+// cliRun runs a command line and returns exit code, stdout and stderr.
+func cliRun(vars map[string]string, args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, envOf(vars), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func oneLine(t *testing.T, stderr string) {
+	t.Helper()
+	if strings.Count(strings.TrimRight(stderr, "\n"), "\n") != 0 || strings.Contains(stderr, "goroutine") {
+		t.Errorf("errors must be one line, got %q", stderr)
+	}
+}
+
+func TestCLIErrors(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDatabase(t)
+	vars := map[string]string{"ENDUSER_DATABASE_URL": db, "ENDUSER_MASTER_KEY": testMasterKey, "ENDUSER_HTTP_ADDR": "127.0.0.1:0"}
+
+	// serve refuses to start without a master key.
+	code, _, stderr := cliRun(map[string]string{"ENDUSER_DATABASE_URL": db}, "serve")
+	if code == 0 || !strings.Contains(stderr, "ENDUSER_MASTER_KEY") {
+		t.Fatalf("serve without a master key: exit %d %q", code, stderr)
+	}
+	oneLine(t, stderr)
+
+	code, out, stderr := cliRun(vars, "userdomain", "create", "C.DM.7.7")
+	if code != 0 || !strings.Contains(out, "secret: ") {
+		t.Fatalf("create: %d %q %q", code, out, stderr)
+	}
+	if secret := strings.TrimSpace(out[strings.Index(out, "secret: ")+8:]); len(secret) < 32 {
+		t.Fatalf("generated secret too short: %q", secret)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"userdomain", "create", "C.DM.7.7"}, "already exists"},
+		{[]string{"userdomain", "create", "not-a-domain"}, "malformed"},
+		{[]string{"userdomain", "create", "C.DM.7.8", "--secret", "short"}, "at least 16"},
+		{[]string{"userdomain", "disable", "C.DM.9.9"}, "not found"},
+		{[]string{"userdomain", "create", "C.DM.7.9", "--bogus"}, "flag provided but not defined"},
+		{[]string{"officialaccount", "add", "--user-domain", "C.DM.9.9", "--app-id", "wx1", "--app-secret", "s"}, "not found"},
+		{[]string{"officialaccount", "add", "--user-domain", "C.DM.7.7", "--app-id", "wx1"}, "--app-secret"},
+		{[]string{"datacenter", "set", "CN", "--api-url", "https://cn.example.com", "--mcc", "460,abc"}, "abc"},
+		{[]string{"datacenter", "set", "CN", "--api-url", "ftp://x", "--mcc", "460"}, "http"},
+		{[]string{"nonsense"}, "unknown command"},
+	} {
+		code, _, stderr := cliRun(vars, tc.args...)
+		if code == 0 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%q: want failure mentioning %q, got exit %d %q", tc.args, tc.want, code, stderr)
+		}
+		if !strings.Contains(stderr, "usage:") {
+			oneLine(t, stderr)
+		}
+	}
+	if code, _, stderr := cliRun(vars, "datacenter", "set", "CN", "--api-url", "https://cn.example.com", "--mcc", "460,461"); code != 0 {
+		t.Fatal(stderr)
+	}
+	code, _, stderr = cliRun(vars, "datacenter", "set", "EU", "--api-url", "https://eu.example.com", "--mcc", "262,460")
+	if code == 0 || !strings.Contains(stderr, "460") || !strings.Contains(stderr, "CN") {
+		t.Fatalf("an MCC of another data center: exit %d %q", code, stderr)
+	}
+	code, out, _ = cliRun(vars, "migrate", "status")
+	if code != 0 || !strings.Contains(out, "00001_initial.sql") || !strings.Contains(out, "applied") {
+		t.Fatalf("migrate status: %d %q", code, out)
+	}
+}
