@@ -21,6 +21,7 @@ func (s *Service) CreateUserDomain(ctx context.Context, name, secret string) (do
 	if err != nil {
 		return domain.UserDomain{}, err
 	}
+	defer s.tenants.clear()
 	d, err = s.domains.CreateUserDomain(ctx, d)
 	if err != nil {
 		return domain.UserDomain{}, internalUnless(err, domain.KindInvalid)
@@ -34,6 +35,7 @@ func (s *Service) SetUserDomainEnabled(ctx context.Context, name string, enabled
 	if err != nil {
 		return err
 	}
+	defer s.tenants.clear()
 	return internalUnless(s.domains.SetUserDomainEnabled(ctx, n, enabled), domain.KindUserDomainNotFound)
 }
 
@@ -51,6 +53,7 @@ func (s *Service) PutOfficialAccount(ctx context.Context, userDomain, appID, app
 	if err != nil {
 		return err
 	}
+	defer s.tenants.clear()
 	return internalUnless(s.accounts.PutOfficialAccount(ctx, a), domain.KindInvalid)
 }
 

@@ -33,6 +33,10 @@ type Config struct {
 	// RevocationSyncInterval bounds how long a revocation made by another
 	// instance takes to reach this one (default 5s).
 	RevocationSyncInterval time.Duration
+	// TenantCacheTTL is how long user domains and official accounts are
+	// cached (DefaultConfig: 5s; zero disables the cache). A change made by
+	// another process (the CLI, another instance) takes effect within it.
+	TenantCacheTTL time.Duration
 }
 
 // DefaultConfig returns the documented defaults.
@@ -44,6 +48,7 @@ func DefaultConfig() Config {
 		SessionMaxLifetime:     365 * 24 * time.Hour,
 		RefreshReuseGrace:      10 * time.Second,
 		RevocationSyncInterval: 5 * time.Second,
+		TenantCacheTTL:         5 * time.Second,
 	}
 }
 
@@ -61,11 +66,12 @@ type Service struct {
 	tokens      TokenIssuer
 	log         *slog.Logger
 	revoked     *revocationCache
+	tenants     *tenantCache
 }
 
 // NewService builds the facade from its ports. Zero lifetimes and intervals
 // in cfg take their defaults (a zero RefreshReuseGrace means no grace
-// window); a nil clock is the wall clock and a nil logger discards.
+// window, a zero TenantCacheTTL no cache); a nil clock is the wall clock and a nil logger discards.
 func NewService(cfg Config, clock Clock, wechat WeChatOAuth, domains UserDomainRepository, accounts OfficialAccountRepository,
 	dataCenters DataCenterRepository, users UserRepository, sessions SessionRepository, tokens TokenIssuer, log *slog.Logger) *Service {
 	def := DefaultConfig()
@@ -81,6 +87,9 @@ func NewService(cfg Config, clock Clock, wechat WeChatOAuth, domains UserDomainR
 	if cfg.RefreshReuseGrace < 0 {
 		cfg.RefreshReuseGrace = 0
 	}
+	if cfg.TenantCacheTTL < 0 {
+		cfg.TenantCacheTTL = 0
+	}
 	if cfg.RevocationSyncInterval <= 0 {
 		cfg.RevocationSyncInterval = def.RevocationSyncInterval
 	}
@@ -91,7 +100,8 @@ func NewService(cfg Config, clock Clock, wechat WeChatOAuth, domains UserDomainR
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{cfg: cfg, clock: clock, wechat: wechat, domains: domains, accounts: accounts, dataCenters: dataCenters,
-		users: users, sessions: sessions, tokens: tokens, log: log, revoked: newRevocationCache()}
+		users: users, sessions: sessions, tokens: tokens, log: log, revoked: newRevocationCache(),
+		tenants: newTenantCache(cfg.TenantCacheTTL)}
 }
 
 // Config returns the effective configuration.
@@ -151,7 +161,7 @@ func (s *Service) LoginWithWeChatOfficialAccount(ctx context.Context, in WeChatL
 	case sig == "":
 		return res, domain.E(domain.KindSignatureRequired)
 	}
-	ud, err := s.domains.UserDomainByName(ctx, name)
+	ud, err := s.userDomain(ctx, name)
 	if err != nil {
 		return res, internalUnless(err, domain.KindUserDomainNotFound)
 	}
@@ -164,7 +174,7 @@ func (s *Service) LoginWithWeChatOfficialAccount(ctx context.Context, in WeChatL
 	if err := s.checkMCC(ctx, in.MCC); err != nil {
 		return res, err
 	}
-	acct, err := s.accounts.OfficialAccount(ctx, ud.ID(), appID)
+	acct, err := s.officialAccount(ctx, ud.ID(), appID)
 	if err != nil {
 		return res, internalUnless(err, domain.KindOfficialAccountMissing)
 	}

@@ -54,18 +54,23 @@ func loadConfig(getenv func(string) string) (config, error) {
 			*dst = v
 		}
 	}
-	dur := func(name string, dst *time.Duration) {
+	durOrZero := func(name string, dst *time.Duration, zeroOK bool) {
 		v, ok := lookup(getenv, name)
 		if !ok {
 			return
 		}
 		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			errs = append(errs, fmt.Sprintf("%s: %q is not a positive Go duration (for example 5s, 2h, 720h)", name, v))
+		if err != nil || d < 0 || (d == 0 && !zeroOK) {
+			kind := "a positive"
+			if zeroOK {
+				kind = "a non-negative"
+			}
+			errs = append(errs, fmt.Sprintf("%s: %q is not %s Go duration (for example 5s, 2h, 720h)", name, v, kind))
 			return
 		}
 		*dst = d
 	}
+	dur := func(name string, dst *time.Duration) { durOrZero(name, dst, false) }
 	str("ENDUSER_DATABASE_URL", &c.DatabaseURL)
 	str("ENDUSER_HTTP_ADDR", &c.HTTPAddr)
 	str("ENDUSER_DATA_CENTER", &c.App.DataCenter)
@@ -74,8 +79,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	dur("ENDUSER_ACCESS_TOKEN_TTL", &c.App.AccessTokenTTL)
 	dur("ENDUSER_REFRESH_TOKEN_TTL", &c.App.RefreshTokenTTL)
 	dur("ENDUSER_SESSION_MAX_LIFETIME", &c.App.SessionMaxLifetime)
-	dur("ENDUSER_REFRESH_REUSE_GRACE", &c.App.RefreshReuseGrace)
+	durOrZero("ENDUSER_REFRESH_REUSE_GRACE", &c.App.RefreshReuseGrace, true)
 	dur("ENDUSER_REVOCATION_SYNC_INTERVAL", &c.App.RevocationSyncInterval)
+	durOrZero("ENDUSER_TENANT_CACHE_TTL", &c.App.TenantCacheTTL, true)
 	if v, ok := lookup(getenv, "ENDUSER_MASTER_KEY"); ok {
 		k, err := secretbox.ParseKey(v)
 		if err != nil {
