@@ -174,6 +174,10 @@ func (s *Service) LoginWithWeChatOfficialAccount(ctx context.Context, in WeChatL
 	if err := s.checkMCC(ctx, in.MCC); err != nil {
 		return res, err
 	}
+	if !domain.ValidAppID(appID) {
+		// No account can have such an appId; the store need not be asked.
+		return res, domain.E(domain.KindOfficialAccountMissing)
+	}
 	acct, err := s.officialAccount(ctx, ud.ID(), appID)
 	if err != nil {
 		return res, internalUnless(err, domain.KindOfficialAccountMissing)
@@ -236,6 +240,9 @@ func (s *Service) startSession(ctx context.Context, uid string, ud domain.UserDo
 func (s *Service) issueAccess(ctx context.Context, sess domain.Session, now time.Time) (domain.Token, error) {
 	now = now.Truncate(time.Second)
 	exp := now.Add(s.cfg.AccessTokenTTL)
+	if end := sess.ExpiresAt().Truncate(time.Second); end.Before(exp) {
+		exp = end // no token outlives its session's absolute lifetime
+	}
 	tok, err := s.tokens.SignAccessToken(ctx, domain.AccessClaims{
 		UID: sess.UserID(), UserDomain: sess.UserDomain(), AppID: sess.AppID(), SessionID: sess.ID(),
 		TokenID: newTokenID(), IssuedAt: now, ExpiresAt: exp,

@@ -34,6 +34,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (pair domain
 		return pair, err
 	}
 	now := s.clock.Now()
+	lostRace := false
 	if presented.Counter == sess.Counter() && sess.Active(now) {
 		exp := sess.NextRefreshExpiry(now, s.cfg.RefreshTokenTTL)
 		ok, err := s.sessions.AdvanceRefreshCounter(ctx, sess.ID(), presented.Counter, now, exp)
@@ -41,19 +42,23 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (pair domain
 			return pair, internal(err)
 		}
 		if ok {
-			child := domain.UnmarshalSessionFromDatabase(sess.ID(), sess.UserID(), sess.UserDomainID(), sess.UserDomain(), sess.AppID(),
-				sess.RefreshKey(), presented.Counter+1, sess.CreatedAt(), sess.ExpiresAt(), exp, now, time.Time{})
-			return s.pairFor(ctx, child, now)
+			return s.pairFor(ctx, sess.Advanced(now, exp), now)
 		}
-		// Somebody else spent it first: decide on the session as it is now.
+		// A concurrent refresh of the same token spent it between our read
+		// and our update: decide on the session as it is now.
+		lostRace = true
 		if sess, err = s.sessions.SessionByID(ctx, presented.SessionID); err != nil {
 			return pair, internalUnless(err, domain.KindTokenInvalid)
 		}
 	}
+	isParent := presented.Counter == sess.Counter()-1
 	switch {
 	case sess.Revoked() || !now.Before(sess.ExpiresAt()):
 		return pair, domain.E(domain.KindTokenInvalid)
-	case presented.Counter == sess.Counter()-1 && sess.Active(now) && now.Sub(sess.RotatedAt()) <= s.cfg.RefreshReuseGrace:
+	case isParent && sess.Active(now) && (lostRace || now.Sub(sess.RotatedAt()) <= s.cfg.RefreshReuseGrace):
+		// The honest duplicate: a concurrent refresh we lost (whatever the
+		// grace window and the instances' clocks), or a retry within the
+		// grace window. It gets the identical current child.
 		return s.pairFor(ctx, sess, now)
 	case presented.Counter < sess.Counter():
 		if _, err := s.sessions.RevokeSession(ctx, sess.ID(), now, "refresh_token_reuse"); err != nil {
@@ -78,9 +83,11 @@ func (s *Service) pairFor(ctx context.Context, sess domain.Session, now time.Tim
 // VerifyAccessToken authenticates an access token ("Bearer " prefix optional):
 // signature with the key of its kid, pinned algorithm, type, exp and nbf, and
 // that its session is not revoked. The revocation check is answered from
-// memory: a logout on this instance bites at once, one on another instance
-// within RevocationSyncInterval (see Run). Errors: KindAccessTokenRequired,
-// KindTokenInvalid.
+// memory while Run keeps the cache in sync: a logout on this instance bites
+// at once, one on another instance within RevocationSyncInterval. When the
+// cache has not been synced for staleSyncs intervals (Run not started, the
+// database unreachable), every verification asks the store instead: it fails
+// closed, never open. Errors: KindAccessTokenRequired, KindTokenInvalid.
 func (s *Service) VerifyAccessToken(ctx context.Context, token string) (domain.Principal, error) {
 	raw := domain.StripBearer(token)
 	if raw == "" {
@@ -92,6 +99,18 @@ func (s *Service) VerifyAccessToken(ctx context.Context, token string) (domain.P
 	}
 	if s.revoked.has(c.SessionID) {
 		return domain.Principal{}, domain.E(domain.KindTokenInvalid)
+	}
+	if now := s.clock.Now(); s.revoked.stale(now, staleSyncs*s.cfg.RevocationSyncInterval) {
+		// The cache is not being kept in sync (Run not started, or the
+		// database unreachable): fail closed by asking the store.
+		sess, err := s.sessions.SessionByID(ctx, c.SessionID)
+		if err != nil {
+			return domain.Principal{}, internalUnless(err, domain.KindTokenInvalid)
+		}
+		if sess.Revoked() {
+			s.revoked.add(sess.ID(), sess.RevokedAt())
+			return domain.Principal{}, domain.E(domain.KindTokenInvalid)
+		}
 	}
 	return domain.Principal{UID: c.UID, UserDomain: c.UserDomain, AppID: c.AppID, SessionID: c.SessionID, ExpiresAt: c.ExpiresAt}, nil
 }
@@ -216,6 +235,17 @@ func (c *revocationCache) add(id domain.SessionID, at time.Time) {
 	c.mu.Lock()
 	c.ids[id] = at
 	c.mu.Unlock()
+}
+
+// staleSyncs is how many sync intervals may pass without a successful sync
+// before verifications stop trusting the cache.
+const staleSyncs = 3
+
+// stale reports whether the cache has not been synced within maxAge.
+func (c *revocationCache) stale(now time.Time, maxAge time.Duration) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.lastSync.IsZero() || now.Sub(c.lastSync) > maxAge
 }
 
 // syncOverlap re-reads a window before the last sync, so that a revocation

@@ -246,6 +246,7 @@ func TestRevocationByAnotherInstanceIsSeenAfterSync(t *testing.T) {
 	res := h.login(signed(appID, "code-alice"))
 	sid := h.verify(res.Tokens.Access.Value).SessionID
 	h.clock.Advance(time.Minute)
+	must(t, h.svc.SyncRevocations(h.ctx)) // this instance's cache is fresh
 	revoked, err := h.store.RevokeSession(h.ctx, sid, h.clock.Now(), "logout")
 	must(t, err)
 	if !revoked {
@@ -368,5 +369,61 @@ func TestSigningKeyOperationsPassThrough(t *testing.T) {
 	kid, err := h.svc.RotateSigningKey(h.ctx)
 	if err != nil || kid != "kid-2" {
 		t.Errorf("RotateSigningKey = %q, %v", kid, err)
+	}
+}
+
+// TestVerifyFailsClosedWhenTheCacheIsStale: without a recent sync (Run not
+// started, or failing), a verification asks the store, so a revocation made
+// elsewhere is never ignored for longer than the sync bound.
+func TestVerifyFailsClosedWhenTheCacheIsStale(t *testing.T) {
+	h := newHarness(t, func(c *application.Config) { c.RevocationSyncInterval = 5 * time.Second })
+	res := h.login(signed(appID, "code-alice"))
+	sid := h.verify(res.Tokens.Access.Value).SessionID // never synced: the store answers
+
+	must(t, h.svc.SyncRevocations(h.ctx))
+	h.clock.Advance(16 * time.Second) // more than 3 intervals without a sync
+	_, err := h.store.RevokeSession(h.ctx, sid, h.clock.Now(), "logout")
+	must(t, err)
+	_, err = h.svc.VerifyAccessToken(h.ctx, res.Tokens.Access.Value)
+	wantKind(t, "stale cache, revoked elsewhere", err, domain.KindTokenInvalid)
+
+	// And when the store cannot answer, the verification fails (internal), it
+	// does not let the token through.
+	other := h.login(signed(appID, "code-bob"))
+	h.store.failOn("SessionByID")
+	_, err = h.svc.VerifyAccessToken(h.ctx, other.Tokens.Access.Value)
+	wantInternal(t, "stale cache, store down", err, domain.KindInternal)
+}
+
+// racingSessions makes every refresh lose its race: just before its
+// conditional update, a concurrent refresh of the same token (on an instance
+// whose clock is a second behind) spends the token first.
+type racingSessions struct {
+	application.SessionRepository
+	skew time.Duration
+}
+
+func (r racingSessions) AdvanceRefreshCounter(ctx context.Context, id domain.SessionID, from int64, now, exp time.Time) (bool, error) {
+	if _, err := r.SessionRepository.AdvanceRefreshCounter(ctx, id, from, now.Add(-r.skew), exp); err != nil {
+		return false, err
+	}
+	return r.SessionRepository.AdvanceRefreshCounter(ctx, id, from, now, exp)
+}
+
+// TestARefreshThatLosesTheRaceGetsTheChild: concurrency is not reuse. A
+// refresh whose conditional update lost to a concurrent refresh of the same
+// token gets the winner's child, whatever the grace window and the clocks.
+func TestARefreshThatLosesTheRaceGetsTheChild(t *testing.T) {
+	h := newHarness(t, func(c *application.Config) { c.RefreshReuseGrace = 0 })
+	res := h.login(signed(appID, "code-alice"))
+	s := h.store
+	racing := application.NewService(h.cfg, h.clock, h.wechat, s, s, s, s, racingSessions{SessionRepository: s, skew: time.Second}, h.tokens, nil)
+	pair, err := racing.Refresh(h.ctx, res.Tokens.Refresh.Value)
+	if err != nil {
+		t.Fatalf("the loser of a race must get the child, got %v", err)
+	}
+	// The child is the winner's: it works once, and the session is alive.
+	if _, err := h.svc.Refresh(h.ctx, pair.Refresh.Value); err != nil {
+		t.Fatalf("the child must work: %v", err)
 	}
 }

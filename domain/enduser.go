@@ -32,8 +32,8 @@ func NewWeChatIdentity(appID, openID, unionID string, snapshotUser bool) (WeChat
 	if openID == "" {
 		return WeChatIdentity{}, Errorf(KindWeChatRejected, `{"openid":""}`)
 	}
-	if len(openID) > 128 || len(unionID) > 128 {
-		return WeChatIdentity{}, Errorf(KindWeChatMalformed, "openid or unionid longer than 128 characters")
+	if !plainID(openID) || (unionID != "" && !plainID(unionID)) {
+		return WeChatIdentity{}, Errorf(KindWeChatMalformed, "openid or unionid is not 1 to 128 printable ASCII characters")
 	}
 	return WeChatIdentity{appID: appID, openID: openID, unionID: unionID}, nil
 }
@@ -74,3 +74,17 @@ func (u EndUser) UserDomainID() int64     { return u.userDomainID }
 func (u EndUser) Status() UserStatus      { return u.status }
 func (u EndUser) RegisteredAt() time.Time { return u.registeredAt }
 func (u EndUser) LastLoginAt() time.Time  { return u.lastLoginAt }
+
+// plainID reports whether s is 1 to 128 printable ASCII characters, as
+// WeChat's openids and unionids are.
+func plainID(s string) bool {
+	if len(s) == 0 || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}

@@ -73,3 +73,26 @@ func TestNewOfficialAccount(t *testing.T) {
 		}
 	}
 }
+
+func TestWeChatIdentityCharset(t *testing.T) {
+	for _, bad := range []string{"o\x00x", "o\xffx", "o x", "o\tx", "中文", strings.Repeat("o", 129)} {
+		if _, err := domain.NewWeChatIdentity("wx1", bad, "", false); !domain.IsKind(err, domain.KindWeChatMalformed) {
+			t.Errorf("openid %q: want KindWeChatMalformed, got %v", bad, err)
+		}
+		if _, err := domain.NewWeChatIdentity("wx1", "o-ok", bad, false); !domain.IsKind(err, domain.KindWeChatMalformed) {
+			t.Errorf("unionid %q: want KindWeChatMalformed, got %v", bad, err)
+		}
+	}
+	if _, err := domain.NewWeChatIdentity("wx1", "oAbC-_12", "uX_9", false); err != nil {
+		t.Errorf("a plain openid must pass: %v", err)
+	}
+}
+
+func TestValidAppID(t *testing.T) {
+	for s, want := range map[string]bool{"wx8f3a2b1c0d9e7f6a": true, "wx_demo-1": true, "": false, "wx\x00": false,
+		"wx\xff": false, "wx 1": false, "wx&x": false, strings.Repeat("a", 64): true, strings.Repeat("a", 65): false} {
+		if got := domain.ValidAppID(s); got != want {
+			t.Errorf("ValidAppID(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

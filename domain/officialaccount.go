@@ -1,6 +1,15 @@
 package domain
 
-import "strings"
+import (
+	"regexp"
+	"strings"
+)
+
+var appIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// ValidAppID reports whether s can be an official account's appId (WeChat's
+// are "wx" and 16 hex digits; letters, digits, '-' and '_' up to 64 are allowed).
+func ValidAppID(s string) bool { return appIDPattern.MatchString(s) }
 
 // OfficialAccount is a WeChat official account configured for a user domain.
 // Its AppSecret belongs to the operator and is never sent by clients.
@@ -13,8 +22,8 @@ type OfficialAccount struct {
 // NewOfficialAccount validates an official account of a user domain.
 func NewOfficialAccount(userDomainID int64, appID, appSecret string) (OfficialAccount, error) {
 	appID = strings.TrimSpace(appID)
-	if appID == "" || len(appID) > 64 {
-		return OfficialAccount{}, Errorf(KindInvalid, "appId must be 1 to 64 characters")
+	if !ValidAppID(appID) {
+		return OfficialAccount{}, Errorf(KindInvalid, "appId must be 1 to 64 letters, digits, '-' or '_'")
 	}
 	if appSecret == "" || len(appSecret) > 256 {
 		return OfficialAccount{}, Errorf(KindInvalid, "AppSecret must be 1 to 256 characters")

@@ -110,6 +110,15 @@ func (s Session) NextRefreshExpiry(now time.Time, refreshTTL time.Duration) time
 	return minTime(now.Add(refreshTTL), s.expiresAt)
 }
 
+// Advanced returns the session after its current refresh token was spent at
+// now: the counter moves to the child, which expires at refreshExpiresAt.
+func (s Session) Advanced(now, refreshExpiresAt time.Time) Session {
+	s.counter++
+	s.rotatedAt = now
+	s.refreshExpiresAt = refreshExpiresAt
+	return s
+}
+
 // RefreshToken returns the session's current refresh token.
 func (s Session) RefreshToken() Token {
 	return Token{Value: s.refreshTokenFor(s.counter), ExpiresAt: s.refreshExpiresAt}
