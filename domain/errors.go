@@ -42,6 +42,15 @@ const (
 	KindInternal Kind = "internal"
 )
 
+// ClientKinds are the kinds a client of the end-user API can be answered
+// with; every adapter that faces clients must map each of them.
+var ClientKinds = []Kind{
+	KindUserDomainRequired, KindUserDomainMalformed, KindAppIDRequired, KindCodeRequired, KindSignatureRequired,
+	KindUserDomainNotFound, KindUserDomainDisabled, KindSignatureInvalid, KindMCCUnresolved, KindMCCForeign,
+	KindOfficialAccountMissing, KindWeChatUnavailable, KindWeChatRejected, KindWeChatMalformed,
+	KindRefreshTokenRequired, KindAccessTokenRequired, KindTokenInvalid, KindLogoutFailed, KindUserNotFound,
+}
+
 // Error is the module's one error type. Detail is safe to show to the caller
 // (for example WeChat's errcode); Err is the cause, for logs only.
 type Error struct {

@@ -18,6 +18,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/iotplatform/enduser-auth/adapters/postgres/pgtest"
+	"github.com/iotplatform/enduser-auth/adapters/token"
 	"github.com/iotplatform/enduser-auth/adapters/wechat"
 	"github.com/iotplatform/enduser-auth/adapters/wechat/wechatfake"
 	"github.com/iotplatform/enduser-auth/application"
@@ -47,7 +48,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	wx := httptest.NewServer(fake)
 	b.Cleanup(wx.Close)
 	hc := wechat.NewHTTPClient(0)
-	mod, err := modwire.NewModule(modwire.NewConfig(bytes.Repeat([]byte{2}, 32), application.DefaultConfig(), wx.URL, 0), db, hc, nil)
+	mod, err := modwire.NewModule(modwire.NewConfig(bytes.Repeat([]byte{2}, 32), application.DefaultConfig(), wx.URL, 0, token.DefaultPublishDelay), db, hc, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -26,11 +26,17 @@ type MasterKey []byte
 
 // NewConfig derives the adapters' settings from the policy settings so they
 // agree (the token issuer's TTL is the service's access-token TTL).
-func NewConfig(masterKey []byte, app application.Config, wechatBaseURL string, wechatTimeout time.Duration) Config {
+// keyPublishDelay is how long a new signing key is published before it signs
+// (token.DefaultPublishDelay suits the served JWKS); zero or less means a new
+// key signs at once.
+func NewConfig(masterKey []byte, app application.Config, wechatBaseURL string, wechatTimeout, keyPublishDelay time.Duration) Config {
+	if keyPublishDelay <= 0 {
+		keyPublishDelay = token.NoPublishDelay // token.Config's zero is its default
+	}
 	return Config{
 		MasterKey:   masterKey,
 		Application: app,
 		WeChat:      wechat.Config{BaseURL: wechatBaseURL, Timeout: wechatTimeout},
-		Token:       token.Config{AccessTokenTTL: app.AccessTokenTTL},
+		Token:       token.Config{AccessTokenTTL: app.AccessTokenTTL, PublishDelay: keyPublishDelay},
 	}
 }

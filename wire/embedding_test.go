@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/iotplatform/enduser-auth/adapters/postgres/pgtest"
+	"github.com/iotplatform/enduser-auth/adapters/token"
 	"github.com/iotplatform/enduser-auth/adapters/wechat"
 	"github.com/iotplatform/enduser-auth/adapters/wechat/wechatfake"
 	"github.com/iotplatform/enduser-auth/application"
@@ -59,7 +60,7 @@ func TestAnotherModuleEmbedsTheModule(t *testing.T) {
 	defer wx.Close()
 
 	app := application.DefaultConfig()
-	mod, err := modwire.NewModule(modwire.NewConfig(bytes.Repeat([]byte{1}, 32), app, wx.URL, 0), db, wechat.NewHTTPClient(0), nil)
+	mod, err := modwire.NewModule(modwire.NewConfig(bytes.Repeat([]byte{1}, 32), app, wx.URL, 0, token.DefaultPublishDelay), db, wechat.NewHTTPClient(0), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -148,29 +148,30 @@ func (h *Handler) userLogout(c echo.Context) error {
 }
 
 // userInfoDTO is the platform's user information; fields this module does not
-// know are present and empty, as clients expect them.
+// know (nickname, phone, other logins) are present and empty strings, as
+// clients expect them.
 type userInfoDTO struct {
-	UID                     string  `json:"uid"`
-	UserDomain              string  `json:"userDomain"`
-	NikeName                *string `json:"nikeName"`
-	Phone                   *string `json:"phone"`
-	Email                   *string `json:"email"`
-	Address                 *string `json:"address"`
-	Sex                     *string `json:"sex"`
-	Headimg                 *string `json:"headimg"`
-	Lang                    *string `json:"lang"`
-	Timezone                *string `json:"timezone"`
-	NationalityID           *string `json:"nationalityId"`
-	WechatMiniprogramUserID *string `json:"wechatMiniprogramUserId"`
-	WechatOffiaccountUserID *string `json:"wechatOffiaccountUserId"`
-	WechatUnionID           *string `json:"wechatUnionId"`
-	AppleUserID             *string `json:"appleUserId"`
-	TwitterUserID           *string `json:"twitterUserId"`
-	FacebookUserID          *string `json:"facebookUserId"`
-	LogonMode               string  `json:"logonMode"`
-	Status                  int     `json:"status"`
-	RegisterTime            int64   `json:"registerTime"`
-	LastLoginTime           int64   `json:"lastLoginTime"`
+	UID                     string `json:"uid"`
+	UserDomain              string `json:"userDomain"`
+	NikeName                string `json:"nikeName"`
+	Phone                   string `json:"phone"`
+	Email                   string `json:"email"`
+	Address                 string `json:"address"`
+	Sex                     string `json:"sex"`
+	Headimg                 string `json:"headimg"`
+	Lang                    string `json:"lang"`
+	Timezone                string `json:"timezone"`
+	NationalityID           string `json:"nationalityId"`
+	WechatMiniprogramUserID string `json:"wechatMiniprogramUserId"`
+	WechatOffiaccountUserID string `json:"wechatOffiaccountUserId"`
+	WechatUnionID           string `json:"wechatUnionId"`
+	AppleUserID             string `json:"appleUserId"`
+	TwitterUserID           string `json:"twitterUserId"`
+	FacebookUserID          string `json:"facebookUserId"`
+	LogonMode               string `json:"logonMode"`
+	Status                  int    `json:"status"`
+	RegisterTime            int64  `json:"registerTime"`
+	LastLoginTime           int64  `json:"lastLoginTime"`
 }
 
 // logonModeWeChatOffiaccount names how the session logged in.
@@ -189,20 +190,13 @@ func (h *Handler) userInfo(c echo.Context) error {
 	return ok(c, userInfoDTO{
 		UID:                     prof.User.ID(),
 		UserDomain:              p.UserDomain,
-		WechatOffiaccountUserID: nonEmpty(prof.WeChat.OpenID()),
-		WechatUnionID:           nonEmpty(prof.WeChat.UnionID()),
+		WechatOffiaccountUserID: prof.WeChat.OpenID(),
+		WechatUnionID:           prof.WeChat.UnionID(),
 		LogonMode:               logonModeWeChatOffiaccount,
 		Status:                  int(prof.User.Status()),
 		RegisterTime:            prof.User.RegisteredAt().UnixMilli(),
 		LastLoginTime:           prof.User.LastLoginAt().UnixMilli(),
 	})
-}
-
-func nonEmpty(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
 }
 
 func (h *Handler) jwks(c echo.Context) error {

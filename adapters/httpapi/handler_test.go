@@ -1,6 +1,10 @@
 package httpapi
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/iotplatform/enduser-auth/domain"
+)
 
 func TestPrefersChinese(t *testing.T) {
 	cases := map[string]bool{
@@ -25,6 +29,14 @@ func TestPrefersChinese(t *testing.T) {
 }
 
 func TestEveryKindHasABusinessCode(t *testing.T) {
+	for _, k := range domain.ClientKinds {
+		if _, ok := responses[k]; !ok {
+			t.Errorf("kind %s has no business code", k)
+		}
+	}
+	if len(responses) != len(domain.ClientKinds) {
+		t.Errorf("the table maps %d kinds, domain.ClientKinds lists %d", len(responses), len(domain.ClientKinds))
+	}
 	seen := map[int]bool{}
 	for k, r := range responses {
 		if r.code == 0 || r.en == "" || r.zh == "" {

@@ -73,7 +73,8 @@ func (s *Store) findWeChatUser(userDomainID int64, id domain.WeChatIdentity) (st
 
 // bind binds the identity's openid to uid (if it is not bound yet) and
 // attaches a unionid seen for the first time to uid. A unionid already bound
-// to another user stays with that user.
+// to another user stays with that user alone: the identity records a unionid
+// only if its own user holds it, as the PostgreSQL store does.
 func (s *Store) bind(userDomainID int64, id domain.WeChatIdentity, uid string) {
 	k := identityKey{userDomainID, id.AppID(), id.OpenID()}
 	b, ok := s.identities[k]

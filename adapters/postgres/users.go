@@ -45,44 +45,64 @@ func (s *Store) FindOrRegisterWeChatUser(ctx context.Context, userDomainID int64
 	return domain.EndUser{}, false, fmt.Errorf("find or register wechat user: still losing races after %d attempts", maxRegisterAttempts)
 }
 
+// openIDLoginRow is a user found through one of its WeChat identities, and
+// whether the unionid presented with the openid should be attached to it.
+type openIDLoginRow struct {
+	Login       userLoginRow `gorm:"embedded"`
+	AttachUnion bool         `gorm:"column:attach_union"`
+}
+
 // loginByOpenID records the login of the user bound to the openid, in one
-// statement, and attaches the identity's unionid when it is new.
+// statement, and attaches the identity's unionid when it is new. The
+// statement also tells whether to attach it: not when the identity has a
+// unionid already, nor when another user holds the presented one (which then
+// stays that user's alone), so that a returning user costs one statement.
 func (s *Store) loginByOpenID(ctx context.Context, userDomainID int64, id domain.WeChatIdentity, now time.Time) (domain.EndUser, bool, error) {
-	var row userLoginRow
+	var row openIDLoginRow
 	res := s.db.WithContext(ctx).Raw(`
 		UPDATE enduser_users u SET last_login_at = ?
 		FROM enduser_wechat_identities i
 		WHERE i.user_domain_id = ? AND i.app_id = ? AND i.open_id = ? AND u.id = i.user_id
-		RETURNING u.id, u.user_domain_id, u.status, u.registered_at, u.last_login_at, i.union_id`,
-		now, userDomainID, id.AppID(), id.OpenID()).Scan(&row)
+		RETURNING u.id, u.user_domain_id, u.status, u.registered_at, u.last_login_at, i.union_id,
+			CASE WHEN i.union_id IS NULL AND ? <> '' THEN NOT EXISTS (
+				SELECT 1 FROM enduser_wechat_unions un
+				WHERE un.user_domain_id = i.user_domain_id AND un.union_id = ? AND un.user_id <> i.user_id)
+			ELSE false END AS attach_union`,
+		now, userDomainID, id.AppID(), id.OpenID(), id.UnionID(), id.UnionID()).Scan(&row)
 	if res.Error != nil {
 		return domain.EndUser{}, false, fmt.Errorf("log in wechat user by openid: %w", res.Error)
 	}
 	if res.RowsAffected == 0 {
 		return domain.EndUser{}, false, nil
 	}
-	if id.UnionID() != "" && fromNullString(row.UnionID) == "" {
-		if err := s.attachUnion(ctx, userDomainID, id, row.User.ID, now); err != nil {
+	if row.AttachUnion {
+		if err := s.attachUnion(ctx, userDomainID, id, row.Login.User.ID, now); err != nil {
 			return domain.EndUser{}, false, err
 		}
 	}
-	return row.User.toDomain(), true, nil
+	return row.Login.User.toDomain(), true, nil
 }
 
-// attachUnion records a unionid first seen on a known openid: on the
-// identity, and as the user's unionid unless another user holds it already
-// (then the openid's user stays who it is: a binding never moves).
+// attachUnion records a unionid first seen on a known openid: as the user's
+// unionid unless another user holds it already, and on the identity only if
+// the user holds it (then the openid's user stays who it is: a binding never
+// moves, and the identity never names another user's unionid). The UPDATE
+// does not see the row its own INSERT adds, hence the two tests.
 func (s *Store) attachUnion(ctx context.Context, userDomainID int64, id domain.WeChatIdentity, uid string, now time.Time) error {
 	err := s.db.WithContext(ctx).Exec(`
 		WITH attached AS (
 			INSERT INTO enduser_wechat_unions (user_domain_id, union_id, user_id, created_at)
 			VALUES (?, ?, ?, ?)
 			ON CONFLICT DO NOTHING
+			RETURNING user_id
 		)
-		UPDATE enduser_wechat_identities SET union_id = ?
-		WHERE user_domain_id = ? AND app_id = ? AND open_id = ? AND union_id IS NULL`,
+		UPDATE enduser_wechat_identities i SET union_id = ?
+		WHERE i.user_domain_id = ? AND i.app_id = ? AND i.open_id = ? AND i.union_id IS NULL AND i.user_id = ?
+			AND (EXISTS (SELECT 1 FROM attached)
+				OR EXISTS (SELECT 1 FROM enduser_wechat_unions un
+					WHERE un.user_domain_id = i.user_domain_id AND un.union_id = ? AND un.user_id = i.user_id))`,
 		userDomainID, id.UnionID(), uid, now,
-		id.UnionID(), userDomainID, id.AppID(), id.OpenID()).Error
+		id.UnionID(), userDomainID, id.AppID(), id.OpenID(), uid, id.UnionID()).Error
 	if err != nil {
 		return fmt.Errorf("attach unionid to wechat user %s: %w", uid, err)
 	}

@@ -2,8 +2,12 @@ package postgres
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 
 	"github.com/iotplatform/enduser-auth/domain"
 )
@@ -193,7 +197,61 @@ func TestFindOrRegisterUnionIDHeldByAnotherUser(t *testing.T) {
 	if n := e.count(t, "SELECT count(*) FROM enduser_wechat_unions WHERE union_id = 'union-1' AND user_id = $1", b.ID()); n != 1 {
 		t.Error("the unionid moved away from b")
 	}
+	if n := e.count(t, "SELECT count(*) FROM enduser_wechat_identities WHERE user_id = $1 AND union_id IS NOT NULL", a.ID()); n != 0 {
+		t.Error("a's identity records b's unionid: the identity and the unions table disagree")
+	}
+
+	// Later logins of that person stay on the fast path: one statement.
+	counted, statements := e.countingStore()
+	if _, created, err := counted.FindOrRegisterWeChatUser(context.Background(), d.ID(),
+		identity(t, "wx-app-1", "openid-a", "union-1"), candidate(t, d.ID(), now), now); err != nil || created {
+		t.Fatalf("later login: created %v, err %v", created, err)
+	}
+	if n := statements(); n != 1 {
+		t.Errorf("a later login of openid-a with b's unionid ran %d statements, want 1", n)
+	}
 }
+
+func TestFindOrRegisterReturningUserIsOneStatement(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	d := e.createUserDomain(t, "C.DM.1.1")
+	now := testTime()
+	for _, id := range []domain.WeChatIdentity{
+		identity(t, "wx-app-1", "openid-1", ""),
+		identity(t, "wx-app-1", "openid-2", "union-2"),
+	} {
+		e.login(t, d.ID(), id, now)
+		counted, statements := e.countingStore()
+		if _, _, err := counted.FindOrRegisterWeChatUser(context.Background(), d.ID(), id, candidate(t, d.ID(), now), now); err != nil {
+			t.Fatal(err)
+		}
+		if n := statements(); n != 1 {
+			t.Errorf("returning user %s/%s ran %d statements, want 1", id.OpenID(), id.UnionID(), n)
+		}
+	}
+}
+
+// countingStore returns a Store on e's database that counts the statements
+// it runs, and the count so far.
+func (e testEnv) countingStore() (*Store, func() int) {
+	l := &statementCounter{Interface: logger.Discard}
+	return NewStore(e.store.db.Session(&gorm.Session{Logger: l}), e.store.box), l.count
+}
+
+// statementCounter is a gorm logger that counts the statements traced.
+type statementCounter struct {
+	logger.Interface
+	n atomic.Int64
+}
+
+func (c *statementCounter) LogMode(logger.LogLevel) logger.Interface { return c }
+
+func (c *statementCounter) Trace(context.Context, time.Time, func() (string, int64), error) {
+	c.n.Add(1)
+}
+
+func (c *statementCounter) count() int { return int(c.n.Load()) }
 
 func TestFindOrRegisterConcurrentUnionAttach(t *testing.T) {
 	t.Parallel()

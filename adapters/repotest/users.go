@@ -78,6 +78,30 @@ func (s suite) users(t *testing.T) {
 		noErr(f.t, "UserWithWeChat", err)
 		wantBinding(f.t, w, "wx-app-1", "o1-alice", "u-alice")
 	})
+	s.run(t, "UnionIDHeldByAnotherUserIsNotAttached", func(f *fixture) {
+		d := f.userDomain("C.DM.10271.5")
+		alice, _ := f.login(d.ID(), f.identity("wx-app-1", "o1-alice", ""), "uid-alice", at(0))
+		bob, _ := f.login(d.ID(), f.identity("wx-app-2", "o2-bob", "u-bob"), "uid-bob", at(0))
+		// WeChat now reports bob's unionid for alice's openid: the openid
+		// stays alice's, and the unionid stays bob's alone.
+		for n := range 2 {
+			got, created := f.login(d.ID(), f.identity("wx-app-1", "o1-alice", "u-bob"), "uid-unused", at(time.Duration(n+1)*time.Minute))
+			if created || got.ID() != alice.ID() {
+				f.t.Fatalf("login %d of alice's openid with bob's unionid found %s (created %t), want %s", n+1, got.ID(), created, alice.ID())
+			}
+		}
+		_, w, err := f.Users.UserWithWeChat(f.ctx, alice.ID(), "wx-app-1")
+		noErr(f.t, "UserWithWeChat(alice)", err)
+		wantBinding(f.t, w, "wx-app-1", "o1-alice", "")
+		_, w, err = f.Users.UserWithWeChat(f.ctx, bob.ID(), "wx-app-2")
+		noErr(f.t, "UserWithWeChat(bob)", err)
+		wantBinding(f.t, w, "wx-app-2", "o2-bob", "u-bob")
+		// The unionid still leads to bob through another official account.
+		viaApp3, created := f.login(d.ID(), f.identity("wx-app-3", "o3-bob", "u-bob"), "uid-unused-3", at(time.Hour))
+		if created || viaApp3.ID() != bob.ID() {
+			f.t.Errorf("login through app 3 with bob's unionid found %s (created %t), want %s", viaApp3.ID(), created, bob.ID())
+		}
+	})
 	s.run(t, "LoginWithoutUnionIDKeepsIt", func(f *fixture) {
 		d := f.userDomain("C.DM.10271.5")
 		alice, _ := f.login(d.ID(), f.identity("wx-app-1", "o1-alice", "u-alice"), "uid-alice", at(0))

@@ -8,6 +8,11 @@
 // and validates the standard claims (exp, nbf, iat, iss) with a leeway and an
 // injectable time. Ed25519 ("EdDSA") signs in about 18 µs on the target
 // machine where RS256-2048 takes 715 µs, with small keys and tokens.
+//
+// A rotation publishes the new key before it signs: for Config.PublishDelay
+// the new key is in the JWKS and verifies while the key it retired goes on
+// signing, so that verifiers that cache the JWKS, and instances that have not
+// reloaded the keys yet, know the new key before they meet its tokens.
 package token
 
 import (
@@ -20,6 +25,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -35,7 +41,15 @@ const (
 	DefaultLeeway             = 30 * time.Second
 	DefaultKeyRefreshInterval = time.Minute
 	DefaultIssuer             = "enduser-auth"
+	// DefaultPublishDelay is the JWKS endpoint's max-age (60s) plus
+	// DefaultKeyRefreshInterval: by then every instance and every verifier
+	// that caches the JWKS knows a new key.
+	DefaultPublishDelay = 2 * time.Minute
 )
+
+// NoPublishDelay is the Config.PublishDelay that makes a new key sign as soon
+// as it is stored (zero means DefaultPublishDelay).
+const NoPublishDelay time.Duration = -1
 
 const (
 	// unknownKIDReloadInterval bounds the reloads that tokens with an unknown
@@ -60,6 +74,13 @@ type Config struct {
 	KeyRefreshInterval time.Duration
 	// Issuer is the iss claim (default "enduser-auth").
 	Issuer string
+	// PublishDelay is how long a new key is only published (listed in the
+	// JWKS, and accepted) before it signs, so that the instances and the
+	// external verifiers that cache the JWKS know it before they meet its
+	// tokens; meanwhile the key it retired keeps signing. Zero is
+	// DefaultPublishDelay; a negative value (NoPublishDelay) means none: a
+	// new key signs at once.
+	PublishDelay time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -78,13 +99,25 @@ func (c Config) withDefaults() Config {
 	if c.Issuer == "" {
 		c.Issuer = DefaultIssuer
 	}
+	if c.PublishDelay == 0 {
+		c.PublishDelay = DefaultPublishDelay
+	}
+	if c.PublishDelay < 0 {
+		c.PublishDelay = 0
+	}
 	return c
 }
 
-// slack is how long after a rotation, beyond the token lifetime, a retired key
-// must keep verifying: other instances may sign with it until they reload
-// (KeyRefreshInterval), and verifiers accept tokens Leeway past their exp.
+// slack is how long a retired key must keep verifying beyond the lifetime of
+// the last token it may have signed: other instances may sign with it until
+// they reload (KeyRefreshInterval), and verifiers accept tokens Leeway past
+// their exp.
 func (c Config) slack() time.Duration { return c.KeyRefreshInterval + c.Leeway }
+
+// verifySlack is how long after its retirement, beyond the token lifetime, a
+// retired key keeps verifying: it signs for PublishDelay after its
+// retirement, then slack applies.
+func (c Config) verifySlack() time.Duration { return c.PublishDelay + c.slack() }
 
 // Issuer signs and verifies access tokens. Keys are loaded lazily from the
 // repository and cached; it is safe for concurrent use.
@@ -132,9 +165,9 @@ type accessClaims struct {
 	jwt.RegisteredClaims
 }
 
-// SignAccessToken signs c with the current signing key. A zero IssuedAt is
-// now, a zero ExpiresAt is IssuedAt + AccessTokenTTL, an empty TokenID gets a
-// random one. nbf equals iat.
+// SignAccessToken signs c with the key that signs now (see keySet.signerAt).
+// A zero IssuedAt is now, a zero ExpiresAt is IssuedAt + AccessTokenTTL, an
+// empty TokenID gets a random one. nbf equals iat.
 func (i *Issuer) SignAccessToken(ctx context.Context, c domain.AccessClaims) (string, error) {
 	if c.UID == "" {
 		return "", errors.New("token: access claims without uid")
@@ -143,9 +176,14 @@ func (i *Issuer) SignAccessToken(ctx context.Context, c domain.AccessClaims) (st
 	if err != nil {
 		return "", err
 	}
+	now := i.clock.Now()
+	signer := set.signerAt(now)
+	if signer == nil {
+		return "", fmt.Errorf("%w: no held key may sign", errStore)
+	}
 	iat := c.IssuedAt
 	if iat.IsZero() {
-		iat = i.clock.Now()
+		iat = now
 	}
 	exp := c.ExpiresAt
 	if exp.IsZero() {
@@ -166,8 +204,8 @@ func (i *Issuer) SignAccessToken(ctx context.Context, c domain.AccessClaims) (st
 		},
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
-	t.Header["kid"] = set.signer.kid
-	s, err := t.SignedString(set.signer.private)
+	t.Header["kid"] = signer.kid
+	s, err := t.SignedString(signer.private)
 	if err != nil {
 		return "", fmt.Errorf("token: signing: %w", err)
 	}
@@ -267,8 +305,10 @@ func (i *Issuer) verificationKey(ctx context.Context, kid string, now time.Time)
 	return k.public, nil
 }
 
-// JWKS returns the JSON Web Key Set of the signing key and of the retired
-// keys that may still have valid tokens, signer first.
+// JWKS returns the JSON Web Key Set of every key that verifies: the key that
+// signs first, then the others newest first, among them a new key that does
+// not sign yet (published for PublishDelay first) and the retired keys that
+// may still have valid tokens.
 func (i *Issuer) JWKS(ctx context.Context) ([]byte, error) {
 	set, err := i.keys(ctx)
 	if err != nil {
@@ -276,8 +316,12 @@ func (i *Issuer) JWKS(ctx context.Context) ([]byte, error) {
 	}
 	now := i.clock.Now()
 	out := jwks{Keys: make([]jwk, 0, len(set.ordered))}
+	signer := set.signerAt(now)
+	if signer != nil {
+		out.Keys = append(out.Keys, signer.jwk())
+	}
 	for _, k := range set.ordered {
-		if k.verifiesAt(now) {
+		if k != signer && k.verifiesAt(now) {
 			out.Keys = append(out.Keys, k.jwk())
 		}
 	}
@@ -285,8 +329,10 @@ func (i *Issuer) JWKS(ctx context.Context) ([]byte, error) {
 }
 
 // RotateSigningKey stores a new signing key, retiring the current one, and
-// returns its kid. Tokens signed by the retired key keep verifying until
-// they expire.
+// returns its kid. The new key is published (JWKS) and verifies at once, but
+// it signs only PublishDelay later, on every instance alike; until then the
+// key it retired goes on signing. Tokens signed by the retired key keep
+// verifying until they expire.
 func (i *Issuer) RotateSigningKey(ctx context.Context) (string, error) {
 	now := i.clock.Now()
 	k, err := newSigningKey(now)
@@ -365,14 +411,14 @@ func (i *Issuer) cached() (*keySet, time.Time) {
 }
 
 // loadLocked reads the keys from the repository and caches them. When no key
-// signs it creates one; if another instance created one first, the stored
-// key wins. i.loadMu is held.
+// may sign (the store is empty) it creates one, which signs at once; if
+// another instance created one first, the stored key wins. i.loadMu is held.
 func (i *Issuer) loadLocked(ctx context.Context, now time.Time) (*keySet, error) {
 	set, err := i.fetch(ctx, now)
 	if err != nil {
 		return nil, err
 	}
-	if set.signer == nil {
+	if set.signerAt(now) == nil {
 		k, err := newSigningKey(now)
 		if err != nil {
 			return nil, err
@@ -383,8 +429,8 @@ func (i *Issuer) loadLocked(ctx context.Context, now time.Time) (*keySet, error)
 		if set, err = i.fetch(ctx, now); err != nil {
 			return nil, err
 		}
-		if set.signer == nil {
-			return nil, fmt.Errorf("%w: no active signing key after creating one", errStore)
+		if set.signerAt(now) == nil {
+			return nil, fmt.Errorf("%w: no key may sign after creating one", errStore)
 		}
 	}
 	i.mu.Lock()
@@ -395,11 +441,11 @@ func (i *Issuer) loadLocked(ctx context.Context, now time.Time) (*keySet, error)
 
 // fetch reads the keys that may still verify at now.
 func (i *Issuer) fetch(ctx context.Context, now time.Time) (*keySet, error) {
-	list, err := i.repo.SigningKeys(ctx, now.Add(-(i.cfg.AccessTokenTTL + i.cfg.slack())))
+	list, err := i.repo.SigningKeys(ctx, now.Add(-(i.cfg.AccessTokenTTL + i.cfg.verifySlack())))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errStore, err)
 	}
-	set, err := newKeySet(list, i.cfg.AccessTokenTTL, i.cfg.slack())
+	set, err := newKeySet(list, i.cfg, now)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errStore, err)
 	}
@@ -408,10 +454,14 @@ func (i *Issuer) fetch(ctx context.Context, now time.Time) (*keySet, error) {
 
 // heldKey is a key as the issuer holds it.
 type heldKey struct {
-	kid     string
-	public  ed25519.PublicKey
-	private ed25519.PrivateKey // only for the signer
-	// verifiesUntil is zero while the key signs.
+	kid       string
+	public    ed25519.PublicKey
+	createdAt time.Time
+	// private is held only while the key may sign: while it is active, and
+	// for PublishDelay after its retirement.
+	private ed25519.PrivateKey
+	// signsUntil and verifiesUntil are zero while the key is active.
+	signsUntil    time.Time
 	verifiesUntil time.Time
 }
 
@@ -419,51 +469,107 @@ func (k *heldKey) verifiesAt(now time.Time) bool {
 	return k.verifiesUntil.IsZero() || now.Before(k.verifiesUntil)
 }
 
-// keySet is one immutable snapshot of the keys.
-type keySet struct {
-	signer  *heldKey
-	byKID   map[string]*heldKey
-	ordered []*heldKey // signer first, then the newest retired keys
+// maySignAt reports whether the key may sign at now: it is active, or it was
+// retired less than PublishDelay ago (its successor is not signing yet).
+func (k *heldKey) maySignAt(now time.Time) bool {
+	return k.private != nil && (k.signsUntil.IsZero() || now.Before(k.signsUntil))
 }
 
-// newKeySet builds a snapshot from the repository's keys (newest first).
-// Keys of another algorithm are skipped: this version cannot use them. A
-// malformed Ed25519 key is an error.
-func newKeySet(list []domain.SigningKey, accessTTL, slack time.Duration) (*keySet, error) {
-	set := &keySet{byKID: make(map[string]*heldKey, len(list))}
-	var signerCreated time.Time
-	var retired []*heldKey
+// keySet is one immutable snapshot of the keys. Which key signs depends on
+// the time (signerAt), so that every instance switches to a new key at the
+// same instant, without a reload.
+type keySet struct {
+	byKID        map[string]*heldKey
+	ordered      []*heldKey // newest first
+	publishDelay time.Duration
+}
+
+// signerAt returns the key that signs at now: the newest key that has been
+// published for publishDelay and may still sign. When there is none, which
+// happens only while the first keys of a store are younger than the delay,
+// the oldest key that may sign signs: the store's first key signs at once. It
+// returns nil when no key may sign.
+func (s *keySet) signerAt(now time.Time) *heldKey {
+	publishedBy := now.Add(-s.publishDelay)
+	var oldest *heldKey
+	for _, k := range s.ordered {
+		if !k.maySignAt(now) {
+			continue
+		}
+		if !k.createdAt.After(publishedBy) {
+			return k
+		}
+		oldest = k
+	}
+	return oldest
+}
+
+// newKeySet builds a snapshot from the repository's keys. Keys of another
+// algorithm are skipped: this version cannot use them. A malformed Ed25519
+// key is an error, as is a missing or mismatched private key of a key that
+// may sign at now or later.
+func newKeySet(list []domain.SigningKey, cfg Config, now time.Time) (*keySet, error) {
+	set := &keySet{byKID: make(map[string]*heldKey, len(list)), publishDelay: cfg.PublishDelay}
 	for _, k := range list {
 		if k.Algorithm != domain.SigningKeyAlgorithm {
 			continue
 		}
-		if k.KID == "" || len(k.PublicKey) != ed25519.PublicKeySize {
-			return nil, fmt.Errorf("signing key %q: malformed public key", k.KID)
-		}
 		if _, dup := set.byKID[k.KID]; dup {
 			continue
 		}
-		h := &heldKey{kid: k.KID, public: ed25519.PublicKey(bytes.Clone(k.PublicKey)), verifiesUntil: k.VerifiesUntil(accessTTL, slack)}
+		h, err := newHeldKey(k, cfg, now)
+		if err != nil {
+			return nil, err
+		}
 		set.byKID[k.KID] = h
-		if k.Retired() {
-			retired = append(retired, h)
-			continue
-		}
-		if set.signer != nil && !k.CreatedAt.After(signerCreated) {
-			continue
-		}
-		priv := ed25519.PrivateKey(k.PrivateKey)
-		if len(priv) != ed25519.PrivateKeySize || !bytes.Equal(priv.Public().(ed25519.PublicKey), h.public) {
-			return nil, fmt.Errorf("signing key %q: private key missing or not matching its public key", k.KID)
-		}
-		h.private = ed25519.PrivateKey(bytes.Clone(priv))
-		set.signer, signerCreated = h, k.CreatedAt
+		set.ordered = append(set.ordered, h)
 	}
-	if set.signer != nil {
-		set.ordered = append(set.ordered, set.signer)
-	}
-	set.ordered = append(set.ordered, retired...)
+	slices.SortStableFunc(set.ordered, func(a, b *heldKey) int { return b.age(a) })
 	return set, nil
+}
+
+// age compares the creation of k and o: -1 when k is older. Of two keys
+// created at the same instant (a rotation within the clock's resolution),
+// the one retired first is the older; an active key is the newest.
+func (k *heldKey) age(o *heldKey) int {
+	if c := k.createdAt.Compare(o.createdAt); c != 0 {
+		return c
+	}
+	switch {
+	case k.signsUntil.Equal(o.signsUntil):
+		return 0
+	case k.signsUntil.IsZero():
+		return 1
+	case o.signsUntil.IsZero():
+		return -1
+	}
+	return k.signsUntil.Compare(o.signsUntil)
+}
+
+// newHeldKey checks a stored Ed25519 key and keeps its private key if it may
+// sign at now or later.
+func newHeldKey(k domain.SigningKey, cfg Config, now time.Time) (*heldKey, error) {
+	if k.KID == "" || len(k.PublicKey) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("signing key %q: malformed public key", k.KID)
+	}
+	h := &heldKey{
+		kid:           k.KID,
+		public:        ed25519.PublicKey(bytes.Clone(k.PublicKey)),
+		createdAt:     k.CreatedAt,
+		verifiesUntil: k.VerifiesUntil(cfg.AccessTokenTTL, cfg.verifySlack()),
+	}
+	if k.Retired() {
+		h.signsUntil = k.RetiredAt.Add(cfg.PublishDelay)
+		if !now.Before(h.signsUntil) {
+			return h, nil
+		}
+	}
+	priv := ed25519.PrivateKey(k.PrivateKey)
+	if len(priv) != ed25519.PrivateKeySize || !bytes.Equal(priv.Public().(ed25519.PublicKey), h.public) {
+		return nil, fmt.Errorf("signing key %q: private key missing or not matching its public key", k.KID)
+	}
+	h.private = ed25519.PrivateKey(bytes.Clone(priv))
+	return h, nil
 }
 
 // newSigningKey generates an Ed25519 key whose kid is derived from its

@@ -110,13 +110,21 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 const ttl = 2 * time.Hour
 
-var testConfig = Config{AccessTokenTTL: ttl, Leeway: 30 * time.Second, KeyRefreshInterval: time.Minute}
+var testConfig = Config{AccessTokenTTL: ttl, Leeway: 30 * time.Second, KeyRefreshInterval: time.Minute, PublishDelay: 2 * time.Minute}
+
+// noDelayConfig makes a new key sign at once.
+var noDelayConfig = func() Config { c := testConfig; c.PublishDelay = NoPublishDelay; return c }()
 
 func setup(t *testing.T) (*Issuer, *memKeys, *fakeClock) {
 	t.Helper()
+	return setupWith(t, testConfig)
+}
+
+func setupWith(t *testing.T, cfg Config) (*Issuer, *memKeys, *fakeClock) {
+	t.Helper()
 	repo := &memKeys{}
 	clk := &fakeClock{t: time.Date(2025, 4, 16, 8, 0, 0, 0, time.UTC)}
-	return NewIssuer(testConfig, repo, clk), repo, clk
+	return NewIssuer(cfg, repo, clk), repo, clk
 }
 
 func claimsAt(now time.Time) domain.AccessClaims {
@@ -400,8 +408,11 @@ func TestNoIOUntilFirstUse(t *testing.T) {
 		t.Errorf("Init left %d keys, want 1", keys)
 	}
 	if iss.cfg.Leeway != DefaultLeeway || iss.cfg.Issuer != DefaultIssuer || iss.cfg.KeyRefreshInterval != DefaultKeyRefreshInterval ||
-		iss.cfg.AccessTokenTTL != DefaultAccessTokenTTL {
+		iss.cfg.AccessTokenTTL != DefaultAccessTokenTTL || iss.cfg.PublishDelay != DefaultPublishDelay {
 		t.Errorf("defaults not applied: %+v", iss.cfg)
+	}
+	if got := NewIssuer(Config{PublishDelay: NoPublishDelay}, repo, nil).cfg.PublishDelay; got != 0 {
+		t.Errorf("NoPublishDelay became a delay of %v, want 0", got)
 	}
 }
 
@@ -440,8 +451,10 @@ func TestUnknownKIDReloadsAtMostOncePerSecond(t *testing.T) {
 	}
 }
 
-func TestRotation(t *testing.T) {
-	iss, _, clk := setup(t)
+// TestRotationWithoutPublishDelay: with no publish delay a new key signs at
+// once, and the retired key verifies until RetiredAt + TTL + slack.
+func TestRotationWithoutPublishDelay(t *testing.T) {
+	iss, _, clk := setupWith(t, noDelayConfig)
 	start := clk.Now()
 	old := sign(t, iss, claimsAt(start))
 	oldKID := kidOfToken(t, old)
@@ -558,10 +571,10 @@ func TestTwoInstancesShareKeys(t *testing.T) {
 	}
 }
 
-func TestSecondInstancePicksUpRotation(t *testing.T) {
+func TestSecondInstancePicksUpRotationWithoutPublishDelay(t *testing.T) {
 	repo := &memKeys{}
 	clk := &fakeClock{t: time.Date(2025, 4, 16, 8, 0, 0, 0, time.UTC)}
-	a, b := NewIssuer(testConfig, repo, clk), NewIssuer(testConfig, repo, clk)
+	a, b := NewIssuer(noDelayConfig, repo, clk), NewIssuer(noDelayConfig, repo, clk)
 	oldKID := kidOfToken(t, sign(t, b, claimsAt(clk.Now())))
 
 	clk.Advance(time.Second)

@@ -27,15 +27,22 @@ func TestLoadConfig(t *testing.T) {
 	if err != nil || c.App.AccessTokenTTL != time.Second || len(c.MasterKey) != 32 || c.App.DataCenter != "EU" {
 		t.Fatalf("overrides: %+v %v", c, err)
 	}
+	c, err = loadConfig(envOf(map[string]string{"ENDUSER_SIGNING_KEY_PUBLISH_DELAY": "0", "ENDUSER_TENANT_CACHE_TTL": "0"}))
+	if err != nil || c.SigningKeyPublishDelay != 0 || c.App.TenantCacheTTL != 0 {
+		t.Fatalf("zero where zero is allowed: %+v %v", c, err)
+	}
 	for name, val := range map[string]string{
-		"ENDUSER_WECHAT_TIMEOUT":      "5",
-		"ENDUSER_ACCESS_TOKEN_TTL":    "-2h",
-		"ENDUSER_REFRESH_TOKEN_TTL":   "forever",
-		"ENDUSER_MASTER_KEY":          "c2hvcnQ=",
-		"ENDUSER_DATABASE_URL":        "mysql://x",
-		"ENDUSER_WECHAT_API_BASE_URL": "api.weixin.qq.com",
-		"ENDUSER_INSECURE_DEV_KEY":    "yes",
-		"ENDUSER_LOG_LEVEL":           "loud",
+		"ENDUSER_WECHAT_TIMEOUT":            "5",
+		"ENDUSER_ACCESS_TOKEN_TTL":          "-2h",
+		"ENDUSER_REFRESH_TOKEN_TTL":         "forever",
+		"ENDUSER_MASTER_KEY":                "c2hvcnQ=",
+		"ENDUSER_DATABASE_URL":              "mysql://x",
+		"ENDUSER_WECHAT_API_BASE_URL":       "api.weixin.qq.com",
+		"ENDUSER_INSECURE_DEV_KEY":          "yes",
+		"ENDUSER_LOG_LEVEL":                 "loud",
+		"ENDUSER_SIGNING_KEY_PUBLISH_DELAY": "soon",
+		"ENDUSER_REFRESH_REUSE_GRACE":       "0s",
+		"ENDUSER_TENANT_CACHE_TTL":          "-1s",
 	} {
 		_, err := loadConfig(envOf(map[string]string{name: val}))
 		if err == nil || !strings.Contains(err.Error(), name) {
@@ -87,10 +94,25 @@ func TestCLIErrors(t *testing.T) {
 	db := pgtest.NewDatabase(t)
 	vars := map[string]string{"ENDUSER_DATABASE_URL": db, "ENDUSER_MASTER_KEY": testMasterKey, "ENDUSER_HTTP_ADDR": "127.0.0.1:0"}
 
-	// serve refuses to start without a master key.
-	code, _, stderr := cliRun(map[string]string{"ENDUSER_DATABASE_URL": db}, "serve")
+	// serve refuses to start without a master key, or without its data center.
+	code, _, stderr := cliRun(map[string]string{"ENDUSER_DATABASE_URL": db, "ENDUSER_DATA_CENTER": "CN"}, "serve")
 	if code == 0 || !strings.Contains(stderr, "ENDUSER_MASTER_KEY") {
 		t.Fatalf("serve without a master key: exit %d %q", code, stderr)
+	}
+	oneLine(t, stderr)
+	code, _, stderr = cliRun(map[string]string{"ENDUSER_DATABASE_URL": db, "ENDUSER_MASTER_KEY": testMasterKey}, "serve")
+	if code == 0 || !strings.Contains(stderr, "ENDUSER_DATA_CENTER") {
+		t.Fatalf("serve without a data center: exit %d %q", code, stderr)
+	}
+	oneLine(t, stderr)
+
+	// Admin commands do not migrate behind the operator's back.
+	fresh := "enduser_clitest_" + strings.ReplaceAll(t.Name(), "/", "_")
+	freshURL := strings.Replace(db, db[strings.LastIndex(db, "/")+1:], fresh+"?sslmode=disable", 1)
+	t.Cleanup(func() { _, _ = adminDB(t).Exec(`DROP DATABASE IF EXISTS "` + fresh + `" WITH (FORCE)`) })
+	code, _, stderr = cliRun(map[string]string{"ENDUSER_DATABASE_URL": freshURL, "ENDUSER_MASTER_KEY": testMasterKey}, "userdomain", "create", "C.DM.7.1")
+	if code == 0 || !strings.Contains(stderr, "migrate up") {
+		t.Fatalf("an admin command on an unmigrated database: exit %d %q", code, stderr)
 	}
 	oneLine(t, stderr)
 

@@ -37,11 +37,12 @@ func TestTwoInstances(t *testing.T) {
 	}
 }
 
-// TestSigningKeyRotation: `enduser keys rotate` makes a new signer; tokens of
-// the old key keep verifying, and the JWKS lists both keys.
+// TestSigningKeyRotation: with no publish delay, `enduser keys rotate` makes
+// a new signer at once; tokens of the old key keep verifying, and the JWKS
+// lists both keys.
 func TestSigningKeyRotation(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, nil)
+	s := startServer(t, map[string]string{"ENDUSER_SIGNING_KEY_PUBLISH_DELAY": "0"})
 	before := s.loginAs(tAppID, wechatfake.User{OpenID: "o-gina"})
 	out := s.mustCLI("keys", "rotate")
 	if !strings.Contains(out, "new signing key") {
@@ -49,15 +50,7 @@ func TestSigningKeyRotation(t *testing.T) {
 	}
 	// A fresh instance picks the new signer at start.
 	other := s.boot(t)
-	code := s.fake.IssueCode(tAppID, wechatfake.User{OpenID: "o-gina"})
-	resp, err := http.Post(other+"/v2/enduser/enduserapi/wechatOffiaccountAuthLogin?"+loginQuery(tUserDomain, tAppID, code, "").Encode(), "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var a answer
-	_ = json.NewDecoder(resp.Body).Decode(&a)
-	resp.Body.Close()
-	after := a.pair(t)
+	after := s.loginOn(other, tAppID, wechatfake.User{OpenID: "o-gina"})
 	if kidOf(t, before.AccessToken.Token) == kidOf(t, after.AccessToken.Token) {
 		t.Fatal("after rotation new tokens must carry the new kid")
 	}
@@ -66,7 +59,69 @@ func TestSigningKeyRotation(t *testing.T) {
 			t.Fatalf("%s: a token of the rotated-out key must still verify, got %d", base, code)
 		}
 	}
-	resp, err = http.Get(other + "/.well-known/jwks.json")
+	kids := jwksKIDs(t, other)
+	if !kids[kidOf(t, before.AccessToken.Token)] || !kids[kidOf(t, after.AccessToken.Token)] {
+		t.Fatalf("jwks must list the old and the new key: %v", kids)
+	}
+}
+
+// TestSigningKeyRotationPublishesBeforeSigning: with the default publish
+// delay (2m), right after `enduser keys rotate` an instance that starts lists
+// the new key in its JWKS but still signs with the old one, so that
+// verifiers caching the JWKS know the new key before they meet its tokens.
+func TestSigningKeyRotationPublishesBeforeSigning(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil)
+	before := s.loginAs(tAppID, wechatfake.User{OpenID: "o-hank"})
+	oldKID := kidOf(t, before.AccessToken.Token)
+	published := jwksKIDs(t, s.url)
+	s.mustCLI("keys", "rotate")
+
+	other := s.boot(t)
+	kids := jwksKIDs(t, other)
+	if len(kids) != 2 || !kids[oldKID] {
+		t.Fatalf("jwks of an instance started after the rotation = %v, want the old key %s and a new one", kids, oldKID)
+	}
+	var newKID string
+	for kid := range kids {
+		if !published[kid] {
+			newKID = kid
+		}
+	}
+	if newKID == "" {
+		t.Fatalf("jwks lists no new key after the rotation: %v (before: %v)", kids, published)
+	}
+	after := s.loginOn(other, tAppID, wechatfake.User{OpenID: "o-hank"})
+	if got := kidOf(t, after.AccessToken.Token); got != oldKID {
+		t.Fatalf("right after the rotation new tokens carry kid %q, want the old %q until the new key is published long enough", got, oldKID)
+	}
+	for _, base := range []string{s.url, other} {
+		if code := userInfoCode(t, base, after.AccessToken.Token); code != 200 {
+			t.Fatalf("%s: a token signed right after the rotation must verify, got %d", base, code)
+		}
+	}
+}
+
+// loginOn logs u in through the instance at base and returns the tokens.
+func (s *server) loginOn(base, appID string, u wechatfake.User) tokenPair {
+	s.t.Helper()
+	code := s.fake.IssueCode(appID, u)
+	resp, err := s.client.Post(base+"/v2/enduser/enduserapi/wechatOffiaccountAuthLogin?"+loginQuery(tUserDomain, appID, code, "").Encode(), "", nil)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var a answer
+	if err := json.NewDecoder(resp.Body).Decode(&a); err != nil {
+		s.t.Fatalf("login on %s: %v", base, err)
+	}
+	return a.pair(s.t)
+}
+
+// jwksKIDs returns the kids that the JWKS of the instance at base lists.
+func jwksKIDs(t *testing.T, base string) map[string]bool {
+	t.Helper()
+	resp, err := http.Get(base + "/.well-known/jwks.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,14 +129,14 @@ func TestSigningKeyRotation(t *testing.T) {
 	var set struct {
 		Keys []map[string]string `json:"keys"`
 	}
-	_ = json.NewDecoder(resp.Body).Decode(&set)
+	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil {
+		t.Fatalf("jwks of %s: %v", base, err)
+	}
 	kids := map[string]bool{}
 	for _, k := range set.Keys {
 		kids[k["kid"]] = true
 	}
-	if !kids[kidOf(t, before.AccessToken.Token)] || !kids[kidOf(t, after.AccessToken.Token)] {
-		t.Fatalf("jwks must list the old and the new key: %v", kids)
-	}
+	return kids
 }
 
 func kidOf(t *testing.T, bearer string) string {

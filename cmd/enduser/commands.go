@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -69,8 +70,11 @@ func openApp(ctx context.Context, cfg config, e env, opts setupOptions) (*app, e
 			a.Close()
 			return nil, err
 		}
+	} else if err := requireSchema(ctx, sqlDB); err != nil {
+		a.Close()
+		return nil, err
 	}
-	mod, err := modwire.NewModule(modwire.NewConfig(key, cfg.App, cfg.WeChatBaseURL, cfg.WeChatTimeout), db,
+	mod, err := modwire.NewModule(modwire.NewConfig(key, cfg.App, cfg.WeChatBaseURL, cfg.WeChatTimeout, cfg.SigningKeyPublishDelay), db,
 		wechat.NewHTTPClient(cfg.WeChatTimeout), log)
 	if err != nil {
 		a.Close()
@@ -89,7 +93,24 @@ func adminApp(ctx context.Context, e env, databaseURL string) (*app, error) {
 	if databaseURL != "" {
 		cfg.DatabaseURL = databaseURL
 	}
-	return openApp(ctx, cfg, e, setupOptions{migrate: true})
+	// Admin commands never change the schema behind the operator's back.
+	return openApp(ctx, cfg, e, setupOptions{migrate: false})
+}
+
+// requireSchema fails when the module's migrations are not all applied.
+func requireSchema(ctx context.Context, db *sql.DB) error {
+	p, err := migrations.NewProvider(db)
+	if err != nil {
+		return err
+	}
+	pending, err := p.HasPending(ctx)
+	if err != nil {
+		return fmt.Errorf("check the database schema: %w", err)
+	}
+	if pending {
+		return errors.New("the database schema is not up to date: run `enduser migrate up` (or `enduser serve`, which migrates) first")
+	}
+	return nil
 }
 
 func cmdMigrate(ctx context.Context, args []string, e env) error {
@@ -303,7 +324,8 @@ func cmdKeys(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return adminErr(err)
 	}
-	fmt.Fprintf(e.stdout, "new signing key %s is the signer; older keys verify until their last tokens expire\n", kid)
+	fmt.Fprintf(e.stdout, "new signing key %s is published now and signs from %s; older keys verify until their last tokens expire\n",
+		kid, time.Now().Add(max(a.cfg.SigningKeyPublishDelay, 0)).UTC().Format(time.RFC3339))
 	return nil
 }
 

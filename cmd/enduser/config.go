@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/iotplatform/enduser-auth/adapters/secretbox"
+	"github.com/iotplatform/enduser-auth/adapters/token"
 	"github.com/iotplatform/enduser-auth/application"
 )
 
@@ -25,6 +26,9 @@ type config struct {
 	InsecureDevKey bool
 	LogLevel       slog.Level
 	App            application.Config
+	// SigningKeyPublishDelay is how long a rotated-in signing key is only
+	// published (JWKS) before it signs; 0 signs at once.
+	SigningKeyPublishDelay time.Duration
 }
 
 const (
@@ -41,12 +45,15 @@ var devMasterKey = func() []byte { k := sha256.Sum256([]byte("enduser-auth INSEC
 // variable; a missing one takes its default.
 func loadConfig(getenv func(string) string) (config, error) {
 	def := application.DefaultConfig()
+	def.DataCenter = "" // no default: serve requires it (see requireDataCenter)
 	c := config{
 		DatabaseURL:   defaultDatabaseURL,
 		HTTPAddr:      defaultHTTPAddr,
 		WeChatBaseURL: defaultWeChatBase,
 		WeChatTimeout: 5 * time.Second,
 		App:           def,
+
+		SigningKeyPublishDelay: token.DefaultPublishDelay,
 	}
 	var errs []string
 	str := func(name string, dst *string) {
@@ -79,9 +86,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 	dur("ENDUSER_ACCESS_TOKEN_TTL", &c.App.AccessTokenTTL)
 	dur("ENDUSER_REFRESH_TOKEN_TTL", &c.App.RefreshTokenTTL)
 	dur("ENDUSER_SESSION_MAX_LIFETIME", &c.App.SessionMaxLifetime)
-	durOrZero("ENDUSER_REFRESH_REUSE_GRACE", &c.App.RefreshReuseGrace, true)
+	dur("ENDUSER_REFRESH_REUSE_GRACE", &c.App.RefreshReuseGrace)
 	dur("ENDUSER_REVOCATION_SYNC_INTERVAL", &c.App.RevocationSyncInterval)
 	durOrZero("ENDUSER_TENANT_CACHE_TTL", &c.App.TenantCacheTTL, true)
+	durOrZero("ENDUSER_SIGNING_KEY_PUBLISH_DELAY", &c.SigningKeyPublishDelay, true)
 	if v, ok := lookup(getenv, "ENDUSER_MASTER_KEY"); ok {
 		k, err := secretbox.ParseKey(v)
 		if err != nil {
@@ -108,9 +116,6 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if err := checkURL(c.WeChatBaseURL, "http", "https"); err != nil {
 		errs = append(errs, "ENDUSER_WECHAT_API_BASE_URL: "+err.Error())
-	}
-	if strings.TrimSpace(c.App.DataCenter) == "" {
-		errs = append(errs, "ENDUSER_DATA_CENTER: must not be empty")
 	}
 	if len(errs) > 0 {
 		return c, fmt.Errorf("configuration: %s", strings.Join(errs, "; "))
@@ -156,4 +161,13 @@ func (c config) masterKeyFor(allowDevFallback bool) ([]byte, bool, error) {
 		return devMasterKey, true, nil
 	}
 	return nil, false, fmt.Errorf("ENDUSER_MASTER_KEY is not set: set it to 32 random bytes in base64 (openssl rand -base64 32), or set ENDUSER_INSECURE_DEV_KEY=1 to use the public development key (never in production)")
+}
+
+// requireDataCenter is serve's check: a deployment must say which data center
+// it is, or every mcc check would answer for the wrong one.
+func (c config) requireDataCenter() error {
+	if strings.TrimSpace(c.App.DataCenter) == "" {
+		return fmt.Errorf("ENDUSER_DATA_CENTER is not set: set it to this deployment's data center code (for example CN), as registered with enduser datacenter set")
+	}
+	return nil
 }

@@ -46,6 +46,9 @@ func cmdDev(ctx context.Context, args []string, e env) error {
 	if *addr != "" {
 		cfg.HTTPAddr = *addr
 	}
+	if cfg.App.DataCenter == "" {
+		cfg.App.DataCenter = "CN"
+	}
 
 	// A fake WeChat on loopback, speaking WeChat's wire format. Any code of the
 	// form <label>.<anything> logs in the person <label>, once.
@@ -71,7 +74,7 @@ func cmdDev(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	return a.serve(ctx, e, cfg.HTTPAddr, func(bound string) {
-		fmt.Fprint(e.stdout, devBanner(bound, cfg.WeChatBaseURL, cfg.DatabaseURL, secret))
+		fmt.Fprint(e.stdout, devBanner(cfg.App.DataCenter, bound, cfg.WeChatBaseURL, cfg.DatabaseURL, secret))
 	})
 }
 
@@ -92,23 +95,58 @@ func (a *app) provisionDemo(ctx context.Context) (string, error) {
 	if err := svc.PutOfficialAccount(ctx, devUserDomain, devAppID, devAppSecret); err != nil {
 		return "", fmt.Errorf("provision demo official account: %w", err)
 	}
-	home := a.cfg.App.DataCenter
-	if err := svc.PutDataCenter(ctx, home, "http://127.0.0.1:8080", []domain.MCC{460, 461}); err != nil {
-		return "", fmt.Errorf("provision data center %s: %w", home, err)
+	// CN and EU always exist with the same MCCs, so a rerun with another
+	// ENDUSER_DATA_CENTER never conflicts; another home code serves none.
+	own := "http://" + loopbackAddr(a.cfg.HTTPAddr)
+	dcs := []struct {
+		code, url string
+		mccs      []domain.MCC
+	}{
+		{"CN", "https://cn-enduser.example.com", []domain.MCC{460, 461}},
+		{"EU", "https://eu-enduser.example.com", []domain.MCC{208, 262}},
 	}
-	if !strings.EqualFold(home, "EU") {
-		if err := svc.PutDataCenter(ctx, "EU", "https://eu-enduser.example.com", []domain.MCC{208, 262}); err != nil {
-			return "", fmt.Errorf("provision data center EU: %w", err)
+	home := a.cfg.App.DataCenter
+	found := false
+	for i := range dcs {
+		if strings.EqualFold(dcs[i].code, home) {
+			dcs[i].code, dcs[i].url, found = home, own, true
+		}
+	}
+	if !found {
+		dcs = append(dcs, struct {
+			code, url string
+			mccs      []domain.MCC
+		}{home, own, nil})
+	}
+	for _, dc := range dcs {
+		if err := svc.PutDataCenter(ctx, dc.code, dc.url, dc.mccs); err != nil {
+			return "", fmt.Errorf("provision data center %s: %w", dc.code, err)
 		}
 	}
 	return d.Secret(), nil
 }
 
-func devBanner(bound, wechatURL, dbURL, secret string) string {
-	host := bound
-	if h, port, err := net.SplitHostPort(bound); err == nil && (h == "" || h == "::" || h == "0.0.0.0") {
-		host = "127.0.0.1:" + port
+// homeMCCParam is the curl's mcc parameter: one the home data center serves.
+func homeMCCParam(home string) string {
+	switch strings.ToUpper(home) {
+	case "CN":
+		return "&mcc=460"
+	case "EU":
+		return "&mcc=262"
 	}
+	return ""
+}
+
+// loopbackAddr turns a listen address into one a local client can dial.
+func loopbackAddr(addr string) string {
+	if h, port, err := net.SplitHostPort(addr); err == nil && (h == "" || h == "::" || h == "0.0.0.0") {
+		return "127.0.0.1:" + port
+	}
+	return addr
+}
+
+func devBanner(home, bound, wechatURL, dbURL, secret string) string {
+	host := loopbackAddr(bound)
 	var b strings.Builder
 	fmt.Fprintf(&b, `
 enduser dev is serving on http://%s
@@ -116,13 +154,13 @@ enduser dev is serving on http://%s
   fake WeChat:  %s  (any code "<person>.<anything>" logs <person> in, once)
   user domain:  %s  secret %s
   official acct: appId %s
-  data centers: this one serves MCC 460, 461; EU serves 208, 262 (try mcc=262 for code 6084)
+  data centers: CN serves MCC 460, 461; EU serves 208, 262; this one is %s (an mcc of another data center answers 6084)
 
 Log in (paste this; every run makes a new code for the same person "demo"):
 
-  APP=%s UD=%s SECRET=%s; CODE="demo.$(date +%%s%%N)"; SIG=$(printf '%%s' "$APP$CODE$SECRET" | sha256sum | cut -d' ' -f1); curl -sS -X POST "http://%s/v2/enduser/enduserapi/wechatOffiaccountAuthLogin?appId=$APP&code=$CODE&signature=$SIG&userDomain=$UD&mcc=460"; echo
+  APP=%s UD=%s SECRET=%s; CODE="demo.$(date +%%s%%N)"; SIG=$(printf '%%s' "$APP$CODE$SECRET" | sha256sum | cut -d' ' -f1); curl -sS -X POST "http://%s/v2/enduser/enduserapi/wechatOffiaccountAuthLogin?appId=$APP&code=$CODE&signature=$SIG&userDomain=$UD%s"; echo
 
 Press Ctrl-C to stop.
-`, host, redact(dbURL), wechatURL, devUserDomain, secret, devAppID, devAppID, devUserDomain, secret, host)
+`, host, redact(dbURL), wechatURL, devUserDomain, secret, devAppID, home, devAppID, devUserDomain, secret, host, homeMCCParam(home))
 	return b.String()
 }

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -87,6 +88,14 @@ func startServer(t *testing.T, extra map[string]string) *server {
 // returns its base URL; it stops at the end of the test.
 func (s *server) boot(t *testing.T) string {
 	t.Helper()
+	url, _ := s.bootStoppable(t)
+	return url
+}
+
+// bootStoppable is boot that also returns the function that stops the
+// instance (as SIGTERM does) and waits for it to exit.
+func (s *server) bootStoppable(t *testing.T) (string, func() int) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan string, 1)
 	done := make(chan int, 1)
@@ -106,18 +115,24 @@ func (s *server) boot(t *testing.T) string {
 		cancel()
 		t.Fatal("serve did not start within 60s")
 	}
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case code := <-done:
-			if code != 0 {
-				t.Errorf("serve exited with %d: %s", code, stderr.String())
+	var once sync.Once
+	exit := -1
+	stop := func() int {
+		once.Do(func() {
+			cancel()
+			select {
+			case exit = <-done:
+				if exit != 0 {
+					t.Errorf("serve exited with %d: %s", exit, stderr.String())
+				}
+			case <-time.After(30 * time.Second):
+				t.Error("serve did not shut down within 30s")
 			}
-		case <-time.After(30 * time.Second):
-			t.Error("serve did not shut down within 30s")
-		}
-	})
-	return url
+		})
+		return exit
+	}
+	t.Cleanup(func() { stop() })
+	return url, stop
 }
 
 func (s *server) getenv(k string) string { return s.vars[k] }
@@ -229,20 +244,29 @@ func (s *server) loginAs(appID string, u wechatfake.User) tokenPair {
 // claims decodes (without verifying) the access token's payload.
 func claims(t *testing.T, bearer string) map[string]any {
 	t.Helper()
-	tok := strings.TrimPrefix(bearer, "Bearer ")
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 {
-		t.Fatalf("access token is not a JWS: %q", tok)
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	m, err := decodeClaims(bearer)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return m
+}
+
+// decodeClaims is claims for goroutines, which must not call t.Fatal.
+func decodeClaims(bearer string) (map[string]any, error) {
+	tok := strings.TrimPrefix(bearer, "Bearer ")
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		return nil, fmt.Errorf("access token is not a JWS: %q", tok)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return nil, err
+	}
 	var m map[string]any
 	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	return m
+	return m, nil
 }
 
 type syncBuffer struct {

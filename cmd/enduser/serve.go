@@ -35,6 +35,9 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	if *dbURL != "" {
 		cfg.DatabaseURL = *dbURL
 	}
+	if err := cfg.requireDataCenter(); err != nil {
+		return err
+	}
 	log := slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	a, err := openApp(ctx, cfg, e, setupOptions{migrate: *migrate, logger: log})
 	if err != nil {
@@ -72,6 +75,11 @@ func (a *app) newEcho() *echo.Echo {
 func (a *app) serve(ctx context.Context, e env, addr string, announce func(addr string)) error {
 	if err := a.module.Tokens.Init(ctx); err != nil {
 		return fmt.Errorf("signing keys: %w", err)
+	}
+	// Load the revocations before the first request, so that none is
+	// verified against an empty cache.
+	if err := a.module.Service.SyncRevocations(ctx); err != nil {
+		return fmt.Errorf("load revocations: %w", err)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

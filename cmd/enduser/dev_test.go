@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/iotplatform/enduser-auth/adapters/postgres/pgtest"
+	"github.com/iotplatform/enduser-auth/adapters/wechat/wechatfake"
+)
+
+// TestDevPrintsACurlThatLogsIn runs `enduser dev` as a newcomer would and
+// pastes the curl it prints into a shell, twice: both log the same person in.
+func TestDevPrintsACurlThatLogsIn(t *testing.T) {
+	t.Parallel()
+	for _, tool := range []string{"bash", "curl", "sha256sum"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("this test pastes the curl into a shell and needs %s: %v", tool, err)
+		}
+	}
+	vars := map[string]string{"ENDUSER_DATABASE_URL": pgtest.NewDatabase(t), "ENDUSER_HTTP_ADDR": "127.0.0.1:0", "ENDUSER_LOG_LEVEL": "error"}
+	pr, pw := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- runEnv(ctx, []string{"dev"}, env{getenv: envOf(vars), stdout: pw, stderr: io.Discard})
+		pw.Close()
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("dev exited with %d", code)
+		}
+	})
+	lines := make(chan string, 64)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	var curl string
+	timeout := time.After(60 * time.Second)
+	for curl == "" {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatal("dev ended before printing a curl")
+			}
+			if strings.Contains(l, "curl ") {
+				curl = strings.TrimSpace(l)
+			}
+		case <-timeout:
+			t.Fatal("dev printed no curl within 60s")
+		}
+	}
+	go func() {
+		for range lines { // keep draining
+		}
+	}()
+	var uids []any
+	for i := 0; i < 2; i++ {
+		out, err := exec.Command("bash", "-c", curl).CombinedOutput()
+		if err != nil {
+			t.Fatalf("the printed curl failed: %v\n%s\n%s", err, curl, out)
+		}
+		var a answer
+		if err := jsonUnmarshal(out, &a); err != nil || a.Code != 200 {
+			t.Fatalf("the printed curl did not log in: %s", out)
+		}
+		var p tokenPair
+		_ = jsonUnmarshal(a.Data, &p)
+		uids = append(uids, claims(t, p.AccessToken.Token)["uid"])
+	}
+	if uids[0] != uids[1] {
+		t.Fatalf("the demo person got two uids: %v", uids)
+	}
+}
+
+// TestShutdownFinishesInFlightRequests: on SIGTERM (context cancelled) the
+// server stops accepting, but a login already in flight completes.
+func TestShutdownFinishesInFlightRequests(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil)
+	url, stop := s.bootStoppable(t)
+	code := s.fake.IssueCode(tAppID, wechatfake.User{OpenID: "o-slow"})
+	s.fake.SetFailure(code, wechatfake.Failure{Delay: time.Second}) // WeChat answers slowly, then normally
+	got := make(chan int, 1)
+	go func() {
+		resp, err := s.client.Post(url+"/v2/enduser/enduserapi/wechatOffiaccountAuthLogin?"+loginQuery(tUserDomain, tAppID, code, "").Encode(), "", nil)
+		if err != nil {
+			t.Errorf("in-flight login: %v", err)
+			got <- 0
+			return
+		}
+		defer resp.Body.Close()
+		var a answer
+		raw, _ := io.ReadAll(resp.Body)
+		_ = jsonUnmarshal(raw, &a)
+		got <- a.Code
+	}()
+	time.Sleep(300 * time.Millisecond)
+	if exit := stop(); exit != 0 {
+		t.Fatalf("serve exited with %d", exit)
+	}
+	if c := <-got; c != 200 {
+		t.Fatalf("the in-flight login got %d, want 200", c)
+	}
+}
