@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -12,7 +13,9 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/iotplatform/enduser-auth/adapters/httpapi"
-	"github.com/iotplatform/enduser-auth/adapters/memory"
+	"github.com/iotplatform/enduser-auth/adapters/postgres"
+	"github.com/iotplatform/enduser-auth/adapters/postgres/pgtest"
+	"github.com/iotplatform/enduser-auth/adapters/secretbox"
 	"github.com/iotplatform/enduser-auth/adapters/token"
 	"github.com/iotplatform/enduser-auth/adapters/wechat"
 	"github.com/iotplatform/enduser-auth/adapters/wechat/wechatfake"
@@ -26,7 +29,7 @@ const (
 	fzApp    = "wxfuzz"
 )
 
-// newTestEcho assembles the HTTP adapter on in-memory repositories, the real
+// newTestEcho assembles the HTTP adapter on the real Postgres store, the real
 // token issuer and the real WeChat client talking to a fake WeChat.
 func newTestEcho(t testing.TB) (*echo.Echo, *wechatfake.Server) {
 	t.Helper()
@@ -34,7 +37,13 @@ func newTestEcho(t testing.TB) (*echo.Echo, *wechatfake.Server) {
 	fake.AddAccount(fzApp, "fuzz-app-secret")
 	wx := httptest.NewServer(fake)
 	t.Cleanup(wx.Close)
-	store := memory.NewStore()
+	// The real Postgres store: client input that reaches the database must
+	// be answered with a business code there too (a NUL byte, invalid UTF-8).
+	box, err := secretbox.New(bytes.Repeat([]byte{3}, secretbox.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := postgres.NewStore(pgtest.Open(t), box)
 	clock := application.SystemClock{}
 	svc := application.NewService(application.DefaultConfig(), clock,
 		wechat.NewClient(wechat.Config{BaseURL: wx.URL}, wechat.NewHTTPClient(0)),
@@ -71,6 +80,10 @@ func FuzzLoginRequest(f *testing.F) {
 	f.Add("userDomain=%ZZ&mcc=99999999999999999999", "application/json; charset=\"", "{", "zh;q=abc")
 	f.Add("mcc=-1&mcc=460&signature="+strings.Repeat("A", 64), "text/plain", "\x00\xff", "*")
 	f.Add(valid+"&mcc=1e3", "application/json", `"just a string"`, "")
+	for _, app := range []string{"wx\x00a", "wx\xffa", fzApp + "\u00e9"} {
+		f.Add(url.Values{"userDomain": {fzDomain}, "appId": {app}, "code": {code},
+			"signature": {domain.LoginSignature(app, code, fzSecret)}}.Encode(), "", "", "")
+	}
 	e, _ := newTestEcho(f)
 	f.Fuzz(func(t *testing.T, rawQuery, contentType, body, lang string) {
 		req := httptest.NewRequest(http.MethodPost, httpapi.PathWeChatOffiaccountLogin, strings.NewReader(body))
