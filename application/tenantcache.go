@@ -20,16 +20,16 @@ type tenantCache struct {
 	// gen counts clears: an answer read before a clear is not stored after
 	// it, so a login racing an admin change cannot cache the old row.
 	gen      uint64
-	domains  map[string]cachedDomain
-	accounts map[accountKey]cachedAccount
+	domains  map[string]cacheEntry[domain.UserDomain]
+	accounts map[accountKey]cacheEntry[domain.OfficialAccount]
 	// negatives counts cached "not found" answers, which anybody can cause
 	// with made-up names; they are capped apart so they cannot evict the
 	// real tenants.
 	negatives int
 }
 
-type cachedDomain struct {
-	d   domain.UserDomain
+type cacheEntry[V any] struct {
+	v   V
 	err error
 	at  time.Time
 }
@@ -37,12 +37,6 @@ type cachedDomain struct {
 type accountKey struct {
 	userDomainID int64
 	appID        string
-}
-
-type cachedAccount struct {
-	a   domain.OfficialAccount
-	err error
-	at  time.Time
 }
 
 // maxTenantCacheEntries bounds the cache; past it the cache starts over.
@@ -53,15 +47,22 @@ const maxTenantCacheEntries = 10000
 const maxNegativeEntries = 1000
 
 func newTenantCache(ttl time.Duration) *tenantCache {
-	return &tenantCache{ttl: ttl, domains: map[string]cachedDomain{}, accounts: map[accountKey]cachedAccount{}}
+	c := &tenantCache{ttl: ttl}
+	c.reset()
+	return c
+}
+
+// reset empties the cache; the caller holds c.mu (or owns c).
+func (c *tenantCache) reset() {
+	c.domains = map[string]cacheEntry[domain.UserDomain]{}
+	c.accounts = map[accountKey]cacheEntry[domain.OfficialAccount]{}
+	c.negatives = 0
 }
 
 func (c *tenantCache) clear() {
 	c.mu.Lock()
 	c.gen++
-	c.domains = map[string]cachedDomain{}
-	c.accounts = map[accountKey]cachedAccount{}
-	c.negatives = 0
+	c.reset()
 	c.mu.Unlock()
 }
 
@@ -72,9 +73,7 @@ func (c *tenantCache) admit(gen uint64, negative bool) bool {
 		return false
 	}
 	if len(c.domains)+len(c.accounts) >= maxTenantCacheEntries {
-		c.domains = map[string]cachedDomain{}
-		c.accounts = map[accountKey]cachedAccount{}
-		c.negatives = 0
+		c.reset()
 	}
 	if negative {
 		c.negatives++
@@ -82,53 +81,38 @@ func (c *tenantCache) admit(gen uint64, negative bool) bool {
 	return true
 }
 
-// userDomain returns the user domain named name, from the cache when fresh.
-func (s *Service) userDomain(ctx context.Context, name string) (domain.UserDomain, error) {
-	c := s.tenants
+// cached answers key from the map *m of c when fresh, else calls load and
+// caches its answer if it is a success or a notFound error.
+func cached[K comparable, V any](c *tenantCache, m *map[K]cacheEntry[V], key K, now time.Time, notFound domain.Kind, load func() (V, error)) (V, error) {
 	if c.ttl <= 0 {
-		return s.domains.UserDomainByName(ctx, name)
+		return load()
 	}
-	now := s.clock.Now()
 	c.mu.Lock()
-	e, ok := c.domains[name]
+	e, ok := (*m)[key]
 	gen := c.gen
 	c.mu.Unlock()
 	if ok && now.Sub(e.at) < c.ttl {
-		return e.d, e.err
+		return e.v, e.err
 	}
-	d, err := s.domains.UserDomainByName(ctx, name)
-	if negative := err != nil; !negative || domain.IsKind(err, domain.KindUserDomainNotFound) {
+	v, err := load()
+	if negative := err != nil; !negative || domain.IsKind(err, notFound) {
 		c.mu.Lock()
 		if c.admit(gen, negative) {
-			c.domains[name] = cachedDomain{d: d, err: err, at: now}
+			(*m)[key] = cacheEntry[V]{v: v, err: err, at: now}
 		}
 		c.mu.Unlock()
 	}
-	return d, err
+	return v, err
+}
+
+// userDomain returns the user domain named name, from the cache when fresh.
+func (s *Service) userDomain(ctx context.Context, name string) (domain.UserDomain, error) {
+	return cached(s.tenants, &s.tenants.domains, name, s.clock.Now(), domain.KindUserDomainNotFound,
+		func() (domain.UserDomain, error) { return s.domains.UserDomainByName(ctx, name) })
 }
 
 // officialAccount returns an official account, from the cache when fresh.
 func (s *Service) officialAccount(ctx context.Context, userDomainID int64, appID string) (domain.OfficialAccount, error) {
-	c := s.tenants
-	if c.ttl <= 0 {
-		return s.accounts.OfficialAccount(ctx, userDomainID, appID)
-	}
-	now := s.clock.Now()
-	k := accountKey{userDomainID, appID}
-	c.mu.Lock()
-	e, ok := c.accounts[k]
-	gen := c.gen
-	c.mu.Unlock()
-	if ok && now.Sub(e.at) < c.ttl {
-		return e.a, e.err
-	}
-	a, err := s.accounts.OfficialAccount(ctx, userDomainID, appID)
-	if negative := err != nil; !negative || domain.IsKind(err, domain.KindOfficialAccountMissing) {
-		c.mu.Lock()
-		if c.admit(gen, negative) {
-			c.accounts[k] = cachedAccount{a: a, err: err, at: now}
-		}
-		c.mu.Unlock()
-	}
-	return a, err
+	return cached(s.tenants, &s.tenants.accounts, accountKey{userDomainID, appID}, s.clock.Now(), domain.KindOfficialAccountMissing,
+		func() (domain.OfficialAccount, error) { return s.accounts.OfficialAccount(ctx, userDomainID, appID) })
 }
