@@ -67,16 +67,21 @@ func (c *tenantCache) clear() {
 }
 
 // admit reports, under c.mu, whether an answer read in generation gen may be
-// stored, and makes room for it.
-func (c *tenantCache) admit(gen uint64, negative bool) bool {
-	if gen != c.gen || (negative && c.negatives >= maxNegativeEntries) {
+// stored, and makes room for it. replacesNegative tells that the entry it
+// replaces is a cached "not found" (which the count already holds).
+func (c *tenantCache) admit(gen uint64, negative, replacesNegative bool) bool {
+	if gen != c.gen || (negative && !replacesNegative && c.negatives >= maxNegativeEntries) {
 		return false
 	}
 	if len(c.domains)+len(c.accounts) >= maxTenantCacheEntries {
 		c.reset()
+		replacesNegative = false
 	}
-	if negative {
+	switch {
+	case negative && !replacesNegative:
 		c.negatives++
+	case !negative && replacesNegative:
+		c.negatives--
 	}
 	return true
 }
@@ -97,7 +102,8 @@ func cached[K comparable, V any](c *tenantCache, m *map[K]cacheEntry[V], key K, 
 	v, err := load()
 	if negative := err != nil; !negative || domain.IsKind(err, notFound) {
 		c.mu.Lock()
-		if c.admit(gen, negative) {
+		old, had := (*m)[key]
+		if c.admit(gen, negative, had && old.err != nil) {
 			(*m)[key] = cacheEntry[V]{v: v, err: err, at: now}
 		}
 		c.mu.Unlock()

@@ -1,6 +1,8 @@
 package application_test
 
 import (
+	"context"
+	"strconv"
 	"testing"
 	"time"
 
@@ -37,4 +39,61 @@ func TestTenantCacheDisabled(t *testing.T) {
 	must(t, h.store.Store.SetUserDomainEnabled(h.ctx, tenant, false))
 	_, err := h.svc.LoginWithWeChatOfficialAccount(h.ctx, signed(appID, "code-bob"))
 	wantKind(t, "no cache", err, domain.KindUserDomainDisabled)
+}
+
+// countingDomains counts the store's user domain lookups.
+type countingDomains struct {
+	application.UserDomainRepository
+	n int
+}
+
+func (c *countingDomains) UserDomainByName(ctx context.Context, name string) (domain.UserDomain, error) {
+	c.n++
+	return c.UserDomainRepository.UserDomainByName(ctx, name)
+}
+
+// TestTenantCacheNegativeEntries: "not found" answers are cached, capped
+// apart from the real tenants, and refreshing one does not use up the cap.
+func TestTenantCacheNegativeEntries(t *testing.T) {
+	h := newHarness(t, func(c *application.Config) { c.TenantCacheTTL = 5 * time.Second })
+	counter := &countingDomains{UserDomainRepository: h.store}
+	s := h.store
+	svc := application.NewService(h.cfg, h.clock, h.wechat, counter, s, s, s, s, h.tokens, nil)
+	login := func(domainName string) error {
+		in := signed(appID, "code-alice")
+		in.UserDomain = domainName
+		_, err := svc.LoginWithWeChatOfficialAccount(h.ctx, in)
+		return err
+	}
+	lookups := func(f func()) int {
+		before := counter.n
+		f()
+		return counter.n - before
+	}
+
+	// One unknown name asked again and again, across many TTLs.
+	for i := 0; i < 1100; i++ {
+		wantKind(t, "unknown", login("C.DM.404.1"), domain.KindUserDomainNotFound)
+		h.clock.Advance(6 * time.Second)
+	}
+	if n := lookups(func() {
+		for i := 0; i < 3; i++ {
+			_ = login("C.DM.404.2")
+		}
+	}); n != 1 {
+		t.Fatalf("another unknown name within the TTL: %d store lookups, want 1 (the cap was used up by one name)", n)
+	}
+
+	// Many distinct unknown names fill the negative cap; the real tenant
+	// stays cached, and names past the cap go to the store each time.
+	_ = login(tenant)
+	for i := 0; i < 1000; i++ {
+		_ = login("C.DM.500." + strconv.Itoa(i))
+	}
+	if n := lookups(func() { _ = login(tenant) }); n != 0 {
+		t.Fatalf("the real tenant was evicted by unknown names: %d lookups", n)
+	}
+	if n := lookups(func() { _ = login("C.DM.600.1"); _ = login("C.DM.600.1") }); n != 2 {
+		t.Fatalf("past the cap, unknown names are not cached: want 2 lookups, got %d", n)
+	}
 }

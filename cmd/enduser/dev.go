@@ -109,7 +109,7 @@ func (a *app) provisionDemo(ctx context.Context) (string, error) {
 	found := false
 	for i := range dcs {
 		if strings.EqualFold(dcs[i].code, home) {
-			dcs[i].code, dcs[i].url, found = home, own, true
+			dcs[i].url, found = own, true // keep the stored code's spelling: codes match case-insensitively
 		}
 	}
 	if !found {
