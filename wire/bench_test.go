@@ -50,7 +50,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	wx := httptest.NewServer(fake)
 	b.Cleanup(wx.Close)
 	hc := wechat.NewHTTPClient(0)
-	mod, err := modwire.NewModule(modwire.NewConfig(bytes.Repeat([]byte{2}, 32), application.DefaultConfig(), wx.URL, 0, token.DefaultPublishDelay), db, hc, nil)
+	mod, err := modwire.NewModule(modwire.NewConfig(bytes.Repeat([]byte{2}, 32), application.DefaultConfig(), wx.URL, 0, token.DefaultPublishDelay), db, hc, nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -7,9 +7,12 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/iotplatform/enduser-auth/adapters/postgres/pgtest"
 	"github.com/iotplatform/enduser-auth/adapters/token"
@@ -60,7 +63,8 @@ func TestAnotherModuleEmbedsTheModule(t *testing.T) {
 	defer wx.Close()
 
 	app := application.DefaultConfig()
-	mod, err := modwire.NewModule(modwire.NewConfig(bytes.Repeat([]byte{1}, 32), app, wx.URL, 0, token.DefaultPublishDelay), db, wechat.NewHTTPClient(0), nil)
+	reg := prometheus.NewRegistry()
+	mod, err := modwire.NewModule(modwire.NewConfig(bytes.Repeat([]byte{1}, 32), app, wx.URL, 0, token.DefaultPublishDelay), db, wechat.NewHTTPClient(0), nil, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,5 +131,20 @@ func TestAnotherModuleEmbedsTheModule(t *testing.T) {
 	}
 	if _, body := get("Bearer " + res.Tokens.Access.Value); body["code"] != float64(5032) {
 		t.Fatalf("protected route after logout: %v", body)
+	}
+
+	// The module's endpoints are counted on the host's registry, by business code.
+	for _, q := range []string{"", "?userDomain=x"} {
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v2/enduser/enduserapi/wechatOffiaccountAuthLogin"+q, nil))
+	}
+	want := `
+		# HELP enduser_auth_requests_total Answers of the end-user authentication endpoints, by endpoint and business code (200 is success).
+		# TYPE enduser_auth_requests_total counter
+		enduser_auth_requests_total{code="5013",endpoint="login"} 1
+		enduser_auth_requests_total{code="5023",endpoint="login"} 1
+	`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "enduser_auth_requests_total"); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -54,15 +54,17 @@ var TokenSet = wire.NewSet(
 	wire.Bind(new(application.TokenIssuer), new(*token.Issuer)),
 )
 
-// ApplicationSet provides the facade and its HTTP adapter.
+// ApplicationSet provides the facade and its HTTP adapter (with its metrics
+// on the host's Prometheus registerer).
 var ApplicationSet = wire.NewSet(
 	NewSystemClock,
 	application.NewService,
+	httpapi.NewMetrics,
 	httpapi.NewHandler,
 )
 
-// ModuleSet is everything; its inputs are Config, *gorm.DB, *http.Client and
-// *slog.Logger.
+// ModuleSet is everything; its inputs are Config, *gorm.DB, *http.Client,
+// *slog.Logger and prometheus.Registerer (nil: no metrics).
 var ModuleSet = wire.NewSet(
 	wire.FieldsOf(new(Config), "MasterKey", "Application", "WeChat", "Token"),
 	PersistenceSet,

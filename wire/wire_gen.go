@@ -12,6 +12,7 @@ import (
 	"github.com/iotplatform/enduser-auth/adapters/token"
 	"github.com/iotplatform/enduser-auth/adapters/wechat"
 	"github.com/iotplatform/enduser-auth/application"
+	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/gorm"
 	"log/slog"
 	"net/http"
@@ -19,8 +20,9 @@ import (
 
 // Injectors from wire.go:
 
-// NewModule assembles the module on the host's database, HTTP client and logger.
-func NewModule(cfg Config, db *gorm.DB, hc *http.Client, log *slog.Logger) (*Module, error) {
+// NewModule assembles the module on the host's database, HTTP client, logger
+// and Prometheus registerer (nil: no metrics).
+func NewModule(cfg Config, db *gorm.DB, hc *http.Client, log *slog.Logger, reg prometheus.Registerer) (*Module, error) {
 	config := cfg.Application
 	clock := NewSystemClock()
 	wechatConfig := cfg.WeChat
@@ -34,7 +36,11 @@ func NewModule(cfg Config, db *gorm.DB, hc *http.Client, log *slog.Logger) (*Mod
 	tokenConfig := cfg.Token
 	issuer := token.NewIssuer(tokenConfig, store, clock)
 	service := application.NewService(config, clock, client, store, store, store, store, store, issuer, log)
-	handler := httpapi.NewHandler(service, log)
+	metrics, err := httpapi.NewMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	handler := httpapi.NewHandler(service, log, metrics)
 	module := &Module{
 		Service: service,
 		HTTP:    handler,

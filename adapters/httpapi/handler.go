@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -28,25 +29,27 @@ const (
 
 // Handler serves the module's endpoints.
 type Handler struct {
-	svc *application.Service
-	log *slog.Logger
+	svc     *application.Service
+	log     *slog.Logger
+	metrics *Metrics
 }
 
-// NewHandler returns the HTTP adapter of svc. A nil logger discards.
-func NewHandler(svc *application.Service, log *slog.Logger) *Handler {
+// NewHandler returns the HTTP adapter of svc. A nil logger discards; nil
+// metrics record nothing.
+func NewHandler(svc *application.Service, log *slog.Logger, metrics *Metrics) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{svc: svc, log: log}
+	return &Handler{svc: svc, log: log, metrics: metrics}
 }
 
 // Register mounts the module's routes on g.
 func (h *Handler) Register(g *echo.Group) {
-	g.POST(PathWeChatOffiaccountLogin, h.guard(h.wechatOffiaccountLogin))
-	g.PUT(PathRefreshToken, h.guard(h.refreshToken))
-	g.DELETE(PathUserLogout, h.guard(h.userLogout))
-	g.GET(PathUserInfo, h.guard(h.userInfo))
-	g.GET(PathJWKS, h.guard(h.jwks))
+	g.POST(PathWeChatOffiaccountLogin, h.guard("login", h.wechatOffiaccountLogin))
+	g.PUT(PathRefreshToken, h.guard("refresh", h.refreshToken))
+	g.DELETE(PathUserLogout, h.guard("logout", h.userLogout))
+	g.GET(PathUserInfo, h.guard("userinfo", h.userInfo))
+	g.GET(PathJWKS, h.guard("jwks", h.jwks))
 }
 
 // envelope is the platform's answer format, success or failure.
@@ -77,7 +80,11 @@ func pairDTO(p domain.TokenPair) tokenPairDTO {
 	}
 }
 
+// codeKey is the echo.Context key of the business code an answer carried.
+const codeKey = "enduser.code"
+
 func ok(c echo.Context, data any) error {
+	c.Set(codeKey, codeSuccess)
 	return c.JSON(http.StatusOK, envelope{Code: codeSuccess, Msg: "", Data: data})
 }
 
@@ -85,6 +92,7 @@ func ok(c echo.Context, data any) error {
 // their cause and answered with a generic 5000: a cause never reaches a client.
 func (h *Handler) fail(c echo.Context, err error) error {
 	r := responseFor(err)
+	c.Set(codeKey, r.code)
 	env := envelope{Code: r.code, Msg: r.en}
 	if prefersChinese(c.Request().Header.Get("Accept-Language")) {
 		env.Msg = r.zh
@@ -99,9 +107,14 @@ func (h *Handler) fail(c echo.Context, err error) error {
 }
 
 // guard answers a panic in a handler with the 5000 envelope instead of letting
-// it reach the host's error handler.
-func (h *Handler) guard(next echo.HandlerFunc) echo.HandlerFunc {
+// it reach the host's error handler, and records the answer in the metrics.
+func (h *Handler) guard(endpoint string, next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) (err error) {
+		start := time.Now()
+		defer func() {
+			code, _ := c.Get(codeKey).(int)
+			h.metrics.observe(endpoint, code, time.Since(start))
+		}()
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {

@@ -12,6 +12,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"gorm.io/gorm"
 
 	"github.com/iotplatform/enduser-auth/adapters/postgres"
@@ -28,6 +30,8 @@ type app struct {
 	sqlDB  *sql.DB
 	module *modwire.Module
 	log    *slog.Logger
+	// metrics is the process's Prometheus registry, served on /metrics.
+	metrics *prometheus.Registry
 }
 
 func (a *app) Close() {
@@ -74,8 +78,10 @@ func openApp(ctx context.Context, cfg config, e env, opts setupOptions) (*app, e
 		a.Close()
 		return nil, err
 	}
+	a.metrics = prometheus.NewRegistry()
+	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mod, err := modwire.NewModule(modwire.NewConfig(key, cfg.App, cfg.WeChatBaseURL, cfg.WeChatTimeout, cfg.SigningKeyPublishDelay), db,
-		wechat.NewHTTPClient(cfg.WeChatTimeout), log)
+		wechat.NewHTTPClient(cfg.WeChatTimeout), log, a.metrics)
 	if err != nil {
 		a.Close()
 		return nil, err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -155,6 +156,20 @@ func TestLoginParametersFromBody(t *testing.T) {
 	a = s.do(http.MethodPost, path, strings.NewReader(`{"userDomain":`), "Content-Type", "application/json")
 	if a.Code != 5023 {
 		t.Errorf("malformed JSON body: want 5023, got %d", a.Code)
+	}
+
+	// The host serves the module's metrics.
+	resp, err := http.Get(s.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	metrics, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{`enduser_auth_requests_total{code="200",endpoint="login"} 3`, `enduser_auth_requests_total{code="5023",endpoint="login"} 5`,
+		"enduser_auth_request_duration_seconds_bucket", "go_goroutines"} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 func cmdServe(ctx context.Context, args []string, e env) error {
@@ -66,6 +67,7 @@ func (a *app) newEcho() *echo.Echo {
 		}
 		return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 	})
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(a.metrics, promhttp.HandlerOpts{})))
 	a.module.HTTP.Register(e.Group(""))
 	return e
 }
