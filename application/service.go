@@ -132,20 +132,12 @@ type LoginResult struct {
 func (s *Service) LoginWithWeChatOfficialAccount(ctx context.Context, in WeChatLogin) (res LoginResult, err error) {
 	start := s.clock.Now()
 	defer func() {
-		attrs := []any{slog.String("event", "login.wechat_offiaccount"), slog.String("userDomain", safeLog(in.UserDomain)),
-			slog.String("appId", safeLog(in.AppID)), slog.Duration("took", s.clock.Now().Sub(start))}
-		if err != nil {
-			attrs = append(attrs, slog.String("outcome", string(domain.KindOf(err))))
-			if domain.KindOf(err) == domain.KindInternal {
-				attrs = append(attrs, slog.String("error", err.Error()))
-				s.log.ErrorContext(ctx, "login failed", attrs...)
-				return
-			}
-			s.log.InfoContext(ctx, "login refused", attrs...)
-			return
+		attrs := []any{slog.String("userDomain", safeLog(in.UserDomain)), slog.String("appId", safeLog(in.AppID)),
+			slog.Duration("took", s.clock.Now().Sub(start))}
+		if err == nil {
+			attrs = append(attrs, slog.String("uid", res.UID), slog.Bool("registered", res.Registered))
 		}
-		attrs = append(attrs, slog.String("outcome", "ok"), slog.String("uid", res.UID), slog.Bool("registered", res.Registered))
-		s.log.InfoContext(ctx, "login succeeded", attrs...)
+		s.logOutcome(ctx, "login.wechat_offiaccount", err, attrs...)
 	}()
 
 	name, err := domain.ParseUserDomainName(in.UserDomain)
@@ -230,11 +222,7 @@ func (s *Service) startSession(ctx context.Context, uid string, ud domain.UserDo
 	if err := s.sessions.CreateSession(ctx, sess); err != nil {
 		return domain.TokenPair{}, internal(err)
 	}
-	access, err := s.issueAccess(ctx, sess, now)
-	if err != nil {
-		return domain.TokenPair{}, err
-	}
-	return domain.TokenPair{Access: access, Refresh: sess.RefreshToken()}, nil
+	return s.pairFor(ctx, sess, now)
 }
 
 func (s *Service) issueAccess(ctx context.Context, sess domain.Session, now time.Time) (domain.Token, error) {

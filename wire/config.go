@@ -33,6 +33,10 @@ func NewConfig(masterKey []byte, app application.Config, wechatBaseURL string, w
 	if keyPublishDelay <= 0 {
 		keyPublishDelay = token.NoPublishDelay // token.Config's zero is its default
 	}
+	if app.AccessTokenTTL <= 0 {
+		// The issuer must use the service's effective TTL, not a default of its own.
+		app.AccessTokenTTL = application.DefaultConfig().AccessTokenTTL
+	}
 	return Config{
 		MasterKey:   masterKey,
 		Application: app,

@@ -221,14 +221,11 @@ func (h *Handler) jwks(c echo.Context) error {
 	return c.JSONBlob(http.StatusOK, b)
 }
 
-// principalKey is the echo.Context key of the authenticated principal.
-const principalKey = "enduser.principal"
-
 // RequireAccessToken returns middleware that lets a request through only with a
 // valid access token in its Authorization header ("Bearer " optional). The
-// principal is put in the request's context (application.PrincipalFromContext)
-// and in the echo.Context (Principal). A refused request gets the envelope
-// with 5106 (no token) or 5032 (invalid token).
+// principal is put in the request's context (application.PrincipalFromContext).
+// A refused request gets the envelope with 5106 (no token) or 5032 (invalid
+// token).
 func (h *Handler) RequireAccessToken() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -238,17 +235,7 @@ func (h *Handler) RequireAccessToken() echo.MiddlewareFunc {
 				return h.fail(c, err)
 			}
 			c.SetRequest(req.WithContext(application.WithPrincipal(req.Context(), p)))
-			c.Set(principalKey, p)
 			return next(c)
 		}
 	}
-}
-
-// Principal returns the principal RequireAccessToken authenticated.
-func Principal(c echo.Context) (domain.Principal, bool) {
-	p, ok := c.Get(principalKey).(domain.Principal)
-	if !ok {
-		return application.PrincipalFromContext(c.Request().Context())
-	}
-	return p, true
 }

@@ -59,13 +59,6 @@ func (r userRow) toDomain() domain.EndUser {
 	return domain.UnmarshalEndUserFromDatabase(r.ID, r.UserDomainID, domain.UserStatus(r.Status), r.RegisteredAt.UTC(), r.LastLoginAt.UTC())
 }
 
-// userLoginRow is a user found through one of its WeChat identities, with
-// the unionid recorded on that identity.
-type userLoginRow struct {
-	User    userRow `gorm:"embedded"`
-	UnionID *string `gorm:"column:union_id"`
-}
-
 // userWithWeChatRow is a user and, when it has one, its identity under one
 // official account.
 type userWithWeChatRow struct {

@@ -48,8 +48,8 @@ func (s *Store) FindOrRegisterWeChatUser(ctx context.Context, userDomainID int64
 // openIDLoginRow is a user found through one of its WeChat identities, and
 // whether the unionid presented with the openid should be attached to it.
 type openIDLoginRow struct {
-	Login       userLoginRow `gorm:"embedded"`
-	AttachUnion bool         `gorm:"column:attach_union"`
+	User        userRow `gorm:"embedded"`
+	AttachUnion bool    `gorm:"column:attach_union"`
 }
 
 // loginByOpenID records the login of the user bound to the openid, in one
@@ -63,7 +63,7 @@ func (s *Store) loginByOpenID(ctx context.Context, userDomainID int64, id domain
 		UPDATE enduser_users u SET last_login_at = ?
 		FROM enduser_wechat_identities i
 		WHERE i.user_domain_id = ? AND i.app_id = ? AND i.open_id = ? AND u.id = i.user_id
-		RETURNING u.id, u.user_domain_id, u.status, u.registered_at, u.last_login_at, i.union_id,
+		RETURNING u.id, u.user_domain_id, u.status, u.registered_at, u.last_login_at,
 			CASE WHEN i.union_id IS NULL AND ? <> '' THEN NOT EXISTS (
 				SELECT 1 FROM enduser_wechat_unions un
 				WHERE un.user_domain_id = i.user_domain_id AND un.union_id = ? AND un.user_id <> i.user_id)
@@ -76,11 +76,11 @@ func (s *Store) loginByOpenID(ctx context.Context, userDomainID int64, id domain
 		return domain.EndUser{}, false, nil
 	}
 	if row.AttachUnion {
-		if err := s.attachUnion(ctx, userDomainID, id, row.Login.User.ID, now); err != nil {
+		if err := s.attachUnion(ctx, userDomainID, id, row.User.ID, now); err != nil {
 			return domain.EndUser{}, false, err
 		}
 	}
-	return row.Login.User.toDomain(), true, nil
+	return row.User.toDomain(), true, nil
 }
 
 // attachUnion records a unionid first seen on a known openid: as the user's

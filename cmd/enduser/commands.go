@@ -7,14 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"gorm.io/gorm"
 
 	"github.com/iotplatform/enduser-auth/adapters/postgres"
 	"github.com/iotplatform/enduser-auth/adapters/wechat"
@@ -26,7 +24,6 @@ import (
 // app is an opened database and the assembled module.
 type app struct {
 	cfg    config
-	db     *gorm.DB
 	sqlDB  *sql.DB
 	module *modwire.Module
 	log    *slog.Logger
@@ -68,7 +65,7 @@ func openApp(ctx context.Context, cfg config, e env, opts setupOptions) (*app, e
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
 	}
-	a := &app{cfg: cfg, db: db, sqlDB: sqlDB, log: log}
+	a := &app{cfg: cfg, sqlDB: sqlDB, log: log}
 	if opts.migrate {
 		if err := migrations.Up(ctx, sqlDB); err != nil {
 			a.Close()
@@ -299,15 +296,14 @@ func cmdDataCenter(ctx context.Context, args []string, e env) error {
 func parseMCCList(s string) ([]domain.MCC, error) {
 	var out []domain.MCC
 	for _, f := range strings.Split(s, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
+		if strings.TrimSpace(f) == "" {
 			continue
 		}
-		n, err := strconv.Atoi(f)
-		if err != nil || n < 0 || n > 999 {
-			return nil, usageErr("--mcc: %q is not an MCC (0..999)", f)
+		m, err := domain.ParseMCC(f)
+		if err != nil {
+			return nil, usageErr("--mcc: %q is not an MCC (0..999)", strings.TrimSpace(f))
 		}
-		out = append(out, domain.MCC(n))
+		out = append(out, m)
 	}
 	return out, nil
 }

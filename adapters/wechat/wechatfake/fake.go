@@ -3,7 +3,7 @@
 // Content-Type text/plain, a JSON body; success bodies carry no errcode at all,
 // errors carry errcode and an errmsg with a changing rid suffix.
 //
-// Tests, `enduser dev` and the load generator mount a *Server on an httptest
+// Tests and `enduser dev` (which the load generator drives) mount a *Server on an httptest
 // server or a real listener. It is safe for concurrent use.
 package wechatfake
 
