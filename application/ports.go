@@ -63,7 +63,8 @@ type UserRepository interface {
 	// FindOrRegisterWeChatUser returns the user bound to (user domain, appId,
 	// openid) or, when the identity has a unionid, to (user domain, unionid);
 	// otherwise it registers candidate. A unionid seen for the first time is
-	// attached to the found user. The login time is recorded as now.
+	// attached to the found user. The login time is recorded as now, unless
+	// a later one is recorded already (instances' clocks differ).
 	// Concurrent calls for one person yield one user.
 	FindOrRegisterWeChatUser(ctx context.Context, userDomainID int64, id domain.WeChatIdentity, candidate domain.EndUser, now time.Time) (user domain.EndUser, created bool, err error)
 	// UserWithWeChat returns a user and its binding under appID (the binding

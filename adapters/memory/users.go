@@ -53,7 +53,11 @@ func (s *Store) FindOrRegisterWeChatUser(ctx context.Context, userDomainID int64
 	}
 	s.bind(userDomainID, id, uid)
 	u := s.users[uid]
-	u = domain.UnmarshalEndUserFromDatabase(u.ID(), u.UserDomainID(), u.Status(), u.RegisteredAt(), now)
+	last := u.LastLoginAt()
+	if now.After(last) { // an instance with a slower clock never moves it back
+		last = now
+	}
+	u = domain.UnmarshalEndUserFromDatabase(u.ID(), u.UserDomainID(), u.Status(), u.RegisteredAt(), last)
 	s.users[uid] = u
 	return u, !found, nil
 }

@@ -60,7 +60,7 @@ type openIDLoginRow struct {
 func (s *Store) loginByOpenID(ctx context.Context, userDomainID int64, id domain.WeChatIdentity, now time.Time) (domain.EndUser, bool, error) {
 	var row openIDLoginRow
 	res := s.db.WithContext(ctx).Raw(`
-		UPDATE enduser_users u SET last_login_at = ?
+		UPDATE enduser_users u SET last_login_at = GREATEST(u.last_login_at, ?)
 		FROM enduser_wechat_identities i
 		WHERE i.user_domain_id = ? AND i.app_id = ? AND i.open_id = ? AND u.id = i.user_id
 		RETURNING u.id, u.user_domain_id, u.status, u.registered_at, u.last_login_at,
@@ -124,7 +124,7 @@ func (s *Store) bindToUnionUser(ctx context.Context, userDomainID int64, id doma
 			ON CONFLICT DO NOTHING
 			RETURNING user_id
 		)
-		UPDATE enduser_users u SET last_login_at = ?
+		UPDATE enduser_users u SET last_login_at = GREATEST(u.last_login_at, ?)
 		FROM bound WHERE u.id = bound.user_id
 		RETURNING u.id, u.user_domain_id, u.status, u.registered_at, u.last_login_at`,
 		id.AppID(), id.OpenID(), now, userDomainID, id.UnionID(), now).Scan(&row)

@@ -30,6 +30,15 @@ func (s suite) users(t *testing.T) {
 		wantUser(f.t, "UserWithWeChat", stored, "uid-alice", d.ID(), at(0), at(time.Hour))
 		wantBinding(f.t, w, "wx-app-1", "o-alice", "")
 	})
+	s.run(t, "LastLoginNeverMovesBack", func(f *fixture) {
+		d := f.userDomain("C.DM.10271.5")
+		id := f.identity("wx-app-1", "o-alice", "")
+		f.login(d.ID(), id, "uid-alice", at(0))
+		f.login(d.ID(), id, "uid-unused", at(time.Hour))
+		// An instance whose clock is behind records an earlier login time.
+		u, _ := f.login(d.ID(), id, "uid-unused", at(time.Minute))
+		wantUser(f.t, "login stamped by a slow clock", u, "uid-alice", d.ID(), at(0), at(time.Hour))
+	})
 	s.run(t, "DifferentPeopleAreDifferentUsers", func(f *fixture) {
 		d := f.userDomain("C.DM.10271.5")
 		other := f.userDomain("C.DM.10271.6")

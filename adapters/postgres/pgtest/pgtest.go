@@ -225,7 +225,32 @@ func (h *harness) ensureTemplate(ctx context.Context) error {
 		"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", h.template); err != nil {
 		return fmt.Errorf("close connections: %w", err)
 	}
+	h.dropStaleTemplates(ctx, conn)
 	return nil
+}
+
+// dropStaleTemplates drops the templates of older migration sets, so they do
+// not pile up as the schema evolves. It is best effort: one still being
+// copied by a process of an older checkout is left for next time.
+func (h *harness) dropStaleTemplates(ctx context.Context, conn *sql.Conn) {
+	rows, err := conn.QueryContext(ctx,
+		`SELECT datname FROM pg_database WHERE datname LIKE 'enduser\_tmpl\_%' AND datname <> $1`, h.template)
+	if err != nil {
+		return
+	}
+	var stale []string
+	for rows.Next() {
+		var name string
+		if rows.Scan(&name) == nil {
+			stale = append(stale, name)
+		}
+	}
+	rows.Close()
+	for _, name := range stale {
+		if _, err := conn.ExecContext(ctx, "ALTER DATABASE "+quote(name)+" WITH IS_TEMPLATE false"); err == nil {
+			_, _ = conn.ExecContext(ctx, "DROP DATABASE "+quote(name))
+		}
+	}
 }
 
 func (h *harness) migrateTemplate(ctx context.Context) error {
