@@ -201,6 +201,24 @@ func (f *faultyStore) DataCenterByMCC(ctx context.Context, mcc domain.MCC) (doma
 	return f.Store.DataCenterByMCC(ctx, mcc)
 }
 
+// LogInWeChatUser composes the faulty FindOrRegisterWeChatUser and
+// CreateSession, so that a failure of either fails the login.
+func (f *faultyStore) LogInWeChatUser(ctx context.Context, userDomainID int64, id domain.WeChatIdentity,
+	candidate domain.EndUser, sess domain.Session, now time.Time) (domain.EndUser, domain.Session, bool, error) {
+	if err := f.fault("LogInWeChatUser"); err != nil {
+		return domain.EndUser{}, domain.Session{}, false, err
+	}
+	u, created, err := f.FindOrRegisterWeChatUser(ctx, userDomainID, id, candidate, now)
+	if err != nil {
+		return domain.EndUser{}, domain.Session{}, false, err
+	}
+	sess = sess.ForUser(u.ID())
+	if err := f.CreateSession(ctx, sess); err != nil {
+		return domain.EndUser{}, domain.Session{}, false, err
+	}
+	return u, sess, created, nil
+}
+
 func (f *faultyStore) FindOrRegisterWeChatUser(ctx context.Context, userDomainID int64, id domain.WeChatIdentity,
 	candidate domain.EndUser, now time.Time) (domain.EndUser, bool, error) {
 	if err := f.fault("FindOrRegisterWeChatUser"); err != nil {

@@ -163,7 +163,7 @@ func TestLoginMCC(t *testing.T) {
 }
 
 func TestLoginRepositoryFailuresAreInternal(t *testing.T) {
-	for _, method := range []string{"UserDomainByName", "OfficialAccount", "FindOrRegisterWeChatUser", "CreateSession"} {
+	for _, method := range []string{"UserDomainByName", "OfficialAccount", "LogInWeChatUser", "FindOrRegisterWeChatUser", "CreateSession"} {
 		t.Run(method, func(t *testing.T) {
 			h := newHarness(t)
 			h.store.failOn(method)

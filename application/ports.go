@@ -67,6 +67,12 @@ type UserRepository interface {
 	// a later one is recorded already (instances' clocks differ).
 	// Concurrent calls for one person yield one user.
 	FindOrRegisterWeChatUser(ctx context.Context, userDomainID int64, id domain.WeChatIdentity, candidate domain.EndUser, now time.Time) (user domain.EndUser, created bool, err error)
+	// LogInWeChatUser records a login as one operation: it is
+	// FindOrRegisterWeChatUser followed by SessionRepository.CreateSession of
+	// sess.ForUser(user's uid), so that a returning user costs one round
+	// trip. It returns the user, the session as stored and whether the user
+	// was created.
+	LogInWeChatUser(ctx context.Context, userDomainID int64, id domain.WeChatIdentity, candidate domain.EndUser, sess domain.Session, now time.Time) (domain.EndUser, domain.Session, bool, error)
 	// UserWithWeChat returns a user and its binding under appID (the binding
 	// is zero when there is none). Errors: KindUserNotFound.
 	UserWithWeChat(ctx context.Context, uid, appID string) (domain.EndUser, domain.WeChatIdentity, error)

@@ -183,11 +183,12 @@ func (s *Service) LoginWithWeChatOfficialAccount(ctx context.Context, in WeChatL
 	if err != nil {
 		return res, err
 	}
-	user, created, err := s.users.FindOrRegisterWeChatUser(ctx, ud.ID(), ident, candidate, now)
+	sess := domain.NewSession(candidate.ID(), ud.ID(), ud.Name(), appID, now, s.cfg.RefreshTokenTTL, s.cfg.SessionMaxLifetime)
+	user, sess, created, err := s.users.LogInWeChatUser(ctx, ud.ID(), ident, candidate, sess, now)
 	if err != nil {
 		return res, internal(err)
 	}
-	pair, err := s.startSession(ctx, user.ID(), ud, appID, now)
+	pair, err := s.pairFor(ctx, sess, now)
 	if err != nil {
 		return res, err
 	}
@@ -215,14 +216,6 @@ func (s *Service) checkMCC(ctx context.Context, raw string) error {
 		return &domain.Error{Kind: domain.KindMCCForeign, Detail: string(detail)}
 	}
 	return nil
-}
-
-func (s *Service) startSession(ctx context.Context, uid string, ud domain.UserDomain, appID string, now time.Time) (domain.TokenPair, error) {
-	sess := domain.NewSession(uid, ud.ID(), ud.Name(), appID, now, s.cfg.RefreshTokenTTL, s.cfg.SessionMaxLifetime)
-	if err := s.sessions.CreateSession(ctx, sess); err != nil {
-		return domain.TokenPair{}, internal(err)
-	}
-	return s.pairFor(ctx, sess, now)
 }
 
 func (s *Service) issueAccess(ctx context.Context, sess domain.Session, now time.Time) (domain.Token, error) {

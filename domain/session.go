@@ -110,6 +110,13 @@ func (s Session) NextRefreshExpiry(now time.Time, refreshTTL time.Duration) time
 	return minTime(now.Add(refreshTTL), s.expiresAt)
 }
 
+// ForUser returns the session for the user uid: a login builds its session
+// before it knows whether the person is a returning user or the candidate.
+func (s Session) ForUser(uid string) Session {
+	s.userID = uid
+	return s
+}
+
 // Advanced returns the session after its current refresh token was spent at
 // now: the counter moves to the child, which expires at refreshExpiresAt.
 func (s Session) Advanced(now, refreshExpiresAt time.Time) Session {

@@ -123,3 +123,18 @@ func (s *Store) UserWithWeChat(ctx context.Context, uid, appID string) (domain.E
 	}
 	return u, domain.UnmarshalWeChatIdentityFromDatabase(found.appID, found.openID, b.unionID), nil
 }
+
+// LogInWeChatUser implements application.UserRepository: find or register,
+// then the session for the user found.
+func (s *Store) LogInWeChatUser(ctx context.Context, userDomainID int64, id domain.WeChatIdentity, candidate domain.EndUser,
+	sess domain.Session, now time.Time) (domain.EndUser, domain.Session, bool, error) {
+	u, created, err := s.FindOrRegisterWeChatUser(ctx, userDomainID, id, candidate, now)
+	if err != nil {
+		return domain.EndUser{}, domain.Session{}, false, err
+	}
+	sess = sess.ForUser(u.ID())
+	if err := s.CreateSession(ctx, sess); err != nil {
+		return domain.EndUser{}, domain.Session{}, false, err
+	}
+	return u, sess, created, nil
+}

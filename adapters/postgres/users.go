@@ -29,7 +29,7 @@ var errLostRace = errors.New("a concurrent login registered the identity first")
 func (s *Store) FindOrRegisterWeChatUser(ctx context.Context, userDomainID int64, id domain.WeChatIdentity, candidate domain.EndUser, now time.Time) (domain.EndUser, bool, error) {
 	now = dbTime(now)
 	for range maxRegisterAttempts {
-		if u, found, err := s.loginByOpenID(ctx, userDomainID, id, now); err != nil || found {
+		if u, found, err := s.loginByOpenID(ctx, userDomainID, id, now, nil); err != nil || found {
 			return u, false, err
 		}
 		if id.UnionID() != "" {
@@ -45,6 +45,29 @@ func (s *Store) FindOrRegisterWeChatUser(ctx context.Context, userDomainID int64
 	return domain.EndUser{}, false, fmt.Errorf("find or register wechat user: still losing races after %d attempts", maxRegisterAttempts)
 }
 
+// LogInWeChatUser finds or registers the user and starts sess for them. For
+// a returning user (the common case) the login and the session are one
+// statement; the other paths add the session after FindOrRegisterWeChatUser.
+func (s *Store) LogInWeChatUser(ctx context.Context, userDomainID int64, id domain.WeChatIdentity, candidate domain.EndUser,
+	sess domain.Session, now time.Time) (domain.EndUser, domain.Session, bool, error) {
+	u, found, err := s.loginByOpenID(ctx, userDomainID, id, dbTime(now), &sess)
+	if err != nil {
+		return domain.EndUser{}, domain.Session{}, false, err
+	}
+	if found {
+		return u, sess.ForUser(u.ID()), false, nil
+	}
+	u, created, err := s.FindOrRegisterWeChatUser(ctx, userDomainID, id, candidate, now)
+	if err != nil {
+		return domain.EndUser{}, domain.Session{}, false, err
+	}
+	sess = sess.ForUser(u.ID())
+	if err := s.CreateSession(ctx, sess); err != nil {
+		return domain.EndUser{}, domain.Session{}, false, err
+	}
+	return u, sess, created, nil
+}
+
 // openIDLoginRow is a user found through one of its WeChat identities, and
 // whether the unionid presented with the openid should be attached to it.
 type openIDLoginRow struct {
@@ -57,18 +80,37 @@ type openIDLoginRow struct {
 // statement also tells whether to attach it: not when the identity has a
 // unionid already, nor when another user holds the presented one (which then
 // stays that user's alone), so that a returning user costs one statement.
-func (s *Store) loginByOpenID(ctx context.Context, userDomainID int64, id domain.WeChatIdentity, now time.Time) (domain.EndUser, bool, error) {
+func (s *Store) loginByOpenID(ctx context.Context, userDomainID int64, id domain.WeChatIdentity, now time.Time, sess *domain.Session) (domain.EndUser, bool, error) {
+	// With a session to start, the login and the session's insert are one
+	// statement: the session is inserted for the user the UPDATE touched,
+	// and not at all when there is none.
+	startSession, args := "", []any{}
+	if sess != nil {
+		sid := sess.ID().String()
+		startSession = `,
+		started AS (
+			INSERT INTO enduser_sessions (id, user_id, user_domain_id, app_id, refresh_key_enc, refresh_counter,
+				created_at, expires_at, refresh_expires_at)
+			SELECT ?, touched.id, ?, ?, ?, ?, ?, ?, ? FROM touched
+			RETURNING id
+		)`
+		args = append(args, sid, sess.UserDomainID(), sess.AppID(), s.seal(sess.RefreshKey(), sessionAAD(sid)), sess.Counter(),
+			dbTime(sess.CreatedAt()), dbTime(sess.ExpiresAt()), dbTime(sess.RefreshExpiresAt()))
+	}
 	var row openIDLoginRow
 	res := s.db.WithContext(ctx).Raw(`
-		UPDATE enduser_users u SET last_login_at = GREATEST(u.last_login_at, ?)
-		FROM enduser_wechat_identities i
-		WHERE i.user_domain_id = ? AND i.app_id = ? AND i.open_id = ? AND u.id = i.user_id
-		RETURNING u.id, u.user_domain_id, u.status, u.registered_at, u.last_login_at,
-			CASE WHEN i.union_id IS NULL AND ? <> '' THEN NOT EXISTS (
-				SELECT 1 FROM enduser_wechat_unions un
-				WHERE un.user_domain_id = i.user_domain_id AND un.union_id = ? AND un.user_id <> i.user_id)
-			ELSE false END AS attach_union`,
-		now, userDomainID, id.AppID(), id.OpenID(), id.UnionID(), id.UnionID()).Scan(&row)
+		WITH touched AS (
+			UPDATE enduser_users u SET last_login_at = GREATEST(u.last_login_at, ?)
+			FROM enduser_wechat_identities i
+			WHERE i.user_domain_id = ? AND i.app_id = ? AND i.open_id = ? AND u.id = i.user_id
+			RETURNING u.id, u.user_domain_id, u.status, u.registered_at, u.last_login_at,
+				CASE WHEN i.union_id IS NULL AND ? <> '' THEN NOT EXISTS (
+					SELECT 1 FROM enduser_wechat_unions un
+					WHERE un.user_domain_id = i.user_domain_id AND un.union_id = ? AND un.user_id <> i.user_id)
+				ELSE false END AS attach_union
+		)`+startSession+`
+		SELECT * FROM touched`,
+		append([]any{now, userDomainID, id.AppID(), id.OpenID(), id.UnionID(), id.UnionID()}, args...)...).Scan(&row)
 	if res.Error != nil {
 		return domain.EndUser{}, false, fmt.Errorf("log in wechat user by openid: %w", res.Error)
 	}

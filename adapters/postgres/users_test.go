@@ -232,6 +232,29 @@ func TestFindOrRegisterReturningUserIsOneStatement(t *testing.T) {
 	}
 }
 
+// TestLogInReturningUserIsOneStatement: a returning user's login and its
+// session are one statement.
+func TestLogInReturningUserIsOneStatement(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	d := e.createUserDomain(t, "C.DM.1.1")
+	now := testTime()
+	id := identity(t, "wx-app-1", "openid-1", "union-1")
+	e.login(t, d.ID(), id, now)
+	counted, statements := e.countingStore()
+	sess := domain.NewSession("uid-unused", d.ID(), d.Name(), id.AppID(), now, time.Hour, 24*time.Hour)
+	u, stored, created, err := counted.LogInWeChatUser(context.Background(), d.ID(), id, candidate(t, d.ID(), now), sess, now)
+	if err != nil || created || stored.UserID() != u.ID() {
+		t.Fatalf("LogInWeChatUser: %v created=%t session user %s, user %s", err, created, stored.UserID(), u.ID())
+	}
+	if n := statements(); n != 1 {
+		t.Errorf("returning user's login and session ran %d statements, want 1", n)
+	}
+	if _, err := e.store.SessionByID(context.Background(), sess.ID()); err != nil {
+		t.Fatalf("the session was not stored: %v", err)
+	}
+}
+
 // countingStore returns a Store on e's database that counts the statements
 // it runs, and the count so far.
 func (e testEnv) countingStore() (*Store, func() int) {

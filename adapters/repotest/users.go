@@ -30,6 +30,74 @@ func (s suite) users(t *testing.T) {
 		wantUser(f.t, "UserWithWeChat", stored, "uid-alice", d.ID(), at(0), at(time.Hour))
 		wantBinding(f.t, w, "wx-app-1", "o-alice", "")
 	})
+	s.run(t, "LogInStartsTheSessionOfTheUserFound", func(f *fixture) {
+		d := f.userDomain("C.DM.10271.5")
+		logIn := func(id domain.WeChatIdentity, candidateUID string, now time.Time) (domain.EndUser, bool) {
+			f.t.Helper()
+			sess := domain.NewSession(candidateUID, d.ID(), d.Name(), id.AppID(), now, time.Hour, 24*time.Hour)
+			u, stored, created, err := f.Users.LogInWeChatUser(f.ctx, d.ID(), id, f.candidate(candidateUID, d.ID(), now), sess, now)
+			noErr(f.t, "LogInWeChatUser", err)
+			if stored.ID() != sess.ID() || stored.UserID() != u.ID() {
+				f.t.Errorf("returned session %s of %s, want %s of %s", stored.ID(), stored.UserID(), sess.ID(), u.ID())
+			}
+			loaded := f.load(sess.ID())
+			if loaded.UserID() != u.ID() || loaded.AppID() != id.AppID() || loaded.Counter() != 1 ||
+				string(loaded.RefreshKey()) != string(sess.RefreshKey()) || loaded.RefreshToken() != sess.ForUser(u.ID()).RefreshToken() {
+				f.t.Errorf("stored session: user %s app %s counter %d, want user %s app %s counter 1 and the same key",
+					loaded.UserID(), loaded.AppID(), loaded.Counter(), u.ID(), id.AppID())
+			}
+			sameTime(f.t, "session expiry", loaded.ExpiresAt(), now.Add(24*time.Hour))
+			return u, created
+		}
+		u, created := logIn(f.identity("wx-app-1", "o-alice", "u-alice"), "uid-alice", at(0))
+		if !created || u.ID() != "uid-alice" {
+			f.t.Fatalf("first login: %s created=%t", u.ID(), created)
+		}
+		u, created = logIn(f.identity("wx-app-1", "o-alice", "u-alice"), "uid-unused", at(time.Hour))
+		if created || u.ID() != "uid-alice" {
+			f.t.Errorf("returning login: %s created=%t, want uid-alice", u.ID(), created)
+		}
+		wantUser(f.t, "returning login", u, "uid-alice", d.ID(), at(0), at(time.Hour))
+		u, created = logIn(f.identity("wx-app-2", "o2-alice", "u-alice"), "uid-unused-2", at(2*time.Hour))
+		if created || u.ID() != "uid-alice" {
+			f.t.Errorf("login through another appId with the same unionid: %s created=%t, want uid-alice", u.ID(), created)
+		}
+	})
+	s.run(t, "ConcurrentLogInsMakeOneUserAndEverySession", func(f *fixture) {
+		d := f.userDomain("C.DM.10271.5")
+		id := f.identity("wx-app-1", "o-carol", "")
+		const n = 20
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		uids := map[string]bool{}
+		var sessions []domain.Session
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				uid := fmt.Sprintf("uid-carol-%d", i)
+				sess := domain.NewSession(uid, d.ID(), d.Name(), id.AppID(), at(0), time.Hour, 24*time.Hour)
+				u, stored, _, err := f.Users.LogInWeChatUser(f.ctx, d.ID(), id, f.candidate(uid, d.ID(), at(0)), sess, at(0))
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					f.t.Errorf("LogInWeChatUser %d: %v", i, err)
+					return
+				}
+				uids[u.ID()] = true
+				sessions = append(sessions, stored)
+			}(i)
+		}
+		wg.Wait()
+		if len(uids) != 1 || len(sessions) != n {
+			f.t.Fatalf("%d concurrent logins: %d users, %d sessions; want 1 and %d", n, len(uids), len(sessions), n)
+		}
+		for _, s := range sessions {
+			if !uids[f.load(s.ID()).UserID()] {
+				f.t.Errorf("session %s is not the one user's", s.ID())
+			}
+		}
+	})
 	s.run(t, "LastLoginNeverMovesBack", func(f *fixture) {
 		d := f.userDomain("C.DM.10271.5")
 		id := f.identity("wx-app-1", "o-alice", "")
