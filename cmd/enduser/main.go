@@ -42,7 +42,8 @@ commands:
   userdomain disable NAME | enable NAME
   officialaccount add --user-domain NAME --app-id ID --app-secret SECRET
   datacenter set CODE --api-url URL --mcc 460,461
-  keys rotate           make a new access-token signing key the signer
+  keys rotate           publish a new access-token signing key; it signs after
+                        ENDUSER_SIGNING_KEY_PUBLISH_DELAY
   healthcheck [--url U] exit 0 when the local server answers /healthz (for container health checks)
 
 Configuration comes from ENDUSER_* environment variables (see README.md).
