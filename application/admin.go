@@ -63,5 +63,6 @@ func (s *Service) PutDataCenter(ctx context.Context, code, apiURL string, mccs [
 	if err != nil {
 		return err
 	}
+	defer s.tenants.clear()
 	return internalUnless(s.dataCenters.PutDataCenter(ctx, dc), domain.KindInvalid)
 }

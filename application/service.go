@@ -33,8 +33,8 @@ type Config struct {
 	// RevocationSyncInterval bounds how long a revocation made by another
 	// instance takes to reach this one (default 5s).
 	RevocationSyncInterval time.Duration
-	// TenantCacheTTL is how long user domains and official accounts are
-	// cached (DefaultConfig: 5s; zero disables the cache). A change made by
+	// TenantCacheTTL is how long user domains, official accounts and data
+	// centers are cached (DefaultConfig: 5s; zero disables the cache). A change made by
 	// another process (the CLI, another instance) takes effect within it.
 	TenantCacheTTL time.Duration
 }
@@ -203,7 +203,7 @@ func (s *Service) checkMCC(ctx context.Context, raw string) error {
 	if err != nil {
 		return err
 	}
-	dc, err := s.dataCenters.DataCenterByMCC(ctx, mcc)
+	dc, err := s.dataCenterByMCC(ctx, mcc)
 	if err != nil {
 		if domain.IsKind(err, domain.KindMCCUnresolved) {
 			return err

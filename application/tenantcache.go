@@ -8,9 +8,9 @@ import (
 	"github.com/iotplatform/enduser-auth/domain"
 )
 
-// tenantCache keeps user domains and official accounts, which every login
-// reads and which change rarely, for a short TTL: it saves a login two
-// database round trips. "Not found" answers are cached too, so floods of
+// tenantCache keeps user domains, official accounts and the data centers of
+// MCCs, which every login reads and which change rarely, for a short TTL: it
+// saves a login up to three database round trips. "Not found" answers are cached too, so floods of
 // requests for unknown tenants do not reach the database. Changes made
 // through this Service clear it at once; changes made elsewhere (another
 // instance, the CLI) are seen within the TTL.
@@ -22,6 +22,7 @@ type tenantCache struct {
 	gen      uint64
 	domains  map[string]cacheEntry[domain.UserDomain]
 	accounts map[accountKey]cacheEntry[domain.OfficialAccount]
+	centers  map[domain.MCC]cacheEntry[domain.DataCenter]
 	// negatives counts cached "not found" answers, which anybody can cause
 	// with made-up names; they are capped apart so they cannot evict the
 	// real tenants.
@@ -56,6 +57,7 @@ func newTenantCache(ttl time.Duration) *tenantCache {
 func (c *tenantCache) reset() {
 	c.domains = map[string]cacheEntry[domain.UserDomain]{}
 	c.accounts = map[accountKey]cacheEntry[domain.OfficialAccount]{}
+	c.centers = map[domain.MCC]cacheEntry[domain.DataCenter]{}
 	c.negatives = 0
 }
 
@@ -73,7 +75,7 @@ func (c *tenantCache) admit(gen uint64, negative, replacesNegative bool) bool {
 	if gen != c.gen || (negative && !replacesNegative && c.negatives >= maxNegativeEntries) {
 		return false
 	}
-	if len(c.domains)+len(c.accounts) >= maxTenantCacheEntries {
+	if len(c.domains)+len(c.accounts)+len(c.centers) >= maxTenantCacheEntries {
 		c.reset()
 		replacesNegative = false
 	}
@@ -121,4 +123,10 @@ func (s *Service) userDomain(ctx context.Context, name string) (domain.UserDomai
 func (s *Service) officialAccount(ctx context.Context, userDomainID int64, appID string) (domain.OfficialAccount, error) {
 	return cached(s.tenants, &s.tenants.accounts, accountKey{userDomainID, appID}, s.clock.Now(), domain.KindOfficialAccountMissing,
 		func() (domain.OfficialAccount, error) { return s.accounts.OfficialAccount(ctx, userDomainID, appID) })
+}
+
+// dataCenterByMCC returns the data center serving mcc, from the cache when fresh.
+func (s *Service) dataCenterByMCC(ctx context.Context, mcc domain.MCC) (domain.DataCenter, error) {
+	return cached(s.tenants, &s.tenants.centers, mcc, s.clock.Now(), domain.KindMCCUnresolved,
+		func() (domain.DataCenter, error) { return s.dataCenters.DataCenterByMCC(ctx, mcc) })
 }

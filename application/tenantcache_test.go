@@ -97,3 +97,26 @@ func TestTenantCacheNegativeEntries(t *testing.T) {
 		t.Fatalf("past the cap, unknown names are not cached: want 2 lookups, got %d", n)
 	}
 }
+
+// TestDataCenterCache: the MCC's data center is cached like the tenants: a
+// change through the Service bites at once, one made elsewhere within the TTL.
+func TestDataCenterCache(t *testing.T) {
+	h := newHarness(t, func(c *application.Config) { c.TenantCacheTTL = 5 * time.Second })
+	in := func(code string) application.WeChatLogin { l := signed(appID, code); l.MCC = "262"; return l }
+	_, err := h.svc.LoginWithWeChatOfficialAccount(h.ctx, in("code-alice"))
+	wantKind(t, "262 is EU's", err, domain.KindMCCForeign)
+
+	// Another process moves 262 to CN: seen after the TTL.
+	h.putDataCenter("EU", euURL, 208)
+	h.putDataCenter("CN", cnURL, 460, 461, 262)
+	_, err = h.svc.LoginWithWeChatOfficialAccount(h.ctx, in("code-alice"))
+	wantKind(t, "cached within the TTL", err, domain.KindMCCForeign)
+	h.clock.Advance(5 * time.Second)
+	h.login(in("code-alice"))
+
+	// Through the Service: at once.
+	must(t, h.svc.PutDataCenter(h.ctx, "CN", cnURL, []domain.MCC{460, 461}))
+	must(t, h.svc.PutDataCenter(h.ctx, "EU", euURL, []domain.MCC{208, 262}))
+	_, err = h.svc.LoginWithWeChatOfficialAccount(h.ctx, in("code-alice-again"))
+	wantKind(t, "moved back through the Service", err, domain.KindMCCForeign)
+}
