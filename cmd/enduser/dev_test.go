@@ -91,6 +91,7 @@ func TestShutdownFinishesInFlightRequests(t *testing.T) {
 	code := s.fake.IssueCode(tAppID, wechatfake.User{OpenID: "o-slow"})
 	s.fake.SetFailure(code, wechatfake.Failure{Delay: time.Second}) // WeChat answers slowly, then normally
 	got := make(chan int, 1)
+	before := s.fake.Requests()
 	go func() {
 		resp, err := s.client.Post(url+"/v2/enduser/enduserapi/wechatOffiaccountAuthLogin?"+loginQuery(tUserDomain, tAppID, code, "").Encode(), "", nil)
 		if err != nil {
@@ -104,7 +105,13 @@ func TestShutdownFinishesInFlightRequests(t *testing.T) {
 		_ = jsonUnmarshal(raw, &a)
 		got <- a.Code
 	}()
-	time.Sleep(300 * time.Millisecond)
+	// Stop once the login is in flight: WeChat (slow) has its request.
+	for deadline := time.Now().Add(10 * time.Second); s.fake.Requests() == before; {
+		if time.Now().After(deadline) {
+			t.Fatal("the login never reached WeChat")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if exit := stop(); exit != 0 {
 		t.Fatalf("serve exited with %d", exit)
 	}

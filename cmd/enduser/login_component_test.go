@@ -17,7 +17,7 @@ import (
 // through the real binary, a real Postgres and a fake WeChat.
 func TestLoginEveryBusinessCode(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, map[string]string{"ENDUSER_WECHAT_TIMEOUT": "300ms"})
+	s := startServer(t, map[string]string{"ENDUSER_WECHAT_TIMEOUT": "1s"})
 	alice := wechatfake.User{OpenID: "o-alice"}
 	fresh := func() string { return s.fake.IssueCode(tAppID, alice) }
 	scripted := func(f wechatfake.Failure) string {
@@ -58,7 +58,7 @@ func TestLoginEveryBusinessCode(t *testing.T) {
 		{"appId of 300 characters", loginQuery(tUserDomain, strings.Repeat("w", 300), "c1", ""), 5375, ""},
 		{"code with a NUL byte reaches WeChat escaped", loginQuery(tUserDomain, tAppID, "c\x00d", ""), 5368, "40029"},
 		{"WeChat answers 502", loginQuery(tUserDomain, tAppID, scripted(wechatfake.Failure{Status: 502}), ""), 5367, ""},
-		{"WeChat times out", loginQuery(tUserDomain, tAppID, scripted(wechatfake.Failure{Delay: 3 * time.Second}), ""), 5367, ""},
+		{"WeChat times out", loginQuery(tUserDomain, tAppID, scripted(wechatfake.Failure{Delay: 4 * time.Second}), ""), 5367, ""},
 		{"WeChat rejects the code", loginQuery(tUserDomain, tAppID, "never-issued", ""), 5368, "40029"},
 		{"WeChat is busy", loginQuery(tUserDomain, tAppID, scripted(wechatfake.Failure{ErrCode: -1}), ""), 5368, "-1"},
 		{"snapshot user", loginQuery(tUserDomain, tAppID, s.fake.IssueCode(tAppID, wechatfake.User{OpenID: "o-snap", Snapshot: true}), ""), 5368, "is_snapshotuser"},
