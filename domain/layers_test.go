@@ -1,0 +1,72 @@
+package domain_test
+
+import (
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/iotplatform/enduser-auth"
+
+// importsOf lists every import of the Go files in dir, with their tests or
+// without.
+func importsOf(t *testing.T, dir string, withTests bool) map[string][]string {
+	t.Helper()
+	all, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	var files []string
+	for _, f := range all {
+		if withTests || !strings.HasSuffix(f, "_test.go") {
+			files = append(files, f)
+		}
+	}
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no Go files in %s: %v", dir, err)
+	}
+	imports := map[string][]string{}
+	fset := token.NewFileSet()
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		af, err := parser.ParseFile(fset, f, src, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range af.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			imports[p] = append(imports[p], filepath.Base(f))
+		}
+	}
+	return imports
+}
+
+// isStandard reports whether an import path is the standard library's (its
+// first element has no dot).
+func isStandard(path string) bool {
+	first, _, _ := strings.Cut(path, "/")
+	return !strings.Contains(first, ".")
+}
+
+// TestLayers holds the hexagon's walls: domain/ uses the standard library
+// only; application/ uses the domain and the standard library, never an
+// adapter, a framework or a driver.
+func TestLayers(t *testing.T) {
+	for path, files := range importsOf(t, ".", true) {
+		if !isStandard(path) && path != module+"/domain" {
+			t.Errorf("domain/ imports %s (in %v): the domain uses the standard library only", path, files)
+		}
+	}
+	for path, files := range importsOf(t, "../application", false) {
+		if isStandard(path) || path == module+"/domain" || path == module+"/application" {
+			continue
+		}
+		if strings.HasPrefix(path, module+"/adapters") || !strings.HasPrefix(path, module+"/") {
+			t.Errorf("application/ imports %s (in %v): use cases declare ports, adapters implement them", path, files)
+		}
+	}
+}
