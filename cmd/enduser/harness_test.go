@@ -344,14 +344,18 @@ func httpStatus(t *testing.T, u string) int {
 // adminDB connects to the maintenance database of the test server.
 func adminDB(t *testing.T) *sql.DB {
 	t.Helper()
-	dsn := os.Getenv("ENDUSER_TEST_DATABASE_URL")
-	if dsn == "" {
-		dsn = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
-	db, err := sql.Open("pgx", dsn)
+	db, err := sql.Open("pgx", adminDSN())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// adminDSN is the test server's maintenance database (ENDUSER_TEST_DATABASE_URL).
+func adminDSN() string {
+	if dsn := os.Getenv("ENDUSER_TEST_DATABASE_URL"); dsn != "" {
+		return dsn
+	}
+	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -149,9 +150,14 @@ func TestDevThrowawayDatabaseServesALogin(t *testing.T) {
 	// The variable points at the system server, at a database that does not
 	// exist: the flag wins, so it must stay absent.
 	probe := fmt.Sprintf("enduser_throwaway_probe_%d", time.Now().UnixNano())
+	probeURL, err := url.Parse(adminDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	probeURL.Path = "/" + probe
 	cmd := exec.Command(bin, "dev", "--throwaway-db")
 	cmd.Env = append(os.Environ(), "TMPDIR="+tmp, "ENDUSER_HTTP_ADDR=127.0.0.1:0", "ENDUSER_LOG_LEVEL=error",
-		"ENDUSER_DATABASE_URL=postgres://postgres@127.0.0.1:5432/"+probe+"?sslmode=disable")
+		"ENDUSER_DATABASE_URL="+probeURL.String())
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -167,7 +173,12 @@ func TestDevThrowawayDatabaseServesALogin(t *testing.T) {
 	t.Cleanup(func() {
 		if !stopped {
 			_ = cmd.Process.Signal(syscall.SIGINT)
-			<-exited
+			select {
+			case <-exited:
+			case <-time.After(60 * time.Second):
+				_ = cmd.Process.Kill()
+				<-exited
+			}
 		}
 	})
 
