@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/iotplatform/enduser-auth/adapters/httpapi/openapitest"
 	"github.com/iotplatform/enduser-auth/adapters/postgres/pgtest"
 	"github.com/iotplatform/enduser-auth/adapters/token"
 	"github.com/iotplatform/enduser-auth/adapters/wechat"
@@ -136,7 +137,11 @@ func TestAnotherModuleEmbedsTheModule(t *testing.T) {
 	// The module's endpoints are counted on the host's registry, by business code.
 	for _, q := range []string{"", "?userDomain=x"} {
 		rec := httptest.NewRecorder()
-		e.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v2/enduser/enduserapi/wechatOffiaccountAuthLogin"+q, nil))
+		req := httptest.NewRequest(http.MethodPost, "/v2/enduser/enduserapi/wechatOffiaccountAuthLogin"+q, nil)
+		e.ServeHTTP(rec, req)
+		if err := openapitest.ValidateResponse(req, rec.Code, rec.Header(), rec.Body.Bytes()); err != nil {
+			t.Fatal(err)
+		}
 	}
 	want := `
 		# HELP enduser_auth_requests_total Answers of the end-user authentication endpoints, by endpoint and business code (200 is success).

@@ -50,6 +50,7 @@ func (h *Handler) Register(g *echo.Group) {
 	g.DELETE(PathUserLogout, h.guard("logout", h.userLogout))
 	g.GET(PathUserInfo, h.guard("userinfo", h.userInfo))
 	g.GET(PathJWKS, h.guard("jwks", h.jwks))
+	g.GET(PathOpenAPI, serveOpenAPI)
 }
 
 // envelope is the platform's answer format, success or failure.

@@ -121,7 +121,7 @@ func (s *server) loginOn(base, appID string, u wechatfake.User) tokenPair {
 // jwksKIDs returns the kids that the JWKS of the instance at base lists.
 func jwksKIDs(t *testing.T, base string) map[string]bool {
 	t.Helper()
-	resp, err := http.Get(base + "/.well-known/jwks.json")
+	resp, err := docClient.Get(base + "/.well-known/jwks.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func userInfoCode(t *testing.T, base, token string) int {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, base+pathUserInfo, nil)
 	req.Header.Set("Authorization", token)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := docClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

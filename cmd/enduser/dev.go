@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -26,6 +28,7 @@ func cmdDev(ctx context.Context, args []string, e env) error {
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	addr := fs.String("addr", "", "listen address (default $ENDUSER_HTTP_ADDR or :8080)")
 	dbURL := fs.String("database-url", "", "PostgreSQL URL (default $ENDUSER_DATABASE_URL or "+devDatabaseURL+")")
+	throwaway := fs.Bool("throwaway-db", false, "start a PostgreSQL cluster of its own in a temporary directory, removed on exit")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -37,11 +40,31 @@ func cmdDev(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	if e.getenv("ENDUSER_DATABASE_URL") == "" {
-		cfg.DatabaseURL = devDatabaseURL
+	if *throwaway && *dbURL != "" {
+		return usageErr("dev: --throwaway-db and --database-url exclude each other")
 	}
-	if *dbURL != "" {
-		cfg.DatabaseURL = *dbURL
+	configured := *dbURL
+	if configured == "" && e.getenv("ENDUSER_DATABASE_URL") != "" {
+		configured = cfg.DatabaseURL
+	}
+	db, err := chooseDevDatabase(*throwaway, configured, answers, func() (pgBins, error) { return findPGBins(exec.LookPath, pgBinGlob) })
+	if err != nil {
+		return err
+	}
+	cfg.DatabaseURL = db.url
+	dbNote := ""
+	if db.throwaway {
+		fmt.Fprintf(e.stderr, "enduser dev: %s: starting a throwaway PostgreSQL cluster (%s)\n", db.why, filepath.Dir(db.bins.initdb))
+		cluster, err := startThrowawayCluster(db.bins)
+		if err != nil {
+			return err
+		}
+		defer stopThrowaway(cluster, e.stderr) // after the app has closed its connections
+		if ctx.Err() != nil {
+			return nil // Ctrl-C while the cluster started
+		}
+		cfg.DatabaseURL = cluster.URL
+		dbNote = "throwaway cluster in " + cluster.dir + ", removed on exit; "
 	}
 	if *addr != "" {
 		cfg.HTTPAddr = *addr
@@ -74,7 +97,7 @@ func cmdDev(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	return a.serve(ctx, e, cfg.HTTPAddr, func(bound string) {
-		fmt.Fprint(e.stdout, devBanner(cfg.App.DataCenter, bound, cfg.WeChatBaseURL, cfg.DatabaseURL, secret))
+		fmt.Fprint(e.stdout, devBanner(cfg.App.DataCenter, bound, cfg.WeChatBaseURL, cfg.DatabaseURL, dbNote, secret))
 	})
 }
 
@@ -145,12 +168,15 @@ func loopbackAddr(addr string) string {
 	return addr
 }
 
-func devBanner(home, bound, wechatURL, dbURL, secret string) string {
+// devBanner is what dev prints once it serves. dbNote, when not empty, says
+// where the database lives (a throwaway cluster). The fake WeChat line is read
+// by scripts: keep its form.
+func devBanner(home, bound, wechatURL, dbURL, dbNote, secret string) string {
 	host := loopbackAddr(bound)
 	var b strings.Builder
 	fmt.Fprintf(&b, `
 enduser dev is serving on http://%s
-  database:     %s  (public development master key: not for real data)
+  database:     %s  (%spublic development master key: not for real data)
   fake WeChat:  %s  (any code "<person>.<anything>" logs <person> in, once)
   user domain:  %s  secret %s
   official acct: appId %s
@@ -161,6 +187,6 @@ Log in (paste this; every run makes a new code for the same person "demo"):
   APP=%s UD=%s SECRET=%s; CODE="demo.$(date +%%s%%N)"; SIG=$(printf '%%s' "$APP$CODE$SECRET" | sha256sum | cut -d' ' -f1); curl -sS -X POST "http://%s/v2/enduser/enduserapi/wechatOffiaccountAuthLogin?appId=$APP&code=$CODE&signature=$SIG&userDomain=$UD%s"; echo
 
 Press Ctrl-C to stop.
-`, host, redact(dbURL), wechatURL, devUserDomain, secret, devAppID, home, devAppID, devUserDomain, secret, host, homeMCCParam(home))
+`, host, redact(dbURL), dbNote, wechatURL, devUserDomain, secret, devAppID, home, devAppID, devUserDomain, secret, host, homeMCCParam(home))
 	return b.String()
 }

@@ -73,6 +73,7 @@ func TestDevPrintsACurlThatLogsIn(t *testing.T) {
 		if err := jsonUnmarshal(out, &a); err != nil || a.Code != 200 {
 			t.Fatalf("the printed curl did not log in: %s", out)
 		}
+		validateAgainstDoc(t, "POST", "/v2/enduser/enduserapi/wechatOffiaccountAuthLogin", 200, out)
 		var p tokenPair
 		_ = jsonUnmarshal(a.Data, &p)
 		uids = append(uids, claims(t, p.AccessToken.Token)["uid"])

@@ -19,6 +19,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/iotplatform/enduser-auth/adapters/httpapi/openapitest"
 	"github.com/iotplatform/enduser-auth/adapters/postgres/pgtest"
 	"github.com/iotplatform/enduser-auth/adapters/wechat/wechatfake"
 	"github.com/iotplatform/enduser-auth/domain"
@@ -34,6 +35,21 @@ const (
 	tAppSecret2 = "component-app-secret-0002"
 	tDisabled   = "D.DM.1.1"
 )
+
+// docClient is the component tests' HTTP client: every answer it receives is
+// validated against the module's OpenAPI document (a mismatch is the
+// request's error), so every test checks the document as it goes.
+var docClient = &http.Client{Timeout: 30 * time.Second, Transport: openapitest.Transport(nil)}
+
+// validateAgainstDoc checks an answer received outside docClient (the body a
+// pasted curl printed: HTTP 200, Echo's JSON) against the OpenAPI document.
+func validateAgainstDoc(t *testing.T, method, path string, status int, body []byte) {
+	t.Helper()
+	h := http.Header{"Content-Type": {"application/json; charset=UTF-8"}}
+	if err := openapitest.ValidateResponse(httptest.NewRequest(method, path, nil), status, h, bytes.TrimSpace(body)); err != nil {
+		t.Fatal(err)
+	}
+}
 
 var testMasterKey = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
 
@@ -58,7 +74,7 @@ func startServer(t *testing.T, extra map[string]string) *server {
 	fakeSrv := httptest.NewServer(fake)
 	t.Cleanup(fakeSrv.Close)
 
-	s := &server{t: t, dbURL: pgtest.NewDatabase(t), fake: fake, client: &http.Client{Timeout: 30 * time.Second}}
+	s := &server{t: t, dbURL: pgtest.NewDatabase(t), fake: fake, client: docClient}
 	s.vars = map[string]string{
 		"ENDUSER_DATABASE_URL":        s.dbURL,
 		"ENDUSER_MASTER_KEY":          testMasterKey,
@@ -317,7 +333,7 @@ func base64URL(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeSt
 
 func httpStatus(t *testing.T, u string) int {
 	t.Helper()
-	resp, err := http.Get(u)
+	resp, err := docClient.Get(u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,14 +344,18 @@ func httpStatus(t *testing.T, u string) int {
 // adminDB connects to the maintenance database of the test server.
 func adminDB(t *testing.T) *sql.DB {
 	t.Helper()
-	dsn := os.Getenv("ENDUSER_TEST_DATABASE_URL")
-	if dsn == "" {
-		dsn = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
-	db, err := sql.Open("pgx", dsn)
+	db, err := sql.Open("pgx", adminDSN())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// adminDSN is the test server's maintenance database (ENDUSER_TEST_DATABASE_URL).
+func adminDSN() string {
+	if dsn := os.Getenv("ENDUSER_TEST_DATABASE_URL"); dsn != "" {
+		return dsn
+	}
+	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 }

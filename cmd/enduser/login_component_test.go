@@ -159,7 +159,7 @@ func TestLoginParametersFromBody(t *testing.T) {
 	}
 
 	// The host serves the module's metrics.
-	resp, err := http.Get(s.url + "/metrics")
+	resp, err := docClient.Get(s.url + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

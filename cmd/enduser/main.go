@@ -35,8 +35,11 @@ const usage = `usage: enduser <command> [flags]
 commands:
   serve [--addr :8080] [--database-url URL] [--migrate=true]
                         migrate, then serve HTTP until SIGINT/SIGTERM
-  dev [--addr :8080]    a first try: migrate, provision demo data, start a fake WeChat, serve,
-                        and print a curl that logs in
+  dev [--addr :8080] [--throwaway-db]
+                        a first try: migrate, provision demo data, start a fake WeChat, serve,
+                        and print a curl that logs in; with --throwaway-db (or when no database
+                        is configured and none answers at 127.0.0.1:5432) on a PostgreSQL
+                        cluster of its own, removed on exit
   migrate up|down|status
   userdomain create NAME [--secret S]
   userdomain disable NAME | enable NAME

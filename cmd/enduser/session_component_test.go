@@ -158,7 +158,7 @@ func TestSessionLifecycle(t *testing.T) {
 	})
 
 	t.Run("jwks", func(t *testing.T) {
-		resp, err := http.Get(s.url + "/.well-known/jwks.json")
+		resp, err := docClient.Get(s.url + "/.well-known/jwks.json")
 		if err != nil {
 			t.Fatal(err)
 		}

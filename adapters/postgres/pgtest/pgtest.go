@@ -91,6 +91,32 @@ func NewDatabase(t testing.TB) string {
 	return dsn
 }
 
+// NewDatabaseURL is NewDatabase for code that has no testing.TB (a testable
+// Example): it returns the DSN of a fresh, migrated, empty database and the
+// function that drops it.
+func NewDatabaseURL(ctx context.Context) (string, func() error, error) {
+	h, err := setup()
+	if err != nil {
+		return "", nil, fmt.Errorf("pgtest: %w", err)
+	}
+	name := "enduser_test_" + randomHex(8)
+	if err := h.createFromTemplate(ctx, name); err != nil {
+		return "", nil, fmt.Errorf("pgtest: create test database %s: %w", name, err)
+	}
+	drop := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, err := h.admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+quote(name)+" WITH (FORCE)")
+		return err
+	}
+	dsn, err := withDatabase(h.adminURL, name)
+	if err != nil {
+		_ = drop()
+		return "", nil, fmt.Errorf("pgtest: %w", err)
+	}
+	return dsn, drop, nil
+}
+
 // Open returns a GORM handle on a fresh database (see NewDatabase), configured
 // like production (silent logger, no default transaction) with a small pool
 // so that parallel tests stay within the server's connection limit. It is
