@@ -217,6 +217,9 @@ func (h *harness) ensureTemplate(ctx context.Context) error {
 	if err := h.migrateTemplate(ctx); err != nil {
 		return err
 	}
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("COMMENT ON DATABASE %s IS 'created %d'", quote(h.template), time.Now().Unix())); err != nil {
+		return fmt.Errorf("date the template: %w", err)
+	}
 	// No connections to the template from now on: copying it needs none.
 	if _, err := conn.ExecContext(ctx, "ALTER DATABASE "+quote(h.template)+" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false"); err != nil {
 		return fmt.Errorf("mark as template: %w", err)
@@ -229,12 +232,22 @@ func (h *harness) ensureTemplate(ctx context.Context) error {
 	return nil
 }
 
-// dropStaleTemplates drops the templates of older migration sets, so they do
-// not pile up as the schema evolves. It is best effort: one still being
-// copied by a process of an older checkout is left for next time.
+// staleTemplateAge is how long a template of another migration set is kept:
+// checkouts of several branches testing at once on one server keep theirs.
+const staleTemplateAge = 6 * time.Hour
+
+// dropStaleTemplates drops the templates of other migration sets made more
+// than staleTemplateAge ago (each template's comment holds its creation
+// time; one without is old), so they do not pile up as the schema evolves.
+// It is best effort: one still being copied is left for next time.
 func (h *harness) dropStaleTemplates(ctx context.Context, conn *sql.Conn) {
-	rows, err := conn.QueryContext(ctx,
-		`SELECT datname FROM pg_database WHERE datname LIKE 'enduser\_tmpl\_%' AND datname <> $1`, h.template)
+	rows, err := conn.QueryContext(ctx, `
+		SELECT d.datname FROM pg_database d
+		LEFT JOIN pg_shdescription c ON c.objoid = d.oid AND c.classoid = 'pg_database'::regclass
+		WHERE d.datname LIKE 'enduser\_tmpl\_%' AND d.datname <> $1
+			AND (c.description IS NULL OR c.description !~ '^created [0-9]+$'
+				OR substr(c.description, 9)::bigint < extract(epoch FROM now())::bigint - $2)`,
+		h.template, int64(staleTemplateAge/time.Second))
 	if err != nil {
 		return
 	}
@@ -277,6 +290,14 @@ func (h *harness) createFromTemplate(ctx context.Context, name string) error {
 	for i := 0; i < attempts; i++ {
 		_, err = h.admin.ExecContext(ctx, "CREATE DATABASE "+quote(name)+" TEMPLATE "+quote(h.template))
 		var pgErr *pgconn.PgError
+		if err != nil && errors.As(err, &pgErr) && pgErr.Code == "3D000" {
+			// The template is gone: a test process of a checkout with other
+			// migrations (another branch) dropped it as stale. Make it again.
+			if err = h.ensureTemplate(ctx); err != nil {
+				return fmt.Errorf("re-create template: %w", err)
+			}
+			continue
+		}
 		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "55006" {
 			return err
 		}
