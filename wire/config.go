@@ -6,6 +6,7 @@ package wire
 import (
 	"time"
 
+	"github.com/iotplatform/enduser-auth/adapters/httpapi"
 	"github.com/iotplatform/enduser-auth/adapters/token"
 	"github.com/iotplatform/enduser-auth/adapters/wechat"
 	"github.com/iotplatform/enduser-auth/application"
@@ -19,6 +20,8 @@ type Config struct {
 	Application application.Config
 	WeChat      wechat.Config
 	Token       token.Config
+	// HTTP holds the HTTP adapter's settings (the trusted proxies).
+	HTTP httpapi.Options
 }
 
 // MasterKey is the 32-byte key that encrypts secrets at rest.

@@ -66,7 +66,7 @@ var ApplicationSet = wire.NewSet(
 // ModuleSet is everything; its inputs are Config, *gorm.DB, *http.Client,
 // *slog.Logger and prometheus.Registerer (nil: no metrics).
 var ModuleSet = wire.NewSet(
-	wire.FieldsOf(new(Config), "MasterKey", "Application", "WeChat", "Token"),
+	wire.FieldsOf(new(Config), "MasterKey", "Application", "WeChat", "Token", "HTTP"),
 	PersistenceSet,
 	WeChatSet,
 	TokenSet,

@@ -40,7 +40,8 @@ func NewModule(cfg Config, db *gorm.DB, hc *http.Client, log *slog.Logger, reg p
 	if err != nil {
 		return nil, err
 	}
-	handler := httpapi.NewHandler(service, log, metrics)
+	options := cfg.HTTP
+	handler := httpapi.NewHandler(service, log, metrics, options)
 	module := &Module{
 		Service: service,
 		HTTP:    handler,

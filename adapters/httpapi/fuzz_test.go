@@ -59,7 +59,7 @@ func newTestEcho(t testing.TB) (*echo.Echo, *wechatfake.Server) {
 		t.Fatal(err)
 	}
 	e := echo.New()
-	httpapi.NewHandler(svc, nil, nil).Register(e.Group(""))
+	httpapi.NewHandler(svc, nil, nil, httpapi.Options{}).Register(e.Group(""))
 	return e, fake
 }
 

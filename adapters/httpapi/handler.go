@@ -32,15 +32,16 @@ type Handler struct {
 	svc     *application.Service
 	log     *slog.Logger
 	metrics *Metrics
+	opts    Options
 }
 
 // NewHandler returns the HTTP adapter of svc. A nil logger discards; nil
 // metrics record nothing.
-func NewHandler(svc *application.Service, log *slog.Logger, metrics *Metrics) *Handler {
+func NewHandler(svc *application.Service, log *slog.Logger, metrics *Metrics, opts Options) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{svc: svc, log: log, metrics: metrics}
+	return &Handler{svc: svc, log: log, metrics: metrics, opts: opts}
 }
 
 // Register mounts the module's routes on g.
@@ -108,13 +109,16 @@ func (h *Handler) fail(c echo.Context, err error) error {
 }
 
 // guard answers a panic in a handler with the 5000 envelope instead of letting
-// it reach the host's error handler, and records the answer in the metrics.
+// it reach the host's error handler, and records the answer in the metrics
+// and the request's trace span.
 func (h *Handler) guard(endpoint string, next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) (err error) {
 		start := time.Now()
+		span := h.startSpan(c)
 		defer func() {
 			code, _ := c.Get(codeKey).(int)
 			h.metrics.observe(endpoint, code, time.Since(start))
+			endSpan(span, c, code)
 		}()
 		defer func() {
 			if v := recover(); v != nil {

@@ -41,6 +41,7 @@ func Open(ctx context.Context, dsn string) (*gorm.DB, error) {
 		// pgx redacts the password in its parse errors.
 		return nil, fmt.Errorf("parse postgres DSN: %w", err)
 	}
+	cfg.Tracer = QueryTracer()
 	sqlDB, err := connect(ctx, cfg)
 	if err != nil {
 		return nil, err

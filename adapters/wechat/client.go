@@ -16,6 +16,12 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/iotplatform/enduser-auth/application"
 	"github.com/iotplatform/enduser-auth/domain"
 )
@@ -91,6 +97,7 @@ func NewHTTPClient(timeout time.Duration) *http.Client {
 // Client exchanges OAuth codes with WeChat. It is safe for concurrent use.
 type Client struct {
 	base    string
+	host    string // for traces: the base URL's host, nothing else
 	timeout time.Duration
 	hc      *http.Client
 }
@@ -104,7 +111,12 @@ func NewClient(cfg Config, hc *http.Client) *Client {
 	if hc == nil {
 		hc = NewHTTPClient(cfg.Timeout)
 	}
-	return &Client{base: strings.TrimRight(strings.TrimSpace(cfg.BaseURL), "/"), timeout: cfg.Timeout, hc: hc}
+	base := strings.TrimRight(strings.TrimSpace(cfg.BaseURL), "/")
+	host := ""
+	if u, err := url.Parse(base); err == nil {
+		host = u.Hostname()
+	}
+	return &Client{base: base, host: host, timeout: cfg.Timeout, hc: hc}
 }
 
 // tokenResponse is the part of WeChat's answer the module uses. The
@@ -137,12 +149,50 @@ type rejection struct {
 func (c *Client) ExchangeCode(ctx context.Context, appID, appSecret, code string) (domain.WeChatIdentity, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
+	ctx, span := c.startSpan(ctx, appID)
+	defer span.End()
 
 	body, err := c.get(ctx, appID, appSecret, code)
-	if err != nil {
-		return domain.WeChatIdentity{}, err
+	if err == nil {
+		var id domain.WeChatIdentity
+		id, err = decode(appID, body)
+		if err == nil {
+			return id, nil
+		}
 	}
-	return decode(appID, body)
+	endSpanWithError(span, err)
+	return domain.WeChatIdentity{}, err
+}
+
+// tracerName names the WeChat adapter's tracer.
+const tracerName = "github.com/iotplatform/enduser-auth/adapters/wechat"
+
+// startSpan starts the exchange's client span. It is named and described by
+// hand, with the host and path only: the URL's query carries the AppSecret
+// and the code, which a stock HTTP client instrumentation would record.
+func (c *Client) startSpan(ctx context.Context, appID string) (context.Context, trace.Span) {
+	return otel.Tracer(tracerName).Start(ctx, "wechat "+accessTokenPath, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(
+			attribute.String("http.request.method", http.MethodGet),
+			attribute.String("server.address", c.host),
+			attribute.String("url.path", accessTokenPath),
+			attribute.String("wechat.app_id", appID),
+		))
+}
+
+// endSpanWithError records the outcome on the span: WeChat's errcode when it
+// answered one, the error kind otherwise (never the error text, which could
+// hold a URL).
+func endSpanWithError(span trace.Span, err error) {
+	if !span.IsRecording() {
+		return
+	}
+	span.SetAttributes(attribute.String("enduser.error_kind", string(domain.KindOf(err))))
+	var r rejection
+	if d := domain.DetailOf(err); d != "" && json.Unmarshal([]byte(d), &r) == nil && r.ErrCode != 0 {
+		span.SetAttributes(attribute.Int64("wechat.errcode", r.ErrCode))
+	}
+	span.SetStatus(codes.Error, string(domain.KindOf(err)))
 }
 
 // exchangeURL builds the request URL; url.Values escapes every parameter.
@@ -165,6 +215,8 @@ func (c *Client) get(ctx context.Context, appID, appSecret, code string) ([]byte
 		return nil, fmt.Errorf("wechat: cannot build the request for base URL %q", redact(c.base))
 	}
 	req.Header.Set("Accept", "application/json")
+	// The trace goes on to WeChat (W3C trace context), like any downstream call.
+	propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(req.Header))
 	// A GET with no body is "replayable": http.Transport silently sends it
 	// again when a reused keep-alive connection dies before the answer. The
 	// first send may have reached WeChat and spent the code, so the request
@@ -177,6 +229,7 @@ func (c *Client) get(ctx context.Context, appID, appSecret, code string) ([]byte
 		return nil, unavailable(sanitize(err))
 	}
 	defer resp.Body.Close()
+	trace.SpanFromContext(ctx).SetAttributes(attribute.Int("http.response.status_code", resp.StatusCode))
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// Drain a bounded amount so the connection can be reused.

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/iotplatform/enduser-auth/adapters/postgres"
+	"github.com/iotplatform/enduser-auth/adapters/telemetry"
 	"github.com/iotplatform/enduser-auth/adapters/wechat"
 	"github.com/iotplatform/enduser-auth/domain"
 	"github.com/iotplatform/enduser-auth/migrations"
@@ -52,7 +53,7 @@ func openApp(ctx context.Context, cfg config, e env, opts setupOptions) (*app, e
 	}
 	log := opts.logger
 	if log == nil {
-		log = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+		log = slog.New(telemetry.LogHandler(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: cfg.LogLevel})))
 	}
 	if isDev {
 		log.Warn("USING THE PUBLIC INSECURE DEVELOPMENT MASTER KEY: secrets in this database are not protected; set ENDUSER_MASTER_KEY for real data")

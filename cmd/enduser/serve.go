@@ -12,6 +12,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/iotplatform/enduser-auth/adapters/telemetry"
 )
 
 func cmdServe(ctx context.Context, args []string, e env) error {
@@ -39,7 +41,7 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	if err := cfg.requireDataCenter(); err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	log := slog.New(telemetry.LogHandler(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: cfg.LogLevel})))
 	a, err := openApp(ctx, cfg, e, setupOptions{migrate: *migrate, logger: log})
 	if err != nil {
 		return err
@@ -75,6 +77,18 @@ func (a *app) newEcho() *echo.Echo {
 // serve loads the signing keys, starts the revocation sync and serves HTTP on
 // addr until ctx ends, then finishes in-flight requests.
 func (a *app) serve(ctx context.Context, e env, addr string, announce func(addr string)) error {
+	stopTracing, tracing, err := telemetry.Setup(ctx, e.getenv, e.stderr)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = stopTracing(shutCtx) // flushes the spans still batched
+	}()
+	if tracing != "" {
+		a.log.Info("tracing on", slog.String("exporter", tracing))
+	}
 	if err := a.module.Tokens.Init(ctx); err != nil {
 		return fmt.Errorf("signing keys: %w", err)
 	}
