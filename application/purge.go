@@ -35,8 +35,9 @@ func (s *Service) PurgeHorizon() time.Duration {
 
 // PurgeSessions runs one round of the session purge: batches of at most 1000
 // sessions, each in its own short transaction, until the sessions that ended
-// more than PurgeHorizon ago are deleted (or another instance turns out to
-// hold the purge lease). It returns how many it deleted. Run calls it every
+// more than PurgeHorizon ago are deleted, the sliding-expiry sweep has
+// examined 100,000 sessions (the next round goes on from there), or another
+// instance turns out to hold the purge lease. It returns how many it deleted. Run calls it every
 // SessionPurgeInterval; one instance at a time purges.
 func (s *Service) PurgeSessions(ctx context.Context) (int, error) {
 	total, swept := 0, 0
@@ -57,7 +58,7 @@ func (s *Service) PurgeSessions(ctx context.Context) (int, error) {
 		}
 		total += b.Deleted
 		swept += b.Swept
-		if !b.Held || (b.Deleted < purgeBatch && (b.SweepDone || swept >= purgeSweepPerRound)) {
+		if !b.Held || swept >= purgeSweepPerRound || (b.Deleted < purgeBatch && b.SweepDone) {
 			return total, nil
 		}
 		if err := ctx.Err(); err != nil {
