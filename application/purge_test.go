@@ -2,6 +2,7 @@ package application_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -149,4 +150,70 @@ func TestRunPurgesInTheBackground(t *testing.T) {
 			t.Fatal("Run did not return after cancellation")
 		}
 	}
+}
+
+// scriptedPurge answers PurgeSessions with batches in turn and records the
+// requests.
+type scriptedPurge struct {
+	*faultyStore
+	batches []application.PurgeBatch
+	got     []application.SessionPurge
+}
+
+func (s *scriptedPurge) PurgeSessions(_ context.Context, p application.SessionPurge) (application.PurgeBatch, error) {
+	s.got = append(s.got, p)
+	if len(s.got) > len(s.batches) {
+		return application.PurgeBatch{}, fmt.Errorf("one batch too many: %w", errDatabase)
+	}
+	return s.batches[len(s.got)-1], nil
+}
+
+// TestPurgeRoundEnds: a round goes on while batches are full, ends when
+// nothing ended is left and the sweep is done, when the sweep has examined
+// 100,000 sessions (however full the batches), or when the lease is lost;
+// every batch asks for 1000 at most, with the horizon's cutoff and a lease of
+// an interval and a minute.
+func TestPurgeRoundEnds(t *testing.T) {
+	h := newHarness(t)
+	full := application.PurgeBatch{Held: true, Deleted: 1000}
+	sweepFull := application.PurgeBatch{Held: true, Deleted: 1000, Swept: 1000}
+	for _, tt := range []struct {
+		name    string
+		batches []application.PurgeBatch
+		want    int
+	}{
+		{"index work, then the sweep to its end", []application.PurgeBatch{full, full, {Held: true, Deleted: 10, Swept: 990}, {Held: true, Deleted: 3, Swept: 500, SweepDone: true}}, 2013},
+		{"a full batch whose sweep is done goes on", []application.PurgeBatch{{Held: true, Deleted: 1000, Swept: 10, SweepDone: true}, {Held: true, SweepDone: true}}, 1000},
+		{"the lease lost", []application.PurgeBatch{full, {}}, 1000},
+		{"the sweep's budget", repeat(sweepFull, 100), 100_000},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &scriptedPurge{faultyStore: h.store, batches: tt.batches}
+			svc := application.NewService(h.cfg, h.clock, h.wechat, s, s, s, s, s, h.tokens, nil)
+			n, err := svc.PurgeSessions(h.ctx)
+			must(t, err)
+			if n != tt.want || len(s.got) != len(tt.batches) {
+				t.Fatalf("deleted %d in %d batches, want %d in %d", n, len(s.got), tt.want, len(tt.batches))
+			}
+			now := h.clock.Now()
+			for _, p := range s.got {
+				if p.Limit != 1000 || !p.Cutoff.Equal(now.Add(-svc.PurgeHorizon())) || !p.Now.Equal(now) ||
+					!p.LeaseUntil.Equal(now.Add(h.cfg.SessionPurgeInterval+time.Minute)) || p.Holder == "" {
+					t.Fatalf("batch request %+v", p)
+				}
+			}
+		})
+	}
+	s := &scriptedPurge{faultyStore: h.store}
+	svc := application.NewService(h.cfg, h.clock, h.wechat, s, s, s, s, s, h.tokens, nil)
+	_, err := svc.PurgeSessions(h.ctx)
+	wantInternal(t, "PurgeSessions", err, domain.KindInternal)
+}
+
+func repeat(b application.PurgeBatch, n int) []application.PurgeBatch {
+	out := make([]application.PurgeBatch, n)
+	for i := range out {
+		out[i] = b
+	}
+	return out
 }
