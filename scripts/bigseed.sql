@@ -12,9 +12,11 @@
 -- Ids are hashes of the row number (random-looking, as the service's random
 -- uids and v4 session ids are, so the indexes are as scattered as in
 -- production). Sessions were created over the last 365 days with the default
--- lifetimes (absolute 365 days, sliding 30 days): about 1/8 are still within
--- their sliding window, the rest slid out; 1 in 20 is revoked; none has passed
--- its absolute expiry yet. The seeded openids ("oSEED...") never collide with
+-- lifetimes (absolute 365 days, sliding 30 days): about 2/5 (4.0 million) are within
+-- their sliding window, the rest slid out; 1 in 20 is revoked (an hour after
+-- its last use, and at least a day ago, so that the revocation sync's window
+-- holds only the revocations made while measuring); none has passed its
+-- absolute expiry yet. The seeded openids ("oSEED...") never collide with
 -- the fake WeChat's ("o" + a hash of the label).
 \set ON_ERROR_STOP on
 \if :{?users}
@@ -45,7 +47,7 @@ SELECT md5('s' || n)::uuid, md5('u' || ((n + 1) / 2)), :ud, 'wx0123456789demo',
        1 + n % 50, c, c + interval '365 days',
        least(c + interval '365 days', greatest(c, r) + interval '30 days'),
        CASE WHEN r > c THEN r END,
-       CASE WHEN n % 20 = 0 THEN greatest(c, r) + interval '1 hour' END,
+       CASE WHEN n % 20 = 0 THEN greatest(c, least(greatest(c, r) + interval '1 hour', now() - interval '1 day')) END,
        CASE WHEN n % 20 = 0 THEN 'logout' END
 FROM (
   SELECT n, c, least(c + (n % 240) * interval '1 day', now() - interval '1 hour') AS r
