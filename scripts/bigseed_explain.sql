@@ -5,6 +5,13 @@
 --   psql -h 127.0.0.1 -U postgres -d enduser_bigseed_x -f scripts/bigseed_explain.sql
 \set ON_ERROR_STOP on
 SELECT id AS ud FROM enduser_user_domains WHERE name = 'C.DM.10000.1' \gset
+-- The returning person and the session to refresh: a seeded one, or (on a
+-- database without the seed) one that the load generator made.
+SELECT coalesce((SELECT open_id FROM enduser_wechat_identities WHERE user_domain_id = :ud AND app_id = 'wx0123456789demo'
+                   AND open_id = 'oSEED' || lpad('2718281', 23, '0')),
+                (SELECT open_id FROM enduser_wechat_identities LIMIT 1)) AS openid \gset
+SELECT coalesce((SELECT id FROM enduser_sessions WHERE id = md5('s' || 4242)::uuid),
+                (SELECT id FROM enduser_sessions LIMIT 1)) AS sid \gset
 
 \echo '== returning login: touch the user found by openid and insert the session (one statement)'
 BEGIN;
@@ -12,7 +19,7 @@ EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF)
 WITH touched AS (
     UPDATE enduser_users u SET last_login_at = GREATEST(u.last_login_at, now())
     FROM enduser_wechat_identities i
-    WHERE i.user_domain_id = :ud AND i.app_id = 'wx0123456789demo' AND i.open_id = 'oSEED' || lpad('2718281', 23, '0') AND u.id = i.user_id
+    WHERE i.user_domain_id = :ud AND i.app_id = 'wx0123456789demo' AND i.open_id = :'openid' AND u.id = i.user_id
     RETURNING u.id, u.user_domain_id, u.status, u.registered_at, u.last_login_at,
         CASE WHEN i.union_id IS NULL AND '' <> '' THEN NOT EXISTS (
             SELECT 1 FROM enduser_wechat_unions un
@@ -43,7 +50,6 @@ VALUES (gen_random_uuid(), 'new-user-0001', :ud, 'wx0123456789demo', '\x00', 1, 
 ROLLBACK;
 
 \echo '== refresh: load the session, spend the token'
-SELECT id AS sid FROM enduser_sessions WHERE id = md5('s' || 4242)::uuid \gset
 BEGIN;
 EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF)
 SELECT s.id, s.user_id, d.name FROM enduser_sessions s JOIN enduser_user_domains d ON d.id = s.user_domain_id WHERE s.id = :'sid';
