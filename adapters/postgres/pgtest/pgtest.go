@@ -277,6 +277,14 @@ func (h *harness) createFromTemplate(ctx context.Context, name string) error {
 	for i := 0; i < attempts; i++ {
 		_, err = h.admin.ExecContext(ctx, "CREATE DATABASE "+quote(name)+" TEMPLATE "+quote(h.template))
 		var pgErr *pgconn.PgError
+		if err != nil && errors.As(err, &pgErr) && pgErr.Code == "3D000" {
+			// The template is gone: a test process of a checkout with other
+			// migrations dropped it as stale. Make it again and retry.
+			if err := h.ensureTemplate(ctx); err != nil {
+				return fmt.Errorf("remake template: %w", err)
+			}
+			continue
+		}
 		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "55006" {
 			return err
 		}
