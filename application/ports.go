@@ -99,6 +99,43 @@ type SessionRepository interface {
 	RevokeSession(ctx context.Context, id domain.SessionID, now time.Time, reason string) (bool, error)
 	// RevokedSessionsSince lists sessions revoked at or after since.
 	RevokedSessionsSince(ctx context.Context, since time.Time) ([]RevokedSession, error)
+	// PurgeSessions runs one bounded batch of the session purge, in one short
+	// transaction, under the purge lease: it takes or renews the lease for
+	// p.Holder until p.LeaseUntil when the lease is free, expired at p.Now or
+	// already p.Holder's; otherwise it does nothing and reports Held false.
+	// Holding it, it deletes at most p.Limit sessions that are dead at
+	// p.Cutoff (absolute expiry, sliding refresh expiry or revocation before
+	// p.Cutoff) and never a live one. Of the dead ones it may leave the
+	// sliding-expired ones to a sweep that examines at most p.Limit sessions
+	// per batch, moving on from batch to batch (Swept, SweepDone).
+	PurgeSessions(ctx context.Context, p SessionPurge) (PurgeBatch, error)
+}
+
+// SessionPurge is one batch of the session purge, as the service asks it.
+type SessionPurge struct {
+	// Cutoff: a session whose absolute expiry, sliding refresh expiry or
+	// revocation is before Cutoff is dead.
+	Cutoff time.Time
+	// Limit bounds the sessions one batch deletes, and examines when sweeping.
+	Limit int
+	// Holder names the purging instance; Now and LeaseUntil are the lease's
+	// check and its new expiry.
+	Holder          string
+	Now, LeaseUntil time.Time
+}
+
+// PurgeBatch is what one batch of the purge did.
+type PurgeBatch struct {
+	// Held is false when another instance holds the purge lease: the batch
+	// did nothing.
+	Held bool
+	// Deleted is how many sessions it deleted (at most Limit).
+	Deleted int
+	// Swept is how many sessions the sliding-expiry sweep examined; SweepDone
+	// that the sweep has reached the end of the sessions (it starts over on
+	// the next batch) or that there is no separate sweep.
+	Swept     int
+	SweepDone bool
 }
 
 // TokenIssuer signs and verifies access tokens and manages signing keys.

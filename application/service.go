@@ -37,6 +37,9 @@ type Config struct {
 	// centers are cached (DefaultConfig: 5s; zero disables the cache). A change made by
 	// another process (the CLI, another instance) takes effect within it.
 	TenantCacheTTL time.Duration
+	// SessionPurgeInterval is how often Run deletes the sessions that ended
+	// more than PurgeHorizon ago (DefaultConfig: 10m; zero: never).
+	SessionPurgeInterval time.Duration
 }
 
 // DefaultConfig returns the documented defaults.
@@ -49,6 +52,7 @@ func DefaultConfig() Config {
 		RefreshReuseGrace:      10 * time.Second,
 		RevocationSyncInterval: 5 * time.Second,
 		TenantCacheTTL:         5 * time.Second,
+		SessionPurgeInterval:   10 * time.Minute,
 	}
 }
 
@@ -67,11 +71,12 @@ type Service struct {
 	log         *slog.Logger
 	revoked     *revocationCache
 	tenants     *tenantCache
+	purgeHolder string
 }
 
 // NewService builds the facade from its ports. Zero lifetimes and intervals
 // in cfg take their defaults (a zero RefreshReuseGrace means no grace
-// window, a zero TenantCacheTTL no cache); a nil clock is the wall clock and a nil logger discards.
+// window, a zero TenantCacheTTL no cache, a zero SessionPurgeInterval no purge); a nil clock is the wall clock and a nil logger discards.
 func NewService(cfg Config, clock Clock, wechat WeChatOAuth, domains UserDomainRepository, accounts OfficialAccountRepository,
 	dataCenters DataCenterRepository, users UserRepository, sessions SessionRepository, tokens TokenIssuer, log *slog.Logger) *Service {
 	def := DefaultConfig()
@@ -90,6 +95,9 @@ func NewService(cfg Config, clock Clock, wechat WeChatOAuth, domains UserDomainR
 	if cfg.TenantCacheTTL < 0 {
 		cfg.TenantCacheTTL = 0
 	}
+	if cfg.SessionPurgeInterval < 0 {
+		cfg.SessionPurgeInterval = 0
+	}
 	if cfg.RevocationSyncInterval <= 0 {
 		cfg.RevocationSyncInterval = def.RevocationSyncInterval
 	}
@@ -101,7 +109,7 @@ func NewService(cfg Config, clock Clock, wechat WeChatOAuth, domains UserDomainR
 	}
 	return &Service{cfg: cfg, clock: clock, wechat: wechat, domains: domains, accounts: accounts, dataCenters: dataCenters,
 		users: users, sessions: sessions, tokens: tokens, log: log, revoked: newRevocationCache(),
-		tenants: newTenantCache(cfg.TenantCacheTTL)}
+		tenants: newTenantCache(cfg.TenantCacheTTL), purgeHolder: newPurgeHolder()}
 }
 
 // Config returns the effective configuration.

@@ -183,9 +183,19 @@ func (s *Service) SyncRevocations(ctx context.Context) error {
 	return nil
 }
 
-// Run keeps the revocation cache in sync until ctx ends. The host starts it
-// once per process, next to its HTTP server.
+// Run keeps the revocation cache in sync and, every SessionPurgeInterval,
+// purges the sessions that ended long ago (in its own goroutine, so that a
+// long purge never delays a sync), until ctx ends. The host starts it once per
+// process, next to its HTTP server.
 func (s *Service) Run(ctx context.Context) error {
+	if s.cfg.SessionPurgeInterval > 0 {
+		done := make(chan struct{})
+		defer func() { <-done }()
+		go func() {
+			defer close(done)
+			s.runPurge(ctx)
+		}()
+	}
 	t := time.NewTicker(s.cfg.RevocationSyncInterval)
 	defer t.Stop()
 	for {

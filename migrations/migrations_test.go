@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 
 	"github.com/iotplatform/enduser-auth/adapters/postgres/pgtest"
 	"github.com/iotplatform/enduser-auth/migrations"
@@ -76,7 +78,7 @@ func TestCoexistsWithAnotherModule(t *testing.T) {
 }
 
 // TestConcurrentUp: several instances starting at once serialize on the
-// module's advisory lock.
+// module's table lock.
 func TestConcurrentUp(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -100,5 +102,82 @@ func TestConcurrentUp(t *testing.T) {
 	}
 	if !tableExists(t, db, "enduser_signing_keys") {
 		t.Fatal("not migrated")
+	}
+}
+
+// TestTableLock: migrations take goose's table-based lock in the module's own
+// lock table (no session advisory lock, which distributed SQL engines and
+// transaction poolers lack): while another instance holds that row, Up cannot
+// run; once it is released, Up runs. Another module's goose lock (the default
+// goose_lock table) held at the same time stops neither module.
+func TestTableLock(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := sql.Open("pgx", pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if !tableExists(t, db, migrations.LockTable) {
+		t.Fatalf("migrating the template must have created the lock table %s", migrations.LockTable)
+	}
+	p, err := migrations.NewProvider(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DownTo(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+
+	// Another module's migrations hold goose's default table lock throughout.
+	otherLock, err := lock.NewPostgresTableLocker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := otherLock.Lock(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := otherLock.Unlock(ctx, db); err != nil {
+			t.Error(err)
+		}
+	}()
+
+	// Another instance of this module holds the module's lock.
+	held, err := lock.NewPostgresTableLocker(lock.WithTableName(migrations.LockTable), lock.WithTableLockID(migrations.LockID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := held.Lock(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	// Up cannot take the lock while it is held, however long it waits; the
+	// deadline only ends the wait.
+	waitCtx, cancel := context.WithTimeout(ctx, 2500*time.Millisecond)
+	err = migrations.Up(waitCtx, db)
+	cancel()
+	if err == nil {
+		t.Fatal("Up ran while another instance held the module's lock")
+	}
+	if tableExists(t, db, "enduser_users") {
+		t.Fatal("Up migrated without the lock")
+	}
+	if err := held.Unlock(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+
+	// The other module's lock is still held: it does not stop this module.
+	if err := migrations.Up(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	if !tableExists(t, db, "enduser_session_purge") {
+		t.Fatal("not migrated")
+	}
+	var locked bool
+	if err := db.QueryRow(`SELECT locked FROM `+migrations.LockTable+` WHERE lock_id = $1`, migrations.LockID).Scan(&locked); err != nil {
+		t.Fatal(err)
+	}
+	if locked {
+		t.Fatal("Up must release the module's lock")
 	}
 }

@@ -67,7 +67,7 @@ func ExampleNewModule() {
 	must(mod.Tokens.Init(ctx))      // load or create the signing key
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	go mod.Service.Run(runCtx)     // keeps the revocation cache in sync across instances
+	go mod.Service.Run(runCtx)     // keeps the revocation cache in sync across instances, purges ended sessions
 	mod.HTTP.Register(e.Group("")) // the end-user endpoints; your error handler stays yours
 	devices := e.Group("/devices", mod.HTTP.RequireAccessToken())
 	devices.GET("", func(c echo.Context) error {

@@ -107,3 +107,39 @@ func withState(sess domain.Session, counter int64, refreshExpiresAt, rotatedAt, 
 	return domain.UnmarshalSessionFromDatabase(sess.ID(), sess.UserID(), sess.UserDomainID(), sess.UserDomain(), sess.AppID(),
 		cloneBytes(sess.RefreshKey()), counter, sess.CreatedAt(), sess.ExpiresAt(), refreshExpiresAt, rotatedAt, revokedAt)
 }
+
+// PurgeSessions implements application.SessionRepository: under one lock it
+// takes the lease and deletes at most p.Limit dead sessions, oldest absolute
+// expiry first. It has no separate sweep: SweepDone is set when nothing dead
+// is left.
+func (s *Store) PurgeSessions(ctx context.Context, p application.SessionPurge) (application.PurgeBatch, error) {
+	if err := live(ctx); err != nil {
+		return application.PurgeBatch{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.purgeHolder != p.Holder && s.purgeLeaseUntil.After(p.Now) {
+		return application.PurgeBatch{}, nil
+	}
+	s.purgeHolder, s.purgeLeaseUntil = p.Holder, p.LeaseUntil
+	var dead []domain.Session
+	for _, sess := range s.sessions {
+		if sess.ExpiresAt().Before(p.Cutoff) || sess.RefreshExpiresAt().Before(p.Cutoff) ||
+			(sess.Revoked() && sess.RevokedAt().Before(p.Cutoff)) {
+			dead = append(dead, sess)
+		}
+	}
+	sort.Slice(dead, func(i, j int) bool {
+		if !dead[i].ExpiresAt().Equal(dead[j].ExpiresAt()) {
+			return dead[i].ExpiresAt().Before(dead[j].ExpiresAt())
+		}
+		return dead[i].ID().String() < dead[j].ID().String()
+	})
+	if len(dead) > p.Limit {
+		dead = dead[:max(p.Limit, 0)]
+	}
+	for _, sess := range dead {
+		delete(s.sessions, sess.ID())
+	}
+	return application.PurgeBatch{Held: true, Deleted: len(dead), SweepDone: len(dead) < p.Limit}, nil
+}

@@ -10,6 +10,7 @@ package memory
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/iotplatform/enduser-auth/application"
 	"github.com/iotplatform/enduser-auth/domain"
@@ -45,6 +46,9 @@ type Store struct {
 	unions     map[unionKey]string // -> uid
 
 	sessions map[domain.SessionID]domain.Session
+	// The session purge's lease.
+	purgeHolder     string
+	purgeLeaseUntil time.Time
 
 	signingKeys []domain.SigningKey // in insertion order
 }

@@ -27,8 +27,12 @@ func TestLoadConfig(t *testing.T) {
 	if err != nil || c.App.AccessTokenTTL != time.Second || len(c.MasterKey) != 32 || c.App.DataCenter != "EU" {
 		t.Fatalf("overrides: %+v %v", c, err)
 	}
-	c, err = loadConfig(envOf(map[string]string{"ENDUSER_SIGNING_KEY_PUBLISH_DELAY": "0", "ENDUSER_TENANT_CACHE_TTL": "0"}))
-	if err != nil || c.SigningKeyPublishDelay != 0 || c.App.TenantCacheTTL != 0 {
+	if c.App.SessionPurgeInterval != 10*time.Minute {
+		t.Fatalf("session purge interval: %v, want the default 10m", c.App.SessionPurgeInterval)
+	}
+	c, err = loadConfig(envOf(map[string]string{"ENDUSER_SIGNING_KEY_PUBLISH_DELAY": "0", "ENDUSER_TENANT_CACHE_TTL": "0",
+		"ENDUSER_SESSION_PURGE_INTERVAL": "0"}))
+	if err != nil || c.SigningKeyPublishDelay != 0 || c.App.TenantCacheTTL != 0 || c.App.SessionPurgeInterval != 0 {
 		t.Fatalf("zero where zero is allowed: %+v %v", c, err)
 	}
 	for name, val := range map[string]string{
@@ -43,6 +47,7 @@ func TestLoadConfig(t *testing.T) {
 		"ENDUSER_SIGNING_KEY_PUBLISH_DELAY": "soon",
 		"ENDUSER_REFRESH_REUSE_GRACE":       "0s",
 		"ENDUSER_TENANT_CACHE_TTL":          "-1s",
+		"ENDUSER_SESSION_PURGE_INTERVAL":    "hourly",
 	} {
 		_, err := loadConfig(envOf(map[string]string{name: val}))
 		if err == nil || !strings.Contains(err.Error(), name) {

@@ -89,6 +89,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	dur("ENDUSER_REFRESH_REUSE_GRACE", &c.App.RefreshReuseGrace)
 	dur("ENDUSER_REVOCATION_SYNC_INTERVAL", &c.App.RevocationSyncInterval)
 	durOrZero("ENDUSER_TENANT_CACHE_TTL", &c.App.TenantCacheTTL, true)
+	durOrZero("ENDUSER_SESSION_PURGE_INTERVAL", &c.App.SessionPurgeInterval, true)
 	durOrZero("ENDUSER_SIGNING_KEY_PUBLISH_DELAY", &c.SigningKeyPublishDelay, true)
 	if v, ok := lookup(getenv, "ENDUSER_MASTER_KEY"); ok {
 		k, err := secretbox.ParseKey(v)
