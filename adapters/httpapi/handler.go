@@ -32,6 +32,8 @@ type Handler struct {
 	svc     *application.Service
 	log     *slog.Logger
 	metrics *Metrics
+	cfg     Config
+	cors    echo.MiddlewareFunc
 }
 
 // NewHandler returns the HTTP adapter of svc. A nil logger discards; nil
@@ -44,12 +46,22 @@ func NewHandler(svc *application.Service, log *slog.Logger, metrics *Metrics) *H
 }
 
 // Register mounts the module's routes on g.
+// With CORS origins configured (Configure), the routes answer their
+// preflight requests too.
 func (h *Handler) Register(g *echo.Group) {
-	g.POST(PathWeChatOffiaccountLogin, h.guard("login", h.wechatOffiaccountLogin))
-	g.PUT(PathRefreshToken, h.guard("refresh", h.refreshToken))
-	g.DELETE(PathUserLogout, h.guard("logout", h.userLogout))
-	g.GET(PathUserInfo, h.guard("userinfo", h.userInfo))
-	g.GET(PathJWKS, h.guard("jwks", h.jwks))
+	var mw []echo.MiddlewareFunc
+	if h.cors != nil {
+		mw = append(mw, h.cors)
+		preflight := func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }
+		for _, p := range []string{PathWeChatOffiaccountLogin, PathRefreshToken, PathUserLogout, PathUserInfo, PathJWKS} {
+			g.OPTIONS(p, h.guard("preflight", preflight), mw...)
+		}
+	}
+	g.POST(PathWeChatOffiaccountLogin, h.guard("login", h.wechatOffiaccountLogin), mw...)
+	g.PUT(PathRefreshToken, h.guard("refresh", h.refreshToken), mw...)
+	g.DELETE(PathUserLogout, h.guard("logout", h.userLogout), mw...)
+	g.GET(PathUserInfo, h.guard("userinfo", h.userInfo), mw...)
+	g.GET(PathJWKS, h.guard("jwks", h.jwks), mw...)
 }
 
 // envelope is the platform's answer format, success or failure.
@@ -109,8 +121,10 @@ func (h *Handler) fail(c echo.Context, err error) error {
 // guard answers a panic in a handler with the 5000 envelope instead of letting
 // it reach the host's error handler, and records the answer in the metrics.
 func (h *Handler) guard(endpoint string, next echo.HandlerFunc) echo.HandlerFunc {
+	noStore := endpoint != "jwks" && endpoint != "preflight" // every other answer carries a token or personal data, or may
 	return func(c echo.Context) (err error) {
 		start := time.Now()
+		prepare(c, noStore)
 		defer func() {
 			code, _ := c.Get(codeKey).(int)
 			h.metrics.observe(endpoint, code, time.Since(start))
@@ -194,6 +208,7 @@ func (h *Handler) userInfo(c echo.Context) error {
 	ctx := c.Request().Context()
 	p, err := h.svc.VerifyAccessToken(ctx, c.Request().Header.Get(echo.HeaderAuthorization))
 	if err != nil {
+		h.logTokenRefused(c, err)
 		return h.fail(c, err)
 	}
 	prof, err := h.svc.UserInfo(ctx, p)
@@ -232,6 +247,7 @@ func (h *Handler) RequireAccessToken() echo.MiddlewareFunc {
 			req := c.Request()
 			p, err := h.svc.VerifyAccessToken(req.Context(), req.Header.Get(echo.HeaderAuthorization))
 			if err != nil {
+				h.logTokenRefused(c, err)
 				return h.fail(c, err)
 			}
 			c.SetRequest(req.WithContext(application.WithPrincipal(req.Context(), p)))
