@@ -216,22 +216,20 @@ func (w *AuditWriter) Run(ctx context.Context) error {
 		case <-purge.C:
 			w.purgeLogged(ctx)
 		case <-ctx.Done():
-			// Shutdown: write everything still queued, on a context of its own.
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-			defer cancel()
+			// Shutdown: write everything still queued.
 			for {
 				select {
 				case r := <-w.q:
 					buf = append(buf, r)
 					if len(buf) >= w.cfg.BatchSize {
-						buf = w.write(fctx, buf)
+						buf = w.write(ctx, buf)
 					}
 					continue
 				default:
 				}
 				break
 			}
-			w.write(fctx, buf)
+			w.write(ctx, buf)
 			return nil
 		}
 	}
@@ -242,6 +240,10 @@ func (w *AuditWriter) write(ctx context.Context, buf []auditRow) []auditRow {
 	if len(buf) == 0 {
 		return buf
 	}
+	// A write is never cut short by the shutdown that asks for it: it has
+	// its own bound.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
 	if err := w.db.WithContext(ctx).Create(&buf).Error; err != nil {
 		w.failed.Add(uint64(len(buf)))
 		w.log.Error("audit write failed: records lost", slog.Int("records", len(buf)), slog.String("error", err.Error()))
