@@ -105,6 +105,7 @@ func ok(c echo.Context, data any) error {
 func (h *Handler) fail(c echo.Context, err error) error {
 	r := responseFor(err)
 	c.Set(codeKey, r.code)
+	c.Response().Header().Set(echo.HeaderXContentTypeOptions, "nosniff") // also on RequireAccessToken's refusals
 	env := envelope{Code: r.code, Msg: r.en}
 	if prefersChinese(c.Request().Header.Get("Accept-Language")) {
 		env.Msg = r.zh
