@@ -5,8 +5,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,13 +34,17 @@ func TestAuditWriterDropsWhenFullAndFlushesOnStop(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
 	key := DeriveAuditKey(bytes.Repeat([]byte{3}, 32))
+	var logs syncBuf
 	w := NewAuditWriter(env.store.db, AuditConfig{QueueSize: 5, BatchSize: 2, FlushInterval: time.Hour, OpenIDKey: key,
-		Code: func(domain.Kind) int { return 5420 }}, slog.New(slog.NewTextHandler(os.Stderr, nil)))
+		Code: func(domain.Kind) int { return 5420 }}, slog.New(slog.NewTextHandler(&logs, nil)))
 	for i := range 8 { // nobody is writing yet: 5 fit, 3 are dropped
 		w.Record(context.Background(), auditEvent(i))
 	}
 	if w.Dropped() != 3 {
 		t.Fatalf("dropped %d, want 3", w.Dropped())
+	}
+	if n := strings.Count(logs.String(), "audit queue full"); n != 1 {
+		t.Fatalf("the drop log line must be rate-limited: %d lines\n%s", n, logs.String())
 	}
 	stop := runWriter(w)
 	stop() // the flush interval is an hour away: only the shutdown flush can write them
@@ -49,7 +53,7 @@ func TestAuditWriterDropsWhenFullAndFlushesOnStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(recs) != 5 || w.Failed() != 0 {
-		t.Fatalf("%d records written (failed %d), want 5", len(recs), w.Failed())
+		t.Fatalf("%d records written (failed %d), want 5: %s", len(recs), w.Failed(), logs.String())
 	}
 	want := w.HashOpenID("o-secret-openid")
 	for _, r := range recs {
@@ -146,3 +150,11 @@ func TestNilAuditWriter(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuf) Write(p []byte) (int, error) { b.mu.Lock(); defer b.mu.Unlock(); return b.b.Write(p) }
+func (b *syncBuf) String() string              { b.mu.Lock(); defer b.mu.Unlock(); return b.b.String() }
