@@ -72,6 +72,7 @@ type Service struct {
 	revoked     *revocationCache
 	tenants     *tenantCache
 	purgeHolder string
+	audit       AuditLog
 }
 
 // NewService builds the facade from its ports. Zero lifetimes and intervals
@@ -139,6 +140,7 @@ type LoginResult struct {
 // unsigned traffic never spends the tenant's WeChat quota.
 func (s *Service) LoginWithWeChatOfficialAccount(ctx context.Context, in WeChatLogin) (res LoginResult, err error) {
 	start := s.clock.Now()
+	var openID string
 	defer func() {
 		attrs := []any{slog.String("userDomain", safeLog(in.UserDomain)), slog.String("appId", safeLog(in.AppID)),
 			slog.Duration("took", s.clock.Now().Sub(start))}
@@ -146,6 +148,8 @@ func (s *Service) LoginWithWeChatOfficialAccount(ctx context.Context, in WeChatL
 			attrs = append(attrs, slog.String("uid", res.UID), slog.Bool("registered", res.Registered))
 		}
 		s.logOutcome(ctx, "login.wechat_offiaccount", err, attrs...)
+		s.record(ctx, AuditEvent{Event: AuditLogin, Outcome: domain.KindOf(err), WeChatErrcode: weChatErrcode(err),
+			UserDomain: safeLog(in.UserDomain), AppID: safeLog(in.AppID), UID: res.UID, OpenID: openID})
 	}()
 
 	name, err := domain.ParseUserDomainName(in.UserDomain)
@@ -183,6 +187,7 @@ func (s *Service) LoginWithWeChatOfficialAccount(ctx context.Context, in WeChatL
 		return res, internalUnless(err, domain.KindOfficialAccountMissing)
 	}
 	ident, err := s.wechat.ExchangeCode(ctx, appID, acct.AppSecret(), code)
+	openID = ident.OpenID()
 	if err != nil {
 		return res, internalUnless(err, domain.KindWeChatUnavailable, domain.KindWeChatRejected, domain.KindWeChatMalformed)
 	}

@@ -66,6 +66,8 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (pair domain
 			return pair, internal(err)
 		}
 		s.revoked.add(sess.ID(), now)
+		s.record(ctx, AuditEvent{Event: AuditRefreshReuse, Outcome: domain.KindTokenInvalid, UserDomain: sess.UserDomain(),
+			AppID: sess.AppID(), UID: sess.UserID()})
 		s.log.WarnContext(ctx, "refresh token reuse: session revoked", slog.String("sessionId", sess.ID().String()),
 			slog.String("uid", sess.UserID()), slog.Int64("presented", presented.Counter), slog.Int64("current", sess.Counter()))
 		return pair, domain.E(domain.KindTokenInvalid)
@@ -120,8 +122,12 @@ func (s *Service) VerifyAccessToken(ctx context.Context, token string) (domain.P
 // stop working, and so does the access token (at once on this instance).
 // Errors: KindAccessTokenRequired, KindTokenInvalid, KindLogoutFailed.
 func (s *Service) Logout(ctx context.Context, accessToken string) (err error) {
-	defer func() { s.logOutcome(ctx, "logout", err) }()
-	p, err := s.VerifyAccessToken(ctx, accessToken)
+	var p domain.Principal
+	defer func() {
+		s.logOutcome(ctx, "logout", err)
+		s.record(ctx, AuditEvent{Event: AuditLogout, Outcome: domain.KindOf(err), UserDomain: p.UserDomain, AppID: p.AppID, UID: p.UID})
+	}()
+	p, err = s.VerifyAccessToken(ctx, accessToken)
 	if err != nil {
 		return err
 	}
@@ -228,6 +234,10 @@ func (s *Service) logOutcome(ctx context.Context, event string, err error, attrs
 	}
 	if k == domain.KindInternal || k == domain.KindLogoutFailed {
 		s.log.ErrorContext(ctx, event+" failed", attrs...)
+		return
+	}
+	if k == domain.KindWeChatUnavailable { // an outage an operator must see
+		s.log.WarnContext(ctx, event+" failed", attrs...)
 		return
 	}
 	s.log.InfoContext(ctx, event+" refused", attrs...)

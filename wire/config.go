@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/iotplatform/enduser-auth/adapters/httpapi"
+	"github.com/iotplatform/enduser-auth/adapters/postgres"
 	"github.com/iotplatform/enduser-auth/adapters/token"
 	"github.com/iotplatform/enduser-auth/adapters/wechat"
 	"github.com/iotplatform/enduser-auth/application"
@@ -20,8 +21,20 @@ type Config struct {
 	Application application.Config
 	WeChat      wechat.Config
 	Token       token.Config
-	// HTTP holds the HTTP adapter's settings (the trusted proxies).
+	// Audit configures the audit trail (NewConfig: on, 90 days).
+	Audit AuditConfig
+	// HTTP holds the HTTP adapter's settings (trusted proxies, CORS origins).
 	HTTP httpapi.Options
+}
+
+// AuditConfig configures the audit trail.
+type AuditConfig struct {
+	// Off switches the audit trail off: nothing is recorded.
+	Off bool
+	// Retention is how long records are kept (0: 90 days).
+	Retention time.Duration
+	// QueueSize bounds the records waiting to be written (0: 10,000).
+	QueueSize int
 }
 
 // MasterKey is the 32-byte key that encrypts secrets at rest.
@@ -45,5 +58,6 @@ func NewConfig(masterKey []byte, app application.Config, wechatBaseURL string, w
 		Application: app,
 		WeChat:      wechat.Config{BaseURL: wechatBaseURL, Timeout: wechatTimeout},
 		Token:       token.Config{AccessTokenTTL: app.AccessTokenTTL, PublishDelay: keyPublishDelay},
+		Audit:       AuditConfig{Retention: postgres.DefaultAuditRetention},
 	}
 }

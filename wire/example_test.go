@@ -68,6 +68,7 @@ func ExampleNewModule() {
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	go mod.Service.Run(runCtx)     // keeps the revocation cache in sync across instances, purges ended sessions
+	go mod.Audit.Run(runCtx)       // writes the audit trail in batches; flushes when runCtx ends (after the last request)
 	mod.HTTP.Register(e.Group("")) // the end-user endpoints; your error handler stays yours
 	devices := e.Group("/devices", mod.HTTP.RequireAccessToken())
 	devices.GET("", func(c echo.Context) error {

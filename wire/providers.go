@@ -1,6 +1,11 @@
 package wire
 
 import (
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"gorm.io/gorm"
+
 	"github.com/google/wire"
 
 	"github.com/iotplatform/enduser-auth/adapters/httpapi"
@@ -21,6 +26,10 @@ type Module struct {
 	Store *postgres.Store
 	// Tokens is the access-token issuer (Init loads or creates the signing key).
 	Tokens *token.Issuer
+	// Audit writes the audit trail; the host runs Audit.Run next to
+	// Service.Run and waits for it on shutdown (it flushes). Nil when the
+	// audit is off (Run then just waits for its context).
+	Audit *postgres.AuditWriter
 }
 
 // NewBox builds the secret box from the master key.
@@ -58,10 +67,52 @@ var TokenSet = wire.NewSet(
 // on the host's Prometheus registerer).
 var ApplicationSet = wire.NewSet(
 	NewSystemClock,
-	application.NewService,
+	NewAuditWriter,
+	NewService,
 	httpapi.NewMetrics,
-	httpapi.NewHandler,
+	NewHTTPHandler,
 )
+
+// NewAuditWriter provides the audit trail's writer (nil when cfg.Audit.Off),
+// its openid hashing key derived from the master key, and counts its losses
+// on reg.
+func NewAuditWriter(cfg Config, db *gorm.DB, log *slog.Logger, reg prometheus.Registerer) (*postgres.AuditWriter, error) {
+	if cfg.Audit.Off {
+		return nil, nil
+	}
+	w := postgres.NewAuditWriter(db, postgres.AuditConfig{Retention: cfg.Audit.Retention, QueueSize: cfg.Audit.QueueSize,
+		OpenIDKey: postgres.DeriveAuditKey(cfg.MasterKey), Code: httpapi.CodeOf}, log)
+	if reg != nil {
+		for reason, f := range map[string]func() uint64{"queue_full": w.Dropped, "write_failed": w.Failed} {
+			c := prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name:        "enduser_auth_audit_dropped_total",
+				Help:        "Audit records lost: the queue was full (queue_full) or the database refused the batch (write_failed).",
+				ConstLabels: prometheus.Labels{"reason": reason},
+			}, func() float64 { return float64(f()) })
+			if err := reg.Register(c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return w, nil
+}
+
+// NewService provides the facade, recording its security events in audit
+// (when there is one).
+func NewService(cfg application.Config, clock application.Clock, wechat application.WeChatOAuth, domains application.UserDomainRepository,
+	accounts application.OfficialAccountRepository, dataCenters application.DataCenterRepository, users application.UserRepository,
+	sessions application.SessionRepository, tokens application.TokenIssuer, log *slog.Logger, audit *postgres.AuditWriter) *application.Service {
+	s := application.NewService(cfg, clock, wechat, domains, accounts, dataCenters, users, sessions, tokens, log)
+	if audit != nil {
+		s.SetAuditLog(audit)
+	}
+	return s
+}
+
+// NewHTTPHandler provides the HTTP adapter with its settings.
+func NewHTTPHandler(svc *application.Service, log *slog.Logger, metrics *httpapi.Metrics, cfg Config) *httpapi.Handler {
+	return httpapi.NewHandler(svc, log, metrics, cfg.HTTP)
+}
 
 // ModuleSet is everything; its inputs are Config, *gorm.DB, *http.Client,
 // *slog.Logger and prometheus.Registerer (nil: no metrics).

@@ -11,7 +11,6 @@ import (
 	"github.com/iotplatform/enduser-auth/adapters/postgres"
 	"github.com/iotplatform/enduser-auth/adapters/token"
 	"github.com/iotplatform/enduser-auth/adapters/wechat"
-	"github.com/iotplatform/enduser-auth/application"
 	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/gorm"
 	"log/slog"
@@ -35,18 +34,22 @@ func NewModule(cfg Config, db *gorm.DB, hc *http.Client, log *slog.Logger, reg p
 	store := postgres.NewStore(db, box)
 	tokenConfig := cfg.Token
 	issuer := token.NewIssuer(tokenConfig, store, clock)
-	service := application.NewService(config, clock, client, store, store, store, store, store, issuer, log)
+	auditWriter, err := NewAuditWriter(cfg, db, log, reg)
+	if err != nil {
+		return nil, err
+	}
+	service := NewService(config, clock, client, store, store, store, store, store, issuer, log, auditWriter)
 	metrics, err := httpapi.NewMetrics(reg)
 	if err != nil {
 		return nil, err
 	}
-	options := cfg.HTTP
-	handler := httpapi.NewHandler(service, log, metrics, options)
+	handler := NewHTTPHandler(service, log, metrics, cfg)
 	module := &Module{
 		Service: service,
 		HTTP:    handler,
 		Store:   store,
 		Tokens:  issuer,
+		Audit:   auditWriter,
 	}
 	return module, nil
 }

@@ -80,3 +80,15 @@ func prefersChinese(header string) bool {
 	}
 	return bestQ > 0 && (best == "zh" || strings.HasPrefix(best, "zh-"))
 }
+
+// CodeOf is the business code an outcome answers (200: success, ""), as the
+// audit trail records it.
+func CodeOf(k domain.Kind) int {
+	if k == "" {
+		return codeSuccess
+	}
+	if r, ok := responses[k]; ok {
+		return r.code
+	}
+	return internalResponse.code
+}

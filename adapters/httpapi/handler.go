@@ -33,6 +33,7 @@ type Handler struct {
 	log     *slog.Logger
 	metrics *Metrics
 	opts    Options
+	cors    echo.MiddlewareFunc
 }
 
 // NewHandler returns the HTTP adapter of svc. A nil logger discards; nil
@@ -41,16 +42,26 @@ func NewHandler(svc *application.Service, log *slog.Logger, metrics *Metrics, op
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{svc: svc, log: log, metrics: metrics, opts: opts}
+	return &Handler{svc: svc, log: log, metrics: metrics, opts: opts, cors: newCORS(opts.CORSOrigins)}
 }
 
 // Register mounts the module's routes on g.
+// With CORS origins configured (Options.CORSOrigins), the routes answer their
+// preflight requests too.
 func (h *Handler) Register(g *echo.Group) {
-	g.POST(PathWeChatOffiaccountLogin, h.guard("login", h.wechatOffiaccountLogin))
-	g.PUT(PathRefreshToken, h.guard("refresh", h.refreshToken))
-	g.DELETE(PathUserLogout, h.guard("logout", h.userLogout))
-	g.GET(PathUserInfo, h.guard("userinfo", h.userInfo))
-	g.GET(PathJWKS, h.guard("jwks", h.jwks))
+	var mw []echo.MiddlewareFunc
+	if h.cors != nil {
+		mw = append(mw, h.cors)
+		preflight := func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }
+		for _, p := range []string{PathWeChatOffiaccountLogin, PathRefreshToken, PathUserLogout, PathUserInfo, PathJWKS} {
+			g.OPTIONS(p, h.guard("preflight", preflight), mw...)
+		}
+	}
+	g.POST(PathWeChatOffiaccountLogin, h.guard("login", h.wechatOffiaccountLogin), mw...)
+	g.PUT(PathRefreshToken, h.guard("refresh", h.refreshToken), mw...)
+	g.DELETE(PathUserLogout, h.guard("logout", h.userLogout), mw...)
+	g.GET(PathUserInfo, h.guard("userinfo", h.userInfo), mw...)
+	g.GET(PathJWKS, h.guard("jwks", h.jwks), mw...)
 	g.GET(PathOpenAPI, serveOpenAPI)
 }
 
@@ -95,6 +106,7 @@ func ok(c echo.Context, data any) error {
 func (h *Handler) fail(c echo.Context, err error) error {
 	r := responseFor(err)
 	c.Set(codeKey, r.code)
+	c.Response().Header().Set(echo.HeaderXContentTypeOptions, "nosniff") // also on RequireAccessToken's refusals
 	env := envelope{Code: r.code, Msg: r.en}
 	if prefersChinese(c.Request().Header.Get("Accept-Language")) {
 		env.Msg = r.zh
@@ -112,9 +124,11 @@ func (h *Handler) fail(c echo.Context, err error) error {
 // it reach the host's error handler, and records the answer in the metrics
 // and the request's trace span.
 func (h *Handler) guard(endpoint string, next echo.HandlerFunc) echo.HandlerFunc {
+	noStore := endpoint != "jwks" && endpoint != "preflight" // every other answer carries a token or personal data, or may
 	return func(c echo.Context) (err error) {
 		start := time.Now()
 		span := h.startSpan(c)
+		prepare(c, noStore)
 		defer func() {
 			code, _ := c.Get(codeKey).(int)
 			h.metrics.observe(endpoint, code, time.Since(start))
@@ -199,6 +213,7 @@ func (h *Handler) userInfo(c echo.Context) error {
 	ctx := c.Request().Context()
 	p, err := h.svc.VerifyAccessToken(ctx, c.Request().Header.Get(echo.HeaderAuthorization))
 	if err != nil {
+		h.logTokenRefused(c, err)
 		return h.fail(c, err)
 	}
 	prof, err := h.svc.UserInfo(ctx, p)
@@ -237,6 +252,7 @@ func (h *Handler) RequireAccessToken() echo.MiddlewareFunc {
 			req := c.Request()
 			p, err := h.svc.VerifyAccessToken(req.Context(), req.Header.Get(echo.HeaderAuthorization))
 			if err != nil {
+				h.logTokenRefused(c, err)
 				return h.fail(c, err)
 			}
 			c.SetRequest(req.WithContext(application.WithPrincipal(req.Context(), p)))

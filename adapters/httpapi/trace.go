@@ -23,6 +23,9 @@ type Options struct {
 	// is continued: anyone else's would let a client choose the trace id and
 	// force sampling. Empty: nobody's.
 	TrustedProxies []netip.Prefix
+	// CORSOrigins are the origins (H5 pages) allowed to call the module's
+	// endpoints from a browser; none by default.
+	CORSOrigins []string
 }
 
 // trusted reports whether the request's peer is a trusted proxy.

@@ -134,7 +134,9 @@ func TestCLIErrors(t *testing.T) {
 	}{
 		{[]string{"userdomain", "create", "C.DM.7.7"}, "already exists"},
 		{[]string{"userdomain", "create", "not-a-domain"}, "malformed"},
-		{[]string{"userdomain", "create", "C.DM.7.8", "--secret", "short"}, "at least 16"},
+		{[]string{"userdomain", "create", "C.DM.7.8", "--secret", "short"}, "at least 32"},
+		{[]string{"userdomain", "create", "C.DM.7.8", "--secret", "short", "--legacy-secret"}, "at least 16"},
+		{[]string{"userdomain", "create", "C.DM.7.8", "--secret", "a-tenant-secret-of-31-characters"[:31]}, "--legacy-secret"},
 		{[]string{"userdomain", "disable", "C.DM.9.9"}, "not found"},
 		{[]string{"userdomain", "create", "C.DM.7.9", "--bogus"}, "flag provided but not defined"},
 		{[]string{"officialaccount", "add", "--user-domain", "C.DM.9.9", "--app-id", "wx1", "--app-secret", "s"}, "not found"},

@@ -17,6 +17,7 @@ import (
 	"github.com/iotplatform/enduser-auth/adapters/postgres"
 	"github.com/iotplatform/enduser-auth/adapters/telemetry"
 	"github.com/iotplatform/enduser-auth/adapters/wechat"
+	"github.com/iotplatform/enduser-auth/application"
 	"github.com/iotplatform/enduser-auth/domain"
 	"github.com/iotplatform/enduser-auth/migrations"
 	modwire "github.com/iotplatform/enduser-auth/wire"
@@ -55,6 +56,8 @@ func openApp(ctx context.Context, cfg config, e env, opts setupOptions) (*app, e
 	if log == nil {
 		log = slog.New(telemetry.LogHandler(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: cfg.LogLevel})))
 	}
+	// Every line logged during a request carries its request id and client IP.
+	log = slog.New(application.ContextLogHandler(log.Handler()))
 	if isDev {
 		log.Warn("USING THE PUBLIC INSECURE DEVELOPMENT MASTER KEY: secrets in this database are not protected; set ENDUSER_MASTER_KEY for real data")
 	}
@@ -78,8 +81,10 @@ func openApp(ctx context.Context, cfg config, e env, opts setupOptions) (*app, e
 	}
 	a.metrics = prometheus.NewRegistry()
 	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	mod, err := modwire.NewModule(modwire.NewConfig(key, cfg.App, cfg.WeChatBaseURL, cfg.WeChatTimeout, cfg.SigningKeyPublishDelay), db,
-		wechat.NewHTTPClient(cfg.WeChatTimeout), log, a.metrics)
+	mcfg := modwire.NewConfig(key, cfg.App, cfg.WeChatBaseURL, cfg.WeChatTimeout, cfg.SigningKeyPublishDelay)
+	mcfg.Audit = modwire.AuditConfig{Off: cfg.AuditOff, Retention: cfg.AuditRetention}
+	mcfg.HTTP.CORSOrigins = cfg.CORSOrigins
+	mod, err := modwire.NewModule(mcfg, db, wechat.NewHTTPClient(cfg.WeChatTimeout), log, a.metrics)
 	if err != nil {
 		a.Close()
 		return nil, err
@@ -193,7 +198,9 @@ func cmdUserDomain(ctx context.Context, args []string, e env) error {
 	sub := args[0]
 	fs := flag.NewFlagSet("userdomain "+sub, flag.ContinueOnError)
 	dbURL := fs.String("database-url", "", "PostgreSQL URL")
-	secret := fs.String("secret", "", "the user domain secret (generated when empty)")
+	secretFlag := fs.String("secret", "", "the user domain secret (generated when empty; prefer --secret-stdin or $ENDUSER_USER_DOMAIN_SECRET)")
+	secretStdin := fs.Bool("secret-stdin", false, "read the secret from the first line of standard input")
+	legacy := fs.Bool("legacy-secret", false, "accept a secret shorter than 32 characters (a tenant's existing one)")
 	pos, err := parseArgs(fs, args[1:])
 	if err != nil {
 		return err
@@ -201,11 +208,21 @@ func cmdUserDomain(ctx context.Context, args []string, e env) error {
 	if len(pos) != 1 {
 		return usageErr("userdomain %s takes exactly one NAME", sub)
 	}
-	if sub != "create" && *secret != "" {
-		return usageErr("--secret is only for userdomain create")
+	if sub != "create" && (*secretFlag != "" || *secretStdin || *legacy) {
+		return usageErr("--secret, --secret-stdin and --legacy-secret are only for userdomain create")
 	}
 	if sub != "create" && sub != "disable" && sub != "enable" {
 		return usageErr("userdomain create|disable|enable NAME, not %q", sub)
+	}
+	var secret string
+	if sub == "create" {
+		if secret, err = secretFrom(e, "secret", *secretFlag, *secretStdin, "ENDUSER_USER_DOMAIN_SECRET"); err != nil {
+			return err
+		}
+		if secret != "" && len([]rune(secret)) < minUserDomainSecret && !*legacy {
+			return fmt.Errorf("the user domain secret is %d characters: a new secret needs at least %d (leave it out to have one generated); "+
+				"if it is a tenant's existing secret that apps in the field ship, add --legacy-secret", len([]rune(secret)), minUserDomainSecret)
+		}
 	}
 	a, err := adminApp(ctx, e, *dbURL)
 	if err != nil {
@@ -215,7 +232,7 @@ func cmdUserDomain(ctx context.Context, args []string, e env) error {
 	svc := a.module.Service
 	switch sub {
 	case "create":
-		d, err := svc.CreateUserDomain(ctx, pos[0], *secret)
+		d, err := svc.CreateUserDomain(ctx, pos[0], secret)
 		if err != nil {
 			return adminErr(err)
 		}
@@ -237,7 +254,8 @@ func cmdOfficialAccount(ctx context.Context, args []string, e env) error {
 	dbURL := fs.String("database-url", "", "PostgreSQL URL")
 	ud := fs.String("user-domain", "", "user domain name")
 	appID := fs.String("app-id", "", "the official account's appId")
-	appSecret := fs.String("app-secret", "", "the official account's AppSecret")
+	appSecretFlag := fs.String("app-secret", "", "the official account's AppSecret (prefer --app-secret-stdin or $ENDUSER_APP_SECRET)")
+	appSecretStdin := fs.Bool("app-secret-stdin", false, "read the AppSecret from the first line of standard input")
 	pos, err := parseArgs(fs, args[1:])
 	if err != nil {
 		return err
@@ -245,15 +263,19 @@ func cmdOfficialAccount(ctx context.Context, args []string, e env) error {
 	if len(pos) != 0 {
 		return usageErr("officialaccount add takes no positional arguments, got %q", pos)
 	}
-	if *ud == "" || *appID == "" || *appSecret == "" {
-		return usageErr("officialaccount add needs --user-domain, --app-id and --app-secret")
+	appSecret, err := secretFrom(e, "app-secret", *appSecretFlag, *appSecretStdin, "ENDUSER_APP_SECRET")
+	if err != nil {
+		return err
+	}
+	if *ud == "" || *appID == "" || appSecret == "" {
+		return usageErr("officialaccount add needs --user-domain, --app-id and the AppSecret (--app-secret-stdin, $ENDUSER_APP_SECRET or --app-secret)")
 	}
 	a, err := adminApp(ctx, e, *dbURL)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	if err := a.module.Service.PutOfficialAccount(ctx, *ud, *appID, *appSecret); err != nil {
+	if err := a.module.Service.PutOfficialAccount(ctx, *ud, *appID, appSecret); err != nil {
 		return adminErr(err)
 	}
 	fmt.Fprintf(e.stdout, "official account %s of user domain %s saved\n", *appID, *ud)

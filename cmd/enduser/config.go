@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iotplatform/enduser-auth/adapters/postgres"
 	"github.com/iotplatform/enduser-auth/adapters/secretbox"
 	"github.com/iotplatform/enduser-auth/adapters/token"
 	"github.com/iotplatform/enduser-auth/application"
@@ -29,6 +30,15 @@ type config struct {
 	// SigningKeyPublishDelay is how long a rotated-in signing key is only
 	// published (JWKS) before it signs; 0 signs at once.
 	SigningKeyPublishDelay time.Duration
+	// AdminAddr is the admin listener's address (/metrics, /healthz, /readyz);
+	// "" takes the command's default, "off" turns it off.
+	AdminAddr string
+	// AuditOff switches the audit trail off; AuditRetention is how long its
+	// records are kept.
+	AuditOff       bool
+	AuditRetention time.Duration
+	// CORSOrigins are the browser origins allowed on the module's endpoints.
+	CORSOrigins []string
 }
 
 const (
@@ -54,6 +64,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		App:           def,
 
 		SigningKeyPublishDelay: token.DefaultPublishDelay,
+		AuditRetention:         postgres.DefaultAuditRetention,
 	}
 	var errs []string
 	str := func(name string, dst *string) {
@@ -91,6 +102,30 @@ func loadConfig(getenv func(string) string) (config, error) {
 	durOrZero("ENDUSER_TENANT_CACHE_TTL", &c.App.TenantCacheTTL, true)
 	durOrZero("ENDUSER_SESSION_PURGE_INTERVAL", &c.App.SessionPurgeInterval, true)
 	durOrZero("ENDUSER_SIGNING_KEY_PUBLISH_DELAY", &c.SigningKeyPublishDelay, true)
+	str("ENDUSER_ADMIN_ADDR", &c.AdminAddr)
+	dur("ENDUSER_AUDIT_RETENTION", &c.AuditRetention)
+	if v, ok := lookup(getenv, "ENDUSER_AUDIT"); ok {
+		switch strings.ToLower(v) {
+		case "on", "1", "true":
+		case "off", "0", "false":
+			c.AuditOff = true
+		default:
+			errs = append(errs, fmt.Sprintf("ENDUSER_AUDIT: %q must be on or off", v))
+		}
+	}
+	if v, ok := lookup(getenv, "ENDUSER_CORS_ORIGINS"); ok {
+		for _, o := range strings.Split(v, ",") {
+			o = strings.TrimRight(strings.TrimSpace(o), "/")
+			if o == "" {
+				continue
+			}
+			if u, err := url.Parse(o); o != "*" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "") {
+				errs = append(errs, fmt.Sprintf("ENDUSER_CORS_ORIGINS: %q is not an origin (scheme://host[:port], comma-separated)", o))
+				continue
+			}
+			c.CORSOrigins = append(c.CORSOrigins, o)
+		}
+	}
 	if v, ok := lookup(getenv, "ENDUSER_MASTER_KEY"); ok {
 		k, err := secretbox.ParseKey(v)
 		if err != nil {

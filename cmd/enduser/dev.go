@@ -96,8 +96,11 @@ func cmdDev(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	return a.serve(ctx, e, cfg.HTTPAddr, func(bound string) {
+	return a.serve(ctx, e, cfg.HTTPAddr, adminAddrOr(cfg.AdminAddr, defaultDevAdminAddr), func(bound, admin string) {
 		fmt.Fprint(e.stdout, devBanner(cfg.App.DataCenter, bound, cfg.WeChatBaseURL, cfg.DatabaseURL, dbNote, secret))
+		if admin != "" {
+			fmt.Fprintf(e.stdout, "Admin listener (metrics, health): http://%s\n", admin)
+		}
 	})
 }
 

@@ -62,6 +62,11 @@ type server struct {
 	fake   *wechatfake.Server
 	vars   map[string]string
 	client *http.Client
+	// admin is the first instance's admin listener URL ("" when off); logs
+	// is everything it logged; stop stops it (as SIGTERM does).
+	admin string
+	logs  *syncBuffer
+	stop  func() int
 }
 
 // startServer provisions a tenant with the CLI commands and starts `enduser
@@ -83,6 +88,7 @@ func startServer(t *testing.T, extra map[string]string) *server {
 		"ENDUSER_DATA_CENTER":         "CN",
 		"ENDUSER_HTTP_ADDR":           "127.0.0.1:0",
 		"ENDUSER_LOG_LEVEL":           "error",
+		"ENDUSER_ADMIN_ADDR":          "127.0.0.1:0",
 	}
 	for k, v := range extra {
 		s.vars[k] = v
@@ -96,7 +102,7 @@ func startServer(t *testing.T, extra map[string]string) *server {
 	s.mustCLI("datacenter", "set", "CN", "--api-url", "https://cn.example.com", "--mcc", "460,461")
 	s.mustCLI("datacenter", "set", "--api-url", "https://eu.example.com", "EU", "--mcc", "262,208")
 
-	s.url = s.boot(t)
+	s.url, s.stop = s.bootStoppable(t)
 	return s
 }
 
@@ -115,15 +121,27 @@ func (s *server) bootStoppable(t *testing.T) (string, func() int) {
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan string, 1)
 	done := make(chan int, 1)
-	var stderr syncBuffer
+	stderr := &syncBuffer{}
+	first := s.logs == nil
+	if first {
+		s.logs = stderr
+	}
+	admin := make(chan string, 1)
 	go func() {
-		done <- runEnv(ctx, []string{"serve"}, env{getenv: s.getenv, stdout: io.Discard, stderr: &stderr,
-			ready: func(a string) { addr <- a }})
+		done <- runEnv(ctx, []string{"serve"}, env{getenv: s.getenv, stdout: io.Discard, stderr: stderr,
+			ready: func(a string) { addr <- a }, adminReady: func(a string) { admin <- a }})
 	}()
 	var url string
 	select {
 	case a := <-addr:
 		url = "http://" + a
+		select {
+		case a := <-admin:
+			if first {
+				s.admin = "http://" + a
+			}
+		default:
+		}
 	case code := <-done:
 		cancel()
 		t.Fatalf("serve exited with %d before listening: %s", code, stderr.String())

@@ -158,8 +158,11 @@ func TestLoginParametersFromBody(t *testing.T) {
 		t.Errorf("malformed JSON body: want 5023, got %d", a.Code)
 	}
 
-	// The host serves the module's metrics.
-	resp, err := docClient.Get(s.url + "/metrics")
+	// The host serves the module's metrics, on the admin listener only.
+	if code := httpStatus(t, s.url+"/metrics"); code != http.StatusNotFound {
+		t.Errorf("/metrics on the public listener: want 404, got %d", code)
+	}
+	resp, err := docClient.Get(s.admin + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

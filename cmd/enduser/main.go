@@ -16,7 +16,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	code := runEnv(ctx, os.Args[1:], env{getenv: os.Getenv, stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin})
 	stop()
 	os.Exit(code)
 }
@@ -28,6 +28,10 @@ type env struct {
 	stderr io.Writer
 	// ready, when set, is told the address the server listens on.
 	ready func(addr string)
+	// adminReady, when set, is told the admin listener's address.
+	adminReady func(addr string)
+	// stdin is where --secret-stdin and --app-secret-stdin read (nil: empty).
+	stdin io.Reader
 }
 
 const usage = `usage: enduser <command> [flags]
@@ -41,9 +45,14 @@ commands:
                         is configured and none answers at 127.0.0.1:5432) on a PostgreSQL
                         cluster of its own, removed on exit
   migrate up|down|status
-  userdomain create NAME [--secret S]
+  userdomain create NAME [--secret-stdin | --secret S] [--legacy-secret]
+                        the secret: first line of stdin, $ENDUSER_USER_DOMAIN_SECRET, --secret,
+                        or generated; a chosen one needs 32+ characters unless --legacy-secret
   userdomain disable NAME | enable NAME
-  officialaccount add --user-domain NAME --app-id ID --app-secret SECRET
+  officialaccount add --user-domain NAME --app-id ID [--app-secret-stdin | --app-secret SECRET]
+                        the AppSecret: first line of stdin, $ENDUSER_APP_SECRET or --app-secret
+  audit --user-domain NAME [--uid UID] [--since 24h] [--limit 100]
+                        the audit trail, newest first, one JSON object a line
   datacenter set CODE --api-url URL --mcc 460,461
   keys rotate           publish a new access-token signing key; it signs after
                         ENDUSER_SIGNING_KEY_PUBLISH_DELAY
@@ -99,6 +108,8 @@ func dispatch(ctx context.Context, args []string, e env) error {
 		return cmdOfficialAccount(ctx, rest, e)
 	case "datacenter":
 		return cmdDataCenter(ctx, rest, e)
+	case "audit":
+		return cmdAudit(ctx, rest, e)
 	case "keys":
 		return cmdKeys(ctx, rest, e)
 	case "healthcheck":

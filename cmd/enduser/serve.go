@@ -47,17 +47,31 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer a.Close()
-	return a.serve(ctx, e, cfg.HTTPAddr, func(addr string) {
+	return a.serve(ctx, e, cfg.HTTPAddr, adminAddrOr(cfg.AdminAddr, defaultServeAdminAddr), func(addr, admin string) {
 		fmt.Fprintf(e.stdout, "enduser: serving on http://%s (data center %s)\n", addr, cfg.App.DataCenter)
+		if admin != "" {
+			fmt.Fprintf(e.stdout, "enduser: admin listener on http://%s (/metrics, /healthz, /readyz)\n", admin)
+		}
 	})
 }
 
-// newEcho builds the host's Echo instance: health endpoints and the module's
-// routes on a group. The host keeps Echo's own error handler; the module
-// answers its own errors.
-func (a *app) newEcho() *echo.Echo {
-	e := echo.New()
-	e.HideBanner, e.HidePort = true, true
+// The admin listener's default addresses: serve's is fixed, dev's (and the
+// tests') a free loopback port, so that instances on one machine never clash.
+const (
+	defaultServeAdminAddr = "127.0.0.1:9090"
+	defaultDevAdminAddr   = "127.0.0.1:0"
+	adminOff              = "off"
+)
+
+func adminAddrOr(addr, def string) string {
+	if addr == "" {
+		return def
+	}
+	return addr
+}
+
+// health registers /healthz and /readyz on e.
+func (a *app) health(e *echo.Echo) {
 	e.GET("/healthz", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -69,14 +83,34 @@ func (a *app) newEcho() *echo.Echo {
 		}
 		return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 	})
+}
+
+// newAdminEcho is the admin listener: metrics (runtime and process data, not
+// for the public) and the health endpoints.
+func (a *app) newAdminEcho() *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	a.health(e)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(a.metrics, promhttp.HandlerOpts{})))
+	return e
+}
+
+// newEcho builds the host's Echo instance: health endpoints and the module's
+// routes on a group. The host keeps Echo's own error handler; the module
+// answers its own errors.
+func (a *app) newEcho() *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	a.health(e)
 	a.module.HTTP.Register(e.Group(""))
 	return e
 }
 
-// serve loads the signing keys, starts the revocation sync and serves HTTP on
-// addr until ctx ends, then finishes in-flight requests.
-func (a *app) serve(ctx context.Context, e env, addr string, announce func(addr string)) error {
+// serve loads the signing keys, starts the revocation sync and the audit
+// writer, serves HTTP on addr (and the admin listener on adminAddr unless it
+// is "off") until ctx ends, then finishes in-flight requests and flushes the
+// audit trail.
+func (a *app) serve(ctx context.Context, e env, addr, adminAddr string, announce func(addr, admin string)) error {
 	stopTracing, tracing, err := telemetry.Setup(ctx, e.getenv, e.stderr)
 	if err != nil {
 		return err
@@ -101,22 +135,47 @@ func (a *app) serve(ctx context.Context, e env, addr string, announce func(addr 
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	srv := &http.Server{
-		Handler:           a.newEcho(),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
+	var adminLn net.Listener
+	if adminAddr != adminOff {
+		if adminLn, err = net.Listen("tcp", adminAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("admin listener on %s (ENDUSER_ADMIN_ADDR; off turns it off): %w", adminAddr, err)
+		}
 	}
+	newServer := func(h http.Handler) *http.Server {
+		return &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       15 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       120 * time.Second,
+		}
+	}
+	srv := newServer(a.newEcho())
 	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopRun()
 	go func() { _ = a.module.Service.Run(runCtx) }()
+	// The audit writer stops after the last request and flushes what is queued.
+	auditCtx, stopAudit := context.WithCancel(context.WithoutCancel(ctx))
+	auditDone := make(chan struct{})
+	go func() { _ = a.module.Audit.Run(auditCtx); close(auditDone) }()
+	defer func() { stopAudit(); <-auditDone }()
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	var adminSrv *http.Server
+	adminBound := ""
+	if adminLn != nil {
+		adminSrv = newServer(a.newAdminEcho())
+		adminBound = adminLn.Addr().String()
+		go func() { errc <- adminSrv.Serve(adminLn) }()
+	}
 	bound := ln.Addr().String()
 	if announce != nil {
-		announce(bound)
+		announce(bound, adminBound)
+	}
+	if e.adminReady != nil && adminBound != "" {
+		e.adminReady(adminBound)
 	}
 	if e.ready != nil {
 		e.ready(bound)
@@ -129,6 +188,9 @@ func (a *app) serve(ctx context.Context, e env, addr string, announce func(addr 
 	a.log.Info("shutting down: finishing in-flight requests")
 	shutCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	if adminSrv != nil {
+		defer adminSrv.Shutdown(shutCtx) //nolint:errcheck // after the public listener
+	}
 	if err := srv.Shutdown(shutCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
 	}

@@ -74,7 +74,15 @@ func NewDatabase(t testing.TB) string {
 	name := "enduser_test_" + randomHex(8)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := h.createFromTemplate(ctx, name); err != nil {
+	err = h.createFromTemplate(ctx, name)
+	for i := 0; err != nil && i < 3; i++ {
+		// Another checkout's test process (a different migration set) may
+		// have dropped this template as stale: make it again and retry.
+		if err = h.ensureTemplate(ctx); err == nil {
+			err = h.createFromTemplate(ctx, name)
+		}
+	}
+	if err != nil {
 		t.Fatalf("pgtest: create test database %s: %v", name, err)
 	}
 	t.Cleanup(func() {

@@ -1,0 +1,103 @@
+package httpapi
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/iotplatform/enduser-auth/application"
+)
+
+// newCORS is Echo's CORS middleware for the H5 pages' origins; nil for none.
+func newCORS(origins []string) echo.MiddlewareFunc {
+	if len(origins) == 0 {
+		return nil
+	}
+	return middleware.CORSWithConfig(middleware.CORSConfig{
+		AllowOrigins:  origins,
+		AllowMethods:  []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete},
+		AllowHeaders:  []string{echo.HeaderAuthorization, echo.HeaderContentType, "Accept-Language", echo.HeaderXRequestID},
+		ExposeHeaders: []string{echo.HeaderXRequestID},
+		MaxAge:        600,
+	})
+}
+
+// ClientIP is the client's address as the audit trail and the logs record
+// it: the connection's peer. (Echo's c.RealIP() trusts X-Forwarded-For from
+// anyone; trusted-proxy extraction replaces this one function.)
+var ClientIP = func(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// maxRequestIDLen bounds an accepted X-Request-Id.
+const maxRequestIDLen = 64
+
+// requestID returns the client's X-Request-Id when it is short and made of
+// [A-Za-z0-9._:-] only, or a fresh random one.
+func requestID(r *http.Request) string {
+	if id := r.Header.Get(echo.HeaderXRequestID); id != "" && len(id) <= maxRequestIDLen && validRequestID(id) {
+		return id
+	}
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func validRequestID(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '_', c == ':', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// maxUserAgentLen bounds the user agent kept for the audit trail.
+const maxUserAgentLen = 256
+
+// prepare sets the headers every answer of the module carries and puts the
+// request's metadata in its context. noStore marks answers that carry a
+// token or personal data.
+func prepare(c echo.Context, noStore bool) {
+	req := c.Request()
+	hdr := c.Response().Header()
+	id := requestID(req)
+	hdr.Set(echo.HeaderXRequestID, id)
+	hdr.Set(echo.HeaderXContentTypeOptions, "nosniff")
+	if noStore {
+		hdr.Set(echo.HeaderCacheControl, "no-store")
+		hdr.Set("Pragma", "no-cache")
+	}
+	ua := req.UserAgent()
+	if len(ua) > maxUserAgentLen {
+		ua = ua[:maxUserAgentLen]
+	}
+	meta := application.RequestMeta{ClientIP: ClientIP(req), UserAgent: strings.ToValidUTF8(ua, ""), RequestID: id}
+	c.SetRequest(req.WithContext(application.WithRequestMeta(req.Context(), meta)))
+}
+
+// logTokenRefused logs a failed token check at DEBUG with its reason (never
+// the token).
+func (h *Handler) logTokenRefused(c echo.Context, err error) {
+	h.log.DebugContext(c.Request().Context(), "access token refused", slog.String("path", c.Path()), slog.String("reason", clipReason(err.Error())))
+}
+
+func clipReason(s string) string {
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	return strings.ToValidUTF8(s, "?")
+}

@@ -1,0 +1,334 @@
+package postgres
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/iotplatform/enduser-auth/application"
+	"github.com/iotplatform/enduser-auth/domain"
+)
+
+// AuditConfig configures the audit writer. Zero values take the defaults.
+type AuditConfig struct {
+	// Retention is how long records are kept (default 90 days).
+	Retention time.Duration
+	// QueueSize bounds the records waiting to be written (default 10,000);
+	// when the queue is full a record is dropped, never waited for.
+	QueueSize int
+	// BatchSize is the most records one INSERT writes (default 500).
+	BatchSize int
+	// FlushInterval is the longest a queued record waits (default 1s).
+	FlushInterval time.Duration
+	// PurgeInterval is how often expired records are purged (default 1h).
+	PurgeInterval time.Duration
+	// PurgeBatch is the most rows one purge statement deletes (default 5,000).
+	PurgeBatch int
+	// OpenIDKey keys the openid hash (HMAC-SHA-256); derive it from the
+	// master key (DeriveAuditKey).
+	OpenIDKey []byte
+	// Code maps an outcome to the business code stored (nil: 0 for success,
+	// -1 otherwise).
+	Code func(domain.Kind) int
+}
+
+// DefaultAuditRetention is the audit trail's default retention.
+const DefaultAuditRetention = 90 * 24 * time.Hour
+
+// maxUserAgent bounds the stored user agent.
+const maxUserAgent = 256
+
+// DeriveAuditKey derives the openid hashing key from the master key, so that
+// the hash is stable across instances and useless without the master key.
+func DeriveAuditKey(masterKey []byte) []byte {
+	m := hmac.New(sha256.New, masterKey)
+	m.Write([]byte("enduser-auth audit openid hash v1"))
+	return m.Sum(nil)
+}
+
+// AuditWriter is the audit log on PostgreSQL: Record queues (never blocks),
+// Run writes the queue in batches and purges expired records. It implements
+// application.AuditLog. A nil *AuditWriter records nothing.
+type AuditWriter struct {
+	db  *gorm.DB
+	cfg AuditConfig
+	log *slog.Logger
+	q   chan auditRow
+
+	dropped     atomic.Uint64
+	failed      atomic.Uint64
+	lastDropLog atomic.Int64 // unix nanos of the last "dropped" log line
+	runMu       sync.Mutex
+}
+
+var _ application.AuditLog = (*AuditWriter)(nil)
+
+// NewAuditWriter returns a writer on db; it writes nothing until Run.
+func NewAuditWriter(db *gorm.DB, cfg AuditConfig, log *slog.Logger) *AuditWriter {
+	if cfg.Retention <= 0 {
+		cfg.Retention = DefaultAuditRetention
+	}
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = 10000
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 500
+	}
+	if cfg.FlushInterval <= 0 {
+		cfg.FlushInterval = time.Second
+	}
+	if cfg.PurgeInterval <= 0 {
+		cfg.PurgeInterval = time.Hour
+	}
+	if cfg.PurgeBatch <= 0 {
+		cfg.PurgeBatch = 5000
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &AuditWriter{db: db, cfg: cfg, log: log, q: make(chan auditRow, cfg.QueueSize)}
+}
+
+type auditRow struct {
+	ID            int64 `gorm:"primaryKey;->"`
+	At            time.Time
+	Event         string
+	Code          int
+	WechatErrcode *int
+	UserDomain    string
+	AppID         string
+	UID           string `gorm:"column:uid"`
+	OpenidHash    string
+	ClientIP      string `gorm:"column:client_ip"`
+	UserAgent     string
+	RequestID     string `gorm:"column:request_id"`
+}
+
+func (auditRow) TableName() string { return "enduser_audit_events" }
+
+// Record queues e; when the queue is full e is dropped and counted. The openid
+// leaves here only as its keyed hash.
+func (w *AuditWriter) Record(_ context.Context, e application.AuditEvent) {
+	if w == nil {
+		return
+	}
+	r := auditRow{At: e.Time, Event: e.Event, Code: w.code(e.Outcome), UserDomain: clip(e.UserDomain, 64),
+		AppID: clip(e.AppID, 64), UID: clip(e.UID, 64), ClientIP: clip(e.ClientIP, 64),
+		UserAgent: clip(e.UserAgent, maxUserAgent), RequestID: clip(e.RequestID, 128)}
+	if r.At.IsZero() {
+		r.At = time.Now()
+	}
+	if e.WeChatErrcode != 0 {
+		c := e.WeChatErrcode
+		r.WechatErrcode = &c
+	}
+	if e.OpenID != "" {
+		r.OpenidHash = w.HashOpenID(e.OpenID)
+	}
+	select {
+	case w.q <- r:
+	default:
+		n := w.dropped.Add(1)
+		w.logDrop(n)
+	}
+}
+
+// HashOpenID is the keyed hash the trail stores instead of an openid.
+func (w *AuditWriter) HashOpenID(openID string) string {
+	m := hmac.New(sha256.New, w.cfg.OpenIDKey)
+	m.Write([]byte(openID))
+	return hex.EncodeToString(m.Sum(nil)[:16])
+}
+
+// dropLogEvery bounds the "records dropped" log line to one per interval.
+const dropLogEvery = 10 * time.Second
+
+func (w *AuditWriter) logDrop(total uint64) {
+	now := time.Now().UnixNano()
+	last := w.lastDropLog.Load()
+	if now-last < int64(dropLogEvery) || !w.lastDropLog.CompareAndSwap(last, now) {
+		return
+	}
+	w.log.Warn("audit queue full: records dropped", slog.Uint64("droppedTotal", total), slog.Int("queueSize", w.cfg.QueueSize))
+}
+
+func (w *AuditWriter) code(k domain.Kind) int {
+	if w.cfg.Code != nil {
+		return w.cfg.Code(k)
+	}
+	if k == "" {
+		return 0
+	}
+	return -1
+}
+
+// Dropped counts the records dropped because the queue was full.
+func (w *AuditWriter) Dropped() uint64 {
+	if w == nil {
+		return 0
+	}
+	return w.dropped.Load()
+}
+
+// Failed counts the records lost because the database refused a batch.
+func (w *AuditWriter) Failed() uint64 {
+	if w == nil {
+		return 0
+	}
+	return w.failed.Load()
+}
+
+// Run writes queued records in batches (every FlushInterval, or as soon as
+// BatchSize are waiting) and purges expired records every PurgeInterval,
+// until ctx ends; then it writes what is still queued and returns. The host
+// runs it once per process and waits for it on shutdown.
+func (w *AuditWriter) Run(ctx context.Context) error {
+	if w == nil {
+		<-ctx.Done()
+		return nil
+	}
+	w.runMu.Lock()
+	defer w.runMu.Unlock()
+	flush := time.NewTicker(w.cfg.FlushInterval)
+	defer flush.Stop()
+	purge := time.NewTicker(w.cfg.PurgeInterval)
+	defer purge.Stop()
+	w.purgeLogged(ctx)
+	buf := make([]auditRow, 0, w.cfg.BatchSize)
+	for {
+		select {
+		case r := <-w.q:
+			buf = append(buf, r)
+			if len(buf) >= w.cfg.BatchSize {
+				buf = w.write(ctx, buf)
+			}
+		case <-flush.C:
+			buf = w.write(ctx, buf)
+		case <-purge.C:
+			w.purgeLogged(ctx)
+		case <-ctx.Done():
+			// Shutdown: write everything still queued.
+			for {
+				select {
+				case r := <-w.q:
+					buf = append(buf, r)
+					if len(buf) >= w.cfg.BatchSize {
+						buf = w.write(ctx, buf)
+					}
+					continue
+				default:
+				}
+				break
+			}
+			w.write(ctx, buf)
+			return nil
+		}
+	}
+}
+
+// write inserts buf as one statement and returns buf emptied.
+func (w *AuditWriter) write(ctx context.Context, buf []auditRow) []auditRow {
+	if len(buf) == 0 {
+		return buf
+	}
+	// A write is never cut short by the shutdown that asks for it: it has
+	// its own bound.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := w.db.WithContext(ctx).Create(&buf).Error; err != nil {
+		w.failed.Add(uint64(len(buf)))
+		w.log.Error("audit write failed: records lost", slog.Int("records", len(buf)), slog.String("error", err.Error()))
+	}
+	clear(buf)
+	return buf[:0]
+}
+
+func (w *AuditWriter) purgeLogged(ctx context.Context) {
+	if _, err := w.Purge(ctx, time.Now()); err != nil && ctx.Err() == nil {
+		w.log.Warn("audit purge failed", slog.String("error", err.Error()))
+	}
+}
+
+// maxPurgeBatches bounds one purge round; the next round continues.
+const maxPurgeBatches = 100
+
+// Purge deletes records older than the retention at now, PurgeBatch rows per
+// statement (so no statement holds locks on a huge range), and reports how
+// many it deleted.
+func (w *AuditWriter) Purge(ctx context.Context, now time.Time) (int64, error) {
+	cutoff := now.Add(-w.cfg.Retention)
+	var total int64
+	for range maxPurgeBatches {
+		res := w.db.WithContext(ctx).Exec(`DELETE FROM enduser_audit_events WHERE id IN (
+			SELECT id FROM enduser_audit_events WHERE at < ? ORDER BY at LIMIT ?)`, cutoff, w.cfg.PurgeBatch)
+		if res.Error != nil {
+			return total, fmt.Errorf("purge audit events: %w", res.Error)
+		}
+		total += res.RowsAffected
+		if res.RowsAffected < int64(w.cfg.PurgeBatch) {
+			break
+		}
+	}
+	return total, nil
+}
+
+// AuditQuery selects audit records.
+type AuditQuery struct {
+	UserDomain string
+	UID        string // "": every user
+	Since      time.Time
+	Limit      int
+}
+
+// AuditRecord is one stored audit event.
+type AuditRecord struct {
+	Time          time.Time `json:"time"`
+	Event         string    `json:"event"`
+	Code          int       `json:"code"`
+	WeChatErrcode *int      `json:"wechatErrcode,omitempty"`
+	UserDomain    string    `json:"userDomain"`
+	AppID         string    `json:"appId"`
+	UID           string    `json:"uid"`
+	OpenIDHash    string    `json:"openidHash"`
+	ClientIP      string    `json:"clientIp"`
+	UserAgent     string    `json:"userAgent"`
+	RequestID     string    `json:"requestId"`
+}
+
+// AuditEvents lists the records of q, newest first.
+func (s *Store) AuditEvents(ctx context.Context, q AuditQuery) ([]AuditRecord, error) {
+	tx := s.db.WithContext(ctx).Where("user_domain = ? AND at >= ?", q.UserDomain, q.Since)
+	if q.UID != "" {
+		tx = tx.Where("uid = ?", q.UID)
+	}
+	if q.Limit > 0 {
+		tx = tx.Limit(q.Limit)
+	}
+	var rows []auditRow
+	if err := tx.Order("at DESC, id DESC").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("list audit events: %w", err)
+	}
+	out := make([]AuditRecord, len(rows))
+	for i, r := range rows {
+		out[i] = AuditRecord{Time: r.At.UTC(), Event: r.Event, Code: r.Code, WeChatErrcode: r.WechatErrcode, UserDomain: r.UserDomain,
+			AppID: r.AppID, UID: r.UID, OpenIDHash: r.OpenidHash, ClientIP: r.ClientIP, UserAgent: r.UserAgent, RequestID: r.RequestID}
+	}
+	return out, nil
+}
+
+// clip bounds a string to n bytes of valid UTF-8.
+func clip(s string, n int) string {
+	if len(s) > n {
+		s = s[:n]
+	}
+	return strings.ToValidUTF8(s, "")
+}

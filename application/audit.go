@@ -1,0 +1,96 @@
+package application
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/iotplatform/enduser-auth/domain"
+)
+
+// The kinds of audit events.
+const (
+	// AuditLogin is a login attempt, with its outcome.
+	AuditLogin = "login"
+	// AuditRefreshReuse is a spent refresh token presented again: the
+	// session was revoked.
+	AuditRefreshReuse = "refresh_reuse"
+	// AuditLogout is a logout attempt, with its outcome.
+	AuditLogout = "logout"
+	// AuditLockout is a (client IP, user domain) locked out after repeated
+	// signature failures: one event per lockout, not per refused request.
+	AuditLockout = "lockout"
+)
+
+// AuditEvent is one security event of the audit trail.
+type AuditEvent struct {
+	Time  time.Time
+	Event string
+	// Outcome is the error kind of a failure; "" is success.
+	Outcome domain.Kind
+	// WeChatErrcode is WeChat's errcode when WeChat refused the code (0: none).
+	WeChatErrcode int
+	UserDomain    string
+	AppID         string
+	// UID is the user's id when known.
+	UID string
+	// OpenID is the WeChat openid when known. An AuditLog never stores it in
+	// clear: only a keyed hash of it.
+	OpenID string
+	RequestMeta
+}
+
+// AuditLog records security events. Record must not block: an
+// implementation queues the event and writes it later (a login never waits for
+// the audit), dropping it when its queue is full.
+type AuditLog interface {
+	Record(ctx context.Context, e AuditEvent)
+}
+
+// SetAuditLog makes the service record its security events in a (nil: none).
+// Call it before serving.
+func (s *Service) SetAuditLog(a AuditLog) { s.audit = a }
+
+// RecordLockout records one lockout of (clientIP, userDomain); the abuse
+// limiter calls it once when it locks a client out. An empty clientIP is
+// taken from ctx's RequestMeta.
+func (s *Service) RecordLockout(ctx context.Context, userDomain, clientIP string) {
+	e := AuditEvent{Event: AuditLockout, Outcome: domain.KindSignatureInvalid, UserDomain: safeLog(userDomain)}
+	e.ClientIP = clientIP
+	s.record(ctx, e)
+}
+
+// record stamps e with the time and the request's metadata and hands it to the
+// audit log, if any.
+func (s *Service) record(ctx context.Context, e AuditEvent) {
+	if s.audit == nil {
+		return
+	}
+	e.Time = s.clock.Now()
+	if m, ok := RequestMetaFromContext(ctx); ok {
+		ip := e.ClientIP
+		e.RequestMeta = m
+		if ip != "" {
+			e.ClientIP = ip
+		}
+	}
+	s.audit.Record(ctx, e)
+}
+
+// weChatErrcode extracts WeChat's errcode from a KindWeChatRejected error's
+// detail ({"errcode":40029,"errmsg":"..."}).
+func weChatErrcode(err error) int {
+	if !domain.IsKind(err, domain.KindWeChatRejected) {
+		return 0
+	}
+	d := domain.DetailOf(err)
+	if !strings.Contains(d, "errcode") {
+		return 0
+	}
+	var v struct {
+		Errcode int `json:"errcode"`
+	}
+	_ = json.Unmarshal([]byte(d), &v)
+	return v.Errcode
+}
