@@ -74,15 +74,7 @@ func NewDatabase(t testing.TB) string {
 	name := "enduser_test_" + randomHex(8)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	err = h.createFromTemplate(ctx, name)
-	for i := 0; err != nil && i < 3; i++ {
-		// Another checkout's test process (a different migration set) may
-		// have dropped this template as stale: make it again and retry.
-		if err = h.ensureTemplate(ctx); err == nil {
-			err = h.createFromTemplate(ctx, name)
-		}
-	}
-	if err != nil {
+	if err := h.createFromTemplate(ctx, name); err != nil {
 		t.Fatalf("pgtest: create test database %s: %v", name, err)
 	}
 	t.Cleanup(func() {
@@ -240,27 +232,36 @@ func (h *harness) ensureTemplate(ctx context.Context) error {
 		return nil
 	}
 	if exists {
-		// Left half-migrated by a process that died: start again.
+		// Not a template (an older harness left it unfinished): start again.
 		if _, err := conn.ExecContext(ctx, "DROP DATABASE "+quote(h.template)+" WITH (FORCE)"); err != nil {
 			return fmt.Errorf("drop unfinished template: %w", err)
 		}
 	}
-	if _, err := conn.ExecContext(ctx, "CREATE DATABASE "+quote(h.template)); err != nil {
+	// The template is built under another name and renamed when finished, so
+	// that no test process can ever copy a half-migrated one.
+	building := h.template + "_building"
+	if _, err := conn.ExecContext(ctx, "DROP DATABASE IF EXISTS "+quote(building)+" WITH (FORCE)"); err != nil {
+		return fmt.Errorf("drop unfinished template: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, "CREATE DATABASE "+quote(building)); err != nil {
 		return fmt.Errorf("create: %w", err)
 	}
-	if err := h.migrateTemplate(ctx); err != nil {
+	if err := h.migrateTemplate(ctx, building); err != nil {
 		return err
 	}
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf("COMMENT ON DATABASE %s IS 'created %d'", quote(h.template), time.Now().Unix())); err != nil {
+	if _, err := conn.ExecContext(ctx,
+		"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", building); err != nil {
+		return fmt.Errorf("close connections: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("COMMENT ON DATABASE %s IS 'created %d'", quote(building), time.Now().Unix())); err != nil {
 		return fmt.Errorf("date the template: %w", err)
 	}
 	// No connections to the template from now on: copying it needs none.
-	if _, err := conn.ExecContext(ctx, "ALTER DATABASE "+quote(h.template)+" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false"); err != nil {
+	if _, err := conn.ExecContext(ctx, "ALTER DATABASE "+quote(building)+" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false"); err != nil {
 		return fmt.Errorf("mark as template: %w", err)
 	}
-	if _, err := conn.ExecContext(ctx,
-		"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", h.template); err != nil {
-		return fmt.Errorf("close connections: %w", err)
+	if _, err := conn.ExecContext(ctx, "ALTER DATABASE "+quote(building)+" RENAME TO "+quote(h.template)); err != nil {
+		return fmt.Errorf("rename the finished template: %w", err)
 	}
 	h.dropStaleTemplates(ctx, conn)
 	return nil
@@ -300,8 +301,8 @@ func (h *harness) dropStaleTemplates(ctx context.Context, conn *sql.Conn) {
 	}
 }
 
-func (h *harness) migrateTemplate(ctx context.Context) error {
-	dsn, err := withDatabase(h.adminURL, h.template)
+func (h *harness) migrateTemplate(ctx context.Context, name string) error {
+	dsn, err := withDatabase(h.adminURL, name)
 	if err != nil {
 		return err
 	}
