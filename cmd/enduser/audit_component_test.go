@@ -209,10 +209,10 @@ func TestAuditTrailHygieneAndLogs(t *testing.T) {
 			}
 		}
 	}
-	if code := httpStatus(t, s.url+"/metrics"); code != http.StatusNotFound {
+	if code := undocumentedStatus(t, s.url+"/metrics"); code != http.StatusNotFound {
 		t.Errorf("/metrics on the public listener: %d", code)
 	}
-	mresp, err := http.Get(s.admin + "/metrics")
+	mresp, err := docClient.Get(s.admin + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

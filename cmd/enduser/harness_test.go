@@ -359,6 +359,18 @@ func httpStatus(t *testing.T, u string) int {
 	return resp.StatusCode
 }
 
+// undocumentedStatus GETs u without validating the answer against the API
+// document: for checks that a path is not served (the host's 404).
+func undocumentedStatus(t *testing.T, u string) int {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 // adminDB connects to the maintenance database of the test server.
 func adminDB(t *testing.T) *sql.DB {
 	t.Helper()

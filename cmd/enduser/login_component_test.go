@@ -159,7 +159,7 @@ func TestLoginParametersFromBody(t *testing.T) {
 	}
 
 	// The host serves the module's metrics, on the admin listener only.
-	if code := httpStatus(t, s.url+"/metrics"); code != http.StatusNotFound {
+	if code := undocumentedStatus(t, s.url+"/metrics"); code != http.StatusNotFound {
 		t.Errorf("/metrics on the public listener: want 404, got %d", code)
 	}
 	resp, err := docClient.Get(s.admin + "/metrics")
