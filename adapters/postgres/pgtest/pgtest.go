@@ -67,6 +67,26 @@ var (
 // this test uses. The database is dropped when the test ends.
 func NewDatabase(t testing.TB) string {
 	t.Helper()
+	return newDatabase(t, "")
+}
+
+// NewSerializableDatabase is NewDatabase with the database's
+// default_transaction_isolation set to serializable (ALTER DATABASE ... SET),
+// as CockroachDB and YugabyteDB run by default: every connection to it runs
+// every transaction serializable.
+func NewSerializableDatabase(t testing.TB) string {
+	t.Helper()
+	return newDatabase(t, "serializable")
+}
+
+// OpenSerializable is Open on a NewSerializableDatabase.
+func OpenSerializable(t testing.TB) *gorm.DB {
+	t.Helper()
+	return openDSN(t, NewSerializableDatabase(t))
+}
+
+func newDatabase(t testing.TB, isolation string) string {
+	t.Helper()
 	h, err := setup()
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
@@ -76,6 +96,11 @@ func NewDatabase(t testing.TB) string {
 	defer cancel()
 	if err := h.createFromTemplate(ctx, name); err != nil {
 		t.Fatalf("pgtest: create test database %s: %v", name, err)
+	}
+	if isolation != "" {
+		if _, err := h.admin.ExecContext(ctx, "ALTER DATABASE "+quote(name)+" SET default_transaction_isolation = '"+isolation+"'"); err != nil {
+			t.Fatalf("pgtest: set isolation of %s: %v", name, err)
+		}
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -97,7 +122,11 @@ func NewDatabase(t testing.TB) string {
 // closed when the test ends, before the database is dropped.
 func Open(t testing.TB) *gorm.DB {
 	t.Helper()
-	dsn := NewDatabase(t)
+	return openDSN(t, NewDatabase(t))
+}
+
+func openDSN(t testing.TB, dsn string) *gorm.DB {
+	t.Helper()
 	db, err := gorm.Open(gormpg.Open(dsn), &gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: true})
 	if err != nil {
 		t.Fatalf("pgtest: open test database: %v", err)
@@ -269,7 +298,8 @@ func (h *harness) migrateTemplate(ctx context.Context) error {
 
 // createFromTemplate copies the template. Postgres refuses the copy while
 // anything is connected to the template (SQLSTATE 55006), which a backend
-// that is still closing can briefly be: retry a few times.
+// that is still closing can briefly be: retry a few times. A template that
+// another checkout's test process dropped (3D000) is made again.
 func (h *harness) createFromTemplate(ctx context.Context, name string) error {
 	const attempts = 6
 	backoff := 50 * time.Millisecond
@@ -277,6 +307,14 @@ func (h *harness) createFromTemplate(ctx context.Context, name string) error {
 	for i := 0; i < attempts; i++ {
 		_, err = h.admin.ExecContext(ctx, "CREATE DATABASE "+quote(name)+" TEMPLATE "+quote(h.template))
 		var pgErr *pgconn.PgError
+		if err != nil && errors.As(err, &pgErr) && pgErr.Code == "3D000" {
+			// The template is gone: a test process of a checkout with other
+			// migrations dropped it as stale. Make it again.
+			if err = h.ensureTemplate(ctx); err != nil {
+				return err
+			}
+			continue
+		}
 		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "55006" {
 			return err
 		}
