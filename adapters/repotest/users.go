@@ -312,12 +312,12 @@ func concurrentLogins(f *fixture, n int, who func(i int) (int64, domain.WeChatId
 func concurrentRecords(f *fixture, n int, who func(i int) (int64, domain.WeChatIdentity)) (map[string]bool, map[domain.LoginOutcome]int) {
 	f.t.Helper()
 	var (
-		mu      sync.Mutex
+		mu       sync.Mutex
 		uids     = map[string]bool{}
 		outcomes = map[domain.LoginOutcome]int{}
 		created  int
-		wg      sync.WaitGroup
-		start   = make(chan struct{})
+		wg       sync.WaitGroup
+		start    = make(chan struct{})
 	)
 	for i := range n {
 		domainID, id := who(i)
