@@ -41,11 +41,16 @@ func NewModule(cfg Config, db *gorm.DB, hc *http.Client, log *slog.Logger, reg p
 		return nil, err
 	}
 	handler := httpapi.NewHandler(service, log, metrics)
+	storeMetrics, err := NewStoreMetrics(reg, store)
+	if err != nil {
+		return nil, err
+	}
 	module := &Module{
-		Service: service,
-		HTTP:    handler,
-		Store:   store,
-		Tokens:  issuer,
+		Service:      service,
+		HTTP:         handler,
+		Store:        store,
+		Tokens:       issuer,
+		StoreMetrics: storeMetrics,
 	}
 	return module, nil
 }

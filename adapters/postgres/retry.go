@@ -54,6 +54,9 @@ func (s *Store) retry(ctx context.Context, op func() error) error {
 			s.counts.exhausted.Add(1)
 			return fmt.Errorf("still failing after %d attempts: %w", attempt, err)
 		}
+		if ctx.Err() != nil {
+			return errors.Join(err, ctx.Err())
+		}
 		s.counts.retries.Add(1)
 		limit := min(retryBackoff<<(attempt-1), maxBackoff)
 		t := time.NewTimer(time.Duration(rand.Int64N(int64(limit)) + 1))
