@@ -34,7 +34,9 @@ const (
 )
 
 // sqlRecordLogin records a login and its session in one statement, whatever
-// the path. decided reads what is stored (one snapshot) and picks the step;
+// the path. decided reads what is stored (one snapshot) and picks the step
+// (the unionid's holder is only looked up when the binding has no unionid:
+// a returning user with one costs no probe of the unions);
 // the writes are chained so that a write the step needs and a concurrent
 // login made impossible (ON CONFLICT DO NOTHING inserts nothing) stops the
 // ones after it: then the statement returns no row, or, when the unionid was
@@ -60,7 +62,7 @@ WITH decided AS (
 		END AS step
 	FROM (SELECT 1) one
 	LEFT JOIN enduser_wechat_identities k ON k.user_domain_id = $1 AND k.app_id = $2 AND k.open_id = $3
-	LEFT JOIN enduser_wechat_unions h ON h.user_domain_id = $1 AND h.union_id = $4 AND $4 <> ''
+	LEFT JOIN enduser_wechat_unions h ON h.user_domain_id = $1 AND h.union_id = $4 AND $4 <> '' AND k.union_id IS NULL
 ),
 claimed AS (
 	INSERT INTO enduser_wechat_unions (user_domain_id, union_id, user_id, created_at)
