@@ -201,30 +201,11 @@ func (f *faultyStore) DataCenterByMCC(ctx context.Context, mcc domain.MCC) (doma
 	return f.Store.DataCenterByMCC(ctx, mcc)
 }
 
-// LogInWeChatUser composes the faulty FindOrRegisterWeChatUser and
-// CreateSession, so that a failure of either fails the login.
-func (f *faultyStore) LogInWeChatUser(ctx context.Context, userDomainID int64, id domain.WeChatIdentity,
-	candidate domain.EndUser, sess domain.Session, now time.Time) (domain.EndUser, domain.Session, bool, error) {
-	if err := f.fault("LogInWeChatUser"); err != nil {
-		return domain.EndUser{}, domain.Session{}, false, err
+func (f *faultyStore) RecordLogin(ctx context.Context, l application.LoginRecord) (application.RecordedLogin, error) {
+	if err := f.fault("RecordLogin"); err != nil {
+		return application.RecordedLogin{}, err
 	}
-	u, created, err := f.FindOrRegisterWeChatUser(ctx, userDomainID, id, candidate, now)
-	if err != nil {
-		return domain.EndUser{}, domain.Session{}, false, err
-	}
-	sess = sess.ForUser(u.ID())
-	if err := f.CreateSession(ctx, sess); err != nil {
-		return domain.EndUser{}, domain.Session{}, false, err
-	}
-	return u, sess, created, nil
-}
-
-func (f *faultyStore) FindOrRegisterWeChatUser(ctx context.Context, userDomainID int64, id domain.WeChatIdentity,
-	candidate domain.EndUser, now time.Time) (domain.EndUser, bool, error) {
-	if err := f.fault("FindOrRegisterWeChatUser"); err != nil {
-		return domain.EndUser{}, false, err
-	}
-	return f.Store.FindOrRegisterWeChatUser(ctx, userDomainID, id, candidate, now)
+	return f.Store.RecordLogin(ctx, l)
 }
 
 func (f *faultyStore) UserWithWeChat(ctx context.Context, uid, appID string) (domain.EndUser, domain.WeChatIdentity, error) {
@@ -232,13 +213,6 @@ func (f *faultyStore) UserWithWeChat(ctx context.Context, uid, appID string) (do
 		return domain.EndUser{}, domain.WeChatIdentity{}, err
 	}
 	return f.Store.UserWithWeChat(ctx, uid, appID)
-}
-
-func (f *faultyStore) CreateSession(ctx context.Context, s domain.Session) error {
-	if err := f.fault("CreateSession"); err != nil {
-		return err
-	}
-	return f.Store.CreateSession(ctx, s)
 }
 
 func (f *faultyStore) SessionByID(ctx context.Context, id domain.SessionID) (domain.Session, error) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"log/slog"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -89,8 +90,11 @@ func TestLoginChecksInContractOrder(t *testing.T) {
 func TestLoginSucceeds(t *testing.T) {
 	h := newHarness(t)
 	res := h.login(signed(appID, "code-alice"))
-	if res.UID == "" || !res.Registered {
-		t.Errorf("first login: uid %q, registered %t; want a new user", res.UID, res.Registered)
+	if res.UID == "" || !res.Registered || res.Outcome != domain.LoginRegistered {
+		t.Errorf("first login: uid %q, registered %t, %s; want a new user", res.UID, res.Registered, res.Outcome)
+	}
+	if !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(res.UID) {
+		t.Errorf("uid %q is not 32 hex characters", res.UID)
 	}
 	if got := h.wechat.LastSecret(); got != appSecret {
 		t.Errorf("WeChat was called with AppSecret %q, want the configured %q", got, appSecret)
@@ -163,7 +167,7 @@ func TestLoginMCC(t *testing.T) {
 }
 
 func TestLoginRepositoryFailuresAreInternal(t *testing.T) {
-	for _, method := range []string{"UserDomainByName", "OfficialAccount", "LogInWeChatUser", "FindOrRegisterWeChatUser", "CreateSession"} {
+	for _, method := range []string{"UserDomainByName", "OfficialAccount", "RecordLogin"} {
 		t.Run(method, func(t *testing.T) {
 			h := newHarness(t)
 			h.store.failOn(method)
@@ -189,14 +193,14 @@ func TestLoginFindsTheSameUser(t *testing.T) {
 	first := h.login(signed(appID, "code-alice"))
 	h.clock.Advance(time.Hour)
 	again := h.login(signed(appID, "code-alice-again"))
-	if again.UID != first.UID || again.Registered {
+	if again.UID != first.UID || again.Registered || again.Outcome != domain.LoginReturning {
 		t.Errorf("second login: uid %s (registered %t), want %s", again.UID, again.Registered, first.UID)
 	}
 	if again.Tokens.Refresh.Value == first.Tokens.Refresh.Value {
 		t.Error("two logins share a refresh token")
 	}
 	viaApp2 := h.login(signed(app2ID, "code-alice-app2"))
-	if viaApp2.UID != first.UID || viaApp2.Registered {
+	if viaApp2.UID != first.UID || viaApp2.Registered || viaApp2.Outcome != domain.LoginJoinedByUnionID {
 		t.Errorf("login through another official account with the same unionid: uid %s, want %s", viaApp2.UID, first.UID)
 	}
 	bob := h.login(signed(appID, "code-bob"))

@@ -58,21 +58,36 @@ type DataCenterRepository interface {
 	PutDataCenter(ctx context.Context, dc domain.DataCenter) error
 }
 
+// LoginRecord is one login to record: who WeChat says the person is, the
+// user to register if nobody is this person yet, and the session to start
+// for whoever it is.
+type LoginRecord struct {
+	UserDomainID int64
+	Identity     domain.WeChatIdentity
+	// Candidate is registered when the identity names nobody (its uid is
+	// fresh, made by the caller).
+	Candidate domain.EndUser
+	// Session is started for the user found (Session.ForUser).
+	Session domain.Session
+	// At is the login time: the user's last login becomes At unless a later
+	// one is recorded already.
+	At time.Time
+}
+
+// RecordedLogin is what recording a login did.
+type RecordedLogin struct {
+	User    domain.EndUser
+	Session domain.Session // as stored: Session.ForUser(User.ID())
+	Outcome domain.LoginOutcome
+}
+
 // UserRepository stores end users and their WeChat bindings.
 type UserRepository interface {
-	// FindOrRegisterWeChatUser returns the user bound to (user domain, appId,
-	// openid) or, when the identity has a unionid, to (user domain, unionid);
-	// otherwise it registers candidate. A unionid seen for the first time is
-	// attached to the found user. The login time is recorded as now, unless
-	// a later one is recorded already (instances' clocks differ).
-	// Concurrent calls for one person yield one user.
-	FindOrRegisterWeChatUser(ctx context.Context, userDomainID int64, id domain.WeChatIdentity, candidate domain.EndUser, now time.Time) (user domain.EndUser, created bool, err error)
-	// LogInWeChatUser records a login as one operation: it is
-	// FindOrRegisterWeChatUser followed by SessionRepository.CreateSession of
-	// sess.ForUser(user's uid), so that a returning user costs one round
-	// trip. It returns the user, the session as stored and whether the user
-	// was created.
-	LogInWeChatUser(ctx context.Context, userDomainID int64, id domain.WeChatIdentity, candidate domain.EndUser, sess domain.Session, now time.Time) (domain.EndUser, domain.Session, bool, error)
+	// RecordLogin records a login as one atomic operation: it decides who the
+	// identity is by domain.DecideLogin on what is stored, writes that
+	// decision and the last-login time (domain.LastLogin), and stores the
+	// session for that user. Concurrent calls for one person yield one user.
+	RecordLogin(ctx context.Context, l LoginRecord) (RecordedLogin, error)
 	// UserWithWeChat returns a user and its binding under appID (the binding
 	// is zero when there is none). Errors: KindUserNotFound.
 	UserWithWeChat(ctx context.Context, uid, appID string) (domain.EndUser, domain.WeChatIdentity, error)
@@ -85,8 +100,8 @@ type RevokedSession struct {
 }
 
 // SessionRepository stores sessions (refresh-token families).
+// Sessions are created by UserRepository.RecordLogin, with the login.
 type SessionRepository interface {
-	CreateSession(ctx context.Context, s domain.Session) error
 	// SessionByID errors: KindTokenInvalid when there is no such session.
 	SessionByID(ctx context.Context, id domain.SessionID) (domain.Session, error)
 	// AdvanceRefreshCounter spends refresh token `from`, atomically: it moves

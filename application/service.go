@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -132,6 +131,9 @@ type LoginResult struct {
 	Tokens     domain.TokenPair
 	UID        string
 	Registered bool
+	// Outcome says how the person was recognised (returning, registered,
+	// joined by unionid, unionid attached).
+	Outcome domain.LoginOutcome
 }
 
 // LoginWithWeChatOfficialAccount verifies the request, exchanges the code with
@@ -145,7 +147,7 @@ func (s *Service) LoginWithWeChatOfficialAccount(ctx context.Context, in WeChatL
 		attrs := []any{slog.String("userDomain", safeLog(in.UserDomain)), slog.String("appId", safeLog(in.AppID)),
 			slog.Duration("took", s.clock.Now().Sub(start))}
 		if err == nil {
-			attrs = append(attrs, slog.String("uid", res.UID), slog.Bool("registered", res.Registered))
+			attrs = append(attrs, slog.String("uid", res.UID), slog.Bool("registered", res.Registered), slog.String("outcome", res.Outcome.String()))
 		}
 		s.logOutcome(ctx, "login.wechat_offiaccount", err, attrs...)
 		s.record(ctx, AuditEvent{Event: AuditLogin, Outcome: domain.KindOf(err), WeChatErrcode: weChatErrcode(err),
@@ -192,20 +194,20 @@ func (s *Service) LoginWithWeChatOfficialAccount(ctx context.Context, in WeChatL
 		return res, internalUnless(err, domain.KindWeChatUnavailable, domain.KindWeChatRejected, domain.KindWeChatMalformed)
 	}
 	now := s.clock.Now()
-	candidate, err := domain.NewEndUser(newUID(), ud.ID(), now)
+	candidate, err := domain.NewEndUser(domain.NewUID(now), ud.ID(), now)
 	if err != nil {
 		return res, err
 	}
 	sess := domain.NewSession(candidate.ID(), ud.ID(), ud.Name(), appID, now, s.cfg.RefreshTokenTTL, s.cfg.SessionMaxLifetime)
-	user, sess, created, err := s.users.LogInWeChatUser(ctx, ud.ID(), ident, candidate, sess, now)
+	rec, err := s.users.RecordLogin(ctx, LoginRecord{UserDomainID: ud.ID(), Identity: ident, Candidate: candidate, Session: sess, At: now})
 	if err != nil {
 		return res, internal(err)
 	}
-	pair, err := s.pairFor(ctx, sess, now)
+	pair, err := s.pairFor(ctx, rec.Session, now)
 	if err != nil {
 		return res, err
 	}
-	return LoginResult{Tokens: pair, UID: user.ID(), Registered: created}, nil
+	return LoginResult{Tokens: pair, UID: rec.User.ID(), Registered: rec.Outcome.Created(), Outcome: rec.Outcome}, nil
 }
 
 func (s *Service) checkMCC(ctx context.Context, raw string) error {
@@ -271,12 +273,6 @@ func internal(err error) error {
 		return err
 	}
 	return domain.Wrap(domain.KindInternal, err)
-}
-
-func newUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 func newTokenID() string {

@@ -14,11 +14,15 @@ import (
 // SessionID identifies a login session (one device's refresh-token family).
 type SessionID [16]byte
 
-// NewSessionID returns a random version-4 UUID.
-func NewSessionID() SessionID {
+// NewSessionID returns a version-7 UUID of now (RFC 9562): a millisecond
+// timestamp then random bits, so that sessions made close in time sit close
+// in the primary key's index.
+func NewSessionID() SessionID { return newSessionIDAt(time.Now()) }
+
+func newSessionIDAt(now time.Time) SessionID {
 	var id SessionID
-	_, _ = rand.Read(id[:]) // crypto/rand.Read never fails on supported platforms
-	id[6] = (id[6] & 0x0f) | 0x40
+	putTimeOrdered(id[:], now)
+	id[6] = (id[6] & 0x0f) | 0x70
 	id[8] = (id[8] & 0x3f) | 0x80
 	return id
 }
@@ -70,7 +74,7 @@ func NewSession(userID string, userDomainID int64, userDomain, appID string, now
 	key := make([]byte, RefreshKeySize)
 	_, _ = rand.Read(key)
 	s := Session{
-		id: NewSessionID(), userID: userID, userDomainID: userDomainID, userDomain: userDomain, appID: appID,
+		id: newSessionIDAt(now), userID: userID, userDomainID: userDomainID, userDomain: userDomain, appID: appID,
 		refreshKey: key, counter: 1, createdAt: now, expiresAt: now.Add(absoluteTTL),
 	}
 	s.refreshExpiresAt = minTime(now.Add(refreshTTL), s.expiresAt)

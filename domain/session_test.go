@@ -175,8 +175,16 @@ func TestParseRefreshTokenRejectsGarbage(t *testing.T) {
 
 func TestSessionID(t *testing.T) {
 	id := domain.NewSessionID()
-	if s := id.String(); len(s) != 36 || s[14] != '4' || !strings.ContainsAny(s[19:20], "89ab") {
-		t.Errorf("NewSessionID().String() = %s, want a version-4 UUID", s)
+	if s := id.String(); len(s) != 36 || s[14] != '7' || !strings.ContainsAny(s[19:20], "89ab") {
+		t.Errorf("NewSessionID().String() = %s, want a version-7 UUID", s)
+	}
+	// Version 7: the first 48 bits are the Unix milliseconds, so that ids
+	// sort by creation time.
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	early := domain.NewSession("uid", 1, "C.DM.1.1", "wx-app", t0, time.Hour, time.Hour).ID().String()
+	late := domain.NewSession("uid", 1, "C.DM.1.1", "wx-app", t0.Add(time.Millisecond), time.Hour, time.Hour).ID().String()
+	if early[:13] != "01941f29-7c00" || !(early < late) {
+		t.Errorf("session ids of %v and 1 ms later: %s, %s; want the time first, in order", t0, early, late)
 	}
 	back, err := domain.ParseSessionID(id.String())
 	if err != nil || back != id {

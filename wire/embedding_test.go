@@ -152,4 +152,16 @@ func TestAnotherModuleEmbedsTheModule(t *testing.T) {
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "enduser_auth_requests_total"); err != nil {
 		t.Fatal(err)
 	}
+	// So are the database retries (none here: the database is not serializable).
+	want = `
+		# HELP enduser_auth_db_retries_exhausted_total Database statements or transactions that still failed with 40001 or 40P01 after 10 attempts.
+		# TYPE enduser_auth_db_retries_exhausted_total counter
+		enduser_auth_db_retries_exhausted_total 0
+	`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "enduser_auth_db_retries_exhausted_total"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := testutil.GatherAndCount(reg, "enduser_auth_db_retries_total"); err != nil || n != 1 {
+		t.Fatalf("enduser_auth_db_retries_total: %d series, %v", n, err)
+	}
 }

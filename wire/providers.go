@@ -30,6 +30,37 @@ type Module struct {
 	// Service.Run and waits for it on shutdown (it flushes). Nil when the
 	// audit is off (Run then just waits for its context).
 	Audit *postgres.AuditWriter
+	// StoreMetrics are the Store's metrics, on the host's registerer.
+	StoreMetrics StoreMetrics
+}
+
+// StoreMetrics marks the persistence adapter's metrics as registered:
+// enduser_auth_db_retries_total (statements or transactions run again after
+// a serialization failure or a deadlock) and
+// enduser_auth_db_retries_exhausted_total (those that still failed after 10
+// attempts: the caller answered 5000).
+type StoreMetrics struct{}
+
+// NewStoreMetrics registers the Store's retry counts on reg (nil: none).
+func NewStoreMetrics(reg prometheus.Registerer, s *postgres.Store) (StoreMetrics, error) {
+	if reg == nil {
+		return StoreMetrics{}, nil
+	}
+	for _, c := range []prometheus.Collector{
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "enduser_auth_db_retries_total",
+			Help: "Database statements or transactions run again after a serialization failure (40001) or a deadlock (40P01).",
+		}, func() float64 { return float64(s.RetryCounts().Retries) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "enduser_auth_db_retries_exhausted_total",
+			Help: "Database statements or transactions that still failed with 40001 or 40P01 after 10 attempts.",
+		}, func() float64 { return float64(s.RetryCounts().Exhausted) }),
+	} {
+		if err := reg.Register(c); err != nil {
+			return StoreMetrics{}, err
+		}
+	}
+	return StoreMetrics{}, nil
 }
 
 // NewBox builds the secret box from the master key.
@@ -43,6 +74,7 @@ func NewSystemClock() application.Clock { return application.SystemClock{} }
 var PersistenceSet = wire.NewSet(
 	NewBox,
 	postgres.NewStore,
+	NewStoreMetrics,
 	wire.Bind(new(application.UserDomainRepository), new(*postgres.Store)),
 	wire.Bind(new(application.OfficialAccountRepository), new(*postgres.Store)),
 	wire.Bind(new(application.DataCenterRepository), new(*postgres.Store)),

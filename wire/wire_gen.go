@@ -44,12 +44,17 @@ func NewModule(cfg Config, db *gorm.DB, hc *http.Client, log *slog.Logger, reg p
 		return nil, err
 	}
 	handler := NewHTTPHandler(service, log, metrics, cfg)
+	storeMetrics, err := NewStoreMetrics(reg, store)
+	if err != nil {
+		return nil, err
+	}
 	module := &Module{
-		Service: service,
-		HTTP:    handler,
-		Store:   store,
-		Tokens:  issuer,
-		Audit:   auditWriter,
+		Service:      service,
+		HTTP:         handler,
+		Store:        store,
+		Tokens:       issuer,
+		Audit:        auditWriter,
+		StoreMetrics: storeMetrics,
 	}
 	return module, nil
 }

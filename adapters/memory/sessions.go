@@ -2,34 +2,12 @@ package memory
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"time"
 
 	"github.com/iotplatform/enduser-auth/application"
 	"github.com/iotplatform/enduser-auth/domain"
 )
-
-// CreateSession implements application.SessionRepository. The session's user
-// must exist (a foreign key in the database) and its id must be new.
-func (s *Store) CreateSession(ctx context.Context, sess domain.Session) error {
-	if err := live(ctx); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.users[sess.UserID()]; !ok {
-		return fmt.Errorf("memory: session of unknown user %s", sess.UserID())
-	}
-	if _, ok := s.domains[sess.UserDomainID()]; !ok {
-		return fmt.Errorf("memory: session of unknown user domain %d", sess.UserDomainID())
-	}
-	if _, dup := s.sessions[sess.ID()]; dup {
-		return fmt.Errorf("memory: session %s already exists", sess.ID())
-	}
-	s.sessions[sess.ID()] = withState(sess, sess.Counter(), sess.RefreshExpiresAt(), sess.RotatedAt(), sess.RevokedAt())
-	return nil
-}
 
 // SessionByID implements application.SessionRepository.
 func (s *Store) SessionByID(ctx context.Context, id domain.SessionID) (domain.Session, error) {

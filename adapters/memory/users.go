@@ -3,8 +3,7 @@ package memory
 import (
 	"context"
 	"fmt"
-	"time"
-
+	"github.com/iotplatform/enduser-auth/application"
 	"github.com/iotplatform/enduser-auth/domain"
 )
 
@@ -28,74 +27,63 @@ type unionKey struct {
 	unionID      string
 }
 
-// FindOrRegisterWeChatUser implements application.UserRepository. The store's
-// lock makes it atomic, so concurrent calls for one person yield one user.
-func (s *Store) FindOrRegisterWeChatUser(ctx context.Context, userDomainID int64, id domain.WeChatIdentity,
-	candidate domain.EndUser, now time.Time) (domain.EndUser, bool, error) {
+// RecordLogin implements application.UserRepository: under the store's lock
+// it looks up what it holds about the identity, applies domain.DecideLogin
+// and stores the decision, the last login and the session, so concurrent
+// calls for one person yield one user.
+func (s *Store) RecordLogin(ctx context.Context, l application.LoginRecord) (application.RecordedLogin, error) {
 	if err := live(ctx); err != nil {
-		return domain.EndUser{}, false, err
+		return application.RecordedLogin{}, err
 	}
+	id := l.Identity
 	if id.OpenID() == "" {
-		return domain.EndUser{}, false, fmt.Errorf("memory: WeChat identity without openid")
+		return application.RecordedLogin{}, fmt.Errorf("memory: WeChat identity without openid")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.domains[userDomainID]; !ok {
-		return domain.EndUser{}, false, fmt.Errorf("memory: user of unknown user domain %d", userDomainID)
+	if _, ok := s.domains[l.UserDomainID]; !ok {
+		return application.RecordedLogin{}, fmt.Errorf("memory: user of unknown user domain %d", l.UserDomainID)
 	}
-	uid, found := s.findWeChatUser(userDomainID, id)
-	if !found {
-		if _, taken := s.users[candidate.ID()]; taken {
-			return domain.EndUser{}, false, fmt.Errorf("memory: uid %s is taken", candidate.ID())
+	k := identityKey{l.UserDomainID, id.AppID(), id.OpenID()}
+	b := s.identities[k]
+	known := domain.KnownIdentity{OpenIDUser: b.uid, OpenIDUnion: b.unionID}
+	uk := unionKey{l.UserDomainID, id.UnionID()}
+	if id.UnionID() != "" {
+		known.UnionUser = s.unions[uk]
+	}
+	d := domain.DecideLogin(known, id, l.Candidate.ID())
+	sess := l.Session.ForUser(d.UID)
+	// Check everything that could fail before writing anything: the
+	// decision is stored whole or not at all.
+	if d.Register {
+		if _, taken := s.users[d.UID]; taken {
+			return application.RecordedLogin{}, fmt.Errorf("memory: uid %s is taken", d.UID)
 		}
-		uid = candidate.ID()
-		s.users[uid] = domain.UnmarshalEndUserFromDatabase(uid, userDomainID, candidate.Status(), candidate.RegisteredAt(), now)
+	} else if _, ok := s.users[d.UID]; !ok {
+		return application.RecordedLogin{}, fmt.Errorf("memory: binding of unknown user %s", d.UID)
 	}
-	s.bind(userDomainID, id, uid)
-	u := s.users[uid]
-	last := u.LastLoginAt()
-	if now.After(last) { // an instance with a slower clock never moves it back
-		last = now
+	if _, dup := s.sessions[sess.ID()]; dup {
+		return application.RecordedLogin{}, fmt.Errorf("memory: session %s already exists", sess.ID())
 	}
-	u = domain.UnmarshalEndUserFromDatabase(u.ID(), u.UserDomainID(), u.Status(), u.RegisteredAt(), last)
-	s.users[uid] = u
-	return u, !found, nil
-}
-
-// findWeChatUser returns the uid bound to the identity's openid or, failing
-// that, to its unionid.
-func (s *Store) findWeChatUser(userDomainID int64, id domain.WeChatIdentity) (string, bool) {
-	if b, ok := s.identities[identityKey{userDomainID, id.AppID(), id.OpenID()}]; ok {
-		return b.uid, true
+	if d.Register {
+		c := l.Candidate
+		s.users[d.UID] = domain.UnmarshalEndUserFromDatabase(d.UID, l.UserDomainID, c.Status(), c.RegisteredAt(), l.At)
 	}
-	if id.UnionID() == "" {
-		return "", false
+	if d.BindOpenID {
+		b = binding{uid: d.UID}
 	}
-	uid, ok := s.unions[unionKey{userDomainID, id.UnionID()}]
-	return uid, ok
-}
-
-// bind binds the identity's openid to uid (if it is not bound yet) and
-// attaches a unionid seen for the first time to uid. A unionid already bound
-// to another user stays with that user alone: the identity records a unionid
-// only if its own user holds it, as the PostgreSQL store does.
-func (s *Store) bind(userDomainID int64, id domain.WeChatIdentity, uid string) {
-	k := identityKey{userDomainID, id.AppID(), id.OpenID()}
-	b, ok := s.identities[k]
-	if !ok {
-		b = binding{uid: uid}
+	if d.ClaimUnionID {
+		s.unions[uk] = d.UID
 	}
-	if union := id.UnionID(); union != "" {
-		uk := unionKey{userDomainID, union}
-		owner, taken := s.unions[uk]
-		if !taken {
-			s.unions[uk], owner = uid, uid
-		}
-		if b.unionID == "" && owner == b.uid {
-			b.unionID = union
-		}
+	if d.RecordUnionID {
+		b.unionID = id.UnionID()
 	}
 	s.identities[k] = b
+	u := s.users[d.UID]
+	u = domain.UnmarshalEndUserFromDatabase(u.ID(), u.UserDomainID(), u.Status(), u.RegisteredAt(), domain.LastLogin(u.LastLoginAt(), l.At))
+	s.users[d.UID] = u
+	s.sessions[sess.ID()] = withState(sess, sess.Counter(), sess.RefreshExpiresAt(), sess.RotatedAt(), sess.RevokedAt())
+	return application.RecordedLogin{User: u, Session: sess, Outcome: d.Outcome}, nil
 }
 
 // UserWithWeChat implements application.UserRepository.
@@ -122,19 +110,4 @@ func (s *Store) UserWithWeChat(ctx context.Context, uid, appID string) (domain.E
 		return u, domain.WeChatIdentity{}, nil
 	}
 	return u, domain.UnmarshalWeChatIdentityFromDatabase(found.appID, found.openID, b.unionID), nil
-}
-
-// LogInWeChatUser implements application.UserRepository: find or register,
-// then the session for the user found.
-func (s *Store) LogInWeChatUser(ctx context.Context, userDomainID int64, id domain.WeChatIdentity, candidate domain.EndUser,
-	sess domain.Session, now time.Time) (domain.EndUser, domain.Session, bool, error) {
-	u, created, err := s.FindOrRegisterWeChatUser(ctx, userDomainID, id, candidate, now)
-	if err != nil {
-		return domain.EndUser{}, domain.Session{}, false, err
-	}
-	sess = sess.ForUser(u.ID())
-	if err := s.CreateSession(ctx, sess); err != nil {
-		return domain.EndUser{}, domain.Session{}, false, err
-	}
-	return u, sess, created, nil
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iotplatform/enduser-auth/application"
 	"github.com/iotplatform/enduser-auth/domain"
 )
 
@@ -69,12 +70,11 @@ func TestDatabaseErrorsAreNotDomainErrors(t *testing.T) {
 		"PutOfficialAccount":   func() error { return e.store.PutOfficialAccount(ctx, acct) },
 		"DataCenterByMCC":      func() error { _, err := e.store.DataCenterByMCC(ctx, 460); return err },
 		"PutDataCenter":        func() error { return e.store.PutDataCenter(ctx, dc) },
-		"FindOrRegisterWeChatUser": func() error {
-			_, _, err := e.store.FindOrRegisterWeChatUser(ctx, d.ID(), id, cand, now)
+		"RecordLogin": func() error {
+			_, err := e.store.RecordLogin(ctx, application.LoginRecord{UserDomainID: d.ID(), Identity: id, Candidate: cand, Session: sess, At: now})
 			return err
 		},
 		"UserWithWeChat": func() error { _, _, err := e.store.UserWithWeChat(ctx, "uid", "wx-app"); return err },
-		"CreateSession":  func() error { return e.store.CreateSession(ctx, sess) },
 		"SessionByID":    func() error { _, err := e.store.SessionByID(ctx, sess.ID()); return err },
 		"AdvanceRefreshCounter": func() error {
 			_, err := e.store.AdvanceRefreshCounter(ctx, sess.ID(), 1, now, now.Add(time.Hour))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/iotplatform/enduser-auth/adapters/postgres/pgtest"
 	"github.com/iotplatform/enduser-auth/adapters/secretbox"
+	"github.com/iotplatform/enduser-auth/application"
 	"github.com/iotplatform/enduser-auth/domain"
 )
 
@@ -72,25 +73,35 @@ func (e testEnv) createUserDomain(t testing.TB, name string) domain.UserDomain {
 	return d
 }
 
-// login calls FindOrRegisterWeChatUser with a fresh candidate.
+// login records a login with a fresh candidate and session, and returns the
+// user and whether it was registered.
 func (e testEnv) login(t testing.TB, userDomainID int64, id domain.WeChatIdentity, now time.Time) (domain.EndUser, bool) {
 	t.Helper()
-	u, created, err := e.store.FindOrRegisterWeChatUser(context.Background(), userDomainID, id, candidate(t, userDomainID, now), now)
+	r, err := e.store.RecordLogin(context.Background(), loginRecord(t, userDomainID, id, candidate(t, userDomainID, now), now))
 	if err != nil {
-		t.Fatalf("FindOrRegisterWeChatUser: %v", err)
+		t.Fatalf("RecordLogin: %v", err)
 	}
-	return u, created
+	return r.User, r.Outcome.Created()
+}
+
+// loginRecord is a login of id with candidate c and a new session.
+func loginRecord(t testing.TB, userDomainID int64, id domain.WeChatIdentity, c domain.EndUser, now time.Time) application.LoginRecord {
+	t.Helper()
+	return application.LoginRecord{UserDomainID: userDomainID, Identity: id, Candidate: c,
+		Session: domain.NewSession(c.ID(), userDomainID, "", id.AppID(), now, time.Hour, 24*time.Hour), At: now}
 }
 
 // createSession stores a new session of a fresh user.
 func (e testEnv) createSession(t testing.TB, d domain.UserDomain, now time.Time) domain.Session {
 	t.Helper()
-	u, _ := e.login(t, d.ID(), identity(t, "wx-app", randomHex(8), ""), now)
-	s := domain.NewSession(u.ID(), d.ID(), d.Name(), "wx-app", now, 30*24*time.Hour, 365*24*time.Hour)
-	if err := e.store.CreateSession(context.Background(), s); err != nil {
-		t.Fatalf("CreateSession: %v", err)
+	c := candidate(t, d.ID(), now)
+	s := domain.NewSession(c.ID(), d.ID(), d.Name(), "wx-app", now, 30*24*time.Hour, 365*24*time.Hour)
+	r, err := e.store.RecordLogin(context.Background(), application.LoginRecord{UserDomainID: d.ID(),
+		Identity: identity(t, "wx-app", randomHex(8), ""), Candidate: c, Session: s, At: now})
+	if err != nil || r.Session.ID() != s.ID() {
+		t.Fatalf("RecordLogin: %v", err)
 	}
-	return s
+	return r.Session
 }
 
 func candidate(t testing.TB, userDomainID int64, now time.Time) domain.EndUser {

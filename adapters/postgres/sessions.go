@@ -5,42 +5,24 @@ import (
 	"fmt"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/iotplatform/enduser-auth/application"
 	"github.com/iotplatform/enduser-auth/domain"
 )
-
-// CreateSession stores a new session, its refresh key sealed.
-func (s *Store) CreateSession(ctx context.Context, sess domain.Session) error {
-	id := sess.ID().String()
-	row := sessionRow{
-		ID:               id,
-		UserID:           sess.UserID(),
-		UserDomainID:     sess.UserDomainID(),
-		AppID:            sess.AppID(),
-		RefreshKeyEnc:    s.seal(sess.RefreshKey(), sessionAAD(id)),
-		RefreshCounter:   sess.Counter(),
-		CreatedAt:        dbTime(sess.CreatedAt()),
-		ExpiresAt:        dbTime(sess.ExpiresAt()),
-		RefreshExpiresAt: dbTime(sess.RefreshExpiresAt()),
-		RotatedAt:        nullTime(sess.RotatedAt()),
-		RevokedAt:        nullTime(sess.RevokedAt()),
-	}
-	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
-		return fmt.Errorf("create session %s: %w", id, err)
-	}
-	return nil
-}
 
 // SessionByID loads a session with its user domain's name and opens its
 // refresh key. Errors: KindTokenInvalid when there is no such session.
 func (s *Store) SessionByID(ctx context.Context, id domain.SessionID) (domain.Session, error) {
 	var row sessionWithDomainRow
-	res := s.db.WithContext(ctx).Raw(`
+	res := s.do(ctx, func(db *gorm.DB) *gorm.DB {
+		return db.Raw(`
 		SELECT s.id, s.user_id, s.user_domain_id, d.name AS user_domain, s.app_id, s.refresh_key_enc, s.refresh_counter,
 		       s.created_at, s.expires_at, s.refresh_expires_at, s.rotated_at, s.revoked_at
 		FROM enduser_sessions s
 		JOIN enduser_user_domains d ON d.id = s.user_domain_id
 		WHERE s.id = ?`, id.String()).Scan(&row)
+	})
 	if res.Error != nil {
 		return domain.Session{}, fmt.Errorf("load session %s: %w", id, res.Error)
 	}
@@ -65,11 +47,13 @@ func (s *Store) SessionByID(ctx context.Context, id domain.SessionID) (domain.Se
 // succeeds.
 func (s *Store) AdvanceRefreshCounter(ctx context.Context, id domain.SessionID, from int64, now, refreshExpiresAt time.Time) (bool, error) {
 	now = dbTime(now)
-	res := s.db.WithContext(ctx).Exec(`
+	res := s.do(ctx, func(db *gorm.DB) *gorm.DB {
+		return db.Exec(`
 		UPDATE enduser_sessions
 		SET refresh_counter = refresh_counter + 1, rotated_at = ?, refresh_expires_at = ?
 		WHERE id = ? AND refresh_counter = ? AND revoked_at IS NULL AND expires_at > ? AND refresh_expires_at > ?`,
-		now, dbTime(refreshExpiresAt), id.String(), from, now, now)
+			now, dbTime(refreshExpiresAt), id.String(), from, now, now)
+	})
 	if res.Error != nil {
 		return false, fmt.Errorf("advance refresh counter of session %s: %w", id, res.Error)
 	}
@@ -79,10 +63,12 @@ func (s *Store) AdvanceRefreshCounter(ctx context.Context, id domain.SessionID, 
 // RevokeSession revokes a session unless it is revoked already; it reports
 // whether this call revoked it.
 func (s *Store) RevokeSession(ctx context.Context, id domain.SessionID, now time.Time, reason string) (bool, error) {
-	res := s.db.WithContext(ctx).Exec(`
+	res := s.do(ctx, func(db *gorm.DB) *gorm.DB {
+		return db.Exec(`
 		UPDATE enduser_sessions SET revoked_at = ?, revoke_reason = ?
 		WHERE id = ? AND revoked_at IS NULL`,
-		dbTime(now), nullString(reason), id.String())
+			dbTime(now), nullString(reason), id.String())
+	})
 	if res.Error != nil {
 		return false, fmt.Errorf("revoke session %s: %w", id, res.Error)
 	}
@@ -93,10 +79,12 @@ func (s *Store) RevokeSession(ctx context.Context, id domain.SessionID, now time
 // revocation first.
 func (s *Store) RevokedSessionsSince(ctx context.Context, since time.Time) ([]application.RevokedSession, error) {
 	var rows []revokedSessionRow
-	err := s.db.WithContext(ctx).Raw(`
+	err := s.do(ctx, func(db *gorm.DB) *gorm.DB {
+		return db.Raw(`
 		SELECT id, revoked_at FROM enduser_sessions
 		WHERE revoked_at IS NOT NULL AND revoked_at >= ?
-		ORDER BY revoked_at, id`, dbTime(since)).Scan(&rows).Error
+		ORDER BY revoked_at, id`, dbTime(since)).Scan(&rows)
+	}).Error
 	if err != nil {
 		return nil, fmt.Errorf("list revoked sessions: %w", err)
 	}

@@ -20,10 +20,12 @@ const oneActiveKeyIndex = "enduser_signing_keys_one_active_idx"
 // retiredSince, newest first, with their private keys opened.
 func (s *Store) SigningKeys(ctx context.Context, retiredSince time.Time) ([]domain.SigningKey, error) {
 	var rows []signingKeyRow
-	err := s.db.WithContext(ctx).
-		Where("retired_at IS NULL OR retired_at >= ?", dbTime(retiredSince)).
-		Order("created_at DESC, kid DESC").
-		Find(&rows).Error
+	err := s.do(ctx, func(db *gorm.DB) *gorm.DB {
+		return db.
+			Where("retired_at IS NULL OR retired_at >= ?", dbTime(retiredSince)).
+			Order("created_at DESC, kid DESC").
+			Find(&rows)
+	}).Error
 	if err != nil {
 		return nil, fmt.Errorf("list signing keys: %w", err)
 	}
@@ -56,7 +58,9 @@ func (s *Store) AddSigningKey(ctx context.Context, k domain.SigningKey, retireAc
 		RetiredAt:     nullTime(k.RetiredAt),
 	}
 	if !retireActive {
-		err := s.db.WithContext(ctx).Create(&row).Error
+		err := s.do(ctx, func(db *gorm.DB) *gorm.DB {
+			return db.Create(&row)
+		}).Error
 		if violates(err, oneActiveKeyIndex) {
 			return false, nil
 		}
@@ -65,7 +69,7 @@ func (s *Store) AddSigningKey(ctx context.Context, k domain.SigningKey, retireAc
 		}
 		return true, nil
 	}
-	if err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return rotate(tx, row) }); err != nil {
+	if err := s.transaction(ctx, func(tx *gorm.DB) error { return rotate(tx, row) }); err != nil {
 		return false, fmt.Errorf("rotate to signing key %s: %w", k.KID, err)
 	}
 	return true, nil

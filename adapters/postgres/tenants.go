@@ -21,7 +21,9 @@ const (
 // Errors: KindUserDomainNotFound.
 func (s *Store) UserDomainByName(ctx context.Context, name string) (domain.UserDomain, error) {
 	var row userDomainRow
-	err := s.db.WithContext(ctx).Where("name = ?", name).Take(&row).Error
+	err := s.do(ctx, func(db *gorm.DB) *gorm.DB {
+		return db.Where("name = ?", name).Take(&row)
+	}).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return domain.UserDomain{}, domain.E(domain.KindUserDomainNotFound)
 	}
@@ -39,7 +41,9 @@ func (s *Store) UserDomainByName(ctx context.Context, name string) (domain.UserD
 // Errors: KindInvalid when the name is taken.
 func (s *Store) CreateUserDomain(ctx context.Context, d domain.UserDomain) (domain.UserDomain, error) {
 	row := userDomainRow{Name: d.Name(), SecretEnc: s.seal([]byte(d.Secret()), userDomainAAD(d.Name())), Enabled: d.Enabled()}
-	err := s.db.WithContext(ctx).Create(&row).Error
+	err := s.do(ctx, func(db *gorm.DB) *gorm.DB {
+		return db.Create(&row)
+	}).Error
 	if hasCode(err, uniqueViolation) {
 		return domain.UserDomain{}, domain.Errorf(domain.KindInvalid, "user domain %s already exists", d.Name())
 	}
@@ -52,8 +56,10 @@ func (s *Store) CreateUserDomain(ctx context.Context, d domain.UserDomain) (doma
 // SetUserDomainEnabled enables or disables a user domain.
 // Errors: KindUserDomainNotFound.
 func (s *Store) SetUserDomainEnabled(ctx context.Context, name string, enabled bool) error {
-	res := s.db.WithContext(ctx).Model(&userDomainRow{}).Where("name = ?", name).
-		Updates(map[string]any{"enabled": enabled, "updated_at": gorm.Expr("now()")})
+	res := s.do(ctx, func(db *gorm.DB) *gorm.DB {
+		return db.Model(&userDomainRow{}).Where("name = ?", name).
+			Updates(map[string]any{"enabled": enabled, "updated_at": gorm.Expr("now()")})
+	})
 	if res.Error != nil {
 		return fmt.Errorf("set user domain %s enabled: %w", name, res.Error)
 	}
@@ -67,7 +73,9 @@ func (s *Store) SetUserDomainEnabled(ctx context.Context, name string, enabled b
 // Errors: KindOfficialAccountMissing.
 func (s *Store) OfficialAccount(ctx context.Context, userDomainID int64, appID string) (domain.OfficialAccount, error) {
 	var row officialAccountRow
-	err := s.db.WithContext(ctx).Where("user_domain_id = ? AND app_id = ?", userDomainID, appID).Take(&row).Error
+	err := s.do(ctx, func(db *gorm.DB) *gorm.DB {
+		return db.Where("user_domain_id = ? AND app_id = ?", userDomainID, appID).Take(&row)
+	}).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return domain.OfficialAccount{}, domain.E(domain.KindOfficialAccountMissing)
 	}
@@ -89,13 +97,15 @@ func (s *Store) PutOfficialAccount(ctx context.Context, a domain.OfficialAccount
 		AppID:        a.AppID(),
 		AppSecretEnc: s.seal([]byte(a.AppSecret()), officialAccountAAD(a.UserDomainID(), a.AppID())),
 	}
-	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{
-		Columns: []clause.Column{{Name: "user_domain_id"}, {Name: "app_id"}},
-		DoUpdates: clause.Set{
-			{Column: clause.Column{Name: "app_secret_enc"}, Value: gorm.Expr("EXCLUDED.app_secret_enc")},
-			{Column: clause.Column{Name: "updated_at"}, Value: gorm.Expr("now()")},
-		},
-	}).Create(&row).Error
+	err := s.do(ctx, func(db *gorm.DB) *gorm.DB {
+		return db.Clauses(clause.OnConflict{
+			Columns: []clause.Column{{Name: "user_domain_id"}, {Name: "app_id"}},
+			DoUpdates: clause.Set{
+				{Column: clause.Column{Name: "app_secret_enc"}, Value: gorm.Expr("EXCLUDED.app_secret_enc")},
+				{Column: clause.Column{Name: "updated_at"}, Value: gorm.Expr("now()")},
+			},
+		}).Create(&row)
+	}).Error
 	if hasCode(err, foreignKeyViolation) {
 		return domain.Errorf(domain.KindInvalid, "user domain %d does not exist", a.UserDomainID())
 	}
@@ -109,13 +119,15 @@ func (s *Store) PutOfficialAccount(ctx context.Context, a domain.OfficialAccount
 // one statement. Errors: KindMCCUnresolved.
 func (s *Store) DataCenterByMCC(ctx context.Context, mcc domain.MCC) (domain.DataCenter, error) {
 	var rows []dataCenterWithMCCRow
-	err := s.db.WithContext(ctx).Raw(`
+	err := s.do(ctx, func(db *gorm.DB) *gorm.DB {
+		return db.Raw(`
 		SELECT dc.code, dc.api_url, all_m.mcc
 		FROM enduser_data_center_mccs m
 		JOIN enduser_data_centers dc ON dc.code = m.data_center_code
 		JOIN enduser_data_center_mccs all_m ON all_m.data_center_code = dc.code
 		WHERE m.mcc = ?
-		ORDER BY all_m.mcc`, int(mcc)).Scan(&rows).Error
+		ORDER BY all_m.mcc`, int(mcc)).Scan(&rows)
+	}).Error
 	if err != nil {
 		return domain.DataCenter{}, fmt.Errorf("load data center of mcc %d: %w", mcc, err)
 	}
@@ -133,7 +145,7 @@ func (s *Store) DataCenterByMCC(ctx context.Context, mcc domain.MCC) (domain.Dat
 // transaction. Errors: KindInvalid when an MCC is served by another data
 // center.
 func (s *Store) PutDataCenter(ctx context.Context, dc domain.DataCenter) error {
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		if err := tx.Exec(`
 			INSERT INTO enduser_data_centers (code, api_url) VALUES (?, ?)
 			ON CONFLICT (code) DO UPDATE SET api_url = EXCLUDED.api_url, updated_at = now()`,

@@ -2,245 +2,192 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
 	"gorm.io/gorm"
 
+	"github.com/iotplatform/enduser-auth/application"
 	"github.com/iotplatform/enduser-auth/domain"
 )
 
-// maxRegisterAttempts bounds how often FindOrRegisterWeChatUser starts over
-// after losing a race to a concurrent login of the same person. One lost race
-// is normal; each start over finds the winner's rows.
-const maxRegisterAttempts = 5
+// maxLostRaces bounds how often RecordLogin runs its statement again after
+// losing a race to a concurrent login of the same person. One lost race is
+// normal; each new attempt sees the winner's rows.
+const maxLostRaces = 5
 
-// errLostRace rolls back a registration whose identity or unionid a
-// concurrent login committed first.
-var errLostRace = errors.New("a concurrent login registered the identity first")
+// The steps sqlRecordLogin decides on. They mirror domain.DecideLogin (the
+// shared table of domain.IdentityCases keeps the two equal):
+//
+//	returning      the openid is bound (and nothing is to attach)
+//	attach_claim   bound, no unionid recorded, the unionid is held by nobody: claim it, record it
+//	attach_record  bound, no unionid recorded, the openid's user holds it: record it
+//	joined         the openid is new, its unionid is held: bind the openid to the holder
+//	registered     nobody: insert the candidate, its unionid and its binding
+const (
+	stepReturning    = "returning"
+	stepAttachClaim  = "attach_claim"
+	stepAttachRecord = "attach_record"
+	stepJoined       = "joined"
+	stepRegistered   = "registered"
+)
 
-// FindOrRegisterWeChatUser returns the user bound to the identity's openid,
-// else the user bound to its unionid (binding the openid to it), else
-// registers candidate. It relies on the primary keys of the identity and
-// union tables, never on locks held across statements, so concurrent first
-// logins of one person yield one user: whoever loses a race starts over and
-// finds the winner's user. A returning user costs one statement.
-func (s *Store) FindOrRegisterWeChatUser(ctx context.Context, userDomainID int64, id domain.WeChatIdentity, candidate domain.EndUser, now time.Time) (domain.EndUser, bool, error) {
-	now = dbTime(now)
-	for range maxRegisterAttempts {
-		if u, found, err := s.loginByOpenID(ctx, userDomainID, id, now, nil); err != nil || found {
-			return u, false, err
-		}
-		if id.UnionID() != "" {
-			if u, found, err := s.bindToUnionUser(ctx, userDomainID, id, now); err != nil || found {
-				return u, false, err
-			}
-		}
-		u, created, err := s.register(ctx, userDomainID, id, candidate, now)
-		if err != nil || created {
-			return u, created, err
-		}
-	}
-	return domain.EndUser{}, false, fmt.Errorf("find or register wechat user: still losing races after %d attempts", maxRegisterAttempts)
-}
+// sqlRecordLogin records a login and its session in one statement, whatever
+// the path. decided reads what is stored (one snapshot) and picks the step
+// (the unionid's holder is only looked up when the binding has no unionid:
+// a returning user with one costs no probe of the unions);
+// the writes are chained so that a write the step needs and a concurrent
+// login made impossible (ON CONFLICT DO NOTHING inserts nothing) stops the
+// ones after it: then the statement returns no row, or, when the unionid was
+// claimed but the binding lost, fails on the unions' foreign key (the
+// candidate was never inserted), and nothing is written either way. The
+// caller runs it again and finds the winner (lostRace).
+//
+// $1 user domain, $2 appId, $3 openid, $4 unionid (” for none), $5
+// candidate uid, $6 its status, $7 its registration time, $8 the login
+// time, $9..$16 the session (id, appId, sealed key, counter, created,
+// expires, refresh expires, user domain).
+const sqlRecordLogin = `
+WITH decided AS (
+	SELECT COALESCE(k.user_id, h.user_id, $5) AS uid,
+		CASE
+			WHEN k.user_id IS NOT NULL THEN CASE
+				WHEN $4 = '' OR k.union_id IS NOT NULL THEN 'returning'
+				WHEN h.user_id IS NULL THEN 'attach_claim'
+				WHEN h.user_id = k.user_id THEN 'attach_record'
+				ELSE 'returning' END
+			WHEN h.user_id IS NOT NULL THEN 'joined'
+			ELSE 'registered'
+		END AS step
+	FROM (SELECT 1) one
+	LEFT JOIN enduser_wechat_identities k ON k.user_domain_id = $1 AND k.app_id = $2 AND k.open_id = $3
+	LEFT JOIN enduser_wechat_unions h ON h.user_domain_id = $1 AND h.union_id = $4 AND $4 <> '' AND k.union_id IS NULL
+),
+claimed AS (
+	INSERT INTO enduser_wechat_unions (user_domain_id, union_id, user_id, created_at)
+	SELECT $1, $4, d.uid, $8 FROM decided d
+	WHERE $4 <> '' AND d.step IN ('registered', 'attach_claim')
+	ON CONFLICT DO NOTHING
+	RETURNING user_id
+),
+bound AS (
+	INSERT INTO enduser_wechat_identities (user_domain_id, app_id, open_id, union_id, user_id, created_at)
+	SELECT $1, $2, $3, NULLIF($4, ''), d.uid, $8 FROM decided d
+	WHERE d.step = 'joined' OR (d.step = 'registered' AND ($4 = '' OR EXISTS (SELECT 1 FROM claimed)))
+	ON CONFLICT DO NOTHING
+	RETURNING user_id
+),
+registered AS (
+	INSERT INTO enduser_users (id, user_domain_id, status, registered_at, last_login_at)
+	SELECT b.user_id, $1, $6, $7, $8 FROM bound b, decided d WHERE d.step = 'registered'
+	RETURNING id, user_domain_id, status, registered_at, last_login_at
+),
+recorded AS (
+	UPDATE enduser_wechat_identities i SET union_id = $4
+	FROM decided d
+	WHERE i.user_domain_id = $1 AND i.app_id = $2 AND i.open_id = $3 AND i.union_id IS NULL AND i.user_id = d.uid
+		AND (d.step = 'attach_record' OR (d.step = 'attach_claim' AND EXISTS (SELECT 1 FROM claimed)))
+	RETURNING i.user_id
+),
+touched AS (
+	UPDATE enduser_users u SET last_login_at = GREATEST(u.last_login_at, $8)
+	FROM decided d
+	WHERE u.id = d.uid AND d.step <> 'registered' AND (d.step <> 'joined' OR EXISTS (SELECT 1 FROM bound))
+	RETURNING u.id, u.user_domain_id, u.status, u.registered_at, u.last_login_at
+),
+logged_in AS (
+	SELECT * FROM registered UNION ALL SELECT * FROM touched
+),
+started AS (
+	INSERT INTO enduser_sessions (id, user_id, user_domain_id, app_id, refresh_key_enc, refresh_counter,
+		created_at, expires_at, refresh_expires_at)
+	SELECT $9, l.id, $16, $10, $11, $12, $13, $14, $15 FROM logged_in l
+	RETURNING id
+)
+SELECT l.id, l.user_domain_id, l.status, l.registered_at, l.last_login_at, d.step,
+	EXISTS (SELECT 1 FROM recorded) AS recorded, EXISTS (SELECT 1 FROM started) AS started
+FROM logged_in l, decided d`
 
-// LogInWeChatUser finds or registers the user and starts sess for them. For
-// a returning user (the common case) the login and the session are one
-// statement; the other paths add the session after FindOrRegisterWeChatUser.
-func (s *Store) LogInWeChatUser(ctx context.Context, userDomainID int64, id domain.WeChatIdentity, candidate domain.EndUser,
-	sess domain.Session, now time.Time) (domain.EndUser, domain.Session, bool, error) {
-	u, found, err := s.loginByOpenID(ctx, userDomainID, id, dbTime(now), &sess)
-	if err != nil {
-		return domain.EndUser{}, domain.Session{}, false, err
-	}
-	if found {
-		return u, sess.ForUser(u.ID()), false, nil
-	}
-	u, created, err := s.FindOrRegisterWeChatUser(ctx, userDomainID, id, candidate, now)
-	if err != nil {
-		return domain.EndUser{}, domain.Session{}, false, err
-	}
-	sess = sess.ForUser(u.ID())
-	if err := s.CreateSession(ctx, sess); err != nil {
-		return domain.EndUser{}, domain.Session{}, false, err
-	}
-	return u, sess, created, nil
-}
+// unionsUserFK is the foreign key sqlRecordLogin trips when it claimed a
+// unionid for a candidate whose binding a concurrent login took.
+const unionsUserFK = "enduser_wechat_unions_user_id_fkey"
 
-// openIDLoginRow is a user found through one of its WeChat identities, and
-// whether the unionid presented with the openid should be attached to it.
-type openIDLoginRow struct {
-	User        userRow `gorm:"embedded"`
-	AttachUnion bool    `gorm:"column:attach_union"`
-}
+// errLostRace is a login whose statement a concurrent login of the same
+// person made write nothing.
+var errLostRace = errors.New("a concurrent login of the same person won")
 
-// loginByOpenID records the login of the user bound to the openid, in one
-// statement, and attaches the identity's unionid when it is new. The
-// statement also tells whether to attach it: not when the identity has a
-// unionid already, nor when another user holds the presented one (which then
-// stays that user's alone), so that a returning user costs one statement.
-func (s *Store) loginByOpenID(ctx context.Context, userDomainID int64, id domain.WeChatIdentity, now time.Time, sess *domain.Session) (domain.EndUser, bool, error) {
-	// With a session to start, the login and the session's insert are one
-	// statement: the session is inserted for the user the UPDATE touched,
-	// and not at all when there is none.
-	startSession, args := "", []any{}
-	if sess != nil {
-		sid := sess.ID().String()
-		startSession = `,
-		started AS (
-			INSERT INTO enduser_sessions (id, user_id, user_domain_id, app_id, refresh_key_enc, refresh_counter,
-				created_at, expires_at, refresh_expires_at)
-			SELECT ?, touched.id, ?, ?, ?, ?, ?, ?, ? FROM touched
-			RETURNING id
-		)`
-		args = append(args, sid, sess.UserDomainID(), sess.AppID(), s.seal(sess.RefreshKey(), sessionAAD(sid)), sess.Counter(),
-			dbTime(sess.CreatedAt()), dbTime(sess.ExpiresAt()), dbTime(sess.RefreshExpiresAt()))
+// RecordLogin implements application.UserRepository with one statement
+// (sqlRecordLogin) for every path: returning, registered, joined through a
+// unionid, unionid attached. It relies on the primary keys of the identity
+// and union tables, never on locks held across statements, so concurrent
+// first logins of one person yield one user: whoever loses a race costs one
+// more round trip and finds the winner's user. Serialization failures and
+// deadlocks are retried (retry).
+func (s *Store) RecordLogin(ctx context.Context, l application.LoginRecord) (application.RecordedLogin, error) {
+	id, c, at := l.Identity, l.Candidate, dbTime(l.At)
+	if id.OpenID() == "" {
+		return application.RecordedLogin{}, errors.New("record login: WeChat identity without openid")
 	}
-	var row openIDLoginRow
-	res := s.db.WithContext(ctx).Raw(`
-		WITH touched AS (
-			UPDATE enduser_users u SET last_login_at = GREATEST(u.last_login_at, ?)
-			FROM enduser_wechat_identities i
-			WHERE i.user_domain_id = ? AND i.app_id = ? AND i.open_id = ? AND u.id = i.user_id
-			RETURNING u.id, u.user_domain_id, u.status, u.registered_at, u.last_login_at,
-				CASE WHEN i.union_id IS NULL AND ? <> '' THEN NOT EXISTS (
-					SELECT 1 FROM enduser_wechat_unions un
-					WHERE un.user_domain_id = i.user_domain_id AND un.union_id = ? AND un.user_id <> i.user_id)
-				ELSE false END AS attach_union
-		)`+startSession+`
-		SELECT * FROM touched`,
-		append([]any{now, userDomainID, id.AppID(), id.OpenID(), id.UnionID(), id.UnionID()}, args...)...).Scan(&row)
-	if res.Error != nil {
-		return domain.EndUser{}, false, fmt.Errorf("log in wechat user by openid: %w", res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return domain.EndUser{}, false, nil
-	}
-	if row.AttachUnion {
-		if err := s.attachUnion(ctx, userDomainID, id, row.User.ID, now); err != nil {
-			return domain.EndUser{}, false, err
-		}
-	}
-	return row.User.toDomain(), true, nil
-}
-
-// attachUnion records a unionid first seen on a known openid: as the user's
-// unionid unless another user holds it already, and on the identity only if
-// the user holds it (then the openid's user stays who it is: a binding never
-// moves, and the identity never names another user's unionid). The UPDATE
-// does not see the row its own INSERT adds, hence the two tests.
-func (s *Store) attachUnion(ctx context.Context, userDomainID int64, id domain.WeChatIdentity, uid string, now time.Time) error {
-	err := s.db.WithContext(ctx).Exec(`
-		WITH attached AS (
-			INSERT INTO enduser_wechat_unions (user_domain_id, union_id, user_id, created_at)
-			VALUES (?, ?, ?, ?)
-			ON CONFLICT DO NOTHING
-			RETURNING user_id
+	sid := l.Session.ID().String()
+	args := []any{l.UserDomainID, id.AppID(), id.OpenID(), id.UnionID(), c.ID(), int16(c.Status()), dbTime(c.RegisteredAt()), at,
+		sid, l.Session.AppID(), s.seal(l.Session.RefreshKey(), sessionAAD(sid)), l.Session.Counter(),
+		dbTime(l.Session.CreatedAt()), dbTime(l.Session.ExpiresAt()), dbTime(l.Session.RefreshExpiresAt()), l.Session.UserDomainID()}
+	for range maxLostRaces {
+		var (
+			row               userRow
+			step              string
+			recorded, started bool
 		)
-		UPDATE enduser_wechat_identities i SET union_id = ?
-		WHERE i.user_domain_id = ? AND i.app_id = ? AND i.open_id = ? AND i.union_id IS NULL AND i.user_id = ?
-			AND (EXISTS (SELECT 1 FROM attached)
-				OR EXISTS (SELECT 1 FROM enduser_wechat_unions un
-					WHERE un.user_domain_id = i.user_domain_id AND un.union_id = ? AND un.user_id = i.user_id))`,
-		userDomainID, id.UnionID(), uid, now,
-		id.UnionID(), userDomainID, id.AppID(), id.OpenID(), uid, id.UnionID()).Error
-	if err != nil {
-		return fmt.Errorf("attach unionid to wechat user %s: %w", uid, err)
-	}
-	return nil
-}
-
-// bindToUnionUser binds the openid to the user that holds the unionid, if
-// any, and records the login, in one statement. It finds nothing when no
-// user holds the unionid or when a concurrent login bound the openid first;
-// register sorts out which.
-func (s *Store) bindToUnionUser(ctx context.Context, userDomainID int64, id domain.WeChatIdentity, now time.Time) (domain.EndUser, bool, error) {
-	var row userRow
-	res := s.db.WithContext(ctx).Raw(`
-		WITH bound AS (
-			INSERT INTO enduser_wechat_identities (user_domain_id, app_id, open_id, union_id, user_id, created_at)
-			SELECT un.user_domain_id, ?, ?, un.union_id, un.user_id, ?
-			FROM enduser_wechat_unions un
-			WHERE un.user_domain_id = ? AND un.union_id = ?
-			ON CONFLICT DO NOTHING
-			RETURNING user_id
-		)
-		UPDATE enduser_users u SET last_login_at = GREATEST(u.last_login_at, ?)
-		FROM bound WHERE u.id = bound.user_id
-		RETURNING u.id, u.user_domain_id, u.status, u.registered_at, u.last_login_at`,
-		id.AppID(), id.OpenID(), now, userDomainID, id.UnionID(), now).Scan(&row)
-	if res.Error != nil {
-		return domain.EndUser{}, false, fmt.Errorf("bind openid to the user of its unionid: %w", res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return domain.EndUser{}, false, nil
-	}
-	return row.toDomain(), true, nil
-}
-
-// register inserts candidate with its unionid and identity in one
-// transaction. When a concurrent login committed the unionid or the identity
-// first, it rolls back (the candidate disappears) and reports created false
-// without error: the caller starts over and finds the winner.
-func (s *Store) register(ctx context.Context, userDomainID int64, id domain.WeChatIdentity, candidate domain.EndUser, now time.Time) (domain.EndUser, bool, error) {
-	var row userRow
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		err := tx.Raw(`
-			INSERT INTO enduser_users (id, user_domain_id, status, registered_at, last_login_at)
-			VALUES (?, ?, ?, ?, ?)
-			RETURNING id, user_domain_id, status, registered_at, last_login_at`,
-			candidate.ID(), userDomainID, int16(candidate.Status()), dbTime(candidate.RegisteredAt()), now).Scan(&row).Error
-		if err != nil {
-			return err
+		err := s.retry(ctx, func() error {
+			return s.pool.QueryRowContext(ctx, sqlRecordLogin, args...).Scan(&row.ID, &row.UserDomainID, &row.Status,
+				&row.RegisteredAt, &row.LastLoginAt, &step, &recorded, &started)
+		})
+		switch {
+		case errors.Is(err, sql.ErrNoRows) || hasConstraint(err, "23503", unionsUserFK):
+			continue // lostRace: run it again on the winner's rows
+		case err != nil:
+			return application.RecordedLogin{}, fmt.Errorf("record login of %s/%s: %w", id.AppID(), id.OpenID(), err)
+		case !started:
+			return application.RecordedLogin{}, fmt.Errorf("record login of %s/%s: the session was not stored", id.AppID(), id.OpenID())
 		}
-		if id.UnionID() != "" {
-			res := tx.Exec(`
-				INSERT INTO enduser_wechat_unions (user_domain_id, union_id, user_id, created_at)
-				VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-				userDomainID, id.UnionID(), candidate.ID(), now)
-			if err := lostRace(res); err != nil {
-				return err
-			}
-		}
-		res := tx.Exec(`
-			INSERT INTO enduser_wechat_identities (user_domain_id, app_id, open_id, union_id, user_id, created_at)
-			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-			userDomainID, id.AppID(), id.OpenID(), nullString(id.UnionID()), candidate.ID(), now)
-		return lostRace(res)
-	})
-	if errors.Is(err, errLostRace) {
-		return domain.EndUser{}, false, nil
+		u := row.toDomain()
+		return application.RecordedLogin{User: u, Session: l.Session.ForUser(u.ID()), Outcome: outcomeOf(step, recorded)}, nil
 	}
-	if err != nil {
-		return domain.EndUser{}, false, fmt.Errorf("register wechat user: %w", err)
-	}
-	return row.toDomain(), true, nil
+	return application.RecordedLogin{}, fmt.Errorf("record login of %s/%s: %w %d times in a row", id.AppID(), id.OpenID(), errLostRace, maxLostRaces)
 }
 
-// lostRace turns an INSERT ... ON CONFLICT DO NOTHING that inserted nothing
-// into errLostRace.
-func lostRace(res *gorm.DB) error {
-	if res.Error != nil {
-		return res.Error
+// outcomeOf maps sqlRecordLogin's step (and whether it recorded the
+// unionid on the binding) to the domain's outcome.
+func outcomeOf(step string, recorded bool) domain.LoginOutcome {
+	switch step {
+	case stepRegistered:
+		return domain.LoginRegistered
+	case stepJoined:
+		return domain.LoginJoinedByUnionID
+	case stepAttachClaim, stepAttachRecord:
+		if recorded {
+			return domain.LoginUnionIDAttached
+		}
 	}
-	if res.RowsAffected == 0 {
-		return errLostRace
-	}
-	return nil
+	// A unionid that a concurrent login claimed for another user first is
+	// not attached: the login was a plain returning one.
+	return domain.LoginReturning
 }
 
 // UserWithWeChat returns a user and its identity under appID (zero when it
 // has none). Errors: KindUserNotFound.
 func (s *Store) UserWithWeChat(ctx context.Context, uid, appID string) (domain.EndUser, domain.WeChatIdentity, error) {
 	var row userWithWeChatRow
-	res := s.db.WithContext(ctx).Raw(`
+	res := s.do(ctx, func(db *gorm.DB) *gorm.DB {
+		return db.Raw(`
 		SELECT u.id, u.user_domain_id, u.status, u.registered_at, u.last_login_at, i.app_id, i.open_id, i.union_id
 		FROM enduser_users u
 		LEFT JOIN enduser_wechat_identities i ON i.user_id = u.id AND i.app_id = ?
 		WHERE u.id = ?
 		ORDER BY i.created_at
 		LIMIT 1`, appID, uid).Scan(&row)
+	})
 	if res.Error != nil {
 		return domain.EndUser{}, domain.WeChatIdentity{}, fmt.Errorf("load user %s: %w", uid, res.Error)
 	}

@@ -2,19 +2,23 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	gormpg "gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"github.com/iotplatform/enduser-auth/application"
 	"github.com/iotplatform/enduser-auth/domain"
 )
 
 const concurrentLogins = 40
 
-// loginResult is what one concurrent FindOrRegisterWeChatUser returned.
+// loginResult is what one concurrent RecordLogin returned.
 type loginResult struct {
 	uid     string
 	created bool
@@ -32,8 +36,11 @@ func loginConcurrently(t *testing.T, e testEnv, userDomainID int64, identityOf f
 		cands[i] = candidate(t, userDomainID, now)
 	}
 	concurrently(concurrentLogins, func(i int) {
-		u, created, err := e.store.FindOrRegisterWeChatUser(context.Background(), userDomainID, identityOf(i), cands[i], now)
-		results[i] = loginResult{uid: u.ID(), created: created, err: err}
+		r, err := e.store.RecordLogin(context.Background(), loginRecord(t, userDomainID, identityOf(i), cands[i], now))
+		if err == nil && r.Session.UserID() != r.User.ID() {
+			err = fmt.Errorf("session of %s for user %s", r.Session.UserID(), r.User.ID())
+		}
+		results[i] = loginResult{uid: r.User.ID(), created: r.Outcome.Created(), err: err}
 	})
 	return results
 }
@@ -201,80 +208,87 @@ func TestFindOrRegisterUnionIDHeldByAnotherUser(t *testing.T) {
 		t.Error("a's identity records b's unionid: the identity and the unions table disagree")
 	}
 
-	// Later logins of that person stay on the fast path: one statement.
-	counted, statements := e.countingStore()
-	if _, created, err := counted.FindOrRegisterWeChatUser(context.Background(), d.ID(),
-		identity(t, "wx-app-1", "openid-a", "union-1"), candidate(t, d.ID(), now), now); err != nil || created {
-		t.Fatalf("later login: created %v, err %v", created, err)
+	// Later logins of that person are one statement too.
+	counted, statements := e.countingStore(t)
+	if r, err := counted.RecordLogin(context.Background(), loginRecord(t, d.ID(),
+		identity(t, "wx-app-1", "openid-a", "union-1"), candidate(t, d.ID(), now), now)); err != nil || r.Outcome != domain.LoginReturning {
+		t.Fatalf("later login: %v, err %v", r.Outcome, err)
 	}
 	if n := statements(); n != 1 {
 		t.Errorf("a later login of openid-a with b's unionid ran %d statements, want 1", n)
 	}
 }
 
-func TestFindOrRegisterReturningUserIsOneStatement(t *testing.T) {
+// TestEveryLoginPathIsOneStatement: returning, registered (with and without
+// unionid), joined through a unionid, unionid attached: each login and its
+// session are one round trip.
+func TestEveryLoginPathIsOneStatement(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t)
 	d := e.createUserDomain(t, "C.DM.1.1")
 	now := testTime()
-	for _, id := range []domain.WeChatIdentity{
-		identity(t, "wx-app-1", "openid-1", ""),
-		identity(t, "wx-app-1", "openid-2", "union-2"),
+	counted, statements := e.countingStore(t)
+	for i, c := range []struct {
+		id   domain.WeChatIdentity
+		want domain.LoginOutcome
+	}{
+		{identity(t, "wx-app-1", "openid-1", ""), domain.LoginRegistered},
+		{identity(t, "wx-app-1", "openid-1", ""), domain.LoginReturning},
+		{identity(t, "wx-app-1", "openid-1", "union-1"), domain.LoginUnionIDAttached},
+		{identity(t, "wx-app-1", "openid-1", "union-1"), domain.LoginReturning},
+		{identity(t, "wx-app-2", "openid-2", "union-1"), domain.LoginJoinedByUnionID},
+		{identity(t, "wx-app-1", "openid-3", "union-3"), domain.LoginRegistered},
+		{identity(t, "wx-app-1", "openid-3", "union-3"), domain.LoginReturning},
 	} {
-		e.login(t, d.ID(), id, now)
-		counted, statements := e.countingStore()
-		if _, _, err := counted.FindOrRegisterWeChatUser(context.Background(), d.ID(), id, candidate(t, d.ID(), now), now); err != nil {
-			t.Fatal(err)
+		before := statements()
+		sess := domain.NewSession("uid-unused", d.ID(), d.Name(), c.id.AppID(), now, time.Hour, 24*time.Hour)
+		r, err := counted.RecordLogin(context.Background(), application.LoginRecord{UserDomainID: d.ID(), Identity: c.id,
+			Candidate: candidate(t, d.ID(), now), Session: sess, At: now})
+		if err != nil || r.Outcome != c.want {
+			t.Fatalf("login %d (%s/%s/%s): %v, %v; want %v", i, c.id.AppID(), c.id.OpenID(), c.id.UnionID(), r.Outcome, err, c.want)
 		}
-		if n := statements(); n != 1 {
-			t.Errorf("returning user %s/%s ran %d statements, want 1", id.OpenID(), id.UnionID(), n)
+		if n := statements() - before; n != 1 {
+			t.Errorf("login %d (%v) ran %d statements, want 1", i, c.want, n)
 		}
-	}
-}
-
-// TestLogInReturningUserIsOneStatement: a returning user's login and its
-// session are one statement.
-func TestLogInReturningUserIsOneStatement(t *testing.T) {
-	t.Parallel()
-	e := newTestEnv(t)
-	d := e.createUserDomain(t, "C.DM.1.1")
-	now := testTime()
-	id := identity(t, "wx-app-1", "openid-1", "union-1")
-	e.login(t, d.ID(), id, now)
-	counted, statements := e.countingStore()
-	sess := domain.NewSession("uid-unused", d.ID(), d.Name(), id.AppID(), now, time.Hour, 24*time.Hour)
-	u, stored, created, err := counted.LogInWeChatUser(context.Background(), d.ID(), id, candidate(t, d.ID(), now), sess, now)
-	if err != nil || created || stored.UserID() != u.ID() {
-		t.Fatalf("LogInWeChatUser: %v created=%t session user %s, user %s", err, created, stored.UserID(), u.ID())
-	}
-	if n := statements(); n != 1 {
-		t.Errorf("returning user's login and session ran %d statements, want 1", n)
-	}
-	if _, err := e.store.SessionByID(context.Background(), sess.ID()); err != nil {
-		t.Fatalf("the session was not stored: %v", err)
+		if stored, err := e.store.SessionByID(context.Background(), sess.ID()); err != nil || stored.UserID() != r.User.ID() {
+			t.Errorf("login %d: session stored for %s (%v), want %s", i, stored.UserID(), err, r.User.ID())
+		}
 	}
 }
 
 // countingStore returns a Store on e's database that counts the statements
-// it runs, and the count so far.
-func (e testEnv) countingStore() (*Store, func() int) {
-	l := &statementCounter{Interface: logger.Discard}
-	return NewStore(e.store.db.Session(&gorm.Session{Logger: l}), e.store.box), l.count
+// (round trips) it sends, GORM's and its own, and the count so far.
+func (e testEnv) countingStore(t testing.TB) (*Store, func() int) {
+	t.Helper()
+	c := &countingPool{ConnPool: e.sql}
+	db, err := gorm.Open(gormpg.New(gormpg.Config{Conn: c}), &gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: true, DisableAutomaticPing: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.n.Store(0)
+	return NewStore(db, e.store.box), func() int { return int(c.n.Load()) }
 }
 
-// statementCounter is a gorm logger that counts the statements traced.
-type statementCounter struct {
-	logger.Interface
+// countingPool is a connection pool that counts the statements sent.
+type countingPool struct {
+	gorm.ConnPool
 	n atomic.Int64
 }
 
-func (c *statementCounter) LogMode(logger.LogLevel) logger.Interface { return c }
-
-func (c *statementCounter) Trace(context.Context, time.Time, func() (string, int64), error) {
+func (c *countingPool) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	c.n.Add(1)
+	return c.ConnPool.ExecContext(ctx, query, args...)
 }
 
-func (c *statementCounter) count() int { return int(c.n.Load()) }
+func (c *countingPool) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	c.n.Add(1)
+	return c.ConnPool.QueryContext(ctx, query, args...)
+}
+
+func (c *countingPool) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	c.n.Add(1)
+	return c.ConnPool.QueryRowContext(ctx, query, args...)
+}
 
 func TestFindOrRegisterConcurrentUnionAttach(t *testing.T) {
 	t.Parallel()
@@ -293,9 +307,9 @@ func TestFindOrRegisterConcurrentUnionAttach(t *testing.T) {
 	}
 }
 
-// BenchmarkFindOrRegisterReturningUser measures the login of a known user:
-// one UPDATE ... FROM ... RETURNING.
-func BenchmarkFindOrRegisterReturningUser(b *testing.B) {
+// BenchmarkRecordLoginReturningUser measures the login of a known user
+// with its session: one statement.
+func BenchmarkRecordLoginReturningUser(b *testing.B) {
 	e := newTestEnv(b)
 	d := e.createUserDomain(b, "C.DM.1.1")
 	id := identity(b, "wx-app-1", "openid-1", "union-1")
@@ -305,8 +319,8 @@ func BenchmarkFindOrRegisterReturningUser(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, created, err := e.store.FindOrRegisterWeChatUser(ctx, d.ID(), id, cand, now); err != nil || created {
-			b.Fatalf("created %v, err %v", created, err)
+		if r, err := e.store.RecordLogin(ctx, loginRecord(b, d.ID(), id, cand, now)); err != nil || r.Outcome != domain.LoginReturning {
+			b.Fatalf("outcome %v, err %v", r.Outcome, err)
 		}
 	}
 }

@@ -103,14 +103,34 @@ func (f *fixture) candidate(uid string, userDomainID int64, now time.Time) domai
 	return u
 }
 
-// login calls FindOrRegisterWeChatUser with a candidate of uid.
+// login records a login with a candidate of uid and a session, and returns
+// the user and whether it was registered.
 func (f *fixture) login(userDomainID int64, id domain.WeChatIdentity, uid string, now time.Time) (domain.EndUser, bool) {
 	f.t.Helper()
-	u, created, err := f.Users.FindOrRegisterWeChatUser(f.ctx, userDomainID, id, f.candidate(uid, userDomainID, now), now)
+	r := f.record(userDomainID, id, uid, now)
+	return r.User, r.Outcome.Created()
+}
+
+// record calls RecordLogin with a candidate of uid and a new session, and
+// checks that the session returned is the one given, for the user returned.
+func (f *fixture) record(userDomainID int64, id domain.WeChatIdentity, uid string, now time.Time) application.RecordedLogin {
+	f.t.Helper()
+	r, err := f.Users.RecordLogin(f.ctx, f.loginRecord(userDomainID, id, uid, now))
 	if err != nil {
-		f.t.Fatalf("FindOrRegisterWeChatUser(%s/%s/%s): %v", id.AppID(), id.OpenID(), id.UnionID(), err)
+		f.t.Fatalf("RecordLogin(%s/%s/%s): %v", id.AppID(), id.OpenID(), id.UnionID(), err)
 	}
-	return u, created
+	if r.Session.UserID() != r.User.ID() {
+		f.t.Fatalf("RecordLogin(%s/%s/%s): session of %s for user %s", id.AppID(), id.OpenID(), id.UnionID(), r.Session.UserID(), r.User.ID())
+	}
+	return r
+}
+
+// loginRecord is a login of id with a candidate of uid and a new session of
+// the user domain (its name is not stored with the session).
+func (f *fixture) loginRecord(userDomainID int64, id domain.WeChatIdentity, uid string, now time.Time) application.LoginRecord {
+	f.t.Helper()
+	return application.LoginRecord{UserDomainID: userDomainID, Identity: id, Candidate: f.candidate(uid, userDomainID, now),
+		Session: domain.NewSession(uid, userDomainID, "", id.AppID(), now, time.Hour, 24*time.Hour), At: now}
 }
 
 // wantKind fails the test unless err is a *domain.Error of kind k.

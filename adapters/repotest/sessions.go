@@ -142,10 +142,11 @@ func (f *fixture) session(refreshTTL, absoluteTTL time.Duration) domain.Session 
 	} else {
 		noErr(f.t, "UserDomainByName", err)
 	}
-	u, _ := f.login(d.ID(), f.identity("wx-app-1", "o-alice", ""), "uid-alice", at(0))
-	sess := domain.NewSession(u.ID(), d.ID(), d.Name(), "wx-app-1", at(0), refreshTTL, absoluteTTL)
-	noErr(f.t, "CreateSession", f.Sessions.CreateSession(f.ctx, sess))
-	return sess
+	sess := domain.NewSession("uid-alice", d.ID(), d.Name(), "wx-app-1", at(0), refreshTTL, absoluteTTL)
+	r, err := f.Users.RecordLogin(f.ctx, application.LoginRecord{UserDomainID: d.ID(), Identity: f.identity("wx-app-1", "o-alice", ""),
+		Candidate: f.candidate("uid-alice", d.ID(), at(0)), Session: sess, At: at(0)})
+	noErr(f.t, "RecordLogin", err)
+	return r.Session
 }
 
 func (f *fixture) load(id domain.SessionID) domain.Session {

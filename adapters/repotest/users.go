@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iotplatform/enduser-auth/application"
 	"github.com/iotplatform/enduser-auth/domain"
 )
 
@@ -35,8 +36,10 @@ func (s suite) users(t *testing.T) {
 		logIn := func(id domain.WeChatIdentity, candidateUID string, now time.Time) (domain.EndUser, bool) {
 			f.t.Helper()
 			sess := domain.NewSession(candidateUID, d.ID(), d.Name(), id.AppID(), now, time.Hour, 24*time.Hour)
-			u, stored, created, err := f.Users.LogInWeChatUser(f.ctx, d.ID(), id, f.candidate(candidateUID, d.ID(), now), sess, now)
-			noErr(f.t, "LogInWeChatUser", err)
+			r, err := f.Users.RecordLogin(f.ctx, application.LoginRecord{UserDomainID: d.ID(), Identity: id,
+				Candidate: f.candidate(candidateUID, d.ID(), now), Session: sess, At: now})
+			noErr(f.t, "RecordLogin", err)
+			u, stored := r.User, r.Session
 			if stored.ID() != sess.ID() || stored.UserID() != u.ID() {
 				f.t.Errorf("returned session %s of %s, want %s of %s", stored.ID(), stored.UserID(), sess.ID(), u.ID())
 			}
@@ -47,7 +50,7 @@ func (s suite) users(t *testing.T) {
 					loaded.UserID(), loaded.AppID(), loaded.Counter(), u.ID(), id.AppID())
 			}
 			sameTime(f.t, "session expiry", loaded.ExpiresAt(), now.Add(24*time.Hour))
-			return u, created
+			return u, r.Outcome.Created()
 		}
 		u, created := logIn(f.identity("wx-app-1", "o-alice", "u-alice"), "uid-alice", at(0))
 		if !created || u.ID() != "uid-alice" {
@@ -61,6 +64,14 @@ func (s suite) users(t *testing.T) {
 		u, created = logIn(f.identity("wx-app-2", "o2-alice", "u-alice"), "uid-unused-2", at(2*time.Hour))
 		if created || u.ID() != "uid-alice" {
 			f.t.Errorf("login through another appId with the same unionid: %s created=%t, want uid-alice", u.ID(), created)
+		}
+		u, created = logIn(f.identity("wx-app-3", "o3-alice", ""), "uid-alice-3", at(3*time.Hour))
+		if !created || u.ID() != "uid-alice-3" {
+			f.t.Errorf("login of a new openid without unionid: %s created=%t, want uid-alice-3 registered", u.ID(), created)
+		}
+		u, created = logIn(f.identity("wx-app-3", "o3-alice", "u-alice-3"), "uid-unused-3", at(4*time.Hour))
+		if created || u.ID() != "uid-alice-3" {
+			f.t.Errorf("login attaching a unionid: %s created=%t, want uid-alice-3", u.ID(), created)
 		}
 	})
 	s.run(t, "ConcurrentLogInsMakeOneUserAndEverySession", func(f *fixture) {
@@ -77,15 +88,16 @@ func (s suite) users(t *testing.T) {
 				defer wg.Done()
 				uid := fmt.Sprintf("uid-carol-%d", i)
 				sess := domain.NewSession(uid, d.ID(), d.Name(), id.AppID(), at(0), time.Hour, 24*time.Hour)
-				u, stored, _, err := f.Users.LogInWeChatUser(f.ctx, d.ID(), id, f.candidate(uid, d.ID(), at(0)), sess, at(0))
+				r, err := f.Users.RecordLogin(f.ctx, application.LoginRecord{UserDomainID: d.ID(), Identity: id,
+					Candidate: f.candidate(uid, d.ID(), at(0)), Session: sess, At: at(0)})
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil {
-					f.t.Errorf("LogInWeChatUser %d: %v", i, err)
+					f.t.Errorf("RecordLogin %d: %v", i, err)
 					return
 				}
-				uids[u.ID()] = true
-				sessions = append(sessions, stored)
+				uids[r.User.ID()] = true
+				sessions = append(sessions, r.Session)
 			}(i)
 		}
 		wg.Wait()
@@ -199,6 +211,73 @@ func (s suite) users(t *testing.T) {
 		uids, created := concurrentLogins(f, 20, func(i int) (int64, domain.WeChatIdentity) { return d.ID(), ids[i%2] })
 		wantOneUser(f.t, uids, created)
 	})
+	for _, c := range domain.IdentityCases() {
+		s.run(t, "IdentityCase/"+c.Name, func(f *fixture) {
+			d := f.userDomain("C.DM.10271.5")
+			registeredAt := map[string]time.Time{}
+			for i, st := range c.Steps {
+				r := f.record(d.ID(), f.identity(st.AppID, st.OpenID, st.UnionID), st.Candidate, at(st.At))
+				if r.Outcome != st.Outcome || r.User.ID() != st.User {
+					f.t.Errorf("step %d (%s/%s/%s): %s of %s, want %s of %s", i, st.AppID, st.OpenID, st.UnionID,
+						r.Outcome, r.User.ID(), st.Outcome, st.User)
+					continue
+				}
+				if st.Outcome == domain.LoginRegistered {
+					registeredAt[st.User] = at(st.At)
+				}
+				what := fmt.Sprintf("step %d", i)
+				wantUser(f.t, what, r.User, st.User, d.ID(), registeredAt[st.User], at(st.LastLogin))
+				stored, w, err := f.Users.UserWithWeChat(f.ctx, st.User, st.AppID)
+				noErr(f.t, "UserWithWeChat", err)
+				wantUser(f.t, what+" (stored)", stored, st.User, d.ID(), registeredAt[st.User], at(st.LastLogin))
+				wantBinding(f.t, w, st.AppID, st.OpenID, st.BindingUnion)
+				if got := f.load(r.Session.ID()); got.UserID() != st.User {
+					f.t.Errorf("%s: the session stored is %s's, want %s's", what, got.UserID(), st.User)
+				}
+			}
+		})
+	}
+	s.run(t, "ConcurrentJoinsByUnionIDBindOnce", func(f *fixture) {
+		d := f.userDomain("C.DM.10271.5")
+		alice, _ := f.login(d.ID(), f.identity("wx-app-1", "o1-alice", "u-alice"), "uid-alice", at(0))
+		id := f.identity("wx-app-2", "o2-alice", "u-alice")
+		uids, outcomes := concurrentRecords(f, 20, func(int) (int64, domain.WeChatIdentity) { return d.ID(), id })
+		if len(uids) != 1 || !uids[alice.ID()] || outcomes[domain.LoginJoinedByUnionID] != 1 || outcomes[domain.LoginReturning] != 19 {
+			f.t.Errorf("20 concurrent joins: users %v, outcomes %v; want only %s, 1 joined and 19 returning", uids, outcomes, alice.ID())
+		}
+		_, w, err := f.Users.UserWithWeChat(f.ctx, alice.ID(), "wx-app-2")
+		noErr(f.t, "UserWithWeChat", err)
+		wantBinding(f.t, w, "wx-app-2", "o2-alice", "u-alice")
+	})
+	s.run(t, "ConcurrentUnionIDAttachesAttachOnce", func(f *fixture) {
+		d := f.userDomain("C.DM.10271.5")
+		alice, _ := f.login(d.ID(), f.identity("wx-app-1", "o1-alice", ""), "uid-alice", at(0))
+		id := f.identity("wx-app-1", "o1-alice", "u-alice")
+		uids, outcomes := concurrentRecords(f, 20, func(int) (int64, domain.WeChatIdentity) { return d.ID(), id })
+		if len(uids) != 1 || !uids[alice.ID()] || outcomes[domain.LoginUnionIDAttached] != 1 || outcomes[domain.LoginReturning] != 19 {
+			f.t.Errorf("20 concurrent attaches: users %v, outcomes %v; want only %s, 1 attached and 19 returning", uids, outcomes, alice.ID())
+		}
+		_, w, err := f.Users.UserWithWeChat(f.ctx, alice.ID(), "wx-app-1")
+		noErr(f.t, "UserWithWeChat", err)
+		wantBinding(f.t, w, "wx-app-1", "o1-alice", "u-alice")
+		// The unionid is alice's: another official account joins her.
+		if u, _ := f.login(d.ID(), f.identity("wx-app-2", "o2-alice", "u-alice"), "uid-unused", at(time.Minute)); u.ID() != alice.ID() {
+			f.t.Errorf("login through app 2 after the attach found %s, want %s", u.ID(), alice.ID())
+		}
+	})
+	s.run(t, "ConcurrentFirstLoginsWithAndWithoutUnionIDYieldOneUser", func(f *fixture) {
+		d := f.userDomain("C.DM.10271.5")
+		ids := []domain.WeChatIdentity{f.identity("wx-app-1", "o1-alice", "u-alice"), f.identity("wx-app-1", "o1-alice", "")}
+		uids, created := concurrentLogins(f, 20, func(i int) (int64, domain.WeChatIdentity) { return d.ID(), ids[i%2] })
+		wantOneUser(f.t, uids, created)
+		for uid := range uids {
+			// Whoever won, the unionid names the one user (now or at the next
+			// login that presents it) and never a second account.
+			if u, created := f.login(d.ID(), f.identity("wx-app-2", "o2-alice", "u-alice"), "uid-unused", at(time.Minute)); created || u.ID() != uid {
+				f.t.Errorf("login through app 2 found %s (created %t), want %s", u.ID(), created, uid)
+			}
+		}
+	})
 	s.run(t, "UserWithWeChat", func(f *fixture) {
 		d := f.userDomain("C.DM.10271.5")
 		alice, _ := f.login(d.ID(), f.identity("wx-app-1", "o1-alice", ""), "uid-alice", at(0))
@@ -224,34 +303,51 @@ func (s suite) users(t *testing.T) {
 // who(i), and returns the uids found and how many reported created.
 func concurrentLogins(f *fixture, n int, who func(i int) (int64, domain.WeChatIdentity)) (map[string]bool, int) {
 	f.t.Helper()
+	uids, outcomes := concurrentRecords(f, n, who)
+	return uids, outcomes[domain.LoginRegistered]
+}
+
+// concurrentRecords runs n logins at once, login i with the identity who(i),
+// and returns the uids found and how often each outcome was reported.
+func concurrentRecords(f *fixture, n int, who func(i int) (int64, domain.WeChatIdentity)) (map[string]bool, map[domain.LoginOutcome]int) {
+	f.t.Helper()
 	var (
-		mu      sync.Mutex
-		uids    = map[string]bool{}
-		created int
-		wg      sync.WaitGroup
-		start   = make(chan struct{})
+		mu       sync.Mutex
+		uids     = map[string]bool{}
+		outcomes = map[domain.LoginOutcome]int{}
+		created  int
+		wg       sync.WaitGroup
+		start    = make(chan struct{})
 	)
 	for i := range n {
 		domainID, id := who(i)
 		c := f.candidate(fmt.Sprintf("uid-candidate-%d", i), domainID, at(0))
 		wg.Go(func() {
 			<-start
-			u, isNew, err := f.Users.FindOrRegisterWeChatUser(f.ctx, domainID, id, c, at(0))
+			r, err := f.Users.RecordLogin(f.ctx, application.LoginRecord{UserDomainID: domainID, Identity: id, Candidate: c,
+				Session: domain.NewSession(c.ID(), domainID, "", id.AppID(), at(0), time.Hour, 24*time.Hour), At: at(0)})
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				f.t.Errorf("concurrent FindOrRegisterWeChatUser %d: %v", i, err)
+				f.t.Errorf("concurrent RecordLogin %d: %v", i, err)
 				return
 			}
-			uids[u.ID()] = true
-			if isNew {
+			if r.Session.UserID() != r.User.ID() {
+				f.t.Errorf("concurrent RecordLogin %d: session of %s for user %s", i, r.Session.UserID(), r.User.ID())
+			}
+			uids[r.User.ID()] = true
+			outcomes[r.Outcome]++
+			if r.Outcome.Created() {
 				created++
 			}
 		})
 	}
 	close(start)
 	wg.Wait()
-	return uids, created
+	if created != outcomes[domain.LoginRegistered] {
+		f.t.Errorf("created %d, registered %d", created, outcomes[domain.LoginRegistered])
+	}
+	return uids, outcomes
 }
 
 func wantOneUser(t *testing.T, uids map[string]bool, created int) {

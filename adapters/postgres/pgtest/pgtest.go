@@ -67,6 +67,26 @@ var (
 // this test uses. The database is dropped when the test ends.
 func NewDatabase(t testing.TB) string {
 	t.Helper()
+	return newDatabase(t, "")
+}
+
+// NewSerializableDatabase is NewDatabase with the database's
+// default_transaction_isolation set to serializable (ALTER DATABASE ... SET),
+// as CockroachDB and YugabyteDB run by default: every connection to it runs
+// every transaction serializable.
+func NewSerializableDatabase(t testing.TB) string {
+	t.Helper()
+	return newDatabase(t, "serializable")
+}
+
+// OpenSerializable is Open on a NewSerializableDatabase.
+func OpenSerializable(t testing.TB) *gorm.DB {
+	t.Helper()
+	return openDSN(t, NewSerializableDatabase(t))
+}
+
+func newDatabase(t testing.TB, isolation string) string {
+	t.Helper()
 	h, err := setup()
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
@@ -76,6 +96,11 @@ func NewDatabase(t testing.TB) string {
 	defer cancel()
 	if err := h.createFromTemplate(ctx, name); err != nil {
 		t.Fatalf("pgtest: create test database %s: %v", name, err)
+	}
+	if isolation != "" {
+		if _, err := h.admin.ExecContext(ctx, "ALTER DATABASE "+quote(name)+" SET default_transaction_isolation = '"+isolation+"'"); err != nil {
+			t.Fatalf("pgtest: set isolation of %s: %v", name, err)
+		}
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -123,7 +148,11 @@ func NewDatabaseURL(ctx context.Context) (string, func() error, error) {
 // closed when the test ends, before the database is dropped.
 func Open(t testing.TB) *gorm.DB {
 	t.Helper()
-	dsn := NewDatabase(t)
+	return openDSN(t, NewDatabase(t))
+}
+
+func openDSN(t testing.TB, dsn string) *gorm.DB {
+	t.Helper()
 	db, err := gorm.Open(gormpg.Open(dsn), &gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: true})
 	if err != nil {
 		t.Fatalf("pgtest: open test database: %v", err)
