@@ -4,8 +4,10 @@
 package wire
 
 import (
+	"net/netip"
 	"time"
 
+	"github.com/iotplatform/enduser-auth/adapters/ratelimit"
 	"github.com/iotplatform/enduser-auth/adapters/token"
 	"github.com/iotplatform/enduser-auth/adapters/wechat"
 	"github.com/iotplatform/enduser-auth/application"
@@ -19,6 +21,15 @@ type Config struct {
 	Application application.Config
 	WeChat      wechat.Config
 	Token       token.Config
+	// Limits are the abuse limits and the code replay guard (zero: limits
+	// off, the replay guard in memory).
+	Limits ratelimit.Settings
+	// WeChatCoolDown is how long an appId's exchanges pause after WeChat
+	// answers 45011 (zero: until the next wall-clock minute).
+	WeChatCoolDown time.Duration
+	// TrustedProxies are the peers whose X-Forwarded-For names the client
+	// (empty: the client IP is always the peer).
+	TrustedProxies []netip.Prefix
 }
 
 // MasterKey is the 32-byte key that encrypts secrets at rest.

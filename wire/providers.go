@@ -1,10 +1,15 @@
 package wire
 
 import (
+	"log/slog"
+	"time"
+
 	"github.com/google/wire"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/iotplatform/enduser-auth/adapters/httpapi"
 	"github.com/iotplatform/enduser-auth/adapters/postgres"
+	"github.com/iotplatform/enduser-auth/adapters/ratelimit"
 	"github.com/iotplatform/enduser-auth/adapters/secretbox"
 	"github.com/iotplatform/enduser-auth/adapters/token"
 	"github.com/iotplatform/enduser-auth/adapters/wechat"
@@ -21,6 +26,8 @@ type Module struct {
 	Store *postgres.Store
 	// Tokens is the access-token issuer (Init loads or creates the signing key).
 	Tokens *token.Issuer
+	// Limits are the abuse limits (Unblock lifts a lockout).
+	Limits *ratelimit.Limits
 }
 
 // NewBox builds the secret box from the master key.
@@ -42,10 +49,41 @@ var PersistenceSet = wire.NewSet(
 	wire.Bind(new(application.SigningKeyRepository), new(*postgres.Store)),
 )
 
-// WeChatSet provides the WeChat OAuth client. It takes the host's *http.Client.
+// NewLimits assembles the abuse limits and the code replay guard's memory.
+func NewLimits(cfg Config, clock application.Clock, log *slog.Logger, reg prometheus.Registerer) (*ratelimit.Limits, error) {
+	return ratelimit.New(cfg.Limits, clock, log, reg)
+}
+
+// NewGuardedWeChat is the WeChat port the service uses: the client behind
+// the code replay guard (a code goes to WeChat once).
+func NewGuardedWeChat(c *wechat.Client, l *ratelimit.Limits) application.WeChatOAuth { return l.Guard(c) }
+
+// NewServiceOptions gives the service its limiter and WeChat cool-down.
+func NewServiceOptions(cfg Config, l *ratelimit.Limits) []application.Option {
+	opts := []application.Option{application.WithLimiter(l.Limiter)}
+	if d := cfg.WeChatCoolDown; d > 0 {
+		opts = append(opts, application.WithCoolDown(func(now time.Time) time.Time { return now.Add(d) }))
+	}
+	return opts
+}
+
+// NewHTTPOptions gives the HTTP adapter the trusted proxies.
+func NewHTTPOptions(cfg Config) []httpapi.Option {
+	return []httpapi.Option{httpapi.TrustProxies(cfg.TrustedProxies)}
+}
+
+// WeChatSet provides the WeChat OAuth client behind the code replay guard.
+// It takes the host's *http.Client.
 var WeChatSet = wire.NewSet(
 	wechat.NewClient,
-	wire.Bind(new(application.WeChatOAuth), new(*wechat.Client)),
+	NewGuardedWeChat,
+)
+
+// LimitsSet provides the abuse limits.
+var LimitsSet = wire.NewSet(
+	NewLimits,
+	NewServiceOptions,
+	NewHTTPOptions,
 )
 
 // TokenSet provides the access-token issuer.
@@ -70,6 +108,7 @@ var ModuleSet = wire.NewSet(
 	PersistenceSet,
 	WeChatSet,
 	TokenSet,
+	LimitsSet,
 	ApplicationSet,
 	wire.Struct(new(Module), "*"),
 )

@@ -27,6 +27,11 @@ func NewModule(cfg Config, db *gorm.DB, hc *http.Client, log *slog.Logger, reg p
 	clock := NewSystemClock()
 	wechatConfig := cfg.WeChat
 	client := wechat.NewClient(wechatConfig, hc)
+	limits, err := NewLimits(cfg, clock, log, reg)
+	if err != nil {
+		return nil, err
+	}
+	weChatOAuth := NewGuardedWeChat(client, limits)
 	masterKey := cfg.MasterKey
 	box, err := NewBox(masterKey)
 	if err != nil {
@@ -35,17 +40,20 @@ func NewModule(cfg Config, db *gorm.DB, hc *http.Client, log *slog.Logger, reg p
 	store := postgres.NewStore(db, box)
 	tokenConfig := cfg.Token
 	issuer := token.NewIssuer(tokenConfig, store, clock)
-	service := application.NewService(config, clock, client, store, store, store, store, store, issuer, log)
+	v := NewServiceOptions(cfg, limits)
+	service := application.NewService(config, clock, weChatOAuth, store, store, store, store, store, issuer, log, v...)
 	metrics, err := httpapi.NewMetrics(reg)
 	if err != nil {
 		return nil, err
 	}
-	handler := httpapi.NewHandler(service, log, metrics)
+	v2 := NewHTTPOptions(cfg)
+	handler := httpapi.NewHandler(service, log, metrics, v2...)
 	module := &Module{
 		Service: service,
 		HTTP:    handler,
 		Store:   store,
 		Tokens:  issuer,
+		Limits:  limits,
 	}
 	return module, nil
 }

@@ -8,8 +8,11 @@ package httpapi
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
+	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -29,27 +32,73 @@ const (
 
 // Handler serves the module's endpoints.
 type Handler struct {
-	svc     *application.Service
-	log     *slog.Logger
-	metrics *Metrics
+	svc      *application.Service
+	log      *slog.Logger
+	metrics  *Metrics
+	clientIP echo.IPExtractor
+}
+
+// Option configures a Handler.
+type Option func(*Handler)
+
+// TrustProxies makes the client IP of a request whose peer is in one of
+// cidrs the right-most X-Forwarded-For hop that is not (no cidrs: the peer,
+// always). Loopback, link-local and private ranges are trusted only when
+// listed. The host's Echo.IPExtractor is neither used nor changed.
+func TrustProxies(cidrs []netip.Prefix) Option {
+	return func(h *Handler) {
+		if len(cidrs) == 0 {
+			h.clientIP = echo.ExtractIPDirect()
+			return
+		}
+		opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+		for _, p := range cidrs {
+			p = p.Masked()
+			opts = append(opts, echo.TrustIPRange(&net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}))
+		}
+		h.clientIP = echo.ExtractIPFromXFFHeader(opts...)
+	}
 }
 
 // NewHandler returns the HTTP adapter of svc. A nil logger discards; nil
-// metrics record nothing.
-func NewHandler(svc *application.Service, log *slog.Logger, metrics *Metrics) *Handler {
+// metrics record nothing. Without TrustProxies the client IP is the peer.
+func NewHandler(svc *application.Service, log *slog.Logger, metrics *Metrics, opts ...Option) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{svc: svc, log: log, metrics: metrics}
+	h := &Handler{svc: svc, log: log, metrics: metrics, clientIP: echo.ExtractIPDirect()}
+	for _, o := range opts {
+		o(h)
+	}
+	return h
 }
 
-// Register mounts the module's routes on g.
+// Register mounts the module's routes on g. Every route but the JWKS is
+// subject to the per-client-IP request limit (when the service has limits).
 func (h *Handler) Register(g *echo.Group) {
-	g.POST(PathWeChatOffiaccountLogin, h.guard("login", h.wechatOffiaccountLogin))
-	g.PUT(PathRefreshToken, h.guard("refresh", h.refreshToken))
-	g.DELETE(PathUserLogout, h.guard("logout", h.userLogout))
-	g.GET(PathUserInfo, h.guard("userinfo", h.userInfo))
+	g.POST(PathWeChatOffiaccountLogin, h.guard("login", h.limited(h.wechatOffiaccountLogin)))
+	g.PUT(PathRefreshToken, h.guard("refresh", h.limited(h.refreshToken)))
+	g.DELETE(PathUserLogout, h.guard("logout", h.limited(h.userLogout)))
+	g.GET(PathUserInfo, h.guard("userinfo", h.limited(h.userInfo)))
 	g.GET(PathJWKS, h.guard("jwks", h.jwks))
+}
+
+// withClientIP puts the request's client IP in its context.
+func (h *Handler) withClientIP(c echo.Context) {
+	req := c.Request()
+	if ip, err := netip.ParseAddr(h.clientIP(req)); err == nil {
+		c.SetRequest(req.WithContext(application.WithClientIP(req.Context(), ip.Unmap())))
+	}
+}
+
+// limited refuses a request over its client IP's rate (5148, Retry-After).
+func (h *Handler) limited(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if err := h.svc.AllowRequest(c.Request().Context()); err != nil {
+			return h.fail(c, err)
+		}
+		return next(c)
+	}
 }
 
 // envelope is the platform's answer format, success or failure.
@@ -103,6 +152,10 @@ func (h *Handler) fail(c echo.Context, err error) error {
 	} else if d := domain.DetailOf(err); d != "" {
 		env.ExtMsg = &d
 	}
+	if ra := domain.RetryAfterOf(err); ra > 0 {
+		// Whole seconds, rounded up: a client that waits that long passes.
+		c.Response().Header().Set("Retry-After", strconv.FormatInt(int64((ra+time.Second-1)/time.Second), 10))
+	}
 	return c.JSON(r.status, env)
 }
 
@@ -111,6 +164,7 @@ func (h *Handler) fail(c echo.Context, err error) error {
 func (h *Handler) guard(endpoint string, next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) (err error) {
 		start := time.Now()
+		h.withClientIP(c)
 		defer func() {
 			code, _ := c.Get(codeKey).(int)
 			h.metrics.observe(endpoint, code, time.Since(start))
@@ -229,6 +283,7 @@ func (h *Handler) jwks(c echo.Context) error {
 func (h *Handler) RequireAccessToken() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
+			h.withClientIP(c)
 			req := c.Request()
 			p, err := h.svc.VerifyAccessToken(req.Context(), req.Header.Get(echo.HeaderAuthorization))
 			if err != nil {

@@ -67,6 +67,8 @@ func startServer(t *testing.T, extra map[string]string) *server {
 		"ENDUSER_DATA_CENTER":         "CN",
 		"ENDUSER_HTTP_ADDR":           "127.0.0.1:0",
 		"ENDUSER_LOG_LEVEL":           "error",
+		// The abuse limits are off unless a test is about them (its extra turns them on).
+		"ENDUSER_RATE_LIMITS": "off",
 	}
 	for k, v := range extra {
 		s.vars[k] = v
