@@ -77,6 +77,7 @@ type MemoryClaims struct {
 	mu        sync.Mutex
 	cur, prev map[[32]byte]struct{}
 	started   time.Time
+	max       int // maxCodes; tests lower it
 }
 
 // NewMemoryClaims returns empty claims (a nil clock is the wall clock).
@@ -85,7 +86,7 @@ func NewMemoryClaims(clock application.Clock) *MemoryClaims {
 		clock = application.SystemClock{}
 	}
 	return &MemoryClaims{clock: clock, ttl: CodeTTL, cur: map[[32]byte]struct{}{}, prev: map[[32]byte]struct{}{},
-		started: clock.Now()}
+		started: clock.Now(), max: maxCodes}
 }
 
 // Claim implements Claims.
@@ -95,7 +96,7 @@ func (m *MemoryClaims) Claim(_ context.Context, key [32]byte) bool {
 	defer m.mu.Unlock()
 	if d := now.Sub(m.started); d >= 2*m.ttl {
 		m.prev, m.cur, m.started = map[[32]byte]struct{}{}, map[[32]byte]struct{}{}, now
-	} else if d >= m.ttl || len(m.cur) >= maxCodes {
+	} else if d >= m.ttl || len(m.cur) >= m.max {
 		m.prev, m.cur, m.started = m.cur, map[[32]byte]struct{}{}, now
 	}
 	if _, ok := m.cur[key]; ok {

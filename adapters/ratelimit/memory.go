@@ -17,9 +17,9 @@ import (
 // Config is the limits' policy. Zero fields take the defaults of
 // DefaultConfig.
 type Config struct {
-	// IPRate is the per-client-IP request rate (requests per second) and
-	// IPBurst the bucket's size.
-	IPRate  int
+	// IPRate is the per-client-IP request rate (requests per second, may
+	// be fractional) and IPBurst the bucket's size.
+	IPRate  float64
 	IPBurst int
 	// LockoutFailures signature failures of one (client IP, user domain)
 	// within LockoutWindow lock it out for LockoutDuration.
@@ -91,6 +91,7 @@ type Memory struct {
 	lockouts  map[string]time.Time
 	coolDowns map[string]time.Time
 	lastSweep time.Time
+	maxKeys   int // maxKeys; tests lower it
 }
 
 type bucket struct {
@@ -113,7 +114,7 @@ func NewMemory(cfg Config, clock application.Clock) *Memory {
 	}
 	return &Memory{cfg: cfg.withDefaults(), clock: clock, ips: map[string]*bucket{}, exchanges: map[string]*bucket{},
 		failures: map[string]*failures{}, lockouts: map[string]time.Time{}, coolDowns: map[string]time.Time{},
-		lastSweep: clock.Now()}
+		lastSweep: clock.Now(), maxKeys: maxKeys}
 }
 
 var _ application.Limiter = (*Memory)(nil)
@@ -122,7 +123,7 @@ func lockKey(ip, userDomain string) string     { return ip + "|" + userDomain }
 func exchangeKey(userDomain, app string) string { return userDomain + "|" + app }
 
 // take takes one token from m[key], creating the bucket. Callers hold mu.
-func (m *Memory) take(buckets map[string]*bucket, key string, r, burst int, now time.Time) application.Decision {
+func (m *Memory) take(buckets map[string]*bucket, key string, r float64, burst int, now time.Time) application.Decision {
 	b := buckets[key]
 	if b == nil {
 		m.makeRoom(now)
@@ -197,7 +198,7 @@ func (m *Memory) AllowExchange(_ context.Context, userDomain, appID string) appl
 		return application.Decision{RetryAfter: until.Sub(now)}
 	}
 	n := m.cfg.exchangeRate(appID)
-	return m.take(m.exchanges, exchangeKey(userDomain, appID), n, n, now)
+	return m.take(m.exchanges, exchangeKey(userDomain, appID), float64(n), n, now)
 }
 
 // CoolDown implements application.Limiter.
@@ -254,31 +255,34 @@ func (m *Memory) maybeSweep(now time.Time) {
 	}
 }
 
-// makeRoom keeps every map under maxKeys before an entry is added.
+// makeRoom keeps every map under maxKeys before an entry is added: a full
+// map is swept and, if that is not enough, cut to nine tenths of the bound
+// (so that the next inserts do not sweep again).
 func (m *Memory) makeRoom(now time.Time) {
-	if len(m.ips) < maxKeys && len(m.exchanges) < maxKeys && len(m.failures) < maxKeys && len(m.lockouts) < maxKeys {
+	limit := m.maxKeys
+	if len(m.ips) < limit && len(m.exchanges) < limit && len(m.failures) < limit && len(m.lockouts) < limit {
 		return
 	}
 	m.sweep(now)
 	for _, mp := range []map[string]*bucket{m.ips, m.exchanges} {
-		for k := range mp {
-			if len(mp) < maxKeys {
-				break
-			}
-			delete(mp, k)
-		}
+		trim(mp, limit)
 	}
-	for k := range m.failures {
-		if len(m.failures) < maxKeys {
-			break
-		}
-		delete(m.failures, k)
+	trim(m.failures, limit)
+	trim(m.lockouts, limit)
+}
+
+// trim cuts a map of limit entries or more to nine tenths of limit,
+// dropping arbitrary entries.
+func trim[V any](mp map[string]V, limit int) {
+	if len(mp) < limit {
+		return
 	}
-	for k := range m.lockouts {
-		if len(m.lockouts) < maxKeys {
-			break
+	keep := limit * 9 / 10
+	for k := range mp {
+		if len(mp) <= keep {
+			return
 		}
-		delete(m.lockouts, k)
+		delete(mp, k)
 	}
 }
 

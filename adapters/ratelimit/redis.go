@@ -41,7 +41,9 @@ func decision(res *redis_rate.Result) application.Decision {
 
 // AllowRequest takes one request of ip's bucket.
 func (r *Redis) AllowRequest(ctx context.Context, ip string) (application.Decision, error) {
-	res, err := r.gcra.Allow(ctx, r.key("ip", ip), redis_rate.Limit{Rate: r.cfg.IPRate, Burst: r.cfg.IPBurst, Period: time.Second})
+	// GCRA's emission interval is Period/Rate: one request per 1/IPRate s.
+	lim := redis_rate.Limit{Rate: 1, Burst: r.cfg.IPBurst, Period: time.Duration(float64(time.Second) / r.cfg.IPRate)}
+	res, err := r.gcra.Allow(ctx, r.key("ip", ip), lim)
 	if err != nil {
 		return application.Allow, err
 	}

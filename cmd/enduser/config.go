@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/netip"
 	"net/url"
 	"strconv"
@@ -147,7 +148,14 @@ func loadConfig(getenv func(string) string) (config, error) {
 			errs = append(errs, fmt.Sprintf("ENDUSER_RATE_LIMITS: %q must be on or off", v))
 		}
 	}
-	posInt("ENDUSER_IP_RATE", &c.Limits.IPRate)
+	if v, ok := lookup(getenv, "ENDUSER_IP_RATE"); ok {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(f > 0) || math.IsInf(f, 0) {
+			errs = append(errs, fmt.Sprintf("ENDUSER_IP_RATE: %q is not a positive number of requests per second", v))
+		} else {
+			c.Limits.IPRate = f
+		}
+	}
 	posInt("ENDUSER_IP_BURST", &c.Limits.IPBurst)
 	posInt("ENDUSER_LOCKOUT_FAILURES", &c.Limits.LockoutFailures)
 	dur("ENDUSER_LOCKOUT_WINDOW", &c.Limits.LockoutWindow)
