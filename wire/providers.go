@@ -56,7 +56,9 @@ func NewLimits(cfg Config, clock application.Clock, log *slog.Logger, reg promet
 
 // NewGuardedWeChat is the WeChat port the service uses: the client behind
 // the code replay guard (a code goes to WeChat once).
-func NewGuardedWeChat(c *wechat.Client, l *ratelimit.Limits) application.WeChatOAuth { return l.Guard(c) }
+func NewGuardedWeChat(c *wechat.Client, l *ratelimit.Limits) application.WeChatOAuth {
+	return l.Guard(c)
+}
 
 // NewServiceOptions gives the service its limiter and WeChat cool-down.
 func NewServiceOptions(cfg Config, l *ratelimit.Limits) []application.Option {

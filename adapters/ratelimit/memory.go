@@ -119,7 +119,7 @@ func NewMemory(cfg Config, clock application.Clock) *Memory {
 
 var _ application.Limiter = (*Memory)(nil)
 
-func lockKey(ip, userDomain string) string     { return ip + "|" + userDomain }
+func lockKey(ip, userDomain string) string      { return ip + "|" + userDomain }
 func exchangeKey(userDomain, app string) string { return userDomain + "|" + app }
 
 // take takes one token from m[key], creating the bucket. Callers hold mu.
