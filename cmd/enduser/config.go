@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"log/slog"
@@ -275,8 +276,16 @@ func (c config) newRedis() (*redis.Client, error) {
 	if !strings.Contains(q, "max_retries") {
 		opts.MaxRetries = -1
 	}
+	opts.DialerRetries = 1
+	// go-redis prints every failed dial itself; the limits log their
+	// fall-backs, rate-limited, instead.
+	redis.SetLogger(silentRedisLog{})
 	return redis.NewClient(opts), nil
 }
+
+type silentRedisLog struct{}
+
+func (silentRedisLog) Printf(context.Context, string, ...any) {}
 
 func lookup(getenv func(string) string, name string) (string, bool) {
 	v := strings.TrimSpace(getenv(name))

@@ -277,6 +277,14 @@ func (h *harness) createFromTemplate(ctx context.Context, name string) error {
 	for i := 0; i < attempts; i++ {
 		_, err = h.admin.ExecContext(ctx, "CREATE DATABASE "+quote(name)+" TEMPLATE "+quote(h.template))
 		var pgErr *pgconn.PgError
+		if err != nil && errors.As(err, &pgErr) && pgErr.Code == "3D000" {
+			// A process of a checkout with other migrations, sharing the
+			// server, dropped our template as stale: make it again.
+			if err = h.ensureTemplate(ctx); err != nil {
+				return err
+			}
+			continue
+		}
 		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "55006" {
 			return err
 		}
