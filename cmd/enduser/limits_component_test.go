@@ -375,7 +375,6 @@ func TestExchangeCap(t *testing.T) {
 	}
 }
 
-
 // TestWeChatRateLimitCoolDown: after WeChat's 45011 the appId cools down:
 // logins answer 5367 rateLimited without calling WeChat, until it ends.
 func TestWeChatRateLimitCoolDown(t *testing.T) {
