@@ -49,6 +49,9 @@ func New(s Settings, clock application.Clock, log *slog.Logger, reg prometheus.R
 	l := &Limits{Fallbacks: f, mem: NewMemory(s.Config, clock)}
 	memClaims := NewMemoryClaims(clock)
 	l.Claims = memClaims
+	if c, ok := s.Redis.(*redis.Client); ok && c == nil {
+		s.Redis = nil // a nil *redis.Client in the interface: no Redis
+	}
 	if s.Redis != nil {
 		l.redis = NewRedis(s.Config, s.Redis, s.Prefix)
 		l.Claims = NewRedisClaims(s.Redis, s.Prefix, memClaims, f)
