@@ -206,24 +206,41 @@ func (h *harness) ensureTemplate(ctx context.Context) error {
 		return nil
 	}
 	if exists {
-		// Left half-migrated by a process that died: start again.
+		// Not a template: left by an older harness that built in place.
 		if _, err := conn.ExecContext(ctx, "DROP DATABASE "+quote(h.template)+" WITH (FORCE)"); err != nil {
 			return fmt.Errorf("drop unfinished template: %w", err)
 		}
 	}
-	if _, err := conn.ExecContext(ctx, "CREATE DATABASE "+quote(h.template)); err != nil {
+	// Build under another name and rename when done, so that no process ever
+	// copies a half-migrated template under the real name.
+	build := h.template + "_build"
+	if _, err := conn.ExecContext(ctx, "DROP DATABASE IF EXISTS "+quote(build)+" WITH (FORCE)"); err != nil {
+		return fmt.Errorf("drop unfinished build: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, "CREATE DATABASE "+quote(build)); err != nil {
 		return fmt.Errorf("create: %w", err)
 	}
-	if err := h.migrateTemplate(ctx); err != nil {
+	if err := h.migrateTemplate(ctx, build); err != nil {
 		return err
 	}
 	// No connections to the template from now on: copying it needs none.
-	if _, err := conn.ExecContext(ctx, "ALTER DATABASE "+quote(h.template)+" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false"); err != nil {
+	if _, err := conn.ExecContext(ctx, "ALTER DATABASE "+quote(build)+" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false"); err != nil {
 		return fmt.Errorf("mark as template: %w", err)
 	}
 	if _, err := conn.ExecContext(ctx,
-		"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", h.template); err != nil {
+		"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", build); err != nil {
 		return fmt.Errorf("close connections: %w", err)
+	}
+	for i := 0; ; i++ {
+		_, err := conn.ExecContext(ctx, "ALTER DATABASE "+quote(build)+" RENAME TO "+quote(h.template))
+		var pgErr *pgconn.PgError
+		if err == nil {
+			break
+		}
+		if i == 20 || !errors.As(err, &pgErr) || pgErr.Code != "55006" { // a terminated backend still closing
+			return fmt.Errorf("rename the built template: %w", err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	h.dropStaleTemplates(ctx, conn)
 	return nil
@@ -234,7 +251,7 @@ func (h *harness) ensureTemplate(ctx context.Context) error {
 // copied by a process of an older checkout is left for next time.
 func (h *harness) dropStaleTemplates(ctx context.Context, conn *sql.Conn) {
 	rows, err := conn.QueryContext(ctx,
-		`SELECT datname FROM pg_database WHERE datname LIKE 'enduser\_tmpl\_%' AND datname <> $1`, h.template)
+		`SELECT datname FROM pg_database WHERE datname LIKE 'enduser\_tmpl\_%' AND datname <> $1 AND datname NOT LIKE '%\_build'`, h.template)
 	if err != nil {
 		return
 	}
@@ -253,8 +270,8 @@ func (h *harness) dropStaleTemplates(ctx context.Context, conn *sql.Conn) {
 	}
 }
 
-func (h *harness) migrateTemplate(ctx context.Context) error {
-	dsn, err := withDatabase(h.adminURL, h.template)
+func (h *harness) migrateTemplate(ctx context.Context, name string) error {
+	dsn, err := withDatabase(h.adminURL, name)
 	if err != nil {
 		return err
 	}
