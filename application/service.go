@@ -72,13 +72,19 @@ type Service struct {
 	tenants     *tenantCache
 	purgeHolder string
 	audit       AuditLog
+
+	limiter       Limiter
+	onLockout     LockoutHook
+	coolDownUntil func(time.Time) time.Time
 }
 
 // NewService builds the facade from its ports. Zero lifetimes and intervals
 // in cfg take their defaults (a zero RefreshReuseGrace means no grace
 // window, a zero TenantCacheTTL no cache, a zero SessionPurgeInterval no purge); a nil clock is the wall clock and a nil logger discards.
+// Without options no abuse limit applies (WithLimiter adds them).
 func NewService(cfg Config, clock Clock, wechat WeChatOAuth, domains UserDomainRepository, accounts OfficialAccountRepository,
-	dataCenters DataCenterRepository, users UserRepository, sessions SessionRepository, tokens TokenIssuer, log *slog.Logger) *Service {
+	dataCenters DataCenterRepository, users UserRepository, sessions SessionRepository, tokens TokenIssuer, log *slog.Logger,
+	opts ...Option) *Service {
 	def := DefaultConfig()
 	if cfg.AccessTokenTTL <= 0 {
 		cfg.AccessTokenTTL = def.AccessTokenTTL
@@ -107,9 +113,13 @@ func NewService(cfg Config, clock Clock, wechat WeChatOAuth, domains UserDomainR
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{cfg: cfg, clock: clock, wechat: wechat, domains: domains, accounts: accounts, dataCenters: dataCenters,
+	s := &Service{cfg: cfg, clock: clock, wechat: wechat, domains: domains, accounts: accounts, dataCenters: dataCenters,
 		users: users, sessions: sessions, tokens: tokens, log: log, revoked: newRevocationCache(),
-		tenants: newTenantCache(cfg.TenantCacheTTL), purgeHolder: newPurgeHolder()}
+		tenants: newTenantCache(cfg.TenantCacheTTL), purgeHolder: newPurgeHolder(), coolDownUntil: NextMinute}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Config returns the effective configuration.
@@ -158,6 +168,9 @@ func (s *Service) LoginWithWeChatOfficialAccount(ctx context.Context, in WeChatL
 	if err != nil {
 		return res, err
 	}
+	if err := s.checkLockout(ctx, name); err != nil {
+		return res, err // before any database or WeChat work
+	}
 	appID, code, sig := strings.TrimSpace(in.AppID), strings.TrimSpace(in.Code), strings.TrimSpace(in.Signature)
 	switch {
 	case appID == "":
@@ -175,6 +188,9 @@ func (s *Service) LoginWithWeChatOfficialAccount(ctx context.Context, in WeChatL
 		return res, domain.E(domain.KindUserDomainDisabled)
 	}
 	if err := ud.VerifyLoginSignature(appID, code, sig); err != nil {
+		if domain.IsKind(err, domain.KindSignatureInvalid) {
+			s.signatureFailed(ctx, name)
+		}
 		return res, err
 	}
 	if err := s.checkMCC(ctx, in.MCC); err != nil {
@@ -188,9 +204,13 @@ func (s *Service) LoginWithWeChatOfficialAccount(ctx context.Context, in WeChatL
 	if err != nil {
 		return res, internalUnless(err, domain.KindOfficialAccountMissing)
 	}
+	if err := s.allowExchange(ctx, name, appID); err != nil {
+		return res, err // the code is neither claimed nor sent: the client may retry it
+	}
 	ident, err := s.wechat.ExchangeCode(ctx, appID, acct.AppSecret(), code)
 	openID = ident.OpenID()
 	if err != nil {
+		s.noteWeChatAnswer(ctx, appID, err)
 		return res, internalUnless(err, domain.KindWeChatUnavailable, domain.KindWeChatRejected, domain.KindWeChatMalformed)
 	}
 	now := s.clock.Now()

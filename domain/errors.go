@@ -5,6 +5,7 @@ package domain
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind names a failure the module can report. Adapters map kinds to their own
@@ -34,6 +35,11 @@ const (
 	KindLogoutFailed         Kind = "logout_failed"
 	KindUserNotFound         Kind = "user_not_found"
 
+	// KindClientBlocked is a client refused by an abuse limit (too many
+	// requests from its IP, or a lockout after repeated signature failures).
+	// Error.RetryAfter says when it may try again.
+	KindClientBlocked Kind = "client_blocked"
+
 	// KindInvalid is bad input to an administrative operation.
 	KindInvalid Kind = "invalid"
 	// KindNotFound is a missing object in an administrative operation.
@@ -49,6 +55,7 @@ var ClientKinds = []Kind{
 	KindUserDomainNotFound, KindUserDomainDisabled, KindSignatureInvalid, KindMCCUnresolved, KindMCCForeign,
 	KindOfficialAccountMissing, KindWeChatUnavailable, KindWeChatRejected, KindWeChatMalformed,
 	KindRefreshTokenRequired, KindAccessTokenRequired, KindTokenInvalid, KindLogoutFailed, KindUserNotFound,
+	KindClientBlocked,
 }
 
 // Error is the module's one error type. Detail is safe to show to the caller
@@ -57,6 +64,9 @@ type Error struct {
 	Kind   Kind
 	Detail string
 	Err    error
+	// RetryAfter, when positive, is how long the caller should wait before
+	// trying again (a throttled request; adapters may send it as a header).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -112,6 +122,15 @@ func DetailOf(err error) string {
 		return e.Detail
 	}
 	return ""
+}
+
+// RetryAfterOf returns the RetryAfter of err, or 0.
+func RetryAfterOf(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }
 
 // IsKind reports whether err is an *Error of kind k.

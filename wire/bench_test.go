@@ -16,9 +16,11 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/redis/go-redis/v9"
 	"gorm.io/gorm"
 
 	"github.com/iotplatform/enduser-auth/adapters/postgres/pgtest"
+	"github.com/iotplatform/enduser-auth/adapters/ratelimit"
 	"github.com/iotplatform/enduser-auth/adapters/token"
 	"github.com/iotplatform/enduser-auth/adapters/wechat"
 	"github.com/iotplatform/enduser-auth/adapters/wechat/wechatfake"
@@ -260,4 +262,71 @@ func jwksKey(b *testing.B, svc *application.Service) ed25519.PublicKey {
 		b.Fatal(err)
 	}
 	return ed25519.PublicKey(x)
+}
+
+// limitedEcho assembles a second module on e's database and tenant with the
+// abuse limits on (rdb nil: in memory) at limits that never trip, and returns
+// its Echo routes.
+func (e *benchEnv) limitedEcho(b *testing.B, rdb *redis.Client, prefix string) *echo.Echo {
+	b.Helper()
+	cfg := modwire.NewConfig(bytes.Repeat([]byte{2}, 32), application.DefaultConfig(), e.wxURL, 0, token.DefaultPublishDelay)
+	cfg.Limits = ratelimit.Settings{Enabled: true, Config: ratelimit.Config{IPRate: 1e6, IPBurst: 1e6, ExchangeRate: 1e6},
+		Redis: rdb, Prefix: prefix}
+	mod, err := modwire.NewModule(cfg, e.db, e.hc, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := mod.Tokens.Init(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	ec := echo.New()
+	mod.HTTP.Register(ec.Group(""))
+	return ec
+}
+
+// benchLimits interleaves the login endpoint with the limits on (op) and off
+// (baseline), both on the same database, WeChat and tenant: the ratio is
+// what the limits cost.
+func benchLimits(b *testing.B, rdb *redis.Client, prefix string) {
+	e := newBenchEnv(b)
+	on := e.limitedEcho(b, rdb, prefix)
+	for p := 0; p < benchPersons; p++ {
+		e.login(b, p, -1)
+	}
+	req := func(ec *echo.Echo, tag string, i int) {
+		code := fmt.Sprintf("p%d.%s%d", i%benchPersons, tag, i)
+		q := url.Values{"userDomain": {e.domain.Name()}, "appId": {benchApp}, "code": {code},
+			"signature": {domain.LoginSignature(benchApp, code, e.domain.Secret())}}
+		rec := httptest.NewRecorder()
+		ec.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v2/enduser/enduserapi/wechatOffiaccountAuthLogin?"+q.Encode(), nil))
+		if !bytes.Contains(rec.Body.Bytes(), []byte(`"code":200`)) {
+			b.Fatalf("login (%s): %s", tag, rec.Body.Bytes())
+		}
+	}
+	interleave(b, "limits-on", func(i int) { req(on, "on", i) }, func(i int) { req(e.echo, "off", i) })
+}
+
+// BenchmarkLoginEndpointLimits: the login endpoint with the in-memory limits
+// on, against the same endpoint with them off.
+func BenchmarkLoginEndpointLimits(b *testing.B) { benchLimits(b, nil, "") }
+
+// BenchmarkLoginEndpointLimitsRedis: the same with the limits in the real
+// Redis (127.0.0.1:6379, keys under a prefix of this run's own, deleted).
+func BenchmarkLoginEndpointLimitsRedis(b *testing.B) {
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	b.Cleanup(func() { rdb.Close() })
+	if err := rdb.Ping(context.Background()).Err(); err != nil {
+		b.Fatalf("Redis at 127.0.0.1:6379: %v", err)
+	}
+	prefix := fmt.Sprintf("enduser-bench:%d:", time.Now().UnixNano())
+	b.Cleanup(func() {
+		ctx := context.Background()
+		for _, pat := range []string{prefix + "*", "rate:" + prefix + "*"} {
+			iter := rdb.Scan(ctx, 0, pat, 500).Iterator()
+			for iter.Next(ctx) {
+				rdb.Del(ctx, iter.Val())
+			}
+		}
+	})
+	benchLimits(b, rdb, prefix)
 }

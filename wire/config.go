@@ -8,6 +8,7 @@ import (
 
 	"github.com/iotplatform/enduser-auth/adapters/httpapi"
 	"github.com/iotplatform/enduser-auth/adapters/postgres"
+	"github.com/iotplatform/enduser-auth/adapters/ratelimit"
 	"github.com/iotplatform/enduser-auth/adapters/token"
 	"github.com/iotplatform/enduser-auth/adapters/wechat"
 	"github.com/iotplatform/enduser-auth/application"
@@ -23,8 +24,16 @@ type Config struct {
 	Token       token.Config
 	// Audit configures the audit trail (NewConfig: on, 90 days).
 	Audit AuditConfig
-	// HTTP holds the HTTP adapter's settings (trusted proxies, CORS origins).
+	// HTTP holds the HTTP adapter's settings: the trusted proxies (whose
+	// X-Forwarded-For names the client; empty: the client IP is always the
+	// peer) and the CORS origins.
 	HTTP httpapi.Options
+	// Limits are the abuse limits and the code replay guard (zero: limits
+	// off, the replay guard in memory).
+	Limits ratelimit.Settings
+	// WeChatCoolDown is how long an appId's exchanges pause after WeChat
+	// answers 45011 (zero: until the next wall-clock minute).
+	WeChatCoolDown time.Duration
 }
 
 // AuditConfig configures the audit trail.

@@ -2,14 +2,15 @@ package wire
 
 import (
 	"log/slog"
+	"time"
 
+	"github.com/google/wire"
 	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/gorm"
 
-	"github.com/google/wire"
-
 	"github.com/iotplatform/enduser-auth/adapters/httpapi"
 	"github.com/iotplatform/enduser-auth/adapters/postgres"
+	"github.com/iotplatform/enduser-auth/adapters/ratelimit"
 	"github.com/iotplatform/enduser-auth/adapters/secretbox"
 	"github.com/iotplatform/enduser-auth/adapters/token"
 	"github.com/iotplatform/enduser-auth/adapters/wechat"
@@ -32,6 +33,8 @@ type Module struct {
 	Audit *postgres.AuditWriter
 	// StoreMetrics are the Store's metrics, on the host's registerer.
 	StoreMetrics StoreMetrics
+	// Limits are the abuse limits (Unblock lifts a lockout).
+	Limits *ratelimit.Limits
 }
 
 // StoreMetrics marks the persistence adapter's metrics as registered:
@@ -83,10 +86,37 @@ var PersistenceSet = wire.NewSet(
 	wire.Bind(new(application.SigningKeyRepository), new(*postgres.Store)),
 )
 
-// WeChatSet provides the WeChat OAuth client. It takes the host's *http.Client.
+// NewLimits assembles the abuse limits and the code replay guard's memory.
+func NewLimits(cfg Config, clock application.Clock, log *slog.Logger, reg prometheus.Registerer) (*ratelimit.Limits, error) {
+	return ratelimit.New(cfg.Limits, clock, log, reg)
+}
+
+// NewGuardedWeChat is the WeChat port the service uses: the client behind
+// the code replay guard (a code goes to WeChat once).
+func NewGuardedWeChat(c *wechat.Client, l *ratelimit.Limits) application.WeChatOAuth {
+	return l.Guard(c)
+}
+
+// NewServiceOptions gives the service its limiter and WeChat cool-down.
+func NewServiceOptions(cfg Config, l *ratelimit.Limits) []application.Option {
+	opts := []application.Option{application.WithLimiter(l.Limiter)}
+	if d := cfg.WeChatCoolDown; d > 0 {
+		opts = append(opts, application.WithCoolDown(func(now time.Time) time.Time { return now.Add(d) }))
+	}
+	return opts
+}
+
+// WeChatSet provides the WeChat OAuth client behind the code replay guard.
+// It takes the host's *http.Client.
 var WeChatSet = wire.NewSet(
 	wechat.NewClient,
-	wire.Bind(new(application.WeChatOAuth), new(*wechat.Client)),
+	NewGuardedWeChat,
+)
+
+// LimitsSet provides the abuse limits.
+var LimitsSet = wire.NewSet(
+	NewLimits,
+	NewServiceOptions,
 )
 
 // TokenSet provides the access-token issuer.
@@ -133,8 +163,9 @@ func NewAuditWriter(cfg Config, db *gorm.DB, log *slog.Logger, reg prometheus.Re
 // (when there is one).
 func NewService(cfg application.Config, clock application.Clock, wechat application.WeChatOAuth, domains application.UserDomainRepository,
 	accounts application.OfficialAccountRepository, dataCenters application.DataCenterRepository, users application.UserRepository,
-	sessions application.SessionRepository, tokens application.TokenIssuer, log *slog.Logger, audit *postgres.AuditWriter) *application.Service {
-	s := application.NewService(cfg, clock, wechat, domains, accounts, dataCenters, users, sessions, tokens, log)
+	sessions application.SessionRepository, tokens application.TokenIssuer, log *slog.Logger, audit *postgres.AuditWriter,
+	opts []application.Option) *application.Service {
+	s := application.NewService(cfg, clock, wechat, domains, accounts, dataCenters, users, sessions, tokens, log, opts...)
 	if audit != nil {
 		s.SetAuditLog(audit)
 	}
@@ -153,6 +184,7 @@ var ModuleSet = wire.NewSet(
 	PersistenceSet,
 	WeChatSet,
 	TokenSet,
+	LimitsSet,
 	ApplicationSet,
 	wire.Struct(new(Module), "*"),
 )

@@ -26,6 +26,11 @@ func NewModule(cfg Config, db *gorm.DB, hc *http.Client, log *slog.Logger, reg p
 	clock := NewSystemClock()
 	wechatConfig := cfg.WeChat
 	client := wechat.NewClient(wechatConfig, hc)
+	limits, err := NewLimits(cfg, clock, log, reg)
+	if err != nil {
+		return nil, err
+	}
+	weChatOAuth := NewGuardedWeChat(client, limits)
 	masterKey := cfg.MasterKey
 	box, err := NewBox(masterKey)
 	if err != nil {
@@ -38,7 +43,8 @@ func NewModule(cfg Config, db *gorm.DB, hc *http.Client, log *slog.Logger, reg p
 	if err != nil {
 		return nil, err
 	}
-	service := NewService(config, clock, client, store, store, store, store, store, issuer, log, auditWriter)
+	v := NewServiceOptions(cfg, limits)
+	service := NewService(config, clock, weChatOAuth, store, store, store, store, store, issuer, log, auditWriter, v)
 	metrics, err := httpapi.NewMetrics(reg)
 	if err != nil {
 		return nil, err
@@ -55,6 +61,7 @@ func NewModule(cfg Config, db *gorm.DB, hc *http.Client, log *slog.Logger, reg p
 		Tokens:       issuer,
 		Audit:        auditWriter,
 		StoreMetrics: storeMetrics,
+		Limits:       limits,
 	}
 	return module, nil
 }

@@ -8,8 +8,11 @@ package httpapi
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
+	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -29,11 +32,12 @@ const (
 
 // Handler serves the module's endpoints.
 type Handler struct {
-	svc     *application.Service
-	log     *slog.Logger
-	metrics *Metrics
-	opts    Options
-	cors    echo.MiddlewareFunc
+	svc      *application.Service
+	log      *slog.Logger
+	metrics  *Metrics
+	opts     Options
+	cors     echo.MiddlewareFunc
+	clientIP echo.IPExtractor
 }
 
 // NewHandler returns the HTTP adapter of svc. A nil logger discards; nil
@@ -42,10 +46,28 @@ func NewHandler(svc *application.Service, log *slog.Logger, metrics *Metrics, op
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{svc: svc, log: log, metrics: metrics, opts: opts, cors: newCORS(opts.CORSOrigins)}
+	return &Handler{svc: svc, log: log, metrics: metrics, opts: opts, cors: newCORS(opts.CORSOrigins),
+		clientIP: clientIPExtractor(opts.TrustedProxies)}
 }
 
-// Register mounts the module's routes on g.
+// clientIPExtractor makes the client IP of a request whose peer is in one of
+// cidrs the right-most X-Forwarded-For hop that is not (no cidrs: the peer,
+// always). Loopback, link-local and private ranges are trusted only when
+// listed. The host's Echo.IPExtractor is neither used nor changed.
+func clientIPExtractor(cidrs []netip.Prefix) echo.IPExtractor {
+	if len(cidrs) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range cidrs {
+		p = p.Masked()
+		opts = append(opts, echo.TrustIPRange(&net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+// Register mounts the module's routes on g. Every route but the JWKS is
+// subject to the per-client-IP request limit (when the service has limits).
 // With CORS origins configured (Options.CORSOrigins), the routes answer their
 // preflight requests too.
 func (h *Handler) Register(g *echo.Group) {
@@ -57,12 +79,31 @@ func (h *Handler) Register(g *echo.Group) {
 			g.OPTIONS(p, h.guard("preflight", preflight), mw...)
 		}
 	}
-	g.POST(PathWeChatOffiaccountLogin, h.guard("login", h.wechatOffiaccountLogin), mw...)
-	g.PUT(PathRefreshToken, h.guard("refresh", h.refreshToken), mw...)
-	g.DELETE(PathUserLogout, h.guard("logout", h.userLogout), mw...)
-	g.GET(PathUserInfo, h.guard("userinfo", h.userInfo), mw...)
+	g.POST(PathWeChatOffiaccountLogin, h.guard("login", h.limited(h.wechatOffiaccountLogin)), mw...)
+	g.PUT(PathRefreshToken, h.guard("refresh", h.limited(h.refreshToken)), mw...)
+	g.DELETE(PathUserLogout, h.guard("logout", h.limited(h.userLogout)), mw...)
+	g.GET(PathUserInfo, h.guard("userinfo", h.limited(h.userInfo)), mw...)
 	g.GET(PathJWKS, h.guard("jwks", h.jwks), mw...)
 	g.GET(PathOpenAPI, serveOpenAPI)
+}
+
+// clientIPOf is the request's client IP, canonical ("" when unparsable).
+func (h *Handler) clientIPOf(req *http.Request) string {
+	ip, err := netip.ParseAddr(h.clientIP(req))
+	if err != nil {
+		return ""
+	}
+	return ip.Unmap().String()
+}
+
+// limited refuses a request over its client IP's rate (5148, Retry-After).
+func (h *Handler) limited(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if err := h.svc.AllowRequest(c.Request().Context()); err != nil {
+			return h.fail(c, err)
+		}
+		return next(c)
+	}
 }
 
 // envelope is the platform's answer format, success or failure.
@@ -117,6 +158,10 @@ func (h *Handler) fail(c echo.Context, err error) error {
 	} else if d := domain.DetailOf(err); d != "" {
 		env.ExtMsg = &d
 	}
+	if ra := domain.RetryAfterOf(err); ra > 0 {
+		// Whole seconds, rounded up: a client that waits that long passes.
+		c.Response().Header().Set("Retry-After", strconv.FormatInt(int64((ra+time.Second-1)/time.Second), 10))
+	}
 	return c.JSON(r.status, env)
 }
 
@@ -128,7 +173,7 @@ func (h *Handler) guard(endpoint string, next echo.HandlerFunc) echo.HandlerFunc
 	return func(c echo.Context) (err error) {
 		start := time.Now()
 		span := h.startSpan(c)
-		prepare(c, noStore)
+		h.prepare(c, noStore)
 		defer func() {
 			code, _ := c.Get(codeKey).(int)
 			h.metrics.observe(endpoint, code, time.Since(start))
@@ -249,6 +294,9 @@ func (h *Handler) jwks(c echo.Context) error {
 func (h *Handler) RequireAccessToken() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
+			if _, ok := application.RequestMetaFromContext(c.Request().Context()); !ok {
+				c.SetRequest(c.Request().WithContext(application.WithRequestMeta(c.Request().Context(), h.requestMeta(c.Request(), ""))))
+			}
 			req := c.Request()
 			p, err := h.svc.VerifyAccessToken(req.Context(), req.Header.Get(echo.HeaderAuthorization))
 			if err != nil {

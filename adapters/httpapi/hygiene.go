@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 
@@ -26,17 +25,6 @@ func newCORS(origins []string) echo.MiddlewareFunc {
 		ExposeHeaders: []string{echo.HeaderXRequestID},
 		MaxAge:        600,
 	})
-}
-
-// ClientIP is the client's address as the audit trail and the logs record
-// it: the connection's peer. (Echo's c.RealIP() trusts X-Forwarded-For from
-// anyone; trusted-proxy extraction replaces this one function.)
-var ClientIP = func(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // maxRequestIDLen bounds an accepted X-Request-Id.
@@ -71,7 +59,7 @@ const maxUserAgentLen = 256
 // prepare sets the headers every answer of the module carries and puts the
 // request's metadata in its context. noStore marks answers that carry a
 // token or personal data.
-func prepare(c echo.Context, noStore bool) {
+func (h *Handler) prepare(c echo.Context, noStore bool) {
 	req := c.Request()
 	hdr := c.Response().Header()
 	id := requestID(req)
@@ -81,12 +69,21 @@ func prepare(c echo.Context, noStore bool) {
 		hdr.Set(echo.HeaderCacheControl, "no-store")
 		hdr.Set("Pragma", "no-cache")
 	}
+	c.SetRequest(req.WithContext(application.WithRequestMeta(req.Context(), h.requestMeta(req, id))))
+}
+
+// requestMeta is what the audit trail and the logs know of req: the client
+// IP (behind trusted proxies: the first untrusted hop), the user agent
+// (truncated) and the request id (a fresh one when id is "").
+func (h *Handler) requestMeta(req *http.Request, id string) application.RequestMeta {
+	if id == "" {
+		id = requestID(req)
+	}
 	ua := req.UserAgent()
 	if len(ua) > maxUserAgentLen {
 		ua = ua[:maxUserAgentLen]
 	}
-	meta := application.RequestMeta{ClientIP: ClientIP(req), UserAgent: strings.ToValidUTF8(ua, ""), RequestID: id}
-	c.SetRequest(req.WithContext(application.WithRequestMeta(req.Context(), meta)))
+	return application.RequestMeta{ClientIP: h.clientIPOf(req), UserAgent: strings.ToValidUTF8(ua, ""), RequestID: id}
 }
 
 // logTokenRefused logs a failed token check at DEBUG with its reason (never

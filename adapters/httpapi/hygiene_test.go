@@ -2,23 +2,32 @@ package httpapi
 
 import (
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 )
 
-// TestClientIPIsThePeer: X-Forwarded-For and X-Real-IP, which anyone can
-// send, never decide the client IP.
+// TestClientIPIsThePeer: without trusted proxies, X-Forwarded-For and
+// X-Real-IP, which anyone can send, never decide the client IP.
 func TestClientIPIsThePeer(t *testing.T) {
+	h := NewHandler(nil, nil, nil, Options{})
 	r := httptest.NewRequest("GET", "/", nil)
 	r.RemoteAddr = "192.0.2.10:54321"
 	r.Header.Set("X-Forwarded-For", "10.0.0.1")
 	r.Header.Set("X-Real-IP", "10.0.0.2")
-	if got := ClientIP(r); got != "192.0.2.10" {
-		t.Fatalf("ClientIP = %q", got)
+	if got := h.clientIPOf(r); got != "192.0.2.10" {
+		t.Fatalf("client IP = %q", got)
 	}
 	r.RemoteAddr = "[2001:db8::1]:443"
-	if got := ClientIP(r); got != "2001:db8::1" {
-		t.Fatalf("ClientIP (IPv6) = %q", got)
+	if got := h.clientIPOf(r); got != "2001:db8::1" {
+		t.Fatalf("client IP (IPv6) = %q", got)
+	}
+	// Behind a listed proxy: the right-most hop that is not a trusted proxy.
+	h = NewHandler(nil, nil, nil, Options{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}})
+	r.RemoteAddr = "192.0.2.10:54321"
+	r.Header.Set("X-Forwarded-For", "203.0.113.5, 198.51.100.7, 192.0.2.11")
+	if got := h.clientIPOf(r); got != "198.51.100.7" {
+		t.Fatalf("client IP behind a trusted proxy = %q", got)
 	}
 }
 

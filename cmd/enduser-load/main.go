@@ -1,7 +1,7 @@
 // Command enduser-load drives a running enduser server with many concurrent
 // clients and prints throughput, latency percentiles and errors.
 //
-// Against `enduser dev` (whose fake WeChat accepts any code "<person>.<nonce>")
+// Against `ENDUSER_RATE_LIMITS=off enduser dev` (whose fake WeChat accepts any code "<person>.<nonce>")
 // the defaults work as they are:
 //
 //	go run ./cmd/enduser-load -clients 16 -duration 10s
@@ -207,5 +207,8 @@ func (r *result) print(w io.Writer, o options) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		fmt.Fprintf(w, "  error %s: %d\n", k, r.errors[k])
+	}
+	if r.errors["code 5148"] > 0 || r.errors["code 5367"] > 0 {
+		fmt.Fprintln(w, "  (5148/5367: the server's abuse limits refuse one load generator's rate: start it with ENDUSER_RATE_LIMITS=off)")
 	}
 }

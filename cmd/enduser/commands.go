@@ -7,14 +7,17 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/iotplatform/enduser-auth/adapters/postgres"
+	"github.com/iotplatform/enduser-auth/adapters/ratelimit"
 	"github.com/iotplatform/enduser-auth/adapters/telemetry"
 	"github.com/iotplatform/enduser-auth/adapters/wechat"
 	"github.com/iotplatform/enduser-auth/application"
@@ -27,6 +30,7 @@ import (
 type app struct {
 	cfg    config
 	sqlDB  *sql.DB
+	redis  *redis.Client
 	module *modwire.Module
 	log    *slog.Logger
 	// metrics is the process's Prometheus registry, served on /metrics.
@@ -36,6 +40,9 @@ type app struct {
 func (a *app) Close() {
 	if a.sqlDB != nil {
 		_ = a.sqlDB.Close()
+	}
+	if a.redis != nil {
+		_ = a.redis.Close()
 	}
 }
 
@@ -81,7 +88,14 @@ func openApp(ctx context.Context, cfg config, e env, opts setupOptions) (*app, e
 	}
 	a.metrics = prometheus.NewRegistry()
 	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if a.redis, err = cfg.newRedis(); err != nil {
+		a.Close()
+		return nil, err
+	}
 	mcfg := modwire.NewConfig(key, cfg.App, cfg.WeChatBaseURL, cfg.WeChatTimeout, cfg.SigningKeyPublishDelay)
+	mcfg.Limits = cfg.limitSettings(a.redis)
+	mcfg.WeChatCoolDown = cfg.WeChatCoolDown
+	mcfg.HTTP.TrustedProxies = cfg.TrustedProxies
 	mcfg.Audit = modwire.AuditConfig{Off: cfg.AuditOff, Retention: cfg.AuditRetention}
 	mcfg.HTTP.CORSOrigins = cfg.CORSOrigins
 	mod, err := modwire.NewModule(mcfg, db, wechat.NewHTTPClient(cfg.WeChatTimeout), log, a.metrics)
@@ -91,6 +105,56 @@ func openApp(ctx context.Context, cfg config, e env, opts setupOptions) (*app, e
 	}
 	a.module = mod
 	return a, nil
+}
+
+// limitSettings are the module's limits on rdb (nil: in memory).
+func (c config) limitSettings(rdb *redis.Client) ratelimit.Settings {
+	s := ratelimit.Settings{Enabled: c.RateLimits, Config: c.Limits, Prefix: c.RedisPrefix}
+	if rdb != nil {
+		s.Redis = rdb
+	}
+	return s
+}
+
+// cmdIP is `enduser ip unblock IP`: it lifts the IP's lockouts in Redis, which
+// every instance reads (no database needed).
+func cmdIP(ctx context.Context, args []string, e env) error {
+	if len(args) == 0 || args[0] != "unblock" {
+		return usageErr("ip unblock IP")
+	}
+	fs := flag.NewFlagSet("ip unblock", flag.ContinueOnError)
+	pos, err := parseArgs(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErr("ip unblock takes exactly one IP")
+	}
+	ip, err := netip.ParseAddr(strings.TrimSpace(pos[0]))
+	if err != nil {
+		return usageErr("ip unblock: %q is not an IP address", pos[0])
+	}
+	cfg, err := loadConfig(e.getenv)
+	if err != nil {
+		return err
+	}
+	rdb, err := cfg.newRedis()
+	if err != nil {
+		return err
+	}
+	if rdb != nil {
+		defer rdb.Close()
+	}
+	l, err := ratelimit.New(cfg.limitSettings(rdb), nil, nil, nil)
+	if err != nil {
+		return err
+	}
+	n, err := l.Unblock(ctx, ip.Unmap().String(), true)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "ip %s unblocked: %d lockout(s) lifted\n", ip.Unmap(), n)
+	return nil
 }
 
 // adminApp loads the configuration and opens the app for an admin command.

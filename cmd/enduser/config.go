@@ -1,14 +1,21 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"log/slog"
+	"math"
+	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/iotplatform/enduser-auth/adapters/postgres"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/iotplatform/enduser-auth/adapters/ratelimit"
 	"github.com/iotplatform/enduser-auth/adapters/secretbox"
 	"github.com/iotplatform/enduser-auth/adapters/token"
 	"github.com/iotplatform/enduser-auth/application"
@@ -39,6 +46,16 @@ type config struct {
 	AuditRetention time.Duration
 	// CORSOrigins are the browser origins allowed on the module's endpoints.
 	CORSOrigins []string
+
+	// RateLimits switches the abuse limits on (ENDUSER_RATE_LIMITS).
+	RateLimits bool
+	Limits     ratelimit.Config
+	// WeChatCoolDown is the pause after WeChat's 45011 (0: until the next minute).
+	WeChatCoolDown time.Duration
+	TrustedProxies []netip.Prefix
+	// RedisURL, when set, shares the limits' state through Redis.
+	RedisURL    string
+	RedisPrefix string
 }
 
 const (
@@ -65,6 +82,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 
 		SigningKeyPublishDelay: token.DefaultPublishDelay,
 		AuditRetention:         postgres.DefaultAuditRetention,
+
+		RateLimits:  true,
+		Limits:      ratelimit.DefaultConfig(),
+		RedisPrefix: defaultRedisPrefix,
 	}
 	var errs []string
 	str := func(name string, dst *string) {
@@ -142,6 +163,63 @@ func loadConfig(getenv func(string) string) (config, error) {
 			errs = append(errs, fmt.Sprintf("ENDUSER_INSECURE_DEV_KEY: %q must be 1 or 0", v))
 		}
 	}
+	posInt := func(name string, dst *int) {
+		v, ok := lookup(getenv, name)
+		if !ok {
+			return
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			errs = append(errs, fmt.Sprintf("%s: %q is not a positive integer", name, v))
+			return
+		}
+		*dst = n
+	}
+	if v, ok := lookup(getenv, "ENDUSER_RATE_LIMITS"); ok {
+		switch v {
+		case "on", "1", "true":
+			c.RateLimits = true
+		case "off", "0", "false":
+			c.RateLimits = false
+		default:
+			errs = append(errs, fmt.Sprintf("ENDUSER_RATE_LIMITS: %q must be on or off", v))
+		}
+	}
+	if v, ok := lookup(getenv, "ENDUSER_IP_RATE"); ok {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(f > 0) || math.IsInf(f, 0) {
+			errs = append(errs, fmt.Sprintf("ENDUSER_IP_RATE: %q is not a positive number of requests per second", v))
+		} else {
+			c.Limits.IPRate = f
+		}
+	}
+	posInt("ENDUSER_IP_BURST", &c.Limits.IPBurst)
+	posInt("ENDUSER_LOCKOUT_FAILURES", &c.Limits.LockoutFailures)
+	dur("ENDUSER_LOCKOUT_WINDOW", &c.Limits.LockoutWindow)
+	dur("ENDUSER_LOCKOUT_DURATION", &c.Limits.LockoutDuration)
+	posInt("ENDUSER_EXCHANGE_RATE", &c.Limits.ExchangeRate)
+	if v, ok := lookup(getenv, "ENDUSER_EXCHANGE_RATE_OVERRIDES"); ok {
+		m, err := parseRateOverrides(v)
+		if err != nil {
+			errs = append(errs, "ENDUSER_EXCHANGE_RATE_OVERRIDES: "+err.Error())
+		}
+		c.Limits.ExchangeRates = m
+	}
+	durOrZero("ENDUSER_WECHAT_COOLDOWN", &c.WeChatCoolDown, true)
+	if v, ok := lookup(getenv, "ENDUSER_TRUSTED_PROXIES"); ok {
+		p, err := parseCIDRs(v)
+		if err != nil {
+			errs = append(errs, "ENDUSER_TRUSTED_PROXIES: "+err.Error())
+		}
+		c.TrustedProxies = p
+	}
+	str("ENDUSER_REDIS_URL", &c.RedisURL)
+	str("ENDUSER_REDIS_PREFIX", &c.RedisPrefix)
+	if c.RedisURL != "" {
+		if _, err := redis.ParseURL(c.RedisURL); err != nil {
+			errs = append(errs, fmt.Sprintf("ENDUSER_REDIS_URL: %q is not a redis:// URL: %v", redact(c.RedisURL), err))
+		}
+	}
 	if v, ok := lookup(getenv, "ENDUSER_LOG_LEVEL"); ok {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
 			errs = append(errs, fmt.Sprintf("ENDUSER_LOG_LEVEL: %q must be debug, info, warn or error", v))
@@ -158,6 +236,92 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	return c, nil
 }
+
+const defaultRedisPrefix = "enduser:"
+
+// parseRateOverrides parses "appId=N,appId=N".
+func parseRateOverrides(v string) (map[string]int, error) {
+	m := map[string]int{}
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		app, n, ok := strings.Cut(f, "=")
+		rate, err := strconv.Atoi(strings.TrimSpace(n))
+		if !ok || strings.TrimSpace(app) == "" || err != nil || rate <= 0 {
+			return nil, fmt.Errorf("%q must be appId=N (N exchanges per second, N > 0), comma-separated", f)
+		}
+		m[strings.TrimSpace(app)] = rate
+	}
+	return m, nil
+}
+
+// parseCIDRs parses comma-separated CIDRs (a bare address is one host).
+func parseCIDRs(v string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if !strings.Contains(f, "/") {
+			a, err := netip.ParseAddr(f)
+			if err != nil {
+				return nil, fmt.Errorf("%q is not a CIDR (for example 10.0.0.0/8) or an IP address", f)
+			}
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR (for example 10.0.0.0/8) or an IP address", f)
+		}
+		if p.Addr().Is4In6() {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// newRedis opens the Redis client of ENDUSER_REDIS_URL (nil when unset), with
+// short timeouts and no retries unless the URL sets them: a failing Redis
+// must cost a request little before the limits fall back to memory.
+func (c config) newRedis() (*redis.Client, error) {
+	if c.RedisURL == "" {
+		return nil, nil
+	}
+	opts, err := redis.ParseURL(c.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("ENDUSER_REDIS_URL: %w", err)
+	}
+	q := ""
+	if u, err := url.Parse(c.RedisURL); err == nil {
+		q = u.RawQuery
+	}
+	if !strings.Contains(q, "dial_timeout") {
+		opts.DialTimeout = 500 * time.Millisecond
+	}
+	if !strings.Contains(q, "read_timeout") {
+		opts.ReadTimeout = 250 * time.Millisecond
+	}
+	if !strings.Contains(q, "write_timeout") {
+		opts.WriteTimeout = 250 * time.Millisecond
+	}
+	if !strings.Contains(q, "max_retries") {
+		opts.MaxRetries = -1
+	}
+	opts.DialerRetries = 1
+	// go-redis prints every failed dial itself; the limits log their
+	// fall-backs, rate-limited, instead.
+	redis.SetLogger(silentRedisLog{})
+	return redis.NewClient(opts), nil
+}
+
+type silentRedisLog struct{}
+
+func (silentRedisLog) Printf(context.Context, string, ...any) {}
 
 func lookup(getenv func(string) string, name string) (string, bool) {
 	v := strings.TrimSpace(getenv(name))

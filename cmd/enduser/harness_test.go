@@ -89,6 +89,8 @@ func startServer(t *testing.T, extra map[string]string) *server {
 		"ENDUSER_HTTP_ADDR":           "127.0.0.1:0",
 		"ENDUSER_LOG_LEVEL":           "error",
 		"ENDUSER_ADMIN_ADDR":          "127.0.0.1:0",
+		// The abuse limits are off unless a test is about them (its extra turns them on).
+		"ENDUSER_RATE_LIMITS": "off",
 	}
 	for k, v := range extra {
 		s.vars[k] = v

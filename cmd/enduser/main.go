@@ -56,6 +56,7 @@ commands:
   datacenter set CODE --api-url URL --mcc 460,461
   keys rotate           publish a new access-token signing key; it signs after
                         ENDUSER_SIGNING_KEY_PUBLISH_DELAY
+  ip unblock IP         lift the lockouts of a client IP (in Redis: needs ENDUSER_REDIS_URL)
   healthcheck [--url U] exit 0 when the local server answers /healthz (for container health checks)
 
 Configuration comes from ENDUSER_* environment variables (see README.md).
@@ -114,6 +115,8 @@ func dispatch(ctx context.Context, args []string, e env) error {
 		return cmdKeys(ctx, rest, e)
 	case "healthcheck":
 		return cmdHealthcheck(ctx, rest, e)
+	case "ip":
+		return cmdIP(ctx, rest, e)
 	case "help", "-h", "--help", "-help":
 		return flag.ErrHelp
 	}

@@ -1,0 +1,91 @@
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/iotplatform/enduser-auth/application"
+)
+
+// Settings is how a deployment runs the limits.
+type Settings struct {
+	// Enabled switches the abuse limits on (ENDUSER_RATE_LIMITS). The code
+	// replay guard is on whatever it says: it is not a limit but WeChat's own
+	// rule, answered without spending a call.
+	Enabled bool
+	Config  Config
+	// Redis, when set, holds the state shared by every instance; nil keeps
+	// it in each instance's memory.
+	Redis redis.UniversalClient
+	// Prefix starts every Redis key (instances that must share limits use the
+	// same one; tests sharing a Redis use their own).
+	Prefix string
+}
+
+// Limits is the assembled limits of one instance.
+type Limits struct {
+	// Limiter is what the login enforces; nil when the limits are off.
+	Limiter application.Limiter
+	// Claims remembers the codes sent to WeChat.
+	Claims Claims
+	// Fallbacks counts the decisions taken in memory because Redis failed.
+	Fallbacks *Fallbacks
+
+	mem   *Memory
+	redis *Redis
+}
+
+// New assembles the limits of s. reg (nil: not exported) gets the fall-back
+// counter.
+func New(s Settings, clock application.Clock, log *slog.Logger, reg prometheus.Registerer) (*Limits, error) {
+	f, err := NewFallbacks(log, reg)
+	if err != nil {
+		return nil, err
+	}
+	l := &Limits{Fallbacks: f, mem: NewMemory(s.Config, clock)}
+	memClaims := NewMemoryClaims(clock)
+	l.Claims = memClaims
+	if c, ok := s.Redis.(*redis.Client); ok && c == nil {
+		s.Redis = nil // a nil *redis.Client in the interface: no Redis
+	}
+	if s.Redis != nil {
+		l.redis = NewRedis(s.Config, s.Redis, s.Prefix)
+		l.Claims = NewRedisClaims(s.Redis, s.Prefix, memClaims, f)
+	}
+	if s.Enabled {
+		if l.redis != nil {
+			l.Limiter = NewShared(l.redis, l.mem, f)
+		} else {
+			l.Limiter = l.mem
+		}
+	}
+	return l, nil
+}
+
+// Guard wraps the WeChat port with the code replay guard.
+func (l *Limits) Guard(next application.WeChatOAuth) *CodeGuard { return NewCodeGuard(next, l.Claims) }
+
+// ErrNoSharedState is Unblock's answer without Redis when called from a
+// process that holds no lockouts (the CLI): they live in each instance's
+// memory then.
+var ErrNoSharedState = errors.New("without ENDUSER_REDIS_URL lockouts live in each serving instance's memory, which this command cannot reach: they end by themselves after ENDUSER_LOCKOUT_DURATION, or when the instances restart")
+
+// Unblock lifts the lockouts of ip: in Redis when configured (every
+// instance at once), else in this instance's memory. It returns how many it
+// lifted. remote says the caller is not a serving instance (the CLI): there,
+// without Redis, nothing can be lifted and it answers ErrNoSharedState.
+func (l *Limits) Unblock(ctx context.Context, ip string, remote bool) (int, error) {
+	n := l.mem.Unblock(ctx, ip)
+	if l.redis == nil {
+		if remote {
+			return 0, ErrNoSharedState
+		}
+		return n, nil
+	}
+	m, err := l.redis.Unblock(ctx, ip)
+	return n + m, err
+}

@@ -1,0 +1,172 @@
+package application
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/iotplatform/enduser-auth/domain"
+)
+
+// Limiter is the abuse-limit port. Implementations keep their state where
+// they like (memory, Redis) and never fail a request because of it: when
+// their store fails they fall back to something that answers, so the methods
+// return no error.
+type Limiter interface {
+	// AllowRequest takes one request from clientIP's token bucket.
+	AllowRequest(ctx context.Context, clientIP string) Decision
+	// LockedOut reports whether (clientIP, userDomain) is locked out; a
+	// refused Decision carries the time left.
+	LockedOut(ctx context.Context, clientIP, userDomain string) Decision
+	// SignatureFailed records one signature failure of (clientIP,
+	// userDomain). When this failure starts a lockout it returns the
+	// lockout's end and true (once per lockout, whatever the instances).
+	SignatureFailed(ctx context.Context, clientIP, userDomain string) (until time.Time, locked bool)
+	// AllowExchange takes one WeChat exchange of (userDomain, appID)'s cap;
+	// it refuses while appID cools down.
+	AllowExchange(ctx context.Context, userDomain, appID string) Decision
+	// CoolDown refuses every exchange of appID until until (WeChat said
+	// 45011: retry next minute).
+	CoolDown(ctx context.Context, appID string, until time.Time)
+}
+
+// Decision is a limiter's answer.
+type Decision struct {
+	Allowed bool
+	// RetryAfter is, when refused, how long until a retry may pass.
+	RetryAfter time.Duration
+}
+
+// Allow is the Decision that lets a request through.
+var Allow = Decision{Allowed: true}
+
+// LockoutHook is told of every lockout once (not per refused request).
+type LockoutHook func(ctx context.Context, clientIP, userDomain string, until time.Time)
+
+// Option configures a Service beyond its ports.
+type Option func(*Service)
+
+// WithLimiter makes the login enforce the abuse limits of l (nil: none).
+func WithLimiter(l Limiter) Option { return func(s *Service) { s.limiter = l } }
+
+// WithLockoutHook has hook told of each lockout (after the WARN log line and
+// the audit record the service writes itself).
+func WithLockoutHook(hook LockoutHook) Option { return func(s *Service) { s.onLockout = hook } }
+
+// WithCoolDown sets how long an appId cools down after WeChat answers 45011:
+// next(now) is the end of the cool-down (default: the start of the next
+// wall-clock minute, WeChat's "retry next minute").
+func WithCoolDown(next func(now time.Time) time.Time) Option {
+	return func(s *Service) { s.coolDownUntil = next }
+}
+
+// NextMinute is the default cool-down end: the start of the next minute.
+func NextMinute(now time.Time) time.Time { return now.Truncate(time.Minute).Add(time.Minute) }
+
+// WithClientIP returns a context whose RequestMeta carries the client's IP
+// address (the HTTP adapter sets the whole RequestMeta; this is for callers
+// and tests that know only the IP).
+func WithClientIP(ctx context.Context, ip netip.Addr) context.Context {
+	m, _ := RequestMetaFromContext(ctx)
+	m.ClientIP = ip.Unmap().String()
+	return WithRequestMeta(ctx, m)
+}
+
+// ClientIPFromContext returns the client IP of ctx's RequestMeta.
+func ClientIPFromContext(ctx context.Context) (netip.Addr, bool) {
+	ip, err := netip.ParseAddr(clientIP(ctx))
+	return ip, err == nil
+}
+
+// clientIP is the limiter key of the request's client ("" for in-process
+// callers, which no per-IP limit applies to): the canonical IP of its
+// RequestMeta.
+func clientIP(ctx context.Context) string {
+	m, _ := RequestMetaFromContext(ctx)
+	return m.ClientIP
+}
+
+// AllowRequest applies the per-client-IP request limit to a request whose
+// context carries the client IP (the HTTP adapter calls it for every
+// endpoint of the module but the JWKS). Refused: KindClientBlocked with
+// RetryAfter.
+func (s *Service) AllowRequest(ctx context.Context) error {
+	ip := clientIP(ctx)
+	if s.limiter == nil || ip == "" {
+		return nil
+	}
+	if d := s.limiter.AllowRequest(ctx, ip); !d.Allowed {
+		return blocked(d)
+	}
+	return nil
+}
+
+func blocked(d Decision) error {
+	return &domain.Error{Kind: domain.KindClientBlocked, RetryAfter: d.RetryAfter}
+}
+
+// rateLimitedDetail is the extMsg of a login refused by the exchange cap.
+const rateLimitedDetail = `{"reason":"rateLimited"}`
+
+// checkLockout refuses a locked-out (client IP, user domain).
+func (s *Service) checkLockout(ctx context.Context, userDomain string) error {
+	ip := clientIP(ctx)
+	if s.limiter == nil || ip == "" {
+		return nil
+	}
+	if d := s.limiter.LockedOut(ctx, ip, userDomain); !d.Allowed {
+		return blocked(d)
+	}
+	return nil
+}
+
+// signatureFailed counts a 5420 and reports a lockout it starts.
+func (s *Service) signatureFailed(ctx context.Context, userDomain string) {
+	ip := clientIP(ctx)
+	if s.limiter == nil || ip == "" {
+		return
+	}
+	until, locked := s.limiter.SignatureFailed(ctx, ip, userDomain)
+	if !locked {
+		return
+	}
+	s.log.WarnContext(ctx, "client locked out after repeated signature failures", slog.String("clientIp", ip),
+		slog.String("userDomain", safeLog(userDomain)), slog.Time("until", until))
+	s.RecordLockout(ctx, userDomain, ip)
+	if s.onLockout != nil {
+		s.onLockout(ctx, ip, userDomain, until)
+	}
+}
+
+// allowExchange applies the (user domain, appId) exchange cap and cool-down.
+func (s *Service) allowExchange(ctx context.Context, userDomain, appID string) error {
+	if s.limiter == nil {
+		return nil
+	}
+	if d := s.limiter.AllowExchange(ctx, userDomain, appID); !d.Allowed {
+		return &domain.Error{Kind: domain.KindWeChatUnavailable, Detail: rateLimitedDetail, RetryAfter: d.RetryAfter}
+	}
+	return nil
+}
+
+// weChatRateLimited is WeChat's errcode for "api minute-quota reach limit".
+const weChatRateLimited = 45011
+
+// noteWeChatAnswer starts the appId's cool-down when WeChat said 45011.
+func (s *Service) noteWeChatAnswer(ctx context.Context, appID string, err error) {
+	if s.limiter == nil || !domain.IsKind(err, domain.KindWeChatRejected) {
+		return
+	}
+	var r struct {
+		ErrCode int `json:"errcode"`
+	}
+	if json.Unmarshal([]byte(domain.DetailOf(err)), &r) != nil || r.ErrCode != weChatRateLimited {
+		return
+	}
+	until := s.coolDownUntil(s.clock.Now())
+	s.log.WarnContext(ctx, "WeChat rate-limits the official account (45011): exchanges paused", slog.String("appId", safeLog(appID)),
+		slog.Time("until", until))
+	s.limiter.CoolDown(ctx, appID, until)
+}
