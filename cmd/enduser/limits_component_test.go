@@ -20,6 +20,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/iotplatform/enduser-auth/adapters/httpapi/openapitest"
 	"github.com/iotplatform/enduser-auth/adapters/wechat/wechatfake"
 	"github.com/iotplatform/enduser-auth/domain"
 )
@@ -30,10 +31,11 @@ import (
 
 const pathLogin = "/v2/enduser/enduserapi/wechatOffiaccountAuthLogin"
 
-// clientFrom is an HTTP client whose connections leave from localIP.
+// clientFrom is an HTTP client whose connections leave from localIP; every
+// answer it gets is validated against the API document.
 func clientFrom(localIP string) *http.Client {
 	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(localIP)}, Timeout: 10 * time.Second}
-	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DialContext: d.DialContext}}
+	return &http.Client{Timeout: 30 * time.Second, Transport: openapitest.Transport(&http.Transport{DialContext: d.DialContext})}
 }
 
 // reply is an answer with its headers.
