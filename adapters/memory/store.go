@@ -47,6 +47,8 @@ type Store struct {
 	sessions map[domain.SessionID]domain.Session
 
 	signingKeys []domain.SigningKey // in insertion order
+
+	refreshKeys map[uint32]domain.RefreshMasterKey
 }
 
 // NewStore returns an empty store.
@@ -61,6 +63,7 @@ func NewStore() *Store {
 		identities:  map[identityKey]binding{},
 		unions:      map[unionKey]string{},
 		sessions:    map[domain.SessionID]domain.Session{},
+		refreshKeys: map[uint32]domain.RefreshMasterKey{},
 	}
 }
 

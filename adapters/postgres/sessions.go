@@ -47,10 +47,20 @@ func (s *Store) SessionByID(ctx context.Context, id domain.SessionID) (domain.Se
 	if res.RowsAffected == 0 {
 		return domain.Session{}, domain.E(domain.KindTokenInvalid)
 	}
+	sess, err := s.sessionFromRow(row)
+	if err != nil {
+		return domain.Session{}, fmt.Errorf("load session %s: %w", id, err)
+	}
+	return sess, nil
+}
+
+// sessionFromRow rehydrates a session row, its refresh key opened (empty for
+// a version-2 session).
+func (s *Store) sessionFromRow(row sessionWithDomainRow) (domain.Session, error) {
 	r := row.Session
 	stored, err := domain.ParseSessionID(r.ID)
 	if err != nil {
-		return domain.Session{}, fmt.Errorf("load session %s: %w", id, err)
+		return domain.Session{}, err
 	}
 	key, err := s.open(r.RefreshKeyEnc, sessionAAD(r.ID))
 	if err != nil {
@@ -58,6 +68,50 @@ func (s *Store) SessionByID(ctx context.Context, id domain.SessionID) (domain.Se
 	}
 	return domain.UnmarshalSessionFromDatabase(stored, r.UserID, r.UserDomainID, row.UserDomain, r.AppID, key, r.RefreshCounter,
 		r.CreatedAt.UTC(), r.ExpiresAt.UTC(), r.RefreshExpiresAt.UTC(), fromNullTime(r.RotatedAt), fromNullTime(r.RevokedAt)), nil
+}
+
+// spendRefreshToken is SpendRefreshToken's one statement. The UPDATE spends
+// the token if the counter is still @from; the second branch, which runs only
+// when the UPDATE changed nothing, reads the row as of the statement's
+// snapshot, i.e. before a concurrent spend that the UPDATE waited for and
+// then found had moved the counter (READ COMMITTED re-checks only the
+// updated row): seeing the counter still at @from is how a lost race shows.
+const spendRefreshToken = `
+WITH spent AS (
+	UPDATE enduser_sessions
+	SET refresh_counter = refresh_counter + 1, rotated_at = @now, refresh_expires_at = LEAST(@exp, expires_at)
+	WHERE id = @id AND refresh_counter = @from AND revoked_at IS NULL AND expires_at > @now AND refresh_expires_at > @now
+	RETURNING id, user_id, user_domain_id, app_id, refresh_key_enc, refresh_counter, created_at, expires_at, refresh_expires_at,
+	          rotated_at, revoked_at
+)
+SELECT true AS spent, s.id, s.user_id, s.user_domain_id, d.name AS user_domain, s.app_id, s.refresh_key_enc, s.refresh_counter,
+       s.created_at, s.expires_at, s.refresh_expires_at, s.rotated_at, s.revoked_at
+FROM spent s JOIN enduser_user_domains d ON d.id = s.user_domain_id
+UNION ALL
+SELECT false, s.id, s.user_id, s.user_domain_id, d.name, s.app_id, s.refresh_key_enc, s.refresh_counter,
+       s.created_at, s.expires_at, s.refresh_expires_at, s.rotated_at, s.revoked_at
+FROM enduser_sessions s JOIN enduser_user_domains d ON d.id = s.user_domain_id
+WHERE s.id = @id AND NOT EXISTS (SELECT 1 FROM spent)`
+
+// SpendRefreshToken spends refresh token `from` with one statement (see
+// spendRefreshToken): of concurrent callers presenting the same token,
+// exactly one spends. Errors: KindTokenInvalid when there is no such session.
+func (s *Store) SpendRefreshToken(ctx context.Context, id domain.SessionID, from int64, now, refreshExpiresAt time.Time) (domain.Session, bool, error) {
+	var rows []spentSessionRow
+	err := s.db.WithContext(ctx).Raw(spendRefreshToken, map[string]any{
+		"id": id.String(), "from": from, "now": dbTime(now), "exp": dbTime(refreshExpiresAt),
+	}).Scan(&rows).Error
+	if err != nil {
+		return domain.Session{}, false, fmt.Errorf("spend refresh token of session %s: %w", id, err)
+	}
+	if len(rows) == 0 {
+		return domain.Session{}, false, domain.E(domain.KindTokenInvalid)
+	}
+	sess, err := s.sessionFromRow(sessionWithDomainRow{Session: rows[0].Session, UserDomain: rows[0].UserDomain})
+	if err != nil {
+		return domain.Session{}, false, fmt.Errorf("spend refresh token of session %s: %w", id, err)
+	}
+	return sess, rows[0].Spent, nil
 }
 
 // AdvanceRefreshCounter spends refresh token `from` with one conditional

@@ -39,6 +39,7 @@ func Run(t *testing.T, newRepos func(t *testing.T) Repos) {
 	t.Run("Users", s.users)
 	t.Run("Sessions", s.sessions)
 	t.Run("SigningKeys", s.signingKeys)
+	t.Run("RefreshKeys", s.refreshKeys)
 }
 
 type suite struct {
