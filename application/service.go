@@ -37,6 +37,10 @@ type Config struct {
 	// centers are cached (DefaultConfig: 5s; zero disables the cache). A change made by
 	// another process (the CLI, another instance) takes effect within it.
 	TenantCacheTTL time.Duration
+	// VerifiedTokenCacheSize bounds how many verified access tokens
+	// VerifyAccessToken remembers, each until its expiry (zero: the default,
+	// 65,536, a few MB at most; negative: no cache).
+	VerifiedTokenCacheSize int
 }
 
 // DefaultConfig returns the documented defaults.
@@ -49,6 +53,7 @@ func DefaultConfig() Config {
 		RefreshReuseGrace:      10 * time.Second,
 		RevocationSyncInterval: 5 * time.Second,
 		TenantCacheTTL:         5 * time.Second,
+		VerifiedTokenCacheSize: DefaultVerifiedTokenCacheSize,
 	}
 }
 
@@ -67,6 +72,8 @@ type Service struct {
 	log         *slog.Logger
 	revoked     *revocationCache
 	tenants     *tenantCache
+	refreshKeys *refreshKeyring
+	verified    *verifiedCache
 }
 
 // NewService builds the facade from its ports. Zero lifetimes and intervals
@@ -90,6 +97,9 @@ func NewService(cfg Config, clock Clock, wechat WeChatOAuth, domains UserDomainR
 	if cfg.TenantCacheTTL < 0 {
 		cfg.TenantCacheTTL = 0
 	}
+	if cfg.VerifiedTokenCacheSize == 0 {
+		cfg.VerifiedTokenCacheSize = def.VerifiedTokenCacheSize
+	}
 	if cfg.RevocationSyncInterval <= 0 {
 		cfg.RevocationSyncInterval = def.RevocationSyncInterval
 	}
@@ -101,7 +111,8 @@ func NewService(cfg Config, clock Clock, wechat WeChatOAuth, domains UserDomainR
 	}
 	return &Service{cfg: cfg, clock: clock, wechat: wechat, domains: domains, accounts: accounts, dataCenters: dataCenters,
 		users: users, sessions: sessions, tokens: tokens, log: log, revoked: newRevocationCache(),
-		tenants: newTenantCache(cfg.TenantCacheTTL)}
+		tenants: newTenantCache(cfg.TenantCacheTTL), refreshKeys: newRefreshKeyring(sessions, clock),
+		verified: newVerifiedCache(cfg.VerifiedTokenCacheSize)}
 }
 
 // Config returns the effective configuration.
@@ -183,7 +194,11 @@ func (s *Service) LoginWithWeChatOfficialAccount(ctx context.Context, in WeChatL
 	if err != nil {
 		return res, err
 	}
-	sess := domain.NewSession(candidate.ID(), ud.ID(), ud.Name(), appID, now, s.cfg.RefreshTokenTTL, s.cfg.SessionMaxLifetime)
+	mk, err := s.refreshKeys.current(ctx)
+	if err != nil {
+		return res, internal(err)
+	}
+	sess := domain.NewSessionV2(candidate.ID(), ud.ID(), ud.Name(), appID, now, s.cfg.RefreshTokenTTL, s.cfg.SessionMaxLifetime, mk)
 	user, sess, created, err := s.users.LogInWeChatUser(ctx, ud.ID(), ident, candidate, sess, now)
 	if err != nil {
 		return res, internal(err)
