@@ -269,7 +269,8 @@ func (h *harness) migrateTemplate(ctx context.Context) error {
 
 // createFromTemplate copies the template. Postgres refuses the copy while
 // anything is connected to the template (SQLSTATE 55006), which a backend
-// that is still closing can briefly be: retry a few times.
+// that is still closing can briefly be: retry a few times. A template that
+// another checkout's tests dropped (3D000) is made again.
 func (h *harness) createFromTemplate(ctx context.Context, name string) error {
 	const attempts = 6
 	backoff := 50 * time.Millisecond
@@ -277,6 +278,14 @@ func (h *harness) createFromTemplate(ctx context.Context, name string) error {
 	for i := 0; i < attempts; i++ {
 		_, err = h.admin.ExecContext(ctx, "CREATE DATABASE "+quote(name)+" TEMPLATE "+quote(h.template))
 		var pgErr *pgconn.PgError
+		if err != nil && errors.As(err, &pgErr) && pgErr.Code == "3D000" {
+			// The template is gone: a process of another migration set (another
+			// checkout on the same server) dropped it as stale. Make it again.
+			if err := h.ensureTemplate(ctx); err != nil {
+				return fmt.Errorf("re-create the dropped template: %w", err)
+			}
+			continue
+		}
 		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "55006" {
 			return err
 		}
