@@ -113,7 +113,8 @@ func TestVersion2TokenOfAnUnknownOrWrongMasterKeyIsInvalid(t *testing.T) {
 			t.Errorf("%s: the session moved to counter %d (%v)", name, got.Counter(), err)
 		}
 	}
-	// A v2 token naming the id of a v1 session is refused, and spends nothing that matters.
+	// A v2 token for the id of a v1 session (which only the holder of a master
+	// key could mint) is refused: v1 sessions never have v2 tokens.
 	v1 := h.v1Session(res.UID)
 	mk, err := h.store.RefreshMasterKeys(h.ctx)
 	must(t, err)
