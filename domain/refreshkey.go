@@ -24,14 +24,23 @@ const refreshKeyInfo = "enduser-auth refresh token v2 session key\x00"
 type RefreshMasterKey struct {
 	id        uint32
 	secret    []byte
+	prk       []byte // HKDF-Extract(secret), once: a session key is then one HKDF-Expand
 	createdAt time.Time
+}
+
+func newRefreshMasterKey(id uint32, secret []byte, createdAt time.Time) RefreshMasterKey {
+	prk, err := hkdf.Extract(sha256.New, secret, nil)
+	if err != nil {
+		panic("hkdf: " + err.Error()) // HKDF-Extract with SHA-256 does not fail
+	}
+	return RefreshMasterKey{id: id, secret: secret, prk: prk, createdAt: createdAt}
 }
 
 // NewRefreshMasterKey returns a new random master key with id (> 0).
 func NewRefreshMasterKey(id uint32, now time.Time) RefreshMasterKey {
 	secret := make([]byte, RefreshMasterKeySize)
 	_, _ = rand.Read(secret) // crypto/rand.Read never fails on supported platforms
-	return RefreshMasterKey{id: id, secret: secret, createdAt: now}
+	return newRefreshMasterKey(id, secret, now)
 }
 
 // UnmarshalRefreshMasterKeyFromDatabase rehydrates a stored master key.
@@ -39,16 +48,17 @@ func UnmarshalRefreshMasterKeyFromDatabase(id uint32, secret []byte, createdAt t
 	if id == 0 || len(secret) != RefreshMasterKeySize {
 		return RefreshMasterKey{}, fmt.Errorf("refresh master key %d: id 0 or a secret of %d bytes", id, len(secret))
 	}
-	return RefreshMasterKey{id: id, secret: secret, createdAt: createdAt}, nil
+	return newRefreshMasterKey(id, secret, createdAt), nil
 }
 
 func (k RefreshMasterKey) ID() uint32           { return k.id }
 func (k RefreshMasterKey) Secret() []byte       { return k.secret }
 func (k RefreshMasterKey) CreatedAt() time.Time { return k.createdAt }
 
-// sessionKey derives the refresh key of session id.
+// sessionKey derives the refresh key of session id: HKDF-SHA-256 (RFC 5869)
+// of the secret, no salt, info = refreshKeyInfo || session id.
 func (k RefreshMasterKey) sessionKey(id SessionID) []byte {
-	key, err := hkdf.Key(sha256.New, k.secret, nil, refreshKeyInfo+string(id[:]), RefreshKeySize)
+	key, err := hkdf.Expand(sha256.New, k.prk, refreshKeyInfo+string(id[:]), RefreshKeySize)
 	if err != nil {
 		panic("hkdf: " + err.Error()) // only for a key length HKDF-SHA-256 cannot produce
 	}

@@ -2,6 +2,9 @@ package domain_test
 
 import (
 	"bytes"
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"testing"
 	"time"
@@ -167,6 +170,31 @@ func TestRefreshMasterKeys(t *testing.T) {
 	}{{0, a.Secret()}, {1, a.Secret()[:31]}, {1, nil}} {
 		if _, err := domain.UnmarshalRefreshMasterKeyFromDatabase(bad.id, bad.secret, t0); err == nil {
 			t.Errorf("UnmarshalRefreshMasterKeyFromDatabase(%d, %d bytes) succeeded", bad.id, len(bad.secret))
+		}
+	}
+}
+
+// The session key is HKDF-SHA-256(secret, no salt, info || session id), as
+// documented: computed here with the one-shot hkdf.Key, a token minted with
+// it verifies, and one minted with a key of another info does not.
+func TestSessionKeyIsHKDFOfTheMasterKey(t *testing.T) {
+	mk := domain.NewRefreshMasterKey(5, t0)
+	s := newSessionV2(mk)
+	sid := s.ID()
+	for name, info := range map[string]string{
+		"documented":   "enduser-auth refresh token v2 session key\x00" + string(sid[:]),
+		"without info": string(sid[:]),
+	} {
+		key, err := hkdf.Key(sha256.New, mk.Secret(), nil, info, domain.RefreshKeySize)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := hmac.New(sha256.New, key)
+		raw, _ := base64.RawURLEncoding.DecodeString(s.RefreshToken().Value)
+		m.Write(raw[:len(raw)-sha256.Size])
+		got := hmac.Equal(m.Sum(nil), raw[len(raw)-sha256.Size:])
+		if want := name == "documented"; got != want {
+			t.Errorf("%s info: the token's HMAC matches: %t, want %t", name, got, want)
 		}
 	}
 }

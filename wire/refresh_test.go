@@ -8,7 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	gormpg "gorm.io/driver/postgres"
 	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 
 	"github.com/iotplatform/enduser-auth/adapters/postgres/pgtest"
 	"github.com/iotplatform/enduser-auth/adapters/token"
@@ -19,34 +23,37 @@ import (
 	modwire "github.com/iotplatform/enduser-auth/wire"
 )
 
-// statementCounter counts the statements GORM sends while it is on.
+// statementCounter counts the statements the driver sends while it is on
+// (a pgx tracer: whatever issues them, GORM or the pool directly).
 type statementCounter struct {
 	on atomic.Bool
 	n  atomic.Int64
 }
 
-func countStatements(t *testing.T, db *gorm.DB) *statementCounter {
+func (c *statementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	if c.on.Load() {
+		c.n.Add(1)
+	}
+	return ctx
+}
+
+func (c *statementCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// openCounted opens a fresh test database whose statements c counts.
+func openCounted(t *testing.T, c *statementCounter) *gorm.DB {
 	t.Helper()
-	c := &statementCounter{}
-	count := func(*gorm.DB) {
-		if c.on.Load() {
-			c.n.Add(1)
-		}
+	cfg, err := pgx.ParseConfig(pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
 	}
-	cb := db.Callback()
-	for name, err := range map[string]error{
-		"query":  cb.Query().After("gorm:query").Register("test:count", count),
-		"row":    cb.Row().After("gorm:row").Register("test:count", count),
-		"raw":    cb.Raw().After("gorm:raw").Register("test:count", count),
-		"create": cb.Create().After("gorm:create").Register("test:count", count),
-		"update": cb.Update().After("gorm:update").Register("test:count", count),
-		"delete": cb.Delete().After("gorm:delete").Register("test:count", count),
-	} {
-		if err != nil {
-			t.Fatalf("register the %s counter: %v", name, err)
-		}
+	cfg.Tracer = c
+	sqlDB := stdlib.OpenDB(*cfg)
+	t.Cleanup(func() { _ = sqlDB.Close() })
+	db, err := gorm.Open(gormpg.New(gormpg.Config{Conn: sqlDB}), &gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: true})
+	if err != nil {
+		t.Fatal(err)
 	}
-	return c
+	return db
 }
 
 // during returns how many statements f sent.
@@ -63,8 +70,8 @@ func (c *statementCounter) during(f func()) int64 {
 // still refreshes, in two, and its child is version 1.
 func TestRefreshRoundTripsOnPostgres(t *testing.T) {
 	ctx := context.Background()
-	db := pgtest.Open(t)
-	counter := countStatements(t, db)
+	counter := &statementCounter{}
+	db := openCounted(t, counter)
 	fake := wechatfake.New()
 	fake.AddAccount("wxrefresh", "refresh-secret")
 	fake.AcceptAnyCode(true)

@@ -99,13 +99,6 @@ type sessionWithDomainRow struct {
 	UserDomain string     `gorm:"column:user_domain"`
 }
 
-// spentSessionRow is a session as SpendRefreshToken returns it.
-type spentSessionRow struct {
-	Session    sessionRow `gorm:"embedded"`
-	UserDomain string     `gorm:"column:user_domain"`
-	Spent      bool       `gorm:"column:spent"`
-}
-
 // revokedSessionRow is a revocation.
 type revokedSessionRow struct {
 	ID        string    `gorm:"column:id"`
