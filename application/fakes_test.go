@@ -158,6 +158,7 @@ type faultyStore struct {
 
 	mu     sync.Mutex
 	faults map[string]error
+	counts map[string]int // calls per method (of those that can fail)
 }
 
 // errDatabase stands for a database failure; its text must never reach a client.
@@ -173,7 +174,18 @@ func (f *faultyStore) failOn(method string) {
 func (f *faultyStore) fault(method string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.counts == nil {
+		f.counts = map[string]int{}
+	}
+	f.counts[method]++
 	return f.faults[method]
+}
+
+// calls returns how many times method was called.
+func (f *faultyStore) calls(method string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.counts[method]
 }
 
 func (f *faultyStore) UserDomainByName(ctx context.Context, name string) (domain.UserDomain, error) {

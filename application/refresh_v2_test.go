@@ -184,3 +184,37 @@ func TestVerifiedTokenCacheCanBeDisabled(t *testing.T) {
 		t.Error("with the cache disabled, a second verification did not parse the token")
 	}
 }
+
+// Tokens naming a master key nobody holds (garbage, or a key added elsewhere)
+// reload the keys at most once a second, so a flood of them cannot hammer
+// the store; a key added meanwhile is found after the interval.
+func TestUnknownMasterKeyReloadsAtMostOncePerSecond(t *testing.T) {
+	h := newHarness(t)
+	res := h.login(signed(appID, "code-alice"))
+	d, err := h.store.UserDomainByName(h.ctx, tenant)
+	must(t, err)
+	later := domain.NewRefreshMasterKey(2, start) // added by "another instance", not yet stored
+	sess := domain.NewSessionV2(res.UID, d.ID(), d.Name(), appID, h.clock.Now(), time.Hour, 2*time.Hour, later)
+	must(t, h.store.CreateSession(h.ctx, sess))
+	h.clock.Advance(time.Second) // the login's load is a second old
+	loads := h.store.calls("RefreshMasterKeys")
+	for range 20 {
+		_, err := h.svc.Refresh(h.ctx, sess.RefreshToken().Value)
+		wantKind(t, "a token of an unknown master key", err, domain.KindTokenInvalid)
+	}
+	if n := h.store.calls("RefreshMasterKeys") - loads; n != 1 {
+		t.Errorf("20 tokens of an unknown key within a second: %d reloads, want 1", n)
+	}
+	_, err = h.store.AddRefreshMasterKey(h.ctx, later)
+	must(t, err)
+	_, err = h.svc.Refresh(h.ctx, sess.RefreshToken().Value)
+	wantKind(t, "within the second, the new key is not loaded yet", err, domain.KindTokenInvalid)
+	h.clock.Advance(time.Second)
+	if child := h.refresh(sess.RefreshToken().Value); tokenVersion(t, child.Refresh.Value).MasterKeyID != 2 {
+		t.Errorf("the child of a key-2 token names key %d", tokenVersion(t, child.Refresh.Value).MasterKeyID)
+	}
+	// New sessions start under the newest key once it is loaded.
+	if p := tokenVersion(t, h.login(signed(appID, "code-bob")).Tokens.Refresh.Value); p.MasterKeyID != 2 {
+		t.Errorf("a login after key 2 was loaded names key %d, want 2", p.MasterKeyID)
+	}
+}
