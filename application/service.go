@@ -39,7 +39,7 @@ type Config struct {
 	TenantCacheTTL time.Duration
 	// VerifiedTokenCacheSize bounds how many verified access tokens
 	// VerifyAccessToken remembers, each until its expiry (zero: the default,
-	// 65,536, a few MB at most; negative: no cache).
+	// 65,536, about 20 MB when full; negative: no cache).
 	VerifiedTokenCacheSize int
 }
 

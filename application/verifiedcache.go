@@ -2,6 +2,7 @@ package application
 
 import (
 	"crypto/sha256"
+	"strings"
 	"sync"
 	"time"
 
@@ -84,6 +85,9 @@ func (c *verifiedCache) put(k [sha256.Size]byte, p domain.Principal) {
 	if c.perShard == 0 {
 		return
 	}
+	// Own copies: the parser's strings may share one buffer with the whole
+	// token, which the cache must not keep alive.
+	p.UID, p.UserDomain, p.AppID = strings.Clone(p.UID), strings.Clone(p.UserDomain), strings.Clone(p.AppID)
 	sh := c.shard(&k)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
