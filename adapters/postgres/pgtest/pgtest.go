@@ -211,19 +211,43 @@ func (h *harness) ensureTemplate(ctx context.Context) error {
 			return fmt.Errorf("drop unfinished template: %w", err)
 		}
 	}
-	if _, err := conn.ExecContext(ctx, "CREATE DATABASE "+quote(h.template)); err != nil {
+	// Build under another name and rename when complete, so that a process
+	// copying the template (it does not take the lock) never copies a
+	// half-migrated one: it finds the finished template or none (and then
+	// waits here for it).
+	build := h.template + "_b"
+	if _, err := conn.ExecContext(ctx, "DROP DATABASE IF EXISTS "+quote(build)+" WITH (FORCE)"); err != nil {
+		return fmt.Errorf("drop unfinished build: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, "CREATE DATABASE "+quote(build)); err != nil {
 		return fmt.Errorf("create: %w", err)
 	}
-	if err := h.migrateTemplate(ctx); err != nil {
+	if err := h.migrate(ctx, build); err != nil {
 		return err
 	}
 	// No connections to the template from now on: copying it needs none.
-	if _, err := conn.ExecContext(ctx, "ALTER DATABASE "+quote(h.template)+" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false"); err != nil {
+	if _, err := conn.ExecContext(ctx, "ALTER DATABASE "+quote(build)+" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false"); err != nil {
 		return fmt.Errorf("mark as template: %w", err)
 	}
 	if _, err := conn.ExecContext(ctx,
-		"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", h.template); err != nil {
+		"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", build); err != nil {
 		return fmt.Errorf("close connections: %w", err)
+	}
+	// A backend that is still closing holds the build briefly (55006): retry.
+	for backoff := 20 * time.Millisecond; ; backoff *= 2 {
+		_, err := conn.ExecContext(ctx, "ALTER DATABASE "+quote(build)+" RENAME TO "+quote(h.template))
+		var pgErr *pgconn.PgError
+		if err == nil {
+			break
+		}
+		if !errors.As(err, &pgErr) || pgErr.Code != "55006" || backoff > 2*time.Second {
+			return fmt.Errorf("rename the finished template: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("rename the finished template: %w", err)
+		case <-time.After(backoff):
+		}
 	}
 	h.dropStaleTemplates(ctx, conn)
 	return nil
@@ -234,7 +258,7 @@ func (h *harness) ensureTemplate(ctx context.Context) error {
 // copied by a process of an older checkout is left for next time.
 func (h *harness) dropStaleTemplates(ctx context.Context, conn *sql.Conn) {
 	rows, err := conn.QueryContext(ctx,
-		`SELECT datname FROM pg_database WHERE datname LIKE 'enduser\_tmpl\_%' AND datname <> $1`, h.template)
+		`SELECT datname FROM pg_database WHERE datname LIKE 'enduser\_tmpl\_%' AND datname <> $1 AND datname NOT LIKE '%\_b'`, h.template)
 	if err != nil {
 		return
 	}
@@ -253,8 +277,8 @@ func (h *harness) dropStaleTemplates(ctx context.Context, conn *sql.Conn) {
 	}
 }
 
-func (h *harness) migrateTemplate(ctx context.Context) error {
-	dsn, err := withDatabase(h.adminURL, h.template)
+func (h *harness) migrate(ctx context.Context, database string) error {
+	dsn, err := withDatabase(h.adminURL, database)
 	if err != nil {
 		return err
 	}
