@@ -54,6 +54,9 @@ func verifiedKey(raw string) [sha256.Size]byte {
 	return sha256.Sum256(append(buf[:0], raw...))
 }
 
+// enabled reports whether the cache holds anything at all.
+func (c *verifiedCache) enabled() bool { return c.perShard > 0 }
+
 func (c *verifiedCache) shard(k *[sha256.Size]byte) *verifiedShard {
 	return &c.shards[k[0]%verifiedShards]
 }
