@@ -9,6 +9,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/iotplatform/enduser-auth/adapters/memory"
@@ -91,7 +92,8 @@ func (f *fakeWeChat) LastSecret() string {
 // hmacTokens is a small but real TokenIssuer: base64url(JSON claims) "."
 // base64url(HMAC-SHA256). It rejects tampered, expired and not yet valid tokens.
 type hmacTokens struct {
-	key []byte
+	key    []byte
+	parses atomic.Int64 // ParseAccessToken calls
 
 	mu      sync.Mutex
 	signErr error
@@ -127,6 +129,7 @@ func (h *hmacTokens) SignAccessToken(_ context.Context, c domain.AccessClaims) (
 }
 
 func (h *hmacTokens) ParseAccessToken(_ context.Context, token string, now time.Time) (domain.AccessClaims, error) {
+	h.parses.Add(1)
 	payload, sig, ok := strings.Cut(token, ".")
 	if !ok || !hmac.Equal([]byte(sig), []byte(h.mac(payload))) {
 		return domain.AccessClaims{}, domain.Wrap(domain.KindTokenInvalid, errTokenFormat)
@@ -155,6 +158,7 @@ type faultyStore struct {
 
 	mu     sync.Mutex
 	faults map[string]error
+	counts map[string]int // calls per method (of those that can fail)
 }
 
 // errDatabase stands for a database failure; its text must never reach a client.
@@ -170,7 +174,18 @@ func (f *faultyStore) failOn(method string) {
 func (f *faultyStore) fault(method string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.counts == nil {
+		f.counts = map[string]int{}
+	}
+	f.counts[method]++
 	return f.faults[method]
+}
+
+// calls returns how many times method was called.
+func (f *faultyStore) calls(method string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.counts[method]
 }
 
 func (f *faultyStore) UserDomainByName(ctx context.Context, name string) (domain.UserDomain, error) {
@@ -241,4 +256,25 @@ func (f *faultyStore) RevokedSessionsSince(ctx context.Context, since time.Time)
 		return nil, err
 	}
 	return f.Store.RevokedSessionsSince(ctx, since)
+}
+
+func (f *faultyStore) SpendRefreshToken(ctx context.Context, id domain.SessionID, from int64, now, exp time.Time) (domain.Session, bool, error) {
+	if err := f.fault("SpendRefreshToken"); err != nil {
+		return domain.Session{}, false, err
+	}
+	return f.Store.SpendRefreshToken(ctx, id, from, now, exp)
+}
+
+func (f *faultyStore) RefreshMasterKeys(ctx context.Context) ([]domain.RefreshMasterKey, error) {
+	if err := f.fault("RefreshMasterKeys"); err != nil {
+		return nil, err
+	}
+	return f.Store.RefreshMasterKeys(ctx)
+}
+
+func (f *faultyStore) AddRefreshMasterKey(ctx context.Context, k domain.RefreshMasterKey) (bool, error) {
+	if err := f.fault("AddRefreshMasterKey"); err != nil {
+		return false, err
+	}
+	return f.Store.AddRefreshMasterKey(ctx, k)
 }

@@ -192,3 +192,14 @@ func wantInternal(t *testing.T, what string, err error, k domain.Kind) {
 		t.Errorf("%s: the cause leaks into the client-visible detail %q", what, d)
 	}
 }
+
+// v1Session stores a version-1 session of uid (as logins made before refresh
+// master keys existed left them) and returns it.
+func (h *harness) v1Session(uid string) domain.Session {
+	h.t.Helper()
+	d, err := h.store.UserDomainByName(h.ctx, tenant)
+	must(h.t, err)
+	sess := domain.NewSession(uid, d.ID(), d.Name(), appID, h.clock.Now(), h.cfg.RefreshTokenTTL, h.cfg.SessionMaxLifetime)
+	must(h.t, h.store.Store.InsertSession(h.ctx, sess))
+	return sess
+}

@@ -99,11 +99,35 @@ type RevokedSession struct {
 	RevokedAt time.Time
 }
 
-// SessionRepository stores sessions (refresh-token families).
-// Sessions are created by UserRepository.RecordLogin, with the login.
+// RefreshKeyRepository stores the refresh master keys from which version-2
+// sessions' refresh keys are derived, so that every instance holds the same
+// ones. Secrets are encrypted at rest by the implementation.
+type RefreshKeyRepository interface {
+	// RefreshMasterKeys lists every stored key, by ascending id.
+	RefreshMasterKeys(ctx context.Context) ([]domain.RefreshMasterKey, error)
+	// AddRefreshMasterKey stores k unless a key with its id exists (another
+	// instance's first start won the race); it reports whether it stored k.
+	AddRefreshMasterKey(ctx context.Context, k domain.RefreshMasterKey) (bool, error)
+}
+
+// SessionRepository stores sessions (refresh-token families) and the refresh
+// master keys of their tokens. Sessions are created by
+// UserRepository.RecordLogin, with the login.
 type SessionRepository interface {
+	RefreshKeyRepository
 	// SessionByID errors: KindTokenInvalid when there is no such session.
 	SessionByID(ctx context.Context, id domain.SessionID) (domain.Session, error)
+	// SpendRefreshToken spends refresh token `from` in one operation (one
+	// round trip): only if the counter is still `from` and the session is
+	// neither revoked nor expired at now, it moves the counter to from+1 and
+	// sets rotated_at = now and the refresh expiry to refreshExpiresAt capped
+	// by the session's absolute expiry; of concurrent callers exactly one
+	// spends. It returns the session (as SessionByID would) after the spend,
+	// and spent true; or, when it did not spend, the session as it was when
+	// the operation began (a concurrent spend that committed meanwhile is
+	// not in it: that is how a lost race shows) and spent false. Errors:
+	// KindTokenInvalid when there is no such session.
+	SpendRefreshToken(ctx context.Context, id domain.SessionID, from int64, now, refreshExpiresAt time.Time) (sess domain.Session, spent bool, err error)
 	// AdvanceRefreshCounter spends refresh token `from`, atomically: it moves
 	// the counter from `from` to from+1, sets rotated_at = now and the new
 	// refresh expiry, only if the counter is still `from` and the session is

@@ -39,6 +39,10 @@ type Config struct {
 	// SessionPurgeInterval is how often Run deletes the sessions that ended
 	// more than PurgeHorizon ago (DefaultConfig: 10m; zero: never).
 	SessionPurgeInterval time.Duration
+	// VerifiedTokenCacheSize bounds how many verified access tokens
+	// VerifyAccessToken remembers, each until its expiry (zero: the default,
+	// 65,536, about 20 MB when full; negative: no cache).
+	VerifiedTokenCacheSize int
 }
 
 // DefaultConfig returns the documented defaults.
@@ -52,6 +56,7 @@ func DefaultConfig() Config {
 		RevocationSyncInterval: 5 * time.Second,
 		TenantCacheTTL:         5 * time.Second,
 		SessionPurgeInterval:   10 * time.Minute,
+		VerifiedTokenCacheSize: DefaultVerifiedTokenCacheSize,
 	}
 }
 
@@ -76,6 +81,8 @@ type Service struct {
 	limiter       Limiter
 	onLockout     LockoutHook
 	coolDownUntil func(time.Time) time.Time
+	refreshKeys   *refreshKeyring
+	verified      *verifiedCache
 }
 
 // NewService builds the facade from its ports. Zero lifetimes and intervals
@@ -104,6 +111,9 @@ func NewService(cfg Config, clock Clock, wechat WeChatOAuth, domains UserDomainR
 	if cfg.SessionPurgeInterval < 0 {
 		cfg.SessionPurgeInterval = 0
 	}
+	if cfg.VerifiedTokenCacheSize == 0 {
+		cfg.VerifiedTokenCacheSize = def.VerifiedTokenCacheSize
+	}
 	if cfg.RevocationSyncInterval <= 0 {
 		cfg.RevocationSyncInterval = def.RevocationSyncInterval
 	}
@@ -115,7 +125,8 @@ func NewService(cfg Config, clock Clock, wechat WeChatOAuth, domains UserDomainR
 	}
 	s := &Service{cfg: cfg, clock: clock, wechat: wechat, domains: domains, accounts: accounts, dataCenters: dataCenters,
 		users: users, sessions: sessions, tokens: tokens, log: log, revoked: newRevocationCache(),
-		tenants: newTenantCache(cfg.TenantCacheTTL), purgeHolder: newPurgeHolder(), coolDownUntil: NextMinute}
+		tenants: newTenantCache(cfg.TenantCacheTTL), purgeHolder: newPurgeHolder(), coolDownUntil: NextMinute,
+		refreshKeys: newRefreshKeyring(sessions, clock), verified: newVerifiedCache(cfg.VerifiedTokenCacheSize)}
 	for _, o := range opts {
 		o(s)
 	}
@@ -218,7 +229,11 @@ func (s *Service) LoginWithWeChatOfficialAccount(ctx context.Context, in WeChatL
 	if err != nil {
 		return res, err
 	}
-	sess := domain.NewSession(candidate.ID(), ud.ID(), ud.Name(), appID, now, s.cfg.RefreshTokenTTL, s.cfg.SessionMaxLifetime)
+	mk, err := s.refreshKeys.current(ctx)
+	if err != nil {
+		return res, internal(err)
+	}
+	sess := domain.NewSessionV2(candidate.ID(), ud.ID(), ud.Name(), appID, now, s.cfg.RefreshTokenTTL, s.cfg.SessionMaxLifetime, mk)
 	rec, err := s.users.RecordLogin(ctx, LoginRecord{UserDomainID: ud.ID(), Identity: ident, Candidate: candidate, Session: sess, At: now})
 	if err != nil {
 		return res, internal(err)

@@ -2,6 +2,7 @@ package application
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"log/slog"
 	"sync"
@@ -14,10 +15,16 @@ import (
 // session's next token is returned with a new access token.
 //
 //   - A token presented again within RefreshReuseGrace of its first use (two
-//     tabs, a lost response) gets the identical current child back.
+//     tabs, a lost response), or by a refresh that lost the race to a
+//     concurrent one, gets the identical current child back.
 //   - A spent token presented later is a reuse: the whole session is revoked.
 //   - Expired, unknown, malformed, revoked and reused tokens all fail with
 //     KindTokenInvalid, without telling which.
+//
+// A version-2 token (every session started since refresh master keys exist)
+// is checked in memory against its master key and spent with one statement:
+// one database round trip. A version-1 token needs its session's stored key
+// first: two. Each session's children keep its version.
 func (s *Service) Refresh(ctx context.Context, refreshToken string) (pair domain.TokenPair, err error) {
 	defer func() { s.logOutcome(ctx, "token.refresh", err) }()
 	if domain.StripBearer(refreshToken) == "" {
@@ -27,12 +34,54 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (pair domain
 	if err != nil {
 		return pair, err
 	}
-	sess, err := s.sessions.SessionByID(ctx, presented.SessionID)
+	if presented.Version == domain.RefreshTokenV1 {
+		return s.refreshV1(ctx, presented)
+	}
+	mk, ok, err := s.refreshKeys.byID(ctx, presented.MasterKeyID)
+	if err != nil {
+		return pair, internal(err)
+	}
+	if !ok {
+		return pair, domain.E(domain.KindTokenInvalid)
+	}
+	if err := mk.Verify(presented); err != nil {
+		return pair, err
+	}
+	now := s.clock.Now()
+	sess, spent, err := s.sessions.SpendRefreshToken(ctx, presented.SessionID, presented.Counter, now, now.Add(s.cfg.RefreshTokenTTL))
 	if err != nil {
 		return pair, internalUnless(err, domain.KindTokenInvalid)
 	}
+	if sess, err = sess.WithMasterKey(mk); err != nil {
+		return pair, err // a version-1 session: its tokens are never version 2
+	}
+	if spent {
+		return s.pairFor(ctx, sess, now)
+	}
+	// Nothing spent. The session as the spend found it still at the presented
+	// counter, and active, means a concurrent refresh of the same token spent
+	// it meanwhile: a lost race, which gets that refresh's child.
+	lostRace := sess.Counter() == presented.Counter && sess.Active(now)
+	if lostRace {
+		if sess, err = s.sessions.SessionByID(ctx, presented.SessionID); err != nil {
+			return pair, internalUnless(err, domain.KindTokenInvalid)
+		}
+		if sess, err = sess.WithMasterKey(mk); err != nil {
+			return pair, err
+		}
+	}
+	return s.refreshSpent(ctx, sess, presented, now, lostRace)
+}
+
+// refreshV1 refreshes a version-1 token: the session's own key is read
+// before the token can be checked and spent.
+func (s *Service) refreshV1(ctx context.Context, presented domain.PresentedRefreshToken) (domain.TokenPair, error) {
+	sess, err := s.sessions.SessionByID(ctx, presented.SessionID)
+	if err != nil {
+		return domain.TokenPair{}, internalUnless(err, domain.KindTokenInvalid)
+	}
 	if err := sess.Verify(presented); err != nil {
-		return pair, err
+		return domain.TokenPair{}, err
 	}
 	now := s.clock.Now()
 	lostRace := false
@@ -40,7 +89,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (pair domain
 		exp := sess.NextRefreshExpiry(now, s.cfg.RefreshTokenTTL)
 		ok, err := s.sessions.AdvanceRefreshCounter(ctx, sess.ID(), presented.Counter, now, exp)
 		if err != nil {
-			return pair, internal(err)
+			return domain.TokenPair{}, internal(err)
 		}
 		if ok {
 			return s.pairFor(ctx, sess.Advanced(now, exp), now)
@@ -49,9 +98,17 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (pair domain
 		// and our update: decide on the session as it is now.
 		lostRace = true
 		if sess, err = s.sessions.SessionByID(ctx, presented.SessionID); err != nil {
-			return pair, internalUnless(err, domain.KindTokenInvalid)
+			return domain.TokenPair{}, internalUnless(err, domain.KindTokenInvalid)
 		}
 	}
+	return s.refreshSpent(ctx, sess, presented, now, lostRace)
+}
+
+// refreshSpent decides on a verified token that was not spent by this
+// refresh: the session's current child (a duplicate or a lost race), a
+// reuse (the session is revoked) or a refusal.
+func (s *Service) refreshSpent(ctx context.Context, sess domain.Session, presented domain.PresentedRefreshToken, now time.Time,
+	lostRace bool) (pair domain.TokenPair, err error) {
 	isParent := presented.Counter == sess.Counter()-1
 	switch {
 	case sess.Revoked() || !now.Before(sess.ExpiresAt()):
@@ -76,11 +133,15 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (pair domain
 }
 
 func (s *Service) pairFor(ctx context.Context, sess domain.Session, now time.Time) (domain.TokenPair, error) {
+	refresh := sess.RefreshToken()
+	if refresh.Value == "" {
+		return domain.TokenPair{}, internal(errors.New("session without its refresh key"))
+	}
 	access, err := s.issueAccess(ctx, sess, now)
 	if err != nil {
 		return domain.TokenPair{}, err
 	}
-	return domain.TokenPair{Access: access, Refresh: sess.RefreshToken()}, nil
+	return domain.TokenPair{Access: access, Refresh: refresh}, nil
 }
 
 // VerifyAccessToken authenticates an access token ("Bearer " prefix optional):
@@ -91,31 +152,56 @@ func (s *Service) pairFor(ctx context.Context, sess domain.Session, now time.Tim
 // cache has not been synced for staleSyncs intervals (Run not started, the
 // database unreachable), every verification asks the store instead: it fails
 // closed, never open. Errors: KindAccessTokenRequired, KindTokenInvalid.
+//
+// A token that passed once is remembered (by its SHA-256, until its exp, in
+// a bounded cache: Config.VerifiedTokenCacheSize): verifying it again skips
+// the signature and the claims, never the revocation check.
 func (s *Service) VerifyAccessToken(ctx context.Context, token string) (domain.Principal, error) {
 	raw := domain.StripBearer(token)
 	if raw == "" {
 		return domain.Principal{}, domain.E(domain.KindAccessTokenRequired)
 	}
-	c, err := s.tokens.ParseAccessToken(ctx, raw, s.clock.Now())
-	if err != nil {
-		return domain.Principal{}, internalUnless(err, domain.KindTokenInvalid)
+	now := s.clock.Now()
+	var key [sha256.Size]byte
+	if s.verified.enabled() {
+		key = verifiedKey(raw)
 	}
-	if s.revoked.has(c.SessionID) {
-		return domain.Principal{}, domain.E(domain.KindTokenInvalid)
-	}
-	if now := s.clock.Now(); s.revoked.stale(now, staleSyncs*s.cfg.RevocationSyncInterval) {
-		// The cache is not being kept in sync (Run not started, or the
-		// database unreachable): fail closed by asking the store.
-		sess, err := s.sessions.SessionByID(ctx, c.SessionID)
+	p, cached := s.verified.get(key, now)
+	if !cached {
+		c, err := s.tokens.ParseAccessToken(ctx, raw, now)
 		if err != nil {
 			return domain.Principal{}, internalUnless(err, domain.KindTokenInvalid)
 		}
+		p = domain.Principal{UID: c.UID, UserDomain: c.UserDomain, AppID: c.AppID, SessionID: c.SessionID, ExpiresAt: c.ExpiresAt}
+	}
+	if err := s.checkNotRevoked(ctx, p.SessionID, now); err != nil {
+		return domain.Principal{}, err
+	}
+	if !cached {
+		s.verified.put(key, p)
+	}
+	return p, nil
+}
+
+// checkNotRevoked fails with KindTokenInvalid when the session is revoked:
+// from memory, or from the store when the memory is stale.
+func (s *Service) checkNotRevoked(ctx context.Context, sid domain.SessionID, now time.Time) error {
+	if s.revoked.has(sid) {
+		return domain.E(domain.KindTokenInvalid)
+	}
+	if s.revoked.stale(now, staleSyncs*s.cfg.RevocationSyncInterval) {
+		// The cache is not being kept in sync (Run not started, or the
+		// database unreachable): fail closed by asking the store.
+		sess, err := s.sessions.SessionByID(ctx, sid)
+		if err != nil {
+			return internalUnless(err, domain.KindTokenInvalid)
+		}
 		if sess.Revoked() {
 			s.revoked.add(sess.ID(), sess.RevokedAt())
-			return domain.Principal{}, domain.E(domain.KindTokenInvalid)
+			return domain.E(domain.KindTokenInvalid)
 		}
 	}
-	return domain.Principal{UID: c.UID, UserDomain: c.UserDomain, AppID: c.AppID, SessionID: c.SessionID, ExpiresAt: c.ExpiresAt}, nil
+	return nil
 }
 
 // Logout ends the session of the presented access token: its refresh tokens

@@ -2,6 +2,7 @@ package application_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -174,12 +175,29 @@ func TestRefreshRejectsMissingAndInvalidTokens(t *testing.T) {
 }
 
 func TestRefreshRepositoryFailuresAreInternal(t *testing.T) {
-	for _, method := range []string{"SessionByID", "AdvanceRefreshCounter"} {
-		t.Run(method, func(t *testing.T) {
+	for _, tt := range []struct {
+		method string
+		v1     bool // the token of a version-1 session
+		fresh  bool // on an instance that has not loaded the refresh master keys yet
+	}{
+		{"SessionByID", true, false},
+		{"AdvanceRefreshCounter", true, false},
+		{"SpendRefreshToken", false, false},
+		{"RefreshMasterKeys", false, true},
+	} {
+		t.Run(tt.method, func(t *testing.T) {
 			h := newHarness(t)
 			res := h.login(signed(appID, "code-alice"))
-			h.store.failOn(method)
-			_, err := h.svc.Refresh(h.ctx, res.Tokens.Refresh.Value)
+			tok := res.Tokens.Refresh.Value
+			if tt.v1 {
+				tok = h.v1Session(res.UID).RefreshToken().Value
+			}
+			svc := h.svc
+			if tt.fresh {
+				svc = h.newService()
+			}
+			h.store.failOn(tt.method)
+			_, err := svc.Refresh(h.ctx, tok)
 			wantInternal(t, "Refresh", err, domain.KindInternal)
 		})
 	}
@@ -401,6 +419,22 @@ func TestVerifyFailsClosedWhenTheCacheIsStale(t *testing.T) {
 type racingSessions struct {
 	application.SessionRepository
 	skew time.Duration
+}
+
+// SpendRefreshToken returns, as a store does for a spend that waited for a
+// concurrent one and lost, the session as it was before the concurrent spend.
+func (r racingSessions) SpendRefreshToken(ctx context.Context, id domain.SessionID, from int64, now, exp time.Time) (domain.Session, bool, error) {
+	before, err := r.SessionRepository.SessionByID(ctx, id)
+	if err != nil {
+		return domain.Session{}, false, err
+	}
+	if _, _, err := r.SessionRepository.SpendRefreshToken(ctx, id, from, now.Add(-r.skew), exp); err != nil {
+		return domain.Session{}, false, err
+	}
+	if _, spent, err := r.SessionRepository.SpendRefreshToken(ctx, id, from, now, exp); err != nil || spent {
+		return domain.Session{}, false, fmt.Errorf("the racing spend spent too: %t, %v", spent, err)
+	}
+	return before, false, nil
 }
 
 func (r racingSessions) AdvanceRefreshCounter(ctx context.Context, id domain.SessionID, from int64, now, exp time.Time) (bool, error) {

@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"time"
 
@@ -120,4 +121,81 @@ func (s *Store) PurgeSessions(ctx context.Context, p application.SessionPurge) (
 		delete(s.sessions, sess.ID())
 	}
 	return application.PurgeBatch{Held: true, Deleted: len(dead), SweepDone: len(dead) < p.Limit}, nil
+}
+
+// SpendRefreshToken implements application.SessionRepository: the check and
+// the update happen under one lock, so of concurrent calls with the same
+// `from` exactly one spends; a call that does not spend returns the session
+// as it is (which, under the lock, is as it was when the call began).
+func (s *Store) SpendRefreshToken(ctx context.Context, id domain.SessionID, from int64, now, refreshExpiresAt time.Time) (domain.Session, bool, error) {
+	if err := live(ctx); err != nil {
+		return domain.Session{}, false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess, ok := s.sessions[id]
+	if !ok {
+		return domain.Session{}, false, domain.E(domain.KindTokenInvalid)
+	}
+	if sess.Counter() != from || !sess.Active(now) {
+		return withState(sess, sess.Counter(), sess.RefreshExpiresAt(), sess.RotatedAt(), sess.RevokedAt()), false, nil
+	}
+	if refreshExpiresAt.After(sess.ExpiresAt()) {
+		refreshExpiresAt = sess.ExpiresAt()
+	}
+	s.sessions[id] = withState(sess, from+1, refreshExpiresAt, now, time.Time{})
+	return withState(sess, from+1, refreshExpiresAt, now, time.Time{}), true, nil
+}
+
+// RefreshMasterKeys implements application.RefreshKeyRepository.
+func (s *Store) RefreshMasterKeys(ctx context.Context) ([]domain.RefreshMasterKey, error) {
+	if err := live(ctx); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	list := make([]domain.RefreshMasterKey, 0, len(s.refreshKeys))
+	for _, k := range s.refreshKeys {
+		c, err := domain.UnmarshalRefreshMasterKeyFromDatabase(k.ID(), cloneBytes(k.Secret()), k.CreatedAt())
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, c)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].ID() < list[j].ID() })
+	return list, nil
+}
+
+// AddRefreshMasterKey implements application.RefreshKeyRepository.
+func (s *Store) AddRefreshMasterKey(ctx context.Context, k domain.RefreshMasterKey) (bool, error) {
+	if err := live(ctx); err != nil {
+		return false, err
+	}
+	if k.ID() == 0 || k.ID() > 1<<31-1 {
+		return false, fmt.Errorf("memory: refresh master key id %d out of 1..2^31-1", k.ID())
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, dup := s.refreshKeys[k.ID()]; dup {
+		return false, nil
+	}
+	c, err := domain.UnmarshalRefreshMasterKeyFromDatabase(k.ID(), cloneBytes(k.Secret()), k.CreatedAt())
+	if err != nil {
+		return false, fmt.Errorf("memory: %w", err)
+	}
+	s.refreshKeys[k.ID()] = c
+	return true, nil
+}
+
+// InsertSession stores sess as it is, outside any login: for tests that need
+// a session as an older version of the module left it (a version-1 one).
+// Production code creates sessions with UserRepository.RecordLogin only.
+func (s *Store) InsertSession(ctx context.Context, sess domain.Session) error {
+	if err := live(ctx); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sessions[sess.ID()] = sess
+	return nil
 }

@@ -51,6 +51,8 @@ type Store struct {
 	purgeLeaseUntil time.Time
 
 	signingKeys []domain.SigningKey // in insertion order
+
+	refreshKeys map[uint32]domain.RefreshMasterKey
 }
 
 // NewStore returns an empty store.
@@ -65,6 +67,7 @@ func NewStore() *Store {
 		identities:  map[identityKey]binding{},
 		unions:      map[unionKey]string{},
 		sessions:    map[domain.SessionID]domain.Session{},
+		refreshKeys: map[uint32]domain.RefreshMasterKey{},
 	}
 }
 

@@ -116,3 +116,12 @@ type signingKeyRow struct {
 }
 
 func (signingKeyRow) TableName() string { return "enduser_signing_keys" }
+
+// refreshKeyRow is a row of enduser_refresh_keys (migrations/00002_refresh_keys.sql).
+type refreshKeyRow struct {
+	ID        int32     `gorm:"column:id;primaryKey;autoIncrement:false"`
+	SecretEnc []byte    `gorm:"column:secret_enc"`
+	CreatedAt time.Time `gorm:"column:created_at;autoCreateTime:false"`
+}
+
+func (refreshKeyRow) TableName() string { return "enduser_refresh_keys" }

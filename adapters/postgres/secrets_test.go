@@ -25,7 +25,12 @@ func storedSecrets(t *testing.T, e testEnv) (map[string][]byte, domain.UserDomai
 	if _, err := e.store.AddSigningKey(ctx, key, false); err != nil {
 		t.Fatal(err)
 	}
+	refreshKey := domain.NewRefreshMasterKey(1, testTime())
+	if _, err := e.store.AddRefreshMasterKey(ctx, refreshKey); err != nil {
+		t.Fatal(err)
+	}
 	return map[string][]byte{
+		"SELECT secret_enc FROM enduser_refresh_keys":          refreshKey.Secret(),
 		"SELECT secret_enc FROM enduser_user_domains":          []byte(d.Secret()),
 		"SELECT app_secret_enc FROM enduser_official_accounts": []byte(acct.AppSecret()),
 		"SELECT refresh_key_enc FROM enduser_sessions":         sess.RefreshKey(),
@@ -68,6 +73,7 @@ func TestSecretsNeedTheMasterKey(t *testing.T) {
 	_, checks["OfficialAccount"] = other.OfficialAccount(ctx, d.ID(), "wx-app-1")
 	_, checks["SessionByID"] = other.SessionByID(ctx, sess.ID())
 	_, checks["SigningKeys"] = other.SigningKeys(ctx, testTime())
+	_, checks["RefreshMasterKeys"] = other.RefreshMasterKeys(ctx)
 	for name, err := range checks {
 		var de *domain.Error
 		if !errors.Is(err, secretbox.ErrOpen) || errors.As(err, &de) {

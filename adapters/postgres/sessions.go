@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -29,10 +31,20 @@ func (s *Store) SessionByID(ctx context.Context, id domain.SessionID) (domain.Se
 	if res.RowsAffected == 0 {
 		return domain.Session{}, domain.E(domain.KindTokenInvalid)
 	}
+	sess, err := s.sessionFromRow(row)
+	if err != nil {
+		return domain.Session{}, fmt.Errorf("load session %s: %w", id, err)
+	}
+	return sess, nil
+}
+
+// sessionFromRow rehydrates a session row, its refresh key opened (empty for
+// a version-2 session).
+func (s *Store) sessionFromRow(row sessionWithDomainRow) (domain.Session, error) {
 	r := row.Session
 	stored, err := domain.ParseSessionID(r.ID)
 	if err != nil {
-		return domain.Session{}, fmt.Errorf("load session %s: %w", id, err)
+		return domain.Session{}, err
 	}
 	key, err := s.open(r.RefreshKeyEnc, sessionAAD(r.ID))
 	if err != nil {
@@ -40,6 +52,62 @@ func (s *Store) SessionByID(ctx context.Context, id domain.SessionID) (domain.Se
 	}
 	return domain.UnmarshalSessionFromDatabase(stored, r.UserID, r.UserDomainID, row.UserDomain, r.AppID, key, r.RefreshCounter,
 		r.CreatedAt.UTC(), r.ExpiresAt.UTC(), r.RefreshExpiresAt.UTC(), fromNullTime(r.RotatedAt), fromNullTime(r.RevokedAt)), nil
+}
+
+// spendRefreshToken is SpendRefreshToken's one statement. The UPDATE spends
+// the token if the counter is still $2 (from); the second branch, which runs only
+// when the UPDATE changed nothing, reads the row as of the statement's
+// snapshot, i.e. before a concurrent spend that the UPDATE waited for and
+// then found had moved the counter (READ COMMITTED re-checks only the
+// updated row): seeing the counter still at $2 is how a lost race shows.
+const spendRefreshToken = `
+WITH spent AS (
+	UPDATE enduser_sessions
+	SET refresh_counter = refresh_counter + 1, rotated_at = $3, refresh_expires_at = LEAST($4, expires_at)
+	WHERE id = $1 AND refresh_counter = $2 AND revoked_at IS NULL AND expires_at > $3 AND refresh_expires_at > $3
+	RETURNING id, user_id, user_domain_id, app_id, refresh_key_enc, refresh_counter, created_at, expires_at, refresh_expires_at,
+	          rotated_at, revoked_at
+)
+SELECT true AS spent, s.id, s.user_id, s.user_domain_id, d.name AS user_domain, s.app_id, s.refresh_key_enc, s.refresh_counter,
+       s.created_at, s.expires_at, s.refresh_expires_at, s.rotated_at, s.revoked_at
+FROM spent s JOIN enduser_user_domains d ON d.id = s.user_domain_id
+UNION ALL
+SELECT false, s.id, s.user_id, s.user_domain_id, d.name, s.app_id, s.refresh_key_enc, s.refresh_counter,
+       s.created_at, s.expires_at, s.refresh_expires_at, s.rotated_at, s.revoked_at
+FROM enduser_sessions s JOIN enduser_user_domains d ON d.id = s.user_domain_id
+WHERE s.id = $1 AND NOT EXISTS (SELECT 1 FROM spent)`
+
+// SpendRefreshToken spends refresh token `from` with one statement (see
+// spendRefreshToken): of concurrent callers presenting the same token,
+// exactly one spends. Errors: KindTokenInvalid when there is no such session.
+//
+// It is the refresh's only round trip, so it runs on the connection pool
+// directly: GORM's Raw+Scan would add its statement building, reflection and
+// the SQL rendering of its trace hook (a tenth of a refresh's CPU).
+func (s *Store) SpendRefreshToken(ctx context.Context, id domain.SessionID, from int64, now, refreshExpiresAt time.Time) (domain.Session, bool, error) {
+	pool, err := s.db.DB()
+	if err != nil {
+		return domain.Session{}, false, fmt.Errorf("spend refresh token of session %s: %w", id, err)
+	}
+	var (
+		row   sessionWithDomainRow
+		r     = &row.Session
+		spent bool
+	)
+	err = pool.QueryRowContext(ctx, spendRefreshToken, id.String(), from, dbTime(now), dbTime(refreshExpiresAt)).Scan(
+		&spent, &r.ID, &r.UserID, &r.UserDomainID, &row.UserDomain, &r.AppID, &r.RefreshKeyEnc, &r.RefreshCounter,
+		&r.CreatedAt, &r.ExpiresAt, &r.RefreshExpiresAt, &r.RotatedAt, &r.RevokedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return domain.Session{}, false, domain.E(domain.KindTokenInvalid)
+	}
+	if err != nil {
+		return domain.Session{}, false, fmt.Errorf("spend refresh token of session %s: %w", id, err)
+	}
+	sess, err := s.sessionFromRow(row)
+	if err != nil {
+		return domain.Session{}, false, fmt.Errorf("spend refresh token of session %s: %w", id, err)
+	}
+	return sess, spent, nil
 }
 
 // AdvanceRefreshCounter spends refresh token `from` with one conditional

@@ -152,3 +152,57 @@ func TestRevokeSession(t *testing.T) {
 		t.Errorf("another session got revoked: %v", err)
 	}
 }
+
+// A spend that waited for a concurrent spend of the same token, and lost,
+// returns the session as it was before the winner's spend: that is how the
+// service tells a lost race (which gets the child) from a later reuse.
+func TestSpendThatLosesARaceSeesTheSessionBeforeTheWinner(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	e := newTestEnv(t)
+	d := e.createUserDomain(t, "C.DM.1.1")
+	now := testTime()
+	s := e.createSession(t, d, now)
+
+	winner, err := e.sql.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = winner.Rollback() }()
+	if _, err := winner.ExecContext(ctx, `UPDATE enduser_sessions SET refresh_counter = 2, rotated_at = $1 WHERE id = $2`,
+		dbTime(now.Add(time.Second)), s.ID().String()); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		sess  domain.Session
+		spent bool
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		sess, spent, err := e.store.SpendRefreshToken(ctx, s.ID(), 1, now.Add(2*time.Second), now.Add(time.Hour))
+		done <- result{sess, spent, err}
+	}()
+	// Commit the winner only once the loser waits for its row lock.
+	for e.count(t, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
+		AND query LIKE '%WITH spent AS%'`) == 0 {
+		select {
+		case r := <-done:
+			t.Fatalf("the spend did not wait for the concurrent one: %+v", r)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	if err := winner.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.err != nil || r.spent {
+		t.Fatalf("losing SpendRefreshToken = spent %t, %v; want not spent, no error", r.spent, r.err)
+	}
+	if r.sess.Counter() != 1 || !r.sess.RotatedAt().IsZero() {
+		t.Errorf("the loser saw counter %d rotated at %v; want the session before the winner (counter 1, never rotated)", r.sess.Counter(), r.sess.RotatedAt())
+	}
+	if got, err := e.store.SessionByID(ctx, s.ID()); err != nil || got.Counter() != 2 {
+		t.Errorf("after the race: counter %d, %v; want the winner's 2", got.Counter(), err)
+	}
+}

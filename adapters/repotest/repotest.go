@@ -40,6 +40,7 @@ func Run(t *testing.T, newRepos func(t *testing.T) Repos) {
 	t.Run("Sessions", s.sessions)
 	t.Run("Purge", s.purge)
 	t.Run("SigningKeys", s.signingKeys)
+	t.Run("RefreshKeys", s.refreshKeys)
 }
 
 type suite struct {

@@ -100,6 +100,101 @@ func (s suite) sessions(t *testing.T) {
 			f.t.Errorf("counter after concurrent advances = %d, want 2", got)
 		}
 	})
+	s.run(t, "SpendMovesTheCounterAndReturnsTheSession", func(f *fixture) {
+		sess := f.session(time.Hour, 24*time.Hour)
+		got := f.spend(sess.ID(), 1, at(time.Minute), at(time.Minute+time.Hour), true)
+		want := rotated(sess, 2, at(time.Minute), at(time.Minute+time.Hour))
+		wantSession(f.t, got, want)
+		wantSession(f.t, f.load(sess.ID()), want)
+		if got.RefreshToken() != want.RefreshToken() || got.RefreshToken().Value == sess.RefreshToken().Value {
+			f.t.Error("the spent session does not mint the child token")
+		}
+		got = f.spend(sess.ID(), 2, at(2*time.Minute), at(2*time.Minute+time.Hour), true)
+		wantSession(f.t, got, rotated(sess, 3, at(2*time.Minute), at(2*time.Minute+time.Hour)))
+	})
+	s.run(t, "SpendCapsTheRefreshExpiryAtTheAbsoluteExpiry", func(f *fixture) {
+		sess := f.session(time.Hour, 2*time.Hour)
+		got := f.spend(sess.ID(), 1, at(30*time.Minute), at(30*time.Minute+30*24*time.Hour), true)
+		wantSession(f.t, got, rotated(sess, 2, at(30*time.Minute), sess.ExpiresAt()))
+		wantSession(f.t, f.load(sess.ID()), rotated(sess, 2, at(30*time.Minute), sess.ExpiresAt()))
+	})
+	s.run(t, "SpendFromAnotherCounterReturnsTheSessionAsItIs", func(f *fixture) {
+		sess := f.session(time.Hour, 24*time.Hour)
+		wantSession(f.t, f.spend(sess.ID(), 2, at(time.Minute), at(2*time.Hour), false), sess)
+		f.spend(sess.ID(), 1, at(time.Minute), at(time.Hour+time.Minute), true)
+		child := rotated(sess, 2, at(time.Minute), at(time.Hour+time.Minute))
+		wantSession(f.t, f.spend(sess.ID(), 1, at(2*time.Minute), at(3*time.Hour), false), child) // the parent, again
+		wantSession(f.t, f.load(sess.ID()), child)
+	})
+	s.run(t, "SpendOfRevokedOrExpiredSessionFails", func(f *fixture) {
+		revoked := f.session(time.Hour, 24*time.Hour)
+		f.revoke(revoked.ID(), at(time.Second), true)
+		if got := f.spend(revoked.ID(), 1, at(time.Minute), at(2*time.Hour), false); got.Counter() != 1 || !got.Revoked() {
+			f.t.Errorf("spend of a revoked session: counter %d, revoked %t; want 1, true", got.Counter(), got.Revoked())
+		}
+		expiring := f.session(time.Hour, 2*time.Hour)
+		f.spend(expiring.ID(), 1, at(time.Hour), at(3*time.Hour), false)               // the refresh token's end
+		f.spend(expiring.ID(), 1, at(2*time.Hour+time.Second), at(3*time.Hour), false) // the absolute end
+		wantSession(f.t, f.load(expiring.ID()), expiring)
+		f.spend(expiring.ID(), 1, at(59*time.Minute), at(2*time.Hour), true)
+	})
+	s.run(t, "SpendOfUnknownSessionIsTokenInvalid", func(f *fixture) {
+		f.session(time.Hour, 2*time.Hour)
+		_, _, err := f.Sessions.SpendRefreshToken(f.ctx, domain.NewSessionID(), 1, at(time.Minute), at(time.Hour))
+		wantKind(f.t, "SpendRefreshToken(unknown)", err, domain.KindTokenInvalid)
+	})
+	s.run(t, "ConcurrentSpendsFromOneCounterOneWins", func(f *fixture) {
+		sess := f.session(time.Hour, 24*time.Hour)
+		var (
+			wins  atomic.Int32
+			wg    sync.WaitGroup
+			start = make(chan struct{})
+		)
+		for range 20 {
+			wg.Go(func() {
+				<-start
+				got, ok, err := f.Sessions.SpendRefreshToken(f.ctx, sess.ID(), 1, at(time.Minute), at(time.Hour+time.Minute))
+				if err != nil {
+					f.t.Errorf("concurrent SpendRefreshToken: %v", err)
+					return
+				}
+				if ok {
+					wins.Add(1)
+				}
+				// A loser sees the session before the winner's spend (it lost the
+				// race) or after it: never anything else.
+				if want := map[bool][]int64{true: {2}, false: {1, 2}}[ok]; !slices.Contains(want, got.Counter()) || got.ID() != sess.ID() {
+					f.t.Errorf("SpendRefreshToken (spent %t) returned counter %d of %s, want one of %v of %s", ok, got.Counter(), got.ID(), want, sess.ID())
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		if n := wins.Load(); n != 1 {
+			f.t.Errorf("20 concurrent spends from counter 1: %d succeeded, want 1", n)
+		}
+		if got := f.load(sess.ID()).Counter(); got != 2 {
+			f.t.Errorf("counter after concurrent spends = %d, want 2", got)
+		}
+	})
+	s.run(t, "VersionTwoSessionStoresNoKey", func(f *fixture) {
+		mk := domain.NewRefreshMasterKey(1, at(0))
+		sess := f.sessionV2(mk, time.Hour, 24*time.Hour)
+		got := f.load(sess.ID())
+		if got.TokenVersion() != domain.RefreshTokenV2 || got.RefreshKey() != nil || got.RefreshToken() != (domain.Token{}) {
+			f.t.Errorf("loaded v2 session: version %d, key %x, token %+v; want 2, no key, no token", got.TokenVersion(), got.RefreshKey(), got.RefreshToken())
+		}
+		wantSession(f.t, got, sess)
+		withKey, err := got.WithMasterKey(mk)
+		noErr(f.t, "WithMasterKey", err)
+		if withKey.RefreshToken() != sess.RefreshToken() {
+			f.t.Error("the loaded v2 session, given its master key, mints another token than the created one")
+		}
+		spent := f.spend(sess.ID(), 1, at(time.Minute), at(time.Hour+time.Minute), true)
+		if spent.TokenVersion() != domain.RefreshTokenV2 || spent.RefreshKey() != nil {
+			f.t.Errorf("spent v2 session: version %d, key %x", spent.TokenVersion(), spent.RefreshKey())
+		}
+	})
 	s.run(t, "RevokeIsIdempotent", func(f *fixture) {
 		sess := f.session(time.Hour, 24*time.Hour)
 		other := f.session(time.Hour, 24*time.Hour)
@@ -147,6 +242,28 @@ func (f *fixture) session(refreshTTL, absoluteTTL time.Duration) domain.Session 
 		Candidate: f.candidate("uid-alice", d.ID(), at(0)), Session: sess, At: at(0)})
 	noErr(f.t, "RecordLogin", err)
 	return r.Session
+}
+
+// sessionV2 is session with a version-2 session of master key mk.
+func (f *fixture) sessionV2(mk domain.RefreshMasterKey, refreshTTL, absoluteTTL time.Duration) domain.Session {
+	f.t.Helper()
+	v1 := f.session(refreshTTL, absoluteTTL) // the user domain and the user
+	sess := domain.NewSessionV2(v1.UserID(), v1.UserDomainID(), v1.UserDomain(), v1.AppID(), at(0), refreshTTL, absoluteTTL, mk)
+	// The same person logs in again: a returning login stores the v2 session.
+	r, err := f.Users.RecordLogin(f.ctx, application.LoginRecord{UserDomainID: v1.UserDomainID(), Identity: f.identity("wx-app-1", "o-alice", ""),
+		Candidate: f.candidate("uid-unused", v1.UserDomainID(), at(0)), Session: sess, At: at(0)})
+	noErr(f.t, "RecordLogin(v2)", err)
+	return r.Session
+}
+
+func (f *fixture) spend(id domain.SessionID, from int64, now, refreshExpiresAt time.Time, want bool) domain.Session {
+	f.t.Helper()
+	got, ok, err := f.Sessions.SpendRefreshToken(f.ctx, id, from, now, refreshExpiresAt)
+	noErr(f.t, "SpendRefreshToken", err)
+	if ok != want {
+		f.t.Errorf("SpendRefreshToken(from %d, now %v) = %t, want %t", from, now, ok, want)
+	}
+	return got
 }
 
 func (f *fixture) load(id domain.SessionID) domain.Session {
