@@ -168,7 +168,7 @@ func (s *Service) LoginWithWeChatOfficialAccount(ctx context.Context, in WeChatL
 		attrs := []any{slog.String("userDomain", safeLog(in.UserDomain)), slog.String("appId", safeLog(in.AppID)),
 			slog.Duration("took", s.clock.Now().Sub(start))}
 		if err == nil {
-			attrs = append(attrs, slog.String("uid", res.UID), slog.Bool("registered", res.Registered), slog.String("outcome", res.Outcome.String()))
+			attrs = append(attrs, slog.String("uid", res.UID), slog.Bool("registered", res.Registered), slog.String("identity", res.Outcome.String()))
 		}
 		s.logOutcome(ctx, "login.wechat_offiaccount", err, attrs...)
 		s.record(ctx, AuditEvent{Event: AuditLogin, Outcome: domain.KindOf(err), WeChatErrcode: weChatErrcode(err),

@@ -97,10 +97,7 @@ func cmdDev(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	return a.serve(ctx, e, cfg.HTTPAddr, adminAddrOr(cfg.AdminAddr, defaultDevAdminAddr), func(bound, admin string) {
-		fmt.Fprint(e.stdout, devBanner(cfg.App.DataCenter, bound, cfg.WeChatBaseURL, cfg.DatabaseURL, dbNote, secret))
-		if admin != "" {
-			fmt.Fprintf(e.stdout, "Admin listener (metrics, health): http://%s\n", admin)
-		}
+		fmt.Fprint(e.stdout, devBanner(cfg.App.DataCenter, bound, admin, cfg.WeChatBaseURL, cfg.DatabaseURL, dbNote, secret))
 	})
 }
 
@@ -172,15 +169,21 @@ func loopbackAddr(addr string) string {
 }
 
 // devBanner is what dev prints once it serves. dbNote, when not empty, says
-// where the database lives (a throwaway cluster). The fake WeChat line is read
-// by scripts: keep its form.
-func devBanner(home, bound, wechatURL, dbURL, dbNote, secret string) string {
+// where the database lives (a throwaway cluster); admin is the admin
+// listener's address ("" when off). The fake WeChat line is read by scripts:
+// keep its form.
+func devBanner(home, bound, admin, wechatURL, dbURL, dbNote, secret string) string {
 	host := loopbackAddr(bound)
+	adminLine := "off"
+	if admin != "" {
+		adminLine = "http://" + admin + "  (/metrics, /healthz, /readyz)"
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `
 enduser dev is serving on http://%s
   database:     %s  (%spublic development master key: not for real data)
   fake WeChat:  %s  (any code "<person>.<anything>" logs <person> in, once)
+  admin:        %s
   user domain:  %s  secret %s
   official acct: appId %s
   data centers: CN serves MCC 460, 461; EU serves 208, 262; this one is %s (an mcc of another data center answers 6084)
@@ -190,6 +193,6 @@ Log in (paste this; every run makes a new code for the same person "demo"):
   APP=%s UD=%s SECRET=%s; CODE="demo.$(date +%%s%%N)"; SIG=$(printf '%%s' "$APP$CODE$SECRET" | sha256sum | cut -d' ' -f1); curl -sS -X POST "http://%s/v2/enduser/enduserapi/wechatOffiaccountAuthLogin?appId=$APP&code=$CODE&signature=$SIG&userDomain=$UD%s"; echo
 
 Press Ctrl-C to stop.
-`, host, redact(dbURL), dbNote, wechatURL, devUserDomain, secret, devAppID, home, devAppID, devUserDomain, secret, host, homeMCCParam(home))
+`, host, redact(dbURL), dbNote, wechatURL, adminLine, devUserDomain, secret, devAppID, home, devAppID, devUserDomain, secret, host, homeMCCParam(home))
 	return b.String()
 }
