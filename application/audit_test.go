@@ -75,3 +75,28 @@ func TestAuditEvents(t *testing.T) {
 		t.Errorf("lockouts: %+v", ev)
 	}
 }
+
+// TestAuditRecordsTheTrimmedNames: a user domain or appId padded with blanks
+// (which the login trims) is recorded as the login used it, so a search of
+// the audit trail by user domain finds it.
+func TestAuditRecordsTheTrimmedNames(t *testing.T) {
+	h := newHarness(t)
+	rec := &recordingAudit{}
+	h.svc.SetAuditLog(rec)
+	ok := signed(appID, "code-alice")
+	ok.UserDomain, ok.AppID = " "+tenant+"\t", appID+" "
+	_, err := h.svc.LoginWithWeChatOfficialAccount(h.ctx, ok)
+	must(t, err)
+	bad := signed(appID, "code-bob")
+	bad.UserDomain, bad.Signature = "\t"+tenant, "00"
+	_, _ = h.svc.LoginWithWeChatOfficialAccount(h.ctx, bad)
+	ev := rec.take()
+	if len(ev) != 2 {
+		t.Fatalf("%d events, want 2: %+v", len(ev), ev)
+	}
+	for i, e := range ev {
+		if e.UserDomain != tenant || e.AppID != appID {
+			t.Errorf("event %d recorded user domain %q appId %q, want %q %q", i, e.UserDomain, e.AppID, tenant, appID)
+		}
+	}
+}

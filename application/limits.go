@@ -76,7 +76,8 @@ func WithClientIP(ctx context.Context, ip netip.Addr) context.Context {
 
 // ClientIPFromContext returns the client IP of ctx's RequestMeta.
 func ClientIPFromContext(ctx context.Context) (netip.Addr, bool) {
-	ip, err := netip.ParseAddr(clientIP(ctx))
+	m, _ := RequestMetaFromContext(ctx)
+	ip, err := netip.ParseAddr(m.ClientIP)
 	return ip, err == nil
 }
 
@@ -85,7 +86,21 @@ func ClientIPFromContext(ctx context.Context) (netip.Addr, bool) {
 // RequestMeta.
 func clientIP(ctx context.Context) string {
 	m, _ := RequestMetaFromContext(ctx)
-	return m.ClientIP
+	return LimitKey(m.ClientIP)
+}
+
+// LimitKey is the client an abuse limit counts for ip: the address itself
+// for IPv4, its /64 for IPv6 (one subscriber's network, whose addresses it
+// may rotate at will); "" for "".
+func LimitKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	if a = a.Unmap(); a.Is6() {
+		return netip.PrefixFrom(a, 64).Masked().String()
+	}
+	return a.String()
 }
 
 // AllowRequest applies the per-client-IP request limit to a request whose
@@ -132,9 +147,10 @@ func (s *Service) signatureFailed(ctx context.Context, userDomain string) {
 	if !locked {
 		return
 	}
-	s.log.WarnContext(ctx, "client locked out after repeated signature failures", slog.String("clientIp", ip),
+	// The request's clientIp is on the line already (ContextLogHandler).
+	s.log.WarnContext(ctx, "client locked out after repeated signature failures",
 		slog.String("userDomain", safeLog(userDomain)), slog.Time("until", until))
-	s.RecordLockout(ctx, userDomain, ip)
+	s.RecordLockout(ctx, userDomain, "") // the request's client IP
 	if s.onLockout != nil {
 		s.onLockout(ctx, ip, userDomain, until)
 	}

@@ -123,3 +123,21 @@ func TestInProcessCallersHaveNoIPLimits(t *testing.T) {
 		t.Fatalf("with an IP the bucket (burst 1) refuses the second request: %v", err)
 	}
 }
+
+// TestLimitKey: an IPv4 client is its address, an IPv6 one its /64 (whose
+// addresses a subscriber may rotate at will to dodge a per-address limit).
+func TestLimitKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"203.0.113.7":               "203.0.113.7",
+		"::ffff:203.0.113.7":        "203.0.113.7",
+		"2001:db8:1:2:aaaa::1":      "2001:db8:1:2::/64",
+		"2001:db8:1:2:ffff:ffff::9": "2001:db8:1:2::/64",
+		"2001:db8:1:3::1":           "2001:db8:1:3::/64",
+		"":                          "",
+		"not an address":            "not an address",
+	} {
+		if got := application.LimitKey(in); got != want {
+			t.Errorf("LimitKey(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -165,14 +165,16 @@ func (s *Service) LoginWithWeChatOfficialAccount(ctx context.Context, in WeChatL
 	start := s.clock.Now()
 	var openID string
 	defer func() {
-		attrs := []any{slog.String("userDomain", safeLog(in.UserDomain)), slog.String("appId", safeLog(in.AppID)),
+		// Trimmed as the login trims them: padding must not hide a login from a
+		// search of the audit trail or the logs by user domain.
+		attrs := []any{slog.String("userDomain", safeLog(strings.TrimSpace(in.UserDomain))), slog.String("appId", safeLog(strings.TrimSpace(in.AppID))),
 			slog.Duration("took", s.clock.Now().Sub(start))}
 		if err == nil {
 			attrs = append(attrs, slog.String("uid", res.UID), slog.Bool("registered", res.Registered), slog.String("identity", res.Outcome.String()))
 		}
 		s.logOutcome(ctx, "login.wechat_offiaccount", err, attrs...)
 		s.record(ctx, AuditEvent{Event: AuditLogin, Outcome: domain.KindOf(err), WeChatErrcode: weChatErrcode(err),
-			UserDomain: safeLog(in.UserDomain), AppID: safeLog(in.AppID), UID: res.UID, OpenID: openID})
+			UserDomain: safeLog(strings.TrimSpace(in.UserDomain)), AppID: safeLog(strings.TrimSpace(in.AppID)), UID: res.UID, OpenID: openID})
 	}()
 
 	name, err := domain.ParseUserDomainName(in.UserDomain)

@@ -5,6 +5,10 @@
 -- one row, which under load turns into multixact work. Each of these rows
 -- already references its user (ON DELETE CASCADE), and the user references
 -- the user domain: the user-domain references below are implied and go.
+-- Dropping a constraint locks its tables briefly; behind a long transaction
+-- of a running instance it would hold every login up, so it gives up (and
+-- the migration fails, to be run again) rather than wait.
+SET LOCAL lock_timeout = '5s';
 ALTER TABLE enduser_wechat_identities DROP CONSTRAINT enduser_wechat_identities_user_domain_id_fkey;
 ALTER TABLE enduser_wechat_unions DROP CONSTRAINT enduser_wechat_unions_user_domain_id_fkey;
 ALTER TABLE enduser_sessions DROP CONSTRAINT enduser_sessions_user_domain_id_fkey;

@@ -22,7 +22,7 @@ func newCORS(origins []string) echo.MiddlewareFunc {
 		AllowOrigins:  origins,
 		AllowMethods:  []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete},
 		AllowHeaders:  []string{echo.HeaderAuthorization, echo.HeaderContentType, "Accept-Language", echo.HeaderXRequestID},
-		ExposeHeaders: []string{echo.HeaderXRequestID},
+		ExposeHeaders: []string{echo.HeaderXRequestID, echo.HeaderRetryAfter},
 		MaxAge:        600,
 	})
 }

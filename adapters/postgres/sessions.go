@@ -94,9 +94,13 @@ func (s *Store) SpendRefreshToken(ctx context.Context, id domain.SessionID, from
 		r     = &row.Session
 		spent bool
 	)
-	err = pool.QueryRowContext(ctx, spendRefreshToken, id.String(), from, dbTime(now), dbTime(refreshExpiresAt)).Scan(
-		&spent, &r.ID, &r.UserID, &r.UserDomainID, &row.UserDomain, &r.AppID, &r.RefreshKeyEnc, &r.RefreshCounter,
-		&r.CreatedAt, &r.ExpiresAt, &r.RefreshExpiresAt, &r.RotatedAt, &r.RevokedAt)
+	// Under serializable isolation two spends of one token conflict (40001):
+	// the retry sees the counter moved and answers like any lost race.
+	err = s.retry(ctx, func() error {
+		return pool.QueryRowContext(ctx, spendRefreshToken, id.String(), from, dbTime(now), dbTime(refreshExpiresAt)).Scan(
+			&spent, &r.ID, &r.UserID, &r.UserDomainID, &row.UserDomain, &r.AppID, &r.RefreshKeyEnc, &r.RefreshCounter,
+			&r.CreatedAt, &r.ExpiresAt, &r.RefreshExpiresAt, &r.RotatedAt, &r.RevokedAt)
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return domain.Session{}, false, domain.E(domain.KindTokenInvalid)
 	}

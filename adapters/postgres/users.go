@@ -147,14 +147,14 @@ func (s *Store) RecordLogin(ctx context.Context, l application.LoginRecord) (app
 		case errors.Is(err, sql.ErrNoRows) || hasConstraint(err, "23503", unionsUserFK):
 			continue // lostRace: run it again on the winner's rows
 		case err != nil:
-			return application.RecordedLogin{}, fmt.Errorf("record login of %s/%s: %w", id.AppID(), id.OpenID(), err)
+			return application.RecordedLogin{}, fmt.Errorf("record login under appId %s: %w", id.AppID(), err)
 		case !started:
-			return application.RecordedLogin{}, fmt.Errorf("record login of %s/%s: the session was not stored", id.AppID(), id.OpenID())
+			return application.RecordedLogin{}, fmt.Errorf("record login under appId %s: the session was not stored", id.AppID())
 		}
 		u := row.toDomain()
 		return application.RecordedLogin{User: u, Session: l.Session.ForUser(u.ID()), Outcome: outcomeOf(step, recorded)}, nil
 	}
-	return application.RecordedLogin{}, fmt.Errorf("record login of %s/%s: %w %d times in a row", id.AppID(), id.OpenID(), errLostRace, maxLostRaces)
+	return application.RecordedLogin{}, fmt.Errorf("record login under appId %s: %w %d times in a row", id.AppID(), errLostRace, maxLostRaces)
 }
 
 // outcomeOf maps sqlRecordLogin's step (and whether it recorded the

@@ -79,6 +79,7 @@ var ErrNoSharedState = errors.New("without ENDUSER_REDIS_URL lockouts live in ea
 // lifted. remote says the caller is not a serving instance (the CLI): there,
 // without Redis, nothing can be lifted and it answers ErrNoSharedState.
 func (l *Limits) Unblock(ctx context.Context, ip string, remote bool) (int, error) {
+	ip = application.LimitKey(ip) // an IPv6 client is limited, and so locked out, by its /64
 	n := l.mem.Unblock(ctx, ip)
 	if l.redis == nil {
 		if remote {

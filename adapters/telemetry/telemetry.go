@@ -71,9 +71,14 @@ func Setup(ctx context.Context, getenv func(string) string, console io.Writer) (
 	if err != nil {
 		return nil, "", fmt.Errorf("tracing exporter %s: %w", kind, err)
 	}
-	res, err := resource.Merge(resource.NewSchemaless(semconv.ServiceName(ServiceName)), resource.Default())
-	if err != nil {
-		return nil, "", fmt.Errorf("tracing resource: %w", err)
+	// resource.Default reads OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES;
+	// without either naming the service it says unknown_service, which
+	// ServiceName replaces.
+	res := resource.Default()
+	if getenv("OTEL_SERVICE_NAME") == "" && !strings.Contains(getenv("OTEL_RESOURCE_ATTRIBUTES"), "service.name=") {
+		if res, err = resource.Merge(res, resource.NewSchemaless(semconv.ServiceName(ServiceName))); err != nil {
+			return nil, "", fmt.Errorf("tracing resource: %w", err)
+		}
 	}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
 	otel.SetTracerProvider(tp)

@@ -54,7 +54,7 @@ func TestSetupFromTheStandardVariables(t *testing.T) {
 	if err := stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), `"Name":"one-span"`) {
+	if !strings.Contains(out.String(), `"Name":"one-span"`) || !strings.Contains(out.String(), `"Value":"enduser-auth"`) {
 		t.Fatalf("the console exporter printed no span: %s", out.String())
 	}
 }
