@@ -107,7 +107,7 @@ func (h *harness) createDomain(name, secret string, enabled bool) domain.UserDom
 	d, err = h.store.Store.CreateUserDomain(h.ctx, d)
 	must(h.t, err)
 	if !enabled {
-		must(h.t, h.store.Store.SetUserDomainEnabled(h.ctx, name, false))
+		must(h.t, h.store.SetUserDomainEnabled(h.ctx, name, false))
 	}
 	return d
 }
@@ -116,14 +116,14 @@ func (h *harness) putAccount(userDomainID int64, appID, secret string) {
 	h.t.Helper()
 	a, err := domain.NewOfficialAccount(userDomainID, appID, secret)
 	must(h.t, err)
-	must(h.t, h.store.Store.PutOfficialAccount(h.ctx, a))
+	must(h.t, h.store.PutOfficialAccount(h.ctx, a))
 }
 
 func (h *harness) putDataCenter(code, url string, mccs ...domain.MCC) {
 	h.t.Helper()
 	dc, err := domain.NewDataCenter(code, url, mccs)
 	must(h.t, err)
-	must(h.t, h.store.Store.PutDataCenter(h.ctx, dc))
+	must(h.t, h.store.PutDataCenter(h.ctx, dc))
 }
 
 // signed is a well-formed, correctly signed login request to the tenant.
@@ -200,6 +200,6 @@ func (h *harness) v1Session(uid string) domain.Session {
 	d, err := h.store.UserDomainByName(h.ctx, tenant)
 	must(h.t, err)
 	sess := domain.NewSession(uid, d.ID(), d.Name(), appID, h.clock.Now(), h.cfg.RefreshTokenTTL, h.cfg.SessionMaxLifetime)
-	must(h.t, h.store.Store.InsertSession(h.ctx, sess))
+	must(h.t, h.store.InsertSession(h.ctx, sess))
 	return sess
 }

@@ -106,7 +106,7 @@ func TestVersion2TokenOfAnUnknownOrWrongMasterKeyIsInvalid(t *testing.T) {
 		"known id, another secret (2)": domain.NewRefreshMasterKey(1, start.Add(time.Hour)),
 	} {
 		forged := domain.NewSessionV2(res.UID, d.ID(), d.Name(), appID, h.clock.Now(), time.Hour, 2*time.Hour, mk)
-		must(t, h.store.Store.InsertSession(h.ctx, forged)) // even a stored session: the token's key is not ours
+		must(t, h.store.InsertSession(h.ctx, forged)) // even a stored session: the token's key is not ours
 		_, err := h.svc.Refresh(h.ctx, forged.RefreshToken().Value)
 		wantKind(t, name, err, domain.KindTokenInvalid)
 		if got, err := h.store.SessionByID(h.ctx, forged.ID()); err != nil || got.Counter() != 1 {
@@ -195,7 +195,7 @@ func TestUnknownMasterKeyReloadsAtMostOncePerSecond(t *testing.T) {
 	must(t, err)
 	later := domain.NewRefreshMasterKey(2, start) // added by "another instance", not yet stored
 	sess := domain.NewSessionV2(res.UID, d.ID(), d.Name(), appID, h.clock.Now(), time.Hour, 2*time.Hour, later)
-	must(t, h.store.Store.InsertSession(h.ctx, sess))
+	must(t, h.store.InsertSession(h.ctx, sess))
 	h.clock.Advance(time.Second) // the login's load is a second old
 	loads := h.store.calls("RefreshMasterKeys")
 	for range 20 {

@@ -424,7 +424,7 @@ type racingSessions struct {
 // SpendRefreshToken returns, as a store does for a spend that waited for a
 // concurrent one and lost, the session as it was before the concurrent spend.
 func (r racingSessions) SpendRefreshToken(ctx context.Context, id domain.SessionID, from int64, now, exp time.Time) (domain.Session, bool, error) {
-	before, err := r.SessionRepository.SessionByID(ctx, id)
+	before, err := r.SessionByID(ctx, id)
 	if err != nil {
 		return domain.Session{}, false, err
 	}
@@ -432,7 +432,7 @@ func (r racingSessions) SpendRefreshToken(ctx context.Context, id domain.Session
 		return domain.Session{}, false, err
 	}
 	if _, spent, err := r.SessionRepository.SpendRefreshToken(ctx, id, from, now, exp); err != nil || spent {
-		return domain.Session{}, false, fmt.Errorf("the racing spend spent too: %t, %v", spent, err)
+		return domain.Session{}, false, fmt.Errorf("the racing spend spent too: %t, %w", spent, err)
 	}
 	return before, false, nil
 }

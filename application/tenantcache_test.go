@@ -18,7 +18,7 @@ func TestTenantCache(t *testing.T) {
 	h.login(signed(appID, "code-alice"))
 
 	// Another process disables the tenant: this instance sees it after the TTL.
-	must(t, h.store.Store.SetUserDomainEnabled(h.ctx, tenant, false))
+	must(t, h.store.SetUserDomainEnabled(h.ctx, tenant, false))
 	h.login(signed(appID, "code-alice-again"))
 	h.clock.Advance(5 * time.Second)
 	_, err := h.svc.LoginWithWeChatOfficialAccount(h.ctx, signed(appID, "code-bob"))
@@ -36,7 +36,7 @@ func TestTenantCache(t *testing.T) {
 func TestTenantCacheDisabled(t *testing.T) {
 	h := newHarness(t, func(c *application.Config) { c.TenantCacheTTL = 0 })
 	h.login(signed(appID, "code-alice"))
-	must(t, h.store.Store.SetUserDomainEnabled(h.ctx, tenant, false))
+	must(t, h.store.SetUserDomainEnabled(h.ctx, tenant, false))
 	_, err := h.svc.LoginWithWeChatOfficialAccount(h.ctx, signed(appID, "code-bob"))
 	wantKind(t, "no cache", err, domain.KindUserDomainDisabled)
 }

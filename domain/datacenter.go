@@ -60,9 +60,14 @@ func UnmarshalDataCenterFromDatabase(code, apiURL string, mccs []MCC) DataCenter
 	return DataCenter{code: code, apiURL: apiURL, mccs: mccs}
 }
 
-func (d DataCenter) Code() string   { return d.code }
+// Code is the data center's code.
+func (d DataCenter) Code() string { return d.code }
+
+// APIURL is the base URL of the data center's API.
 func (d DataCenter) APIURL() string { return d.apiURL }
-func (d DataCenter) MCCs() []MCC    { return append([]MCC(nil), d.mccs...) }
+
+// MCCs are the mobile country codes the data center serves (a copy).
+func (d DataCenter) MCCs() []MCC { return append([]MCC(nil), d.mccs...) }
 
 func truncate(s string, n int) string {
 	if len(s) <= n {

@@ -8,6 +8,7 @@ import (
 // UserStatus is the platform's user status: 1 normal, 0 disabled.
 type UserStatus int
 
+// The user statuses.
 const (
 	UserDisabled UserStatus = 0
 	UserNormal   UserStatus = 1
@@ -43,8 +44,13 @@ func UnmarshalWeChatIdentityFromDatabase(appID, openID, unionID string) WeChatId
 	return WeChatIdentity{appID: appID, openID: openID, unionID: unionID}
 }
 
-func (w WeChatIdentity) AppID() string   { return w.appID }
-func (w WeChatIdentity) OpenID() string  { return w.openID }
+// AppID is the official account the identity was issued for.
+func (w WeChatIdentity) AppID() string { return w.appID }
+
+// OpenID is the person's openid within that official account.
+func (w WeChatIdentity) OpenID() string { return w.openID }
+
+// UnionID is the person's unionid, empty when WeChat gave none.
 func (w WeChatIdentity) UnionID() string { return w.unionID }
 
 // EndUser is a person registered in one user domain.
@@ -69,11 +75,20 @@ func UnmarshalEndUserFromDatabase(uid string, userDomainID int64, status UserSta
 	return EndUser{id: uid, userDomainID: userDomainID, status: status, registeredAt: registeredAt, lastLoginAt: lastLoginAt}
 }
 
-func (u EndUser) ID() string              { return u.id }
-func (u EndUser) UserDomainID() int64     { return u.userDomainID }
-func (u EndUser) Status() UserStatus      { return u.status }
+// ID is the user's id.
+func (u EndUser) ID() string { return u.id }
+
+// UserDomainID is the id of the user domain the user belongs to.
+func (u EndUser) UserDomainID() int64 { return u.userDomainID }
+
+// Status is the user's status.
+func (u EndUser) Status() UserStatus { return u.status }
+
+// RegisteredAt is when the user was registered.
 func (u EndUser) RegisteredAt() time.Time { return u.registeredAt }
-func (u EndUser) LastLoginAt() time.Time  { return u.lastLoginAt }
+
+// LastLoginAt is when the user last logged in.
+func (u EndUser) LastLoginAt() time.Time { return u.lastLoginAt }
 
 // plainID reports whether s is 1 to 128 printable ASCII characters, as
 // WeChat's openids and unionids are.

@@ -55,7 +55,7 @@ func TestErrorsIsMatchesOnKind(t *testing.T) {
 		t.Error("a plain error must not match a kind")
 	}
 	var e *domain.Error
-	if !errors.As(err, &e) || e.Kind != domain.KindInternal || e.Err != cause {
+	if !errors.As(err, &e) || e.Kind != domain.KindInternal || e.Err != cause { //nolint:errorlint // the field must hold the cause itself, not a wrapper of it
 		t.Errorf("errors.As = %+v", e)
 	}
 }

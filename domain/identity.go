@@ -18,17 +18,17 @@ import (
 type LoginOutcome int
 
 const (
-	// LoginReturning: the openid was bound to a user; nothing but the last
+	// LoginReturning means the openid was bound to a user; nothing but the last
 	// login (and the session) was written.
 	LoginReturning LoginOutcome = iota + 1
-	// LoginRegistered: nobody was this person; the candidate user was
+	// LoginRegistered means nobody was this person; the candidate user was
 	// registered with the openid (and the unionid, if any).
 	LoginRegistered
-	// LoginJoinedByUnionID: the openid was new, but its unionid was held by a
+	// LoginJoinedByUnionID means the openid was new, but its unionid was held by a
 	// user (through another official account); the openid is now bound to
 	// that user.
 	LoginJoinedByUnionID
-	// LoginUnionIDAttached: the openid was bound to a user without a unionid;
+	// LoginUnionIDAttached means the openid was bound to a user without a unionid;
 	// the unionid presented now is recorded for it (and held by that user).
 	LoginUnionIDAttached
 )

@@ -138,7 +138,7 @@ func TestNewUIDIsTimeOrderedOpaqueHex(t *testing.T) {
 	if a == b {
 		t.Error("two uids of one millisecond are equal")
 	}
-	if a[:12] != b[:12] || !(a < c) || !(b < c) {
+	if a[:12] != b[:12] || a >= c || b >= c {
 		t.Errorf("uids are not ordered by time: %s %s then %s", a, b, c)
 	}
 }

@@ -36,6 +36,11 @@ func UnmarshalOfficialAccountFromDatabase(userDomainID int64, appID, appSecret s
 	return OfficialAccount{userDomainID: userDomainID, appID: appID, appSecret: appSecret}
 }
 
+// UserDomainID is the id of the user domain the account belongs to.
 func (a OfficialAccount) UserDomainID() int64 { return a.userDomainID }
-func (a OfficialAccount) AppID() string       { return a.appID }
-func (a OfficialAccount) AppSecret() string   { return a.appSecret }
+
+// AppID is the official account's WeChat AppID.
+func (a OfficialAccount) AppID() string { return a.appID }
+
+// AppSecret is the official account's WeChat AppSecret.
+func (a OfficialAccount) AppSecret() string { return a.appSecret }

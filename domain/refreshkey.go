@@ -51,8 +51,13 @@ func UnmarshalRefreshMasterKeyFromDatabase(id uint32, secret []byte, createdAt t
 	return newRefreshMasterKey(id, secret, createdAt), nil
 }
 
-func (k RefreshMasterKey) ID() uint32           { return k.id }
-func (k RefreshMasterKey) Secret() []byte       { return k.secret }
+// ID is the master key's id, carried by the version-2 tokens it keys.
+func (k RefreshMasterKey) ID() uint32 { return k.id }
+
+// Secret is the master key's secret.
+func (k RefreshMasterKey) Secret() []byte { return k.secret }
+
+// CreatedAt is when the master key was created.
 func (k RefreshMasterKey) CreatedAt() time.Time { return k.createdAt }
 
 // sessionKey derives the refresh key of session id: HKDF-SHA-256 (RFC 5869)

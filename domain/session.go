@@ -136,11 +136,20 @@ func (s Session) WithMasterKey(mk RefreshMasterKey) (Session, error) {
 	return s, nil
 }
 
-func (s Session) ID() SessionID       { return s.id }
-func (s Session) UserID() string      { return s.userID }
+// ID is the session's id.
+func (s Session) ID() SessionID { return s.id }
+
+// UserID is the id of the session's user.
+func (s Session) UserID() string { return s.userID }
+
+// UserDomainID is the id of the user's user domain.
 func (s Session) UserDomainID() int64 { return s.userDomainID }
-func (s Session) UserDomain() string  { return s.userDomain }
-func (s Session) AppID() string       { return s.appID }
+
+// UserDomain is the name of the user's user domain.
+func (s Session) UserDomain() string { return s.userDomain }
+
+// AppID is the official account the session was started through.
+func (s Session) AppID() string { return s.appID }
 
 // RefreshKey is the key to store with the session: a version-1 session's own
 // key; nothing (nil) for a version-2 session, whose key is derived.
@@ -163,13 +172,26 @@ func (s Session) TokenVersion() int {
 // derived from (0 for version 1, and for a version-2 session without its key).
 func (s Session) MasterKeyID() uint32 { return s.keyID }
 
-func (s Session) Counter() int64              { return s.counter }
-func (s Session) CreatedAt() time.Time        { return s.createdAt }
-func (s Session) ExpiresAt() time.Time        { return s.expiresAt }
+// Counter is the number of the session's current refresh token.
+func (s Session) Counter() int64 { return s.counter }
+
+// CreatedAt is when the session was started.
+func (s Session) CreatedAt() time.Time { return s.createdAt }
+
+// ExpiresAt is when the session ends at the latest (its absolute lifetime).
+func (s Session) ExpiresAt() time.Time { return s.expiresAt }
+
+// RefreshExpiresAt is when the current refresh token expires.
 func (s Session) RefreshExpiresAt() time.Time { return s.refreshExpiresAt }
-func (s Session) RotatedAt() time.Time        { return s.rotatedAt }
-func (s Session) RevokedAt() time.Time        { return s.revokedAt }
-func (s Session) Revoked() bool               { return !s.revokedAt.IsZero() }
+
+// RotatedAt is when the refresh token was last rotated.
+func (s Session) RotatedAt() time.Time { return s.rotatedAt }
+
+// RevokedAt is when the session was revoked (zero if it was not).
+func (s Session) RevokedAt() time.Time { return s.revokedAt }
+
+// Revoked tells whether the session was revoked.
+func (s Session) Revoked() bool { return !s.revokedAt.IsZero() }
 
 // Active reports whether the session can still refresh at now.
 func (s Session) Active(now time.Time) bool {

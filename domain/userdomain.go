@@ -52,10 +52,17 @@ func UnmarshalUserDomainFromDatabase(id int64, name, secret string, enabled bool
 	return UserDomain{id: id, name: name, secret: secret, enabled: enabled}
 }
 
-func (d UserDomain) ID() int64      { return d.id }
-func (d UserDomain) Name() string   { return d.name }
+// ID is the user domain's id.
+func (d UserDomain) ID() int64 { return d.id }
+
+// Name is the user domain's name.
+func (d UserDomain) Name() string { return d.name }
+
+// Secret is the user domain's secret.
 func (d UserDomain) Secret() string { return d.secret }
-func (d UserDomain) Enabled() bool  { return d.enabled }
+
+// Enabled tells whether the user domain is enabled.
+func (d UserDomain) Enabled() bool { return d.enabled }
 
 // SetEnabled returns the domain with its enabled flag changed.
 func (d UserDomain) SetEnabled(on bool) UserDomain { d.enabled = on; return d }

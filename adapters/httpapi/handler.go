@@ -6,6 +6,7 @@
 package httpapi
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -24,7 +25,7 @@ import (
 // The routes, as the platform's clients call them.
 const (
 	PathWeChatOffiaccountLogin = "/v2/enduser/enduserapi/wechatOffiaccountAuthLogin"
-	PathRefreshToken           = "/v2/enduser/enduserapi/refreshToken"
+	PathRefreshToken           = "/v2/enduser/enduserapi/refreshToken" //nolint:gosec // G101: a route path, not a credential
 	PathUserLogout             = "/v2/enduser/enduserapi/userLogout"
 	PathUserInfo               = "/v2/enduser/enduserapi/userInfo"
 	PathJWKS                   = "/.well-known/jwks.json"
@@ -181,7 +182,7 @@ func (h *Handler) guard(endpoint string, next echo.HandlerFunc) echo.HandlerFunc
 		}()
 		defer func() {
 			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
+				if e, ok := v.(error); ok && errors.Is(e, http.ErrAbortHandler) {
 					panic(v)
 				}
 				h.log.ErrorContext(c.Request().Context(), "panic in handler", slog.String("path", c.Path()),

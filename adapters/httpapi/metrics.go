@@ -19,7 +19,7 @@ type Metrics struct {
 // Metrics, which records nothing.
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	if reg == nil {
-		return nil, nil
+		return nil, nil //nolint:nilnil // nil *Metrics is the valid "record nothing" value, not a missing one
 	}
 	m := &Metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{

@@ -59,7 +59,7 @@ func (s *Store) retry(ctx context.Context, op func() error) error {
 		}
 		s.counts.retries.Add(1)
 		limit := min(retryBackoff<<(attempt-1), maxBackoff)
-		t := time.NewTimer(time.Duration(rand.Int64N(int64(limit)) + 1))
+		t := time.NewTimer(time.Duration(rand.Int64N(int64(limit)) + 1)) //nolint:gosec // G404: backoff jitter needs no cryptographic randomness
 		select {
 		case <-ctx.Done():
 			t.Stop()

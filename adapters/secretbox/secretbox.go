@@ -56,7 +56,7 @@ func (b *Box) Seal(plaintext, aad []byte) []byte {
 	out := make([]byte, 1+b.aead.NonceSize(), 1+b.aead.NonceSize()+len(plaintext)+b.aead.Overhead())
 	out[0] = version
 	_, _ = rand.Read(out[1:])
-	return b.aead.Seal(out, out[1:1+b.aead.NonceSize()], plaintext, aad)
+	return b.aead.Seal(out, out[1:1+b.aead.NonceSize()], plaintext, aad) //nolint:gosec // G407: the nonce is out[1:], filled from crypto/rand on the line above
 }
 
 // ErrOpen is returned when a ciphertext cannot be opened: wrong master key,

@@ -72,45 +72,12 @@ func (fc *fastClaims) scan(payload string) bool {
 		rest = rest[1:]
 		if len(rest) > 0 && rest[0] == '"' {
 			var v string
-			if v, rest, ok = scanString(rest); !ok {
-				return false
-			}
-			switch key {
-			case "uid":
-				fc.UID = v
-			case "type":
-				fc.Type = v
-			case "userDomain":
-				fc.UserDomain = v
-			case "appId":
-				fc.AppID = v
-			case "sid":
-				fc.SID = v
-			case "iss":
-				fc.Issuer = v
-			case "jti":
-				fc.ID = v
-			default:
+			if v, rest, ok = scanString(rest); !ok || !fc.setString(key, v) {
 				return false
 			}
 		} else {
-			end := 0
-			for end < len(rest) && (rest[end] >= '0' && rest[end] <= '9' || end == 0 && rest[end] == '-') {
-				end++
-			}
-			n, err := strconv.ParseInt(rest[:end], 10, 64)
-			if err != nil {
-				return false
-			}
-			rest = rest[end:]
-			switch key {
-			case "exp":
-				fc.ExpiresAt = &n
-			case "nbf":
-				fc.NotBefore = &n
-			case "iat":
-				fc.IssuedAt = &n
-			default:
+			var n int64
+			if n, rest, ok = scanInt(rest); !ok || !fc.setInt(key, n) {
 				return false
 			}
 		}
@@ -123,6 +90,57 @@ func (fc *fastClaims) scan(payload string) bool {
 		p = rest
 	}
 	return true
+}
+
+// setString sets the string claim key to v; false for any other key.
+func (fc *fastClaims) setString(key, v string) bool {
+	switch key {
+	case "uid":
+		fc.UID = v
+	case "type":
+		fc.Type = v
+	case "userDomain":
+		fc.UserDomain = v
+	case "appId":
+		fc.AppID = v
+	case "sid":
+		fc.SID = v
+	case "iss":
+		fc.Issuer = v
+	case "jti":
+		fc.ID = v
+	default:
+		return false
+	}
+	return true
+}
+
+// setInt sets the time claim key to n; false for any other key.
+func (fc *fastClaims) setInt(key string, n int64) bool {
+	switch key {
+	case "exp":
+		fc.ExpiresAt = &n
+	case "nbf":
+		fc.NotBefore = &n
+	case "iat":
+		fc.IssuedAt = &n
+	default:
+		return false
+	}
+	return true
+}
+
+// scanInt reads a JSON integer at the start of s.
+func scanInt(s string) (n int64, rest string, ok bool) {
+	end := 0
+	for end < len(s) && (s[end] >= '0' && s[end] <= '9' || end == 0 && s[end] == '-') {
+		end++
+	}
+	n, err := strconv.ParseInt(s[:end], 10, 64)
+	if err != nil {
+		return 0, "", false
+	}
+	return n, s[end:], true
 }
 
 // scanString reads a JSON string without escapes at the start of s.

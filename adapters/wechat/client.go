@@ -33,7 +33,7 @@ const (
 )
 
 // accessTokenPath is WeChat's web-authorization code exchange.
-const accessTokenPath = "/sns/oauth2/access_token"
+const accessTokenPath = "/sns/oauth2/access_token" //nolint:gosec // G101: a URL path, not a credential
 
 // maxBodyBytes bounds how much of WeChat's answer is read. A real answer is
 // a few hundred bytes.

@@ -391,7 +391,7 @@ func TestNewHTTPClientIsTuned(t *testing.T) {
 		!tr.ForceAttemptHTTP2 || tr.TLSHandshakeTimeout != 3*time.Second || tr.DialContext == nil {
 		t.Errorf("transport not tuned: %+v", tr)
 	}
-	if hc.CheckRedirect == nil || hc.CheckRedirect(nil, nil) != http.ErrUseLastResponse {
+	if hc.CheckRedirect == nil || hc.CheckRedirect(nil, nil) != http.ErrUseLastResponse { //nolint:errorlint // net/http's client compares CheckRedirect's error with ==: it must be the sentinel itself
 		t.Errorf("the client follows redirects")
 	}
 }

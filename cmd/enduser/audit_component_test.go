@@ -20,8 +20,9 @@ import (
 	"github.com/iotplatform/enduser-auth/domain"
 )
 
-// rawDo sends a request and returns the response (body read) and the decoded envelope.
-func (s *server) rawDo(method, target string, headers ...string) (*http.Response, answer) {
+// rawDo sends a request and returns the response's status and headers (its
+// body read and closed) and the decoded envelope.
+func (s *server) rawDo(method, target string, headers ...string) (rawResponse, answer) {
 	s.t.Helper()
 	req, err := http.NewRequest(method, target, nil)
 	if err != nil {
@@ -39,7 +40,13 @@ func (s *server) rawDo(method, target string, headers ...string) (*http.Response
 	var a answer
 	_ = json.Unmarshal(raw, &a)
 	a.Status = resp.StatusCode
-	return resp, a
+	return rawResponse{StatusCode: resp.StatusCode, Header: resp.Header}, a
+}
+
+// rawResponse is what rawDo keeps of a response once its body is closed.
+type rawResponse struct {
+	StatusCode int
+	Header     http.Header
 }
 
 type auditLine struct {

@@ -88,28 +88,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		RedisPrefix: defaultRedisPrefix,
 	}
 	var errs []string
-	str := func(name string, dst *string) {
-		if v, ok := lookup(getenv, name); ok {
-			*dst = v
-		}
-	}
-	durOrZero := func(name string, dst *time.Duration, zeroOK bool) {
-		v, ok := lookup(getenv, name)
-		if !ok {
-			return
-		}
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 || (d == 0 && !zeroOK) {
-			kind := "a positive"
-			if zeroOK {
-				kind = "a non-negative"
-			}
-			errs = append(errs, fmt.Sprintf("%s: %q is not %s Go duration (for example 5s, 2h, 720h)", name, v, kind))
-			return
-		}
-		*dst = d
-	}
-	dur := func(name string, dst *time.Duration) { durOrZero(name, dst, false) }
+	r := envReader{getenv: getenv, errs: &errs}
+	str, dur, durOrZero := r.str, r.dur, r.durOrZero
 	str("ENDUSER_DATABASE_URL", &c.DatabaseURL)
 	str("ENDUSER_HTTP_ADDR", &c.HTTPAddr)
 	str("ENDUSER_DATA_CENTER", &c.App.DataCenter)
@@ -135,17 +115,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 	}
 	if v, ok := lookup(getenv, "ENDUSER_CORS_ORIGINS"); ok {
-		for _, o := range strings.Split(v, ",") {
-			o = strings.TrimRight(strings.TrimSpace(o), "/")
-			if o == "" {
-				continue
-			}
-			if u, err := url.Parse(o); o != "*" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "") {
-				errs = append(errs, fmt.Sprintf("ENDUSER_CORS_ORIGINS: %q is not an origin (scheme://host[:port], comma-separated)", o))
-				continue
-			}
-			c.CORSOrigins = append(c.CORSOrigins, o)
-		}
+		c.CORSOrigins = r.corsOrigins(v)
 	}
 	if v, ok := lookup(getenv, "ENDUSER_MASTER_KEY"); ok {
 		k, err := secretbox.ParseKey(v)
@@ -163,56 +133,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 			errs = append(errs, fmt.Sprintf("ENDUSER_INSECURE_DEV_KEY: %q must be 1 or 0", v))
 		}
 	}
-	posInt := func(name string, dst *int) {
-		v, ok := lookup(getenv, name)
-		if !ok {
-			return
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			errs = append(errs, fmt.Sprintf("%s: %q is not a positive integer", name, v))
-			return
-		}
-		*dst = n
-	}
-	if v, ok := lookup(getenv, "ENDUSER_RATE_LIMITS"); ok {
-		switch v {
-		case "on", "1", "true":
-			c.RateLimits = true
-		case "off", "0", "false":
-			c.RateLimits = false
-		default:
-			errs = append(errs, fmt.Sprintf("ENDUSER_RATE_LIMITS: %q must be on or off", v))
-		}
-	}
-	if v, ok := lookup(getenv, "ENDUSER_IP_RATE"); ok {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || !(f > 0) || math.IsInf(f, 0) {
-			errs = append(errs, fmt.Sprintf("ENDUSER_IP_RATE: %q is not a positive number of requests per second", v))
-		} else {
-			c.Limits.IPRate = f
-		}
-	}
-	posInt("ENDUSER_IP_BURST", &c.Limits.IPBurst)
-	posInt("ENDUSER_LOCKOUT_FAILURES", &c.Limits.LockoutFailures)
-	dur("ENDUSER_LOCKOUT_WINDOW", &c.Limits.LockoutWindow)
-	dur("ENDUSER_LOCKOUT_DURATION", &c.Limits.LockoutDuration)
-	posInt("ENDUSER_EXCHANGE_RATE", &c.Limits.ExchangeRate)
-	if v, ok := lookup(getenv, "ENDUSER_EXCHANGE_RATE_OVERRIDES"); ok {
-		m, err := parseRateOverrides(v)
-		if err != nil {
-			errs = append(errs, "ENDUSER_EXCHANGE_RATE_OVERRIDES: "+err.Error())
-		}
-		c.Limits.ExchangeRates = m
-	}
-	durOrZero("ENDUSER_WECHAT_COOLDOWN", &c.WeChatCoolDown, true)
-	if v, ok := lookup(getenv, "ENDUSER_TRUSTED_PROXIES"); ok {
-		p, err := parseCIDRs(v)
-		if err != nil {
-			errs = append(errs, "ENDUSER_TRUSTED_PROXIES: "+err.Error())
-		}
-		c.TrustedProxies = p
-	}
+	r.limits(&c)
 	str("ENDUSER_REDIS_URL", &c.RedisURL)
 	str("ENDUSER_REDIS_PREFIX", &c.RedisPrefix)
 	if c.RedisURL != "" {
@@ -238,6 +159,112 @@ func loadConfig(getenv func(string) string) (config, error) {
 }
 
 const defaultRedisPrefix = "enduser:"
+
+// envReader reads the environment for loadConfig, collecting a message for
+// every malformed value in errs.
+type envReader struct {
+	getenv func(string) string
+	errs   *[]string
+}
+
+func (r envReader) fail(msg string) { *r.errs = append(*r.errs, msg) }
+
+func (r envReader) str(name string, dst *string) {
+	if v, ok := lookup(r.getenv, name); ok {
+		*dst = v
+	}
+}
+
+func (r envReader) durOrZero(name string, dst *time.Duration, zeroOK bool) {
+	v, ok := lookup(r.getenv, name)
+	if !ok {
+		return
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 || (d == 0 && !zeroOK) {
+		kind := "a positive"
+		if zeroOK {
+			kind = "a non-negative"
+		}
+		r.fail(fmt.Sprintf("%s: %q is not %s Go duration (for example 5s, 2h, 720h)", name, v, kind))
+		return
+	}
+	*dst = d
+}
+
+func (r envReader) dur(name string, dst *time.Duration) { r.durOrZero(name, dst, false) }
+
+func (r envReader) posInt(name string, dst *int) {
+	v, ok := lookup(r.getenv, name)
+	if !ok {
+		return
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		r.fail(fmt.Sprintf("%s: %q is not a positive integer", name, v))
+		return
+	}
+	*dst = n
+}
+
+// corsOrigins parses ENDUSER_CORS_ORIGINS' value v.
+func (r envReader) corsOrigins(v string) []string {
+	var origins []string
+	for _, o := range strings.Split(v, ",") {
+		o = strings.TrimRight(strings.TrimSpace(o), "/")
+		if o == "" {
+			continue
+		}
+		if u, err := url.Parse(o); o != "*" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "") {
+			r.fail(fmt.Sprintf("ENDUSER_CORS_ORIGINS: %q is not an origin (scheme://host[:port], comma-separated)", o))
+			continue
+		}
+		origins = append(origins, o)
+	}
+	return origins
+}
+
+// limits reads the rate limits' variables into c.
+func (r envReader) limits(c *config) {
+	if v, ok := lookup(r.getenv, "ENDUSER_RATE_LIMITS"); ok {
+		switch v {
+		case "on", "1", "true":
+			c.RateLimits = true
+		case "off", "0", "false":
+			c.RateLimits = false
+		default:
+			r.fail(fmt.Sprintf("ENDUSER_RATE_LIMITS: %q must be on or off", v))
+		}
+	}
+	if v, ok := lookup(r.getenv, "ENDUSER_IP_RATE"); ok {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(f > 0) || math.IsInf(f, 0) {
+			r.fail(fmt.Sprintf("ENDUSER_IP_RATE: %q is not a positive number of requests per second", v))
+		} else {
+			c.Limits.IPRate = f
+		}
+	}
+	r.posInt("ENDUSER_IP_BURST", &c.Limits.IPBurst)
+	r.posInt("ENDUSER_LOCKOUT_FAILURES", &c.Limits.LockoutFailures)
+	r.dur("ENDUSER_LOCKOUT_WINDOW", &c.Limits.LockoutWindow)
+	r.dur("ENDUSER_LOCKOUT_DURATION", &c.Limits.LockoutDuration)
+	r.posInt("ENDUSER_EXCHANGE_RATE", &c.Limits.ExchangeRate)
+	if v, ok := lookup(r.getenv, "ENDUSER_EXCHANGE_RATE_OVERRIDES"); ok {
+		m, err := parseRateOverrides(v)
+		if err != nil {
+			r.fail("ENDUSER_EXCHANGE_RATE_OVERRIDES: " + err.Error())
+		}
+		c.Limits.ExchangeRates = m
+	}
+	r.durOrZero("ENDUSER_WECHAT_COOLDOWN", &c.WeChatCoolDown, true)
+	if v, ok := lookup(r.getenv, "ENDUSER_TRUSTED_PROXIES"); ok {
+		p, err := parseCIDRs(v)
+		if err != nil {
+			r.fail("ENDUSER_TRUSTED_PROXIES: " + err.Error())
+		}
+		c.TrustedProxies = p
+	}
+}
 
 // parseRateOverrides parses "appId=N,appId=N".
 func parseRateOverrides(v string) (map[string]int, error) {
@@ -290,7 +317,7 @@ func parseCIDRs(v string) ([]netip.Prefix, error) {
 // must cost a request little before the limits fall back to memory.
 func (c config) newRedis() (*redis.Client, error) {
 	if c.RedisURL == "" {
-		return nil, nil
+		return nil, nil //nolint:nilnil // no Redis configured: nil is the valid "limits in memory" value
 	}
 	opts, err := redis.ParseURL(c.RedisURL)
 	if err != nil {

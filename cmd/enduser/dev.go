@@ -21,7 +21,7 @@ const (
 	devUserDomain       = "C.DM.10000.1"
 	devUserDomainSecret = "demo-user-domain-secret-0123456789"
 	devAppID            = "wx0123456789demo"
-	devAppSecret        = "demo-app-secret-abcdef0123456789"
+	devAppSecret        = "demo-app-secret-abcdef0123456789" //nolint:gosec // G101: the dev command's demo tenant, public by design (README)
 )
 
 func cmdDev(ctx context.Context, args []string, e env) error {

@@ -138,7 +138,7 @@ func (a *app) serve(ctx context.Context, e env, addr, adminAddr string, announce
 	var adminLn net.Listener
 	if adminAddr != adminOff {
 		if adminLn, err = net.Listen("tcp", adminAddr); err != nil {
-			ln.Close()
+			_ = ln.Close() // failing anyway: the listen error is the one to report
 			return fmt.Errorf("admin listener on %s (ENDUSER_ADMIN_ADDR; off turns it off): %w", adminAddr, err)
 		}
 	}

@@ -84,7 +84,7 @@ func chooseDevDatabase(throwawayFlag bool, configuredURL string, answers func(ad
 	if throwawayFlag {
 		b, err := find()
 		if err != nil {
-			return devDatabase{}, fmt.Errorf("--throwaway-db: %v: install PostgreSQL's server package (apt-get install postgresql)", err)
+			return devDatabase{}, fmt.Errorf("--throwaway-db: %w: install PostgreSQL's server package (apt-get install postgresql)", err)
 		}
 		return devDatabase{throwaway: true, bins: b, why: "--throwaway-db"}, nil
 	}
@@ -96,7 +96,7 @@ func chooseDevDatabase(throwawayFlag bool, configuredURL string, answers func(ad
 	}
 	b, err := find()
 	if err != nil {
-		return devDatabase{}, fmt.Errorf("no PostgreSQL answers at %s and %v: install PostgreSQL (apt-get install postgresql) or set ENDUSER_DATABASE_URL to a server that answers", devDefaultAddr, err)
+		return devDatabase{}, fmt.Errorf("no PostgreSQL answers at %s and %w: install PostgreSQL (apt-get install postgresql) or set ENDUSER_DATABASE_URL to a server that answers", devDefaultAddr, err)
 	}
 	return devDatabase{throwaway: true, bins: b, why: "nothing answers at " + devDefaultAddr}, nil
 }
@@ -140,7 +140,7 @@ func startThrowawayCluster(b pgBins) (_ *throwawayCluster, err error) {
 	}
 	data := filepath.Join(c.dir, "data")
 	if out, err := c.run(b.initdb, "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"); err != nil {
-		return nil, fmt.Errorf("throwaway database: initdb: %v: %s", err, lastLine(out))
+		return nil, fmt.Errorf("throwaway database: initdb: %w: %s", err, lastLine(out))
 	}
 	// Several tries: the free port found can be taken before postgres binds it.
 	for attempt := 0; ; attempt++ {
@@ -157,7 +157,7 @@ func startThrowawayCluster(b pgBins) (_ *throwawayCluster, err error) {
 		_, _ = c.run(b.pgCtl, "-D", data, "-m", "immediate", "-w", "stop") // a half-started one
 		if attempt == 2 {
 			log, _ := os.ReadFile(filepath.Join(c.dir, "postgres.log"))
-			return nil, fmt.Errorf("throwaway database: pg_ctl start: %v: %s", startErr, lastLine(append(out, log...)))
+			return nil, fmt.Errorf("throwaway database: pg_ctl start: %w: %s", startErr, lastLine(append(out, log...)))
 		}
 	}
 	c.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/enduser_dev?sslmode=disable", c.port)
@@ -169,7 +169,7 @@ func startThrowawayCluster(b pgBins) (_ *throwawayCluster, err error) {
 // durability (the data dies with the cluster). A later setting wins in
 // postgresql.conf, so appending on a retry is enough.
 func (c *throwawayCluster) writeConf(data string) error {
-	f, err := os.OpenFile(filepath.Join(data, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
+	f, err := os.OpenFile(filepath.Join(data, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0) //nolint:gosec // G304: the cluster's own postgresql.conf, in the directory initdb just made
 	if err != nil {
 		return err
 	}
@@ -185,7 +185,7 @@ func (c *throwawayCluster) writeConf(data string) error {
 func (c *throwawayCluster) Stop() error {
 	out, err := c.run(c.bins.pgCtl, "-D", filepath.Join(c.dir, "data"), "-m", "fast", "-w", "-t", "30", "stop")
 	if err != nil {
-		err = fmt.Errorf("pg_ctl stop: %v: %s", err, lastLine(out))
+		err = fmt.Errorf("pg_ctl stop: %w: %s", err, lastLine(out))
 	}
 	if rerr := os.RemoveAll(c.dir); rerr != nil && err == nil {
 		err = rerr
@@ -197,7 +197,7 @@ func (c *throwawayCluster) Stop() error {
 // its own: the postmaster that pg_ctl starts stays in that group, so a Ctrl-C
 // at the terminal reaches enduser only, which then stops the cluster in order.
 func (c *throwawayCluster) run(bin string, args ...string) ([]byte, error) {
-	cmd := exec.Command(bin, args...)
+	cmd := exec.Command(bin, args...) //nolint:gosec // G204: bin is initdb or pg_ctl as found on PATH or under /usr/lib/postgresql
 	cmd.Dir = c.dir
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: c.cred}

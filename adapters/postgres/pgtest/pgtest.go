@@ -305,6 +305,16 @@ const staleTemplateAge = 6 * time.Hour
 // time; one without is old), so they do not pile up as the schema evolves.
 // It is best effort: one still being copied is left for next time.
 func (h *harness) dropStaleTemplates(ctx context.Context, conn *sql.Conn) {
+	for _, name := range h.staleTemplates(ctx, conn) {
+		if _, err := conn.ExecContext(ctx, "ALTER DATABASE "+quote(name)+" WITH IS_TEMPLATE false"); err == nil {
+			_, _ = conn.ExecContext(ctx, "DROP DATABASE "+quote(name))
+		}
+	}
+}
+
+// staleTemplates lists the templates dropStaleTemplates drops (none when the
+// query fails). Its rows are closed before conn runs anything else.
+func (h *harness) staleTemplates(ctx context.Context, conn *sql.Conn) []string {
 	rows, err := conn.QueryContext(ctx, `
 		SELECT d.datname FROM pg_database d
 		LEFT JOIN pg_shdescription c ON c.objoid = d.oid AND c.classoid = 'pg_database'::regclass
@@ -313,8 +323,9 @@ func (h *harness) dropStaleTemplates(ctx context.Context, conn *sql.Conn) {
 				OR substr(c.description, 9)::bigint < extract(epoch FROM now())::bigint - $2)`,
 		h.template, int64(staleTemplateAge/time.Second))
 	if err != nil {
-		return
+		return nil
 	}
+	defer func() { _ = rows.Close() }() // best effort, as the whole clean-up
 	var stale []string
 	for rows.Next() {
 		var name string
@@ -322,12 +333,7 @@ func (h *harness) dropStaleTemplates(ctx context.Context, conn *sql.Conn) {
 			stale = append(stale, name)
 		}
 	}
-	rows.Close()
-	for _, name := range stale {
-		if _, err := conn.ExecContext(ctx, "ALTER DATABASE "+quote(name)+" WITH IS_TEMPLATE false"); err == nil {
-			_, _ = conn.ExecContext(ctx, "DROP DATABASE "+quote(name))
-		}
-	}
+	return stale
 }
 
 func (h *harness) migrateTemplate(ctx context.Context, name string) error {

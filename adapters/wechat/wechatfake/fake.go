@@ -47,7 +47,7 @@ const (
 	ErrRateLimited      = 45011
 )
 
-var errMsgs = map[int]string{
+var errMsgs = map[int]string{ //nolint:gosec // G101: WeChat's error messages, not credentials
 	ErrSystemBusy:       "system error",
 	ErrInvalidAppSecret: "invalid appsecret",
 	ErrInvalidGrantType: "invalid grant_type",
