@@ -94,9 +94,11 @@ func (s *Store) SpendRefreshToken(ctx context.Context, id domain.SessionID, from
 		r     = &row.Session
 		spent bool
 	)
-	err = pool.QueryRowContext(ctx, spendRefreshToken, id.String(), from, dbTime(now), dbTime(refreshExpiresAt)).Scan(
-		&spent, &r.ID, &r.UserID, &r.UserDomainID, &row.UserDomain, &r.AppID, &r.RefreshKeyEnc, &r.RefreshCounter,
-		&r.CreatedAt, &r.ExpiresAt, &r.RefreshExpiresAt, &r.RotatedAt, &r.RevokedAt)
+	err = s.retry(ctx, func() error { // 40001/40P01, as every statement of the adapter
+		return pool.QueryRowContext(ctx, spendRefreshToken, id.String(), from, dbTime(now), dbTime(refreshExpiresAt)).Scan(
+			&spent, &r.ID, &r.UserID, &r.UserDomainID, &row.UserDomain, &r.AppID, &r.RefreshKeyEnc, &r.RefreshCounter,
+			&r.CreatedAt, &r.ExpiresAt, &r.RefreshExpiresAt, &r.RotatedAt, &r.RevokedAt)
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return domain.Session{}, false, domain.E(domain.KindTokenInvalid)
 	}
