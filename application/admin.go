@@ -4,18 +4,24 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"time"
 
 	"github.com/iotplatform/enduser-auth/domain"
 )
+
+// generateSecret returns 256 random bits, base64url (43 characters).
+func generateSecret() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
 
 // CreateUserDomain creates an enabled user domain. An empty secret is
 // generated (256 bits). It returns the domain, whose Secret the operator
 // hands to the tenant.
 func (s *Service) CreateUserDomain(ctx context.Context, name, secret string) (domain.UserDomain, error) {
 	if secret == "" {
-		var b [32]byte
-		_, _ = rand.Read(b[:])
-		secret = base64.RawURLEncoding.EncodeToString(b[:])
+		secret = generateSecret()
 	}
 	d, err := domain.NewUserDomain(name, secret)
 	if err != nil {
@@ -65,4 +71,30 @@ func (s *Service) PutDataCenter(ctx context.Context, code, apiURL string, mccs [
 	}
 	defer s.tenants.clear()
 	return internalUnless(s.dataCenters.PutDataCenter(ctx, dc), domain.KindInvalid)
+}
+
+// RotateUserDomainSecret gives a user domain a new secret (generated, 256
+// bits, when newSecret is empty) and keeps the current one valid for overlap
+// (domain.UserDomain.RotateSecret: a rotation during an overlap ends the older
+// one). It records the rotation in the audit trail and returns the domain,
+// whose Secret is the new one. Other instances see the new secret within
+// their tenant cache's TTL; the end of the overlap is exact everywhere.
+func (s *Service) RotateUserDomainSecret(ctx context.Context, name, newSecret string, overlap time.Duration) (domain.UserDomain, error) {
+	n, err := domain.ParseUserDomainName(name)
+	if err != nil {
+		return domain.UserDomain{}, err
+	}
+	if newSecret == "" {
+		newSecret = generateSecret()
+	}
+	now := s.clock.Now()
+	defer s.tenants.clear()
+	d, err := s.domains.RotateUserDomainSecret(ctx, n, func(cur domain.UserDomain) (domain.UserDomain, error) {
+		return cur.RotateSecret(newSecret, now, overlap)
+	})
+	if err != nil {
+		return domain.UserDomain{}, internalUnless(err, domain.KindUserDomainNotFound, domain.KindInvalid)
+	}
+	s.record(ctx, AuditEvent{Event: AuditSecretRotated, UserDomain: n})
+	return d, nil
 }

@@ -139,3 +139,71 @@ func TestNewServiceDefaults(t *testing.T) {
 		t.Errorf("DefaultConfig() = %+v: the contract says 2 hours and 30 days", def)
 	}
 }
+
+// TestRotateUserDomainSecret: the facade's rotation takes effect at once on
+// its own instance (it clears the tenant cache, which holds the domain after
+// a login), keeps the old secret for the overlap by the service's clock, and
+// records one secret_rotated event; a refused rotation records none.
+func TestRotateUserDomainSecret(t *testing.T) {
+	h := newHarness(t)
+	rec := &recordingAudit{}
+	h.svc.SetAuditLog(rec)
+	signedWith := func(code, secret string) application.WeChatLogin {
+		in := signed(appID, code)
+		in.Signature = domain.LoginSignature(appID, code, secret)
+		return in
+	}
+	h.login(signed(appID, "code-alice")) // the domain is cached now
+	rec.take()
+
+	const newSecret = "the-rotated-tenant-secret-0123456789"
+	d, err := h.svc.RotateUserDomainSecret(h.ctx, " "+tenant+" ", newSecret, time.Minute)
+	must(t, err)
+	if prev, until := d.PreviousSecret(); d.Secret() != newSecret || prev != tenantSecret || !until.Equal(start.Add(time.Minute)) {
+		t.Fatalf("RotateUserDomainSecret = secret %q, previous %q until %v", d.Secret(), prev, until)
+	}
+	h.login(signedWith("code-alice-again", newSecret))
+	h.login(signedWith("code-bob", tenantSecret))
+	h.clock.Advance(time.Minute)
+	if _, err := h.svc.LoginWithWeChatOfficialAccount(h.ctx, signedWith("code-alice", tenantSecret)); domain.KindOf(err) != domain.KindSignatureInvalid {
+		t.Errorf("the old secret after the overlap: %v, want kind %s", err, domain.KindSignatureInvalid)
+	}
+	h.login(signedWith("code-alice-again", newSecret))
+
+	generated, err := h.svc.RotateUserDomainSecret(h.ctx, tenant, "", 0)
+	must(t, err)
+	if len(generated.Secret()) != 43 || generated.Secret() == newSecret {
+		t.Errorf("generated secret %q, want 43 new characters", generated.Secret())
+	}
+	if _, err := h.svc.LoginWithWeChatOfficialAccount(h.ctx, signedWith("code-bob", newSecret)); domain.KindOf(err) != domain.KindSignatureInvalid {
+		t.Errorf("the replaced secret after a rotation without overlap: %v, want kind %s", err, domain.KindSignatureInvalid)
+	}
+	var rotations []application.AuditEvent
+	for _, e := range rec.take() {
+		if e.Event == application.AuditSecretRotated {
+			rotations = append(rotations, e)
+		}
+	}
+	if len(rotations) != 2 || rotations[0].UserDomain != tenant || rotations[0].Outcome != "" || !rotations[0].Time.Equal(start) {
+		t.Errorf("secret_rotated events: %+v, want two for %s", rotations, tenant)
+	}
+
+	for name, tc := range map[string]struct {
+		domain, secret string
+		overlap        time.Duration
+		want           domain.Kind
+	}{
+		"unknown domain":   {"C.DM.1.1", "", time.Hour, domain.KindUserDomainNotFound},
+		"malformed domain": {"C.DM", "", time.Hour, domain.KindUserDomainMalformed},
+		"short secret":     {tenant, "short", time.Hour, domain.KindInvalid},
+		"negative overlap": {tenant, "", -time.Hour, domain.KindInvalid},
+		"the same secret":  {tenant, generated.Secret(), time.Hour, domain.KindInvalid},
+	} {
+		if _, err := h.svc.RotateUserDomainSecret(h.ctx, tc.domain, tc.secret, tc.overlap); domain.KindOf(err) != tc.want {
+			t.Errorf("%s: RotateUserDomainSecret = %v, want kind %s", name, err, tc.want)
+		}
+	}
+	if ev := rec.take(); len(ev) != 0 {
+		t.Errorf("refused rotations recorded %+v", ev)
+	}
+}

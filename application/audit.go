@@ -21,6 +21,9 @@ const (
 	// AuditLockout is a (client IP, user domain) locked out after repeated
 	// signature failures: one event per lockout, not per refused request.
 	AuditLockout = "lockout"
+	// AuditSecretRotated is a user domain's secret rotated
+	// (Service.RotateUserDomainSecret).
+	AuditSecretRotated = "secret_rotated"
 )
 
 // AuditEvent is one security event of the audit trail.

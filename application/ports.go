@@ -39,6 +39,11 @@ type UserDomainRepository interface {
 	CreateUserDomain(ctx context.Context, d domain.UserDomain) (domain.UserDomain, error)
 	// SetUserDomainEnabled errors: KindUserDomainNotFound.
 	SetUserDomainEnabled(ctx context.Context, name string, enabled bool) error
+	// RotateUserDomainSecret stores, in place of the user domain named name,
+	// what rotate makes of the stored domain (its secret and previous secret;
+	// rotate must not have effects), atomically: concurrent rotations of one
+	// domain take turns. Errors: KindUserDomainNotFound, rotate's.
+	RotateUserDomainSecret(ctx context.Context, name string, rotate func(domain.UserDomain) (domain.UserDomain, error)) (domain.UserDomain, error)
 }
 
 // OfficialAccountRepository stores the official accounts of user domains.

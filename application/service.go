@@ -200,7 +200,7 @@ func (s *Service) LoginWithWeChatOfficialAccount(ctx context.Context, in WeChatL
 	if !ud.Enabled() {
 		return res, domain.E(domain.KindUserDomainDisabled)
 	}
-	if err := ud.VerifyLoginSignature(appID, code, sig); err != nil {
+	if err := ud.VerifyLoginSignature(appID, code, sig, s.clock.Now()); err != nil {
 		if domain.IsKind(err, domain.KindSignatureInvalid) {
 			s.signatureFailed(ctx, name)
 		}

@@ -59,6 +59,29 @@ func (s *Store) SetUserDomainEnabled(ctx context.Context, name string, enabled b
 	return nil
 }
 
+// RotateUserDomainSecret implements application.UserDomainRepository.
+func (s *Store) RotateUserDomainSecret(ctx context.Context, name string, rotate func(domain.UserDomain) (domain.UserDomain, error)) (domain.UserDomain, error) {
+	if err := live(ctx); err != nil {
+		return domain.UserDomain{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, ok := s.domainIDs[name]
+	if !ok {
+		return domain.UserDomain{}, domain.E(domain.KindUserDomainNotFound)
+	}
+	next, err := rotate(s.domains[id])
+	if err != nil {
+		return domain.UserDomain{}, err
+	}
+	cur := s.domains[id]
+	prev, until := next.PreviousSecret()
+	// Only the secrets change, as in the database.
+	stored := domain.UnmarshalUserDomainFromDatabase(cur.ID(), cur.Name(), next.Secret(), cur.Enabled()).WithPreviousSecret(prev, until)
+	s.domains[id] = stored
+	return stored, nil
+}
+
 // OfficialAccount implements application.OfficialAccountRepository.
 func (s *Store) OfficialAccount(ctx context.Context, userDomainID int64, appID string) (domain.OfficialAccount, error) {
 	if err := live(ctx); err != nil {

@@ -235,6 +235,29 @@ func (w *AuditWriter) Run(ctx context.Context) error {
 	}
 }
 
+// Flush writes what is queued now, for a process that does not Run the
+// writer (an admin command). While Run runs it does nothing: Run writes them.
+func (w *AuditWriter) Flush(ctx context.Context) {
+	if w == nil || !w.runMu.TryLock() {
+		return
+	}
+	defer w.runMu.Unlock()
+	buf := make([]auditRow, 0, w.cfg.BatchSize)
+	for {
+		select {
+		case r := <-w.q:
+			buf = append(buf, r)
+			if len(buf) >= w.cfg.BatchSize {
+				buf = w.write(ctx, buf)
+			}
+			continue
+		default:
+		}
+		w.write(ctx, buf)
+		return
+	}
+}
+
 // write inserts buf as one statement and returns buf emptied.
 func (w *AuditWriter) write(ctx context.Context, buf []auditRow) []auditRow {
 	if len(buf) == 0 {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 
+	"gorm.io/gorm"
+
 	"github.com/iotplatform/enduser-auth/domain"
 )
 
@@ -37,8 +39,11 @@ func (s *Store) AddRefreshMasterKey(ctx context.Context, k domain.RefreshMasterK
 		return false, fmt.Errorf("add refresh master key %d: the id must be in 1..2^31-1", k.ID())
 	}
 	id := int32(k.ID())
-	res := s.db.WithContext(ctx).Exec(`INSERT INTO enduser_refresh_keys (id, secret_enc, created_at) VALUES (?, ?, ?)
-		ON CONFLICT (id) DO NOTHING`, id, s.seal(k.Secret(), refreshKeyAAD(id)), dbTime(k.CreatedAt()))
+	enc := s.seal(k.Secret(), refreshKeyAAD(id))
+	res := s.do(ctx, func(db *gorm.DB) *gorm.DB {
+		return db.Exec(`INSERT INTO enduser_refresh_keys (id, secret_enc, created_at) VALUES (?, ?, ?)
+		ON CONFLICT (id) DO NOTHING`, id, enc, dbTime(k.CreatedAt()))
+	})
 	if res.Error != nil {
 		return false, fmt.Errorf("add refresh master key %d: %w", id, res.Error)
 	}

@@ -16,6 +16,10 @@ type userDomainRow struct {
 	Name      string `gorm:"column:name"`
 	SecretEnc []byte `gorm:"column:secret_enc"`
 	Enabled   bool   `gorm:"column:enabled"`
+	// PreviousSecretEnc and PreviousSecretExpiresAt (00006) are the secret
+	// the last rotation replaced and the end of its overlap; NULL: none.
+	PreviousSecretEnc       []byte     `gorm:"column:previous_secret_enc"`
+	PreviousSecretExpiresAt *time.Time `gorm:"column:previous_secret_expires_at"`
 }
 
 func (userDomainRow) TableName() string { return "enduser_user_domains" }

@@ -76,6 +76,11 @@ func (s *Store) open(ciphertext []byte, aad string) ([]byte, error) {
 
 // The additional data that binds each sealed secret to its row.
 func userDomainAAD(name string) string { return "user_domain:" + name }
+
+// previousSecretAAD binds a user domain's previous secret (the one its last
+// rotation replaced) to its row and column: it cannot be swapped with the
+// current secret unnoticed.
+func previousSecretAAD(name string) string { return "user_domain_previous:" + name }
 func officialAccountAAD(userDomainID int64, appID string) string {
 	return "official_account:" + strconv.FormatInt(userDomainID, 10) + ":" + appID
 }

@@ -30,11 +30,69 @@ func (s *Store) UserDomainByName(ctx context.Context, name string) (domain.UserD
 	if err != nil {
 		return domain.UserDomain{}, fmt.Errorf("load user domain %s: %w", name, err)
 	}
+	return s.userDomainFromRow(row)
+}
+
+// userDomainFromRow opens the row's secrets.
+func (s *Store) userDomainFromRow(row userDomainRow) (domain.UserDomain, error) {
 	secret, err := s.open(row.SecretEnc, userDomainAAD(row.Name))
 	if err != nil {
 		return domain.UserDomain{}, err
 	}
-	return domain.UnmarshalUserDomainFromDatabase(row.ID, row.Name, string(secret), row.Enabled), nil
+	d := domain.UnmarshalUserDomainFromDatabase(row.ID, row.Name, string(secret), row.Enabled)
+	if row.PreviousSecretEnc != nil && row.PreviousSecretExpiresAt != nil {
+		prev, err := s.open(row.PreviousSecretEnc, previousSecretAAD(row.Name))
+		if err != nil {
+			return domain.UserDomain{}, err
+		}
+		d = d.WithPreviousSecret(string(prev), row.PreviousSecretExpiresAt.UTC())
+	}
+	return d, nil
+}
+
+// RotateUserDomainSecret implements application.UserDomainRepository: in one
+// transaction it locks the row (SELECT ... FOR UPDATE), applies rotate and
+// writes both secrets, sealed with the row's AAD.
+func (s *Store) RotateUserDomainSecret(ctx context.Context, name string, rotate func(domain.UserDomain) (domain.UserDomain, error)) (domain.UserDomain, error) {
+	var out domain.UserDomain
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		var row userDomainRow
+		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("name = ?", name).Take(&row).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return domain.E(domain.KindUserDomainNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		cur, err := s.userDomainFromRow(row)
+		if err != nil {
+			return err
+		}
+		next, err := rotate(cur)
+		if err != nil {
+			return err
+		}
+		prev, until := next.PreviousSecret()
+		var prevEnc []byte
+		if prev != "" {
+			prevEnc = s.seal([]byte(prev), previousSecretAAD(row.Name))
+		}
+		if err := tx.Model(&userDomainRow{}).Where("id = ?", row.ID).Updates(map[string]any{
+			"secret_enc":                 s.seal([]byte(next.Secret()), userDomainAAD(row.Name)),
+			"previous_secret_enc":        prevEnc,
+			"previous_secret_expires_at": nullTime(until),
+			"updated_at":                 gorm.Expr("now()"),
+		}).Error; err != nil {
+			return err
+		}
+		out = next
+		return nil
+	})
+	var de *domain.Error
+	if err != nil && !errors.As(err, &de) {
+		return domain.UserDomain{}, fmt.Errorf("rotate the secret of user domain %s: %w", name, err)
+	}
+	return out, err
 }
 
 // CreateUserDomain stores d and returns it with its id.

@@ -3,6 +3,7 @@ package repotest
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/iotplatform/enduser-auth/domain"
 )
@@ -58,6 +59,60 @@ func (s suite) userDomains(t *testing.T) {
 	s.run(t, "SetEnabledOfUnknownIsNotFound", func(f *fixture) {
 		err := f.UserDomains.SetUserDomainEnabled(f.ctx, "C.DM.1.1", false)
 		wantKind(f.t, "SetUserDomainEnabled(unknown)", err, domain.KindUserDomainNotFound)
+	})
+	s.run(t, "RotateSecretStoresThePreviousOne", func(f *fixture) {
+		first := f.userDomain("C.DM.10271.5")
+		other := f.userDomain("C.DM.10271.6")
+		t0 := time.Date(2026, 12, 2, 7, 30, 0, 123456000, time.UTC)
+		const b, c = "rotated-secret-b-0123456789abcdefgh", "rotated-secret-c-0123456789abcdefgh"
+		rotate := func(secret string, now time.Time, overlap time.Duration) domain.UserDomain {
+			f.t.Helper()
+			d, err := f.UserDomains.RotateUserDomainSecret(f.ctx, "C.DM.10271.5", func(cur domain.UserDomain) (domain.UserDomain, error) {
+				return cur.RotateSecret(secret, now, overlap)
+			})
+			noErr(f.t, "RotateUserDomainSecret", err)
+			return d
+		}
+		wantSecrets := func(step, secret, prev string, until time.Time) {
+			f.t.Helper()
+			got, err := f.UserDomains.UserDomainByName(f.ctx, "C.DM.10271.5")
+			noErr(f.t, "UserDomainByName", err)
+			gotPrev, gotUntil := got.PreviousSecret()
+			if got.ID() != first.ID() || !got.Enabled() || got.Secret() != secret || gotPrev != prev || !gotUntil.Equal(until) {
+				f.t.Errorf("%s: stored {id %d, enabled %t, secret %q, previous %q until %v}, want {id %d, enabled, %q, %q until %v}",
+					step, got.ID(), got.Enabled(), got.Secret(), gotPrev, gotUntil, first.ID(), secret, prev, until)
+			}
+		}
+		d := rotate(b, t0, time.Hour)
+		if p, u := d.PreviousSecret(); d.Secret() != b || p != first.Secret() || !u.Equal(t0.Add(time.Hour)) {
+			f.t.Errorf("RotateUserDomainSecret returned secret %q, previous %q until %v", d.Secret(), p, u)
+		}
+		wantSecrets("first rotation", b, first.Secret(), t0.Add(time.Hour))
+		rotate(c, t0.Add(time.Minute), 2*time.Hour)
+		wantSecrets("second rotation", c, b, t0.Add(time.Minute+2*time.Hour))
+		got, err := f.UserDomains.UserDomainByName(f.ctx, "C.DM.10271.6")
+		noErr(f.t, "UserDomainByName(other)", err)
+		if p, _ := got.PreviousSecret(); got.Secret() != other.Secret() || p != "" {
+			f.t.Error("rotating one user domain's secret changed another's")
+		}
+
+		_, err = f.UserDomains.RotateUserDomainSecret(f.ctx, "C.DM.10271.5", func(cur domain.UserDomain) (domain.UserDomain, error) {
+			return cur.RotateSecret(b, t0, time.Hour) // the previous secret: refused
+		})
+		wantKind(f.t, "RotateUserDomainSecret(refused by rotate)", err, domain.KindInvalid)
+		wantSecrets("refused rotation", c, b, t0.Add(time.Minute+2*time.Hour))
+
+		rotate(first.Secret(), t0.Add(2*time.Minute), 0)
+		wantSecrets("rotation without overlap", first.Secret(), "", time.Time{})
+		noErr(f.t, "SetUserDomainEnabled(false)", f.UserDomains.SetUserDomainEnabled(f.ctx, "C.DM.10271.5", false))
+		rotate(b, t0, time.Hour)
+		wantEnabled(f, "C.DM.10271.5", false)
+	})
+	s.run(t, "RotateSecretOfUnknownIsNotFound", func(f *fixture) {
+		_, err := f.UserDomains.RotateUserDomainSecret(f.ctx, "C.DM.1.1", func(cur domain.UserDomain) (domain.UserDomain, error) {
+			return cur.RotateSecret("rotated-secret-b-0123456789abcdefgh", time.Now(), time.Hour)
+		})
+		wantKind(f.t, "RotateUserDomainSecret(unknown)", err, domain.KindUserDomainNotFound)
 	})
 }
 

@@ -257,7 +257,7 @@ func cmdMigrate(ctx context.Context, args []string, e env) error {
 
 func cmdUserDomain(ctx context.Context, args []string, e env) error {
 	if len(args) == 0 {
-		return usageErr("userdomain create|disable|enable NAME")
+		return usageErr("userdomain create|disable|enable|rotate-secret NAME")
 	}
 	sub := args[0]
 	fs := flag.NewFlagSet("userdomain "+sub, flag.ContinueOnError)
@@ -265,6 +265,7 @@ func cmdUserDomain(ctx context.Context, args []string, e env) error {
 	secretFlag := fs.String("secret", "", "the user domain secret (generated when empty; prefer --secret-stdin or $ENDUSER_USER_DOMAIN_SECRET)")
 	secretStdin := fs.Bool("secret-stdin", false, "read the secret from the first line of standard input")
 	legacy := fs.Bool("legacy-secret", false, "accept a secret shorter than 32 characters (a tenant's existing one)")
+	overlap := fs.Duration("overlap", defaultSecretOverlap, "rotate-secret: how long the replaced secret stays valid")
 	pos, err := parseArgs(fs, args[1:])
 	if err != nil {
 		return err
@@ -272,20 +273,40 @@ func cmdUserDomain(ctx context.Context, args []string, e env) error {
 	if len(pos) != 1 {
 		return usageErr("userdomain %s takes exactly one NAME", sub)
 	}
-	if sub != "create" && (*secretFlag != "" || *secretStdin || *legacy) {
+	overlapSet := false
+	fs.Visit(func(f *flag.Flag) { overlapSet = overlapSet || f.Name == "overlap" })
+	switch {
+	case sub == "rotate-secret" && (*secretFlag != "" || *legacy):
+		return usageErr("userdomain rotate-secret takes the new secret from --secret-stdin only (or generates it)")
+	case sub != "create" && sub != "rotate-secret" && (*secretFlag != "" || *secretStdin || *legacy):
 		return usageErr("--secret, --secret-stdin and --legacy-secret are only for userdomain create")
-	}
-	if sub != "create" && sub != "disable" && sub != "enable" {
-		return usageErr("userdomain create|disable|enable NAME, not %q", sub)
+	case sub != "rotate-secret" && overlapSet:
+		return usageErr("--overlap is only for userdomain rotate-secret")
+	case sub != "create" && sub != "disable" && sub != "enable" && sub != "rotate-secret":
+		return usageErr("userdomain create|disable|enable|rotate-secret NAME, not %q", sub)
+	case *overlap < 0:
+		return usageErr("--overlap must not be negative")
 	}
 	var secret string
-	if sub == "create" {
+	switch sub {
+	case "create":
 		if secret, err = secretFrom(e, "secret", *secretFlag, *secretStdin, "ENDUSER_USER_DOMAIN_SECRET"); err != nil {
 			return err
 		}
 		if secret != "" && len([]rune(secret)) < minUserDomainSecret && !*legacy {
 			return fmt.Errorf("the user domain secret is %d characters: a new secret needs at least %d (leave it out to have one generated); "+
 				"if it is a tenant's existing secret that apps in the field ship, add --legacy-secret", len([]rune(secret)), minUserDomainSecret)
+		}
+	case "rotate-secret":
+		if *secretStdin {
+			// Read from standard input only: no environment variable applies.
+			if secret, err = secretFrom(env{stdin: e.stdin, getenv: func(string) string { return "" }}, "secret", "", true, "ENDUSER_USER_DOMAIN_SECRET"); err != nil {
+				return err
+			}
+			if len([]rune(secret)) < minUserDomainSecret {
+				return fmt.Errorf("the new secret is %d characters: it needs at least %d (leave --secret-stdin out to have one generated)",
+					len([]rune(secret)), minUserDomainSecret)
+			}
 		}
 	}
 	a, err := adminApp(ctx, e, *dbURL)
@@ -306,9 +327,29 @@ func cmdUserDomain(ctx context.Context, args []string, e env) error {
 			return adminErr(err)
 		}
 		fmt.Fprintf(e.stdout, "user domain %s %sd\n", pos[0], sub)
+	case "rotate-secret":
+		d, err := svc.RotateUserDomainSecret(ctx, pos[0], secret, *overlap)
+		// The audit record is queued: write it before the process ends.
+		a.module.Audit.Flush(ctx)
+		if err != nil {
+			return adminErr(err)
+		}
+		if _, until := d.PreviousSecret(); until.IsZero() {
+			fmt.Fprintf(e.stdout, "rotated the secret of user domain %s; the previous secret is no longer accepted\n", d.Name())
+		} else {
+			fmt.Fprintf(e.stdout, "rotated the secret of user domain %s; the previous secret is accepted until %s\n",
+				d.Name(), until.UTC().Format(time.RFC3339))
+		}
+		if secret == "" {
+			fmt.Fprintln(e.stdout, d.Secret()) // generated: alone on its line
+		}
 	}
 	return nil
 }
+
+// defaultSecretOverlap is how long rotate-secret keeps the replaced secret
+// valid unless --overlap says otherwise.
+const defaultSecretOverlap = 720 * time.Hour
 
 func cmdOfficialAccount(ctx context.Context, args []string, e env) error {
 	if len(args) == 0 || args[0] != "add" {

@@ -49,6 +49,9 @@ commands:
                         the secret: first line of stdin, $ENDUSER_USER_DOMAIN_SECRET, --secret,
                         or generated; a chosen one needs 32+ characters unless --legacy-secret
   userdomain disable NAME | enable NAME
+  userdomain rotate-secret NAME [--secret-stdin] [--overlap 720h]
+                        a new secret (generated and printed alone on its line, or the first line
+                        of stdin, 32+ characters); the replaced one stays valid for the overlap
   officialaccount add --user-domain NAME --app-id ID [--app-secret-stdin | --app-secret SECRET]
                         the AppSecret: first line of stdin, $ENDUSER_APP_SECRET or --app-secret
   audit --user-domain NAME [--uid UID] [--since 24h] [--limit 100]
