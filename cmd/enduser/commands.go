@@ -287,27 +287,9 @@ func cmdUserDomain(ctx context.Context, args []string, e env) error {
 	case *overlap < 0:
 		return usageErr("--overlap must not be negative")
 	}
-	var secret string
-	switch sub {
-	case "create":
-		if secret, err = secretFrom(e, "secret", *secretFlag, *secretStdin, "ENDUSER_USER_DOMAIN_SECRET"); err != nil {
-			return err
-		}
-		if secret != "" && len([]rune(secret)) < minUserDomainSecret && !*legacy {
-			return fmt.Errorf("the user domain secret is %d characters: a new secret needs at least %d (leave it out to have one generated); "+
-				"if it is a tenant's existing secret that apps in the field ship, add --legacy-secret", len([]rune(secret)), minUserDomainSecret)
-		}
-	case "rotate-secret":
-		if *secretStdin {
-			// Read from standard input only: no environment variable applies.
-			if secret, err = secretFrom(env{stdin: e.stdin, getenv: func(string) string { return "" }}, "secret", "", true, "ENDUSER_USER_DOMAIN_SECRET"); err != nil {
-				return err
-			}
-			if len([]rune(secret)) < minUserDomainSecret {
-				return fmt.Errorf("the new secret is %d characters: it needs at least %d (leave --secret-stdin out to have one generated)",
-					len([]rune(secret)), minUserDomainSecret)
-			}
-		}
+	secret, err := userDomainSecret(e, sub, *secretFlag, *secretStdin, *legacy)
+	if err != nil {
+		return err
 	}
 	a, err := adminApp(ctx, e, *dbURL)
 	if err != nil {
@@ -334,17 +316,56 @@ func cmdUserDomain(ctx context.Context, args []string, e env) error {
 		if err != nil {
 			return adminErr(err)
 		}
-		if _, until := d.PreviousSecret(); until.IsZero() {
-			fmt.Fprintf(e.stdout, "rotated the secret of user domain %s; the previous secret is no longer accepted\n", d.Name())
-		} else {
-			fmt.Fprintf(e.stdout, "rotated the secret of user domain %s; the previous secret is accepted until %s\n",
-				d.Name(), until.UTC().Format(time.RFC3339))
-		}
-		if secret == "" {
-			fmt.Fprintln(e.stdout, d.Secret()) // generated: alone on its line
-		}
+		printRotation(e, d, secret == "")
 	}
 	return nil
+}
+
+// userDomainSecret is the secret `userdomain create` or `rotate-secret` was
+// given ("" to have one generated), checked for length; other subcommands
+// take none.
+func userDomainSecret(e env, sub, flagValue string, fromStdin, legacy bool) (string, error) {
+	switch sub {
+	case "create":
+		secret, err := secretFrom(e, "secret", flagValue, fromStdin, "ENDUSER_USER_DOMAIN_SECRET")
+		if err != nil {
+			return "", err
+		}
+		if secret != "" && len([]rune(secret)) < minUserDomainSecret && !legacy {
+			return "", fmt.Errorf("the user domain secret is %d characters: a new secret needs at least %d (leave it out to have one generated); "+
+				"if it is a tenant's existing secret that apps in the field ship, add --legacy-secret", len([]rune(secret)), minUserDomainSecret)
+		}
+		return secret, nil
+	case "rotate-secret":
+		if !fromStdin {
+			return "", nil
+		}
+		// Read from standard input only: no environment variable applies.
+		secret, err := secretFrom(env{stdin: e.stdin, getenv: func(string) string { return "" }}, "secret", "", true, "ENDUSER_USER_DOMAIN_SECRET")
+		if err != nil {
+			return "", err
+		}
+		if len([]rune(secret)) < minUserDomainSecret {
+			return "", fmt.Errorf("the new secret is %d characters: it needs at least %d (leave --secret-stdin out to have one generated)",
+				len([]rune(secret)), minUserDomainSecret)
+		}
+		return secret, nil
+	}
+	return "", nil
+}
+
+// printRotation says what rotate-secret did; a generated secret goes alone
+// on its line.
+func printRotation(e env, d domain.UserDomain, generated bool) {
+	if _, until := d.PreviousSecret(); until.IsZero() {
+		fmt.Fprintf(e.stdout, "rotated the secret of user domain %s; the previous secret is no longer accepted\n", d.Name())
+	} else {
+		fmt.Fprintf(e.stdout, "rotated the secret of user domain %s; the previous secret is accepted until %s\n",
+			d.Name(), until.UTC().Format(time.RFC3339))
+	}
+	if generated {
+		fmt.Fprintln(e.stdout, d.Secret())
+	}
 }
 
 // defaultSecretOverlap is how long rotate-secret keeps the replaced secret
