@@ -216,20 +216,7 @@ func (w *AuditWriter) Run(ctx context.Context) error {
 		case <-purge.C:
 			w.purgeLogged(ctx)
 		case <-ctx.Done():
-			// Shutdown: write everything still queued.
-			for {
-				select {
-				case r := <-w.q:
-					buf = append(buf, r)
-					if len(buf) >= w.cfg.BatchSize {
-						buf = w.write(ctx, buf)
-					}
-					continue
-				default:
-				}
-				break
-			}
-			w.write(ctx, buf)
+			w.drain(ctx, buf) // shutdown: write everything still queued
 			return nil
 		}
 	}
@@ -242,7 +229,12 @@ func (w *AuditWriter) Flush(ctx context.Context) {
 		return
 	}
 	defer w.runMu.Unlock()
-	buf := make([]auditRow, 0, w.cfg.BatchSize)
+	w.drain(ctx, make([]auditRow, 0, w.cfg.BatchSize))
+}
+
+// drain writes buf and everything queued, in batches, until the queue is
+// empty.
+func (w *AuditWriter) drain(ctx context.Context, buf []auditRow) {
 	for {
 		select {
 		case r := <-w.q:
@@ -250,11 +242,10 @@ func (w *AuditWriter) Flush(ctx context.Context) {
 			if len(buf) >= w.cfg.BatchSize {
 				buf = w.write(ctx, buf)
 			}
-			continue
 		default:
+			w.write(ctx, buf)
+			return
 		}
-		w.write(ctx, buf)
-		return
 	}
 }
 
