@@ -59,15 +59,21 @@ func (h *Handler) startSpan(c echo.Context) trace.Span {
 	ctx := req.Context()
 	if h.opts.trusted(req) {
 		ctx = propagation.TraceContext{}.Extract(ctx, propagation.HeaderCarrier(req.Header))
-	} else {
-		// A trace context given by an untrusted client is not continued.
+	} else if trace.SpanContextFromContext(ctx).IsValid() {
+		// A trace context given by an untrusted client (which the host's own
+		// middleware may have taken up) is not continued.
 		ctx = trace.ContextWithSpanContext(ctx, trace.SpanContext{})
 	}
-	ctx, span := otel.Tracer(tracerName).Start(ctx, req.Method+" "+c.Path(), trace.WithSpanKind(trace.SpanKindServer),
-		trace.WithAttributes(
+	ctx, span := otel.Tracer(tracerName).Start(ctx, req.Method+" "+c.Path(), trace.WithSpanKind(trace.SpanKindServer))
+	if !span.SpanContext().IsValid() {
+		return span // no tracer provider: nothing to pass on, nothing to record
+	}
+	if span.IsRecording() {
+		span.SetAttributes(
 			attribute.String("http.request.method", req.Method),
 			attribute.String("http.route", c.Path()),
-		))
+		)
+	}
 	c.SetRequest(req.WithContext(ctx))
 	return span
 }

@@ -171,13 +171,16 @@ const tracerName = "github.com/iotplatform/enduser-auth/adapters/wechat"
 // hand, with the host and path only: the URL's query carries the AppSecret
 // and the code, which a stock HTTP client instrumentation would record.
 func (c *Client) startSpan(ctx context.Context, appID string) (context.Context, trace.Span) {
-	return otel.Tracer(tracerName).Start(ctx, "wechat "+accessTokenPath, trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithAttributes(
+	ctx, span := otel.Tracer(tracerName).Start(ctx, "wechat "+accessTokenPath, trace.WithSpanKind(trace.SpanKindClient))
+	if span.IsRecording() {
+		span.SetAttributes(
 			attribute.String("http.request.method", http.MethodGet),
 			attribute.String("server.address", c.host),
 			attribute.String("url.path", accessTokenPath),
 			attribute.String("wechat.app_id", appID),
-		))
+		)
+	}
+	return ctx, span
 }
 
 // endSpanWithError records the outcome on the span: WeChat's errcode when it
