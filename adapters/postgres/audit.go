@@ -68,6 +68,10 @@ type AuditWriter struct {
 	failed      atomic.Uint64
 	lastDropLog atomic.Int64 // unix nanos of the last "dropped" log line
 	runMu       sync.Mutex
+	// stopped is set when Run has ended: a record handed over later (a
+	// request that outlived the shutdown's grace) would wait in the queue
+	// for nobody, so it is counted and logged as dropped instead.
+	stopped atomic.Bool
 }
 
 var _ application.AuditLog = (*AuditWriter)(nil)
@@ -134,6 +138,10 @@ func (w *AuditWriter) Record(_ context.Context, e application.AuditEvent) {
 	if e.OpenID != "" {
 		r.OpenidHash = w.HashOpenID(e.OpenID)
 	}
+	if w.stopped.Load() {
+		w.logDrop(w.dropped.Add(1))
+		return
+	}
 	select {
 	case w.q <- r:
 	default:
@@ -198,6 +206,7 @@ func (w *AuditWriter) Run(ctx context.Context) error {
 	}
 	w.runMu.Lock()
 	defer w.runMu.Unlock()
+	w.stopped.Store(false)
 	flush := time.NewTicker(w.cfg.FlushInterval)
 	defer flush.Stop()
 	purge := time.NewTicker(w.cfg.PurgeInterval)
@@ -216,6 +225,7 @@ func (w *AuditWriter) Run(ctx context.Context) error {
 		case <-purge.C:
 			w.purgeLogged(ctx)
 		case <-ctx.Done():
+			w.stopped.Store(true)
 			w.drain(ctx, buf) // shutdown: write everything still queued
 			return nil
 		}

@@ -55,6 +55,12 @@ func TestAuditWriterDropsWhenFullAndFlushesOnStop(t *testing.T) {
 	if len(recs) != 5 || w.Failed() != 0 {
 		t.Fatalf("%d records written (failed %d), want 5: %s", len(recs), w.Failed(), logs.String())
 	}
+	// A record handed over after Run ended (a request that outlived the
+	// shutdown) is counted as dropped, not left in a queue nobody reads.
+	w.Record(context.Background(), auditEvent(99))
+	if w.Dropped() != 4 {
+		t.Fatalf("a record after the shutdown: dropped %d, want 4", w.Dropped())
+	}
 	want := w.HashOpenID("o-secret-openid")
 	for _, r := range recs {
 		if r.Code != 5420 || r.OpenIDHash != want || len(want) != 32 || r.ClientIP != "192.0.2.7" || len(r.UserAgent) != maxUserAgent || r.AppID != "wxaudit" {
