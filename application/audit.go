@@ -24,6 +24,9 @@ const (
 	// AuditSecretRotated is a user domain's secret rotated
 	// (Service.RotateUserDomainSecret).
 	AuditSecretRotated = "secret_rotated"
+	// AuditSessionsEnded is every session of a user ended by an operator
+	// (EndUserSessions).
+	AuditSessionsEnded = "sessions_ended"
 )
 
 // AuditEvent is one security event of the audit trail.

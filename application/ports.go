@@ -141,6 +141,10 @@ type SessionRepository interface {
 	// RevokeSession revokes the session (idempotent); it reports whether this
 	// call revoked it.
 	RevokeSession(ctx context.Context, id domain.SessionID, now time.Time, reason string) (bool, error)
+	// RevokeUserSessions revokes every session of the user that is not
+	// revoked yet and returns their ids and the name of the user domain they
+	// belong to (none and "" for an unknown user or one without any).
+	RevokeUserSessions(ctx context.Context, uid string, now time.Time, reason string) (ids []domain.SessionID, userDomain string, err error)
 	// RevokedSessionsSince lists sessions revoked at or after since.
 	RevokedSessionsSince(ctx context.Context, since time.Time) ([]RevokedSession, error)
 	// PurgeSessions runs one bounded batch of the session purge, in one short

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -223,6 +224,34 @@ func (s *Service) Logout(ctx context.Context, accessToken string) (err error) {
 	}
 	s.revoked.add(p.SessionID, now)
 	return nil
+}
+
+// EndUserSessions ends every session of the user uid at once (a stolen
+// phone): their refresh tokens answer 5032 from now on, their access tokens
+// stop verifying here at once and on every other instance within the
+// revocation sync interval. It returns how many sessions it ended; an
+// unknown user has none. The user may log in again.
+func (s *Service) EndUserSessions(ctx context.Context, uid string) (n int, err error) {
+	var userDomain string
+	defer func() {
+		s.logOutcome(ctx, "sessions.end_all", err, slog.String("uid", safeLog(uid)), slog.Int("sessions", n))
+		if err == nil {
+			s.record(ctx, AuditEvent{Event: AuditSessionsEnded, UserDomain: userDomain, UID: safeLog(uid)})
+		}
+	}()
+	uid = strings.TrimSpace(uid)
+	if uid == "" {
+		return 0, &domain.Error{Kind: domain.KindInvalid, Detail: "a uid is required"}
+	}
+	now := s.clock.Now()
+	ids, userDomain, err := s.sessions.RevokeUserSessions(ctx, uid, now, "sessions ended by an operator")
+	if err != nil {
+		return 0, internal(err)
+	}
+	for _, id := range ids {
+		s.revoked.add(id, now)
+	}
+	return len(ids), nil
 }
 
 // UserProfile is what UserInfo returns.

@@ -57,6 +57,25 @@ func (s *Store) RevokeSession(ctx context.Context, id domain.SessionID, now time
 	return true, nil
 }
 
+// RevokeUserSessions implements application.SessionRepository.
+func (s *Store) RevokeUserSessions(ctx context.Context, uid string, now time.Time, _ string) ([]domain.SessionID, string, error) {
+	if err := live(ctx); err != nil {
+		return nil, "", err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ids []domain.SessionID
+	userDomain := ""
+	for id, sess := range s.sessions {
+		if sess.UserID() == uid && !sess.Revoked() {
+			s.sessions[id] = withState(sess, sess.Counter(), sess.RefreshExpiresAt(), sess.RotatedAt(), now)
+			ids = append(ids, id)
+			userDomain = sess.UserDomain()
+		}
+	}
+	return ids, userDomain, nil
+}
+
 // RevokedSessionsSince implements application.SessionRepository. The list is
 // ordered by revocation time.
 func (s *Store) RevokedSessionsSince(ctx context.Context, since time.Time) ([]application.RevokedSession, error) {

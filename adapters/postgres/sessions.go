@@ -149,6 +149,40 @@ func (s *Store) RevokeSession(ctx context.Context, id domain.SessionID, now time
 	return res.RowsAffected == 1, nil
 }
 
+// RevokeUserSessions revokes every session of uid not revoked yet, in one
+// statement (the user-id index), and returns their ids and user domain.
+func (s *Store) RevokeUserSessions(ctx context.Context, uid string, now time.Time, reason string) ([]domain.SessionID, string, error) {
+	var rows []struct {
+		ID         string `gorm:"column:id"`
+		UserDomain string `gorm:"column:user_domain"`
+	}
+	err := s.do(ctx, func(db *gorm.DB) *gorm.DB {
+		rows = rows[:0]
+		return db.Raw(`
+		WITH ended AS (
+			UPDATE enduser_sessions SET revoked_at = ?, revoke_reason = ?
+			WHERE user_id = ? AND revoked_at IS NULL
+			RETURNING id, user_domain_id
+		)
+		SELECT ended.id, d.name AS user_domain FROM ended JOIN enduser_user_domains d ON d.id = ended.user_domain_id`,
+			dbTime(now), nullString(reason), uid).Scan(&rows)
+	}).Error
+	if err != nil {
+		return nil, "", fmt.Errorf("revoke the sessions of user %s: %w", uid, err)
+	}
+	out := make([]domain.SessionID, 0, len(rows))
+	userDomain := ""
+	for _, r := range rows {
+		id, err := domain.ParseSessionID(r.ID)
+		if err != nil {
+			return nil, "", fmt.Errorf("revoke the sessions of user %s: %w", uid, err)
+		}
+		out = append(out, id)
+		userDomain = r.UserDomain
+	}
+	return out, userDomain, nil
+}
+
 // RevokedSessionsSince lists the sessions revoked at or after since, oldest
 // revocation first.
 func (s *Store) RevokedSessionsSince(ctx context.Context, since time.Time) ([]application.RevokedSession, error) {

@@ -157,6 +157,34 @@ func cmdIP(ctx context.Context, args []string, e env) error {
 	return nil
 }
 
+// cmdUser is `enduser user logout-all UID`.
+func cmdUser(ctx context.Context, args []string, e env) error {
+	if len(args) == 0 || args[0] != "logout-all" {
+		return usageErr("user logout-all UID")
+	}
+	fs := flag.NewFlagSet("user logout-all", flag.ContinueOnError)
+	dbURL := fs.String("database-url", "", "PostgreSQL URL")
+	pos, err := parseArgs(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || strings.TrimSpace(pos[0]) == "" {
+		return usageErr("user logout-all takes exactly one UID")
+	}
+	a, err := adminApp(ctx, e, *dbURL)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	n, err := a.module.Service.EndUserSessions(ctx, pos[0])
+	a.module.Audit.Flush(ctx) // the audit record is queued: write it before the process ends
+	if err != nil {
+		return adminErr(err)
+	}
+	fmt.Fprintf(e.stdout, "ended %d session(s) of user %s; serving instances refuse their tokens within ENDUSER_REVOCATION_SYNC_INTERVAL\n", n, strings.TrimSpace(pos[0]))
+	return nil
+}
+
 // adminApp loads the configuration and opens the app for an admin command.
 func adminApp(ctx context.Context, e env, databaseURL string) (*app, error) {
 	cfg, err := loadConfig(e.getenv)

@@ -60,6 +60,7 @@ commands:
   keys rotate           publish a new access-token signing key; it signs after
                         ENDUSER_SIGNING_KEY_PUBLISH_DELAY
   ip unblock IP         lift the lockouts of a client IP (in Redis: needs ENDUSER_REDIS_URL)
+  user logout-all UID   end every session of a user (a stolen phone); the user may log in again
   healthcheck [--url U] exit 0 when the local server answers /healthz (for container health checks)
 
 Configuration comes from ENDUSER_* environment variables (see README.md).
@@ -120,6 +121,8 @@ func dispatch(ctx context.Context, args []string, e env) error {
 		return cmdHealthcheck(ctx, rest, e)
 	case "ip":
 		return cmdIP(ctx, rest, e)
+	case "user":
+		return cmdUser(ctx, rest, e)
 	case "help", "-h", "--help", "-help":
 		return flag.ErrHelp
 	}
