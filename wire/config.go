@@ -18,10 +18,13 @@ import (
 // host provides the shared infrastructure (*gorm.DB, *http.Client, logger).
 type Config struct {
 	// MasterKey encrypts secrets at rest (32 bytes).
-	MasterKey   MasterKey
-	Application application.Config
-	WeChat      wechat.Config
-	Token       token.Config
+	MasterKey MasterKey
+	// OlderMasterKeys open what earlier master keys sealed, during a master
+	// key rotation (`enduser keys rotate-master` re-encrypts under MasterKey).
+	OlderMasterKeys OlderMasterKeys
+	Application     application.Config
+	WeChat          wechat.Config
+	Token           token.Config
 	// Audit configures the audit trail (NewConfig: on, 90 days).
 	Audit AuditConfig
 	// HTTP holds the HTTP adapter's settings: the trusted proxies (whose
@@ -48,6 +51,9 @@ type AuditConfig struct {
 
 // MasterKey is the 32-byte key that encrypts secrets at rest.
 type MasterKey []byte
+
+// OlderMasterKeys are the master keys that only decrypt (each 32 bytes).
+type OlderMasterKeys [][]byte
 
 // NewConfig derives the adapters' settings from the policy settings so they
 // agree (the token issuer's TTL is the service's access-token TTL).

@@ -66,8 +66,10 @@ func NewStoreMetrics(reg prometheus.Registerer, s *postgres.Store) (StoreMetrics
 	return StoreMetrics{}, nil
 }
 
-// NewBox builds the secret box from the master key.
-func NewBox(key MasterKey) (*secretbox.Box, error) { return secretbox.New(key) }
+// NewBox builds the secret box: key seals, key and the older keys open.
+func NewBox(key MasterKey, older OlderMasterKeys) (*secretbox.Box, error) {
+	return secretbox.NewKeyring(key, older...)
+}
 
 // NewSystemClock provides the wall clock.
 func NewSystemClock() application.Clock { return application.SystemClock{} }
@@ -180,7 +182,7 @@ func NewHTTPHandler(svc *application.Service, log *slog.Logger, metrics *httpapi
 // ModuleSet is everything; its inputs are Config, *gorm.DB, *http.Client,
 // *slog.Logger and prometheus.Registerer (nil: no metrics).
 var ModuleSet = wire.NewSet(
-	wire.FieldsOf(new(Config), "MasterKey", "Application", "WeChat", "Token", "HTTP"),
+	wire.FieldsOf(new(Config), "MasterKey", "OlderMasterKeys", "Application", "WeChat", "Token", "HTTP"),
 	PersistenceSet,
 	WeChatSet,
 	TokenSet,

@@ -32,7 +32,8 @@ func NewModule(cfg Config, db *gorm.DB, hc *http.Client, log *slog.Logger, reg p
 	}
 	weChatOAuth := NewGuardedWeChat(client, limits)
 	masterKey := cfg.MasterKey
-	box, err := NewBox(masterKey)
+	olderMasterKeys := cfg.OlderMasterKeys
+	box, err := NewBox(masterKey, olderMasterKeys)
 	if err != nil {
 		return nil, err
 	}

@@ -31,6 +31,9 @@ type Store struct {
 	// skipping GORM (sqlRecordLogin); rows and SQL stay in this package.
 	pool   gorm.ConnPool
 	counts *retryCounters
+	// beforeReencryptWrite, when set (tests), runs between a re-encryption
+	// batch's read and its write.
+	beforeReencryptWrite func(column string)
 }
 
 var (

@@ -93,6 +93,9 @@ func openApp(ctx context.Context, cfg config, e env, opts setupOptions) (*app, e
 		return nil, err
 	}
 	mcfg := modwire.NewConfig(key, cfg.App, cfg.WeChatBaseURL, cfg.WeChatTimeout, cfg.SigningKeyPublishDelay)
+	if !isDev {
+		mcfg.OlderMasterKeys = cfg.OlderMasterKeys
+	}
 	mcfg.Limits = cfg.limitSettings(a.redis)
 	mcfg.WeChatCoolDown = cfg.WeChatCoolDown
 	mcfg.HTTP.TrustedProxies = cfg.TrustedProxies

@@ -30,10 +30,13 @@ type config struct {
 	WeChatBaseURL string
 	WeChatTimeout time.Duration
 	// MasterKey is nil when ENDUSER_MASTER_KEY is not set.
-	MasterKey      []byte
-	InsecureDevKey bool
-	LogLevel       slog.Level
-	App            application.Config
+	MasterKey []byte
+	// OlderMasterKeys are the keys after the first in ENDUSER_MASTER_KEY:
+	// they only decrypt (a master key rotation in progress).
+	OlderMasterKeys [][]byte
+	InsecureDevKey  bool
+	LogLevel        slog.Level
+	App             application.Config
 	// SigningKeyPublishDelay is how long a rotated-in signing key is only
 	// published (JWKS) before it signs; 0 signs at once.
 	SigningKeyPublishDelay time.Duration
@@ -118,11 +121,15 @@ func loadConfig(getenv func(string) string) (config, error) {
 		c.CORSOrigins = r.corsOrigins(v)
 	}
 	if v, ok := lookup(getenv, "ENDUSER_MASTER_KEY"); ok {
-		k, err := secretbox.ParseKey(v)
-		if err != nil {
-			errs = append(errs, fmt.Sprintf("ENDUSER_MASTER_KEY: must be 32 bytes in base64 (openssl rand -base64 32): %v", err))
+		keys, err := secretbox.ParseKeyList(v)
+		if err == nil {
+			_, err = secretbox.NewKeyring(keys[0], keys[1:]...) // a key listed twice
 		}
-		c.MasterKey = k
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("ENDUSER_MASTER_KEY: must be 32 bytes in base64 (openssl rand -base64 32), or a comma-separated list of such keys (the first encrypts, all decrypt): %v", err))
+		} else {
+			c.MasterKey, c.OlderMasterKeys = keys[0], keys[1:]
+		}
 	}
 	if v, ok := lookup(getenv, "ENDUSER_INSECURE_DEV_KEY"); ok {
 		switch v {
