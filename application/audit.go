@@ -27,6 +27,10 @@ const (
 	// AuditSessionsEnded is every session of a user ended by an operator
 	// (EndUserSessions).
 	AuditSessionsEnded = "sessions_ended"
+	// AuditSigningKeyRevoked is a signing key revoked by an operator
+	// (RevokeSigningKey); the kid is in the log line (the trail has no column
+	// for it).
+	AuditSigningKeyRevoked = "signing_key_revoked"
 )
 
 // AuditEvent is one security event of the audit trail.

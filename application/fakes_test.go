@@ -152,6 +152,13 @@ func (h *hmacTokens) JWKS(context.Context) ([]byte, error) { return []byte(`{"ke
 
 func (h *hmacTokens) RotateSigningKey(context.Context) (string, error) { return "kid-2", nil }
 
+func (h *hmacTokens) RevokeSigningKey(_ context.Context, kid string) (string, error) {
+	if kid != "kid-1" {
+		return "", domain.Errorf(domain.KindNotFound, "no signing key %q", kid)
+	}
+	return "kid-2", nil
+}
+
 // faultyStore is the memory store with failures injected per method name.
 type faultyStore struct {
 	*memory.Store

@@ -199,6 +199,18 @@ type TokenIssuer interface {
 	JWKS(ctx context.Context) ([]byte, error)
 	// RotateSigningKey makes a new key the signer and returns its kid.
 	RotateSigningKey(ctx context.Context) (string, error)
+	// RevokeSigningKey removes kid at once (JWKS, verification) and returns
+	// the kid that signs now, on every instance alike (a new key, not
+	// delayed, when kid signed). Errors: KindNotFound for an unknown kid.
+	RevokeSigningKey(ctx context.Context, kid string) (string, error)
+}
+
+// SigningKeyReloader is implemented by a TokenIssuer that caches its keys:
+// SyncRevocations reloads them, so that a key revoked on another instance
+// stops verifying here within RevocationSyncInterval. removed reports that
+// a key held before is gone (the verified-token cache is then dropped).
+type SigningKeyReloader interface {
+	ReloadSigningKeys(ctx context.Context) (removed bool, err error)
 }
 
 // SigningKeyRepository stores the access tokens' signing keys, so that every
@@ -214,4 +226,9 @@ type SigningKeyRepository interface {
 	// active key exists (first start raced by another instance) and it
 	// reports false.
 	AddSigningKey(ctx context.Context, k domain.SigningKey, retireActive bool) (bool, error)
+	// RevokeSigningKey revokes kid at at: SigningKeys never lists it again.
+	// When kid was the active key, replacement becomes the active key in the
+	// same transaction and it reports true. An unknown or already revoked
+	// kid is KindNotFound.
+	RevokeSigningKey(ctx context.Context, kid string, at time.Time, replacement domain.SigningKey) (bool, error)
 }

@@ -167,6 +167,7 @@ func (s *Service) VerifyAccessToken(ctx context.Context, token string) (domain.P
 	if s.verified.enabled() {
 		key = verifiedKey(raw)
 	}
+	gen := s.verified.generation()
 	p, cached := s.verified.get(key, now)
 	if !cached {
 		c, err := s.tokens.ParseAccessToken(ctx, raw, now)
@@ -179,7 +180,7 @@ func (s *Service) VerifyAccessToken(ctx context.Context, token string) (domain.P
 		return domain.Principal{}, err
 	}
 	if !cached {
-		s.verified.put(key, p)
+		s.verified.put(key, p, gen)
 	}
 	return p, nil
 }
@@ -291,9 +292,42 @@ func (s *Service) RotateSigningKey(ctx context.Context) (string, error) {
 	return kid, nil
 }
 
+// RevokeSigningKey removes a signing key at once: it leaves the JWKS and
+// its tokens stop verifying (on this instance now, on the others at their
+// next revocation sync, which reloads the keys); when it signed, a new key
+// signs at once. It returns the kid that signs now. Errors: KindNotFound for
+// an unknown (or already revoked) kid.
+func (s *Service) RevokeSigningKey(ctx context.Context, kid string) (string, error) {
+	kid = strings.TrimSpace(kid)
+	if kid == "" {
+		return "", domain.Errorf(domain.KindInvalid, "a kid is required")
+	}
+	signer, err := s.tokens.RevokeSigningKey(ctx, kid)
+	if err != nil {
+		return "", internalUnless(err, domain.KindNotFound)
+	}
+	s.verified.invalidate()
+	s.log.WarnContext(ctx, "signing key revoked", slog.String("kid", safeLog(kid)), slog.String("signer", signer))
+	s.record(ctx, AuditEvent{Event: AuditSigningKeyRevoked})
+	return signer, nil
+}
+
 // SyncRevocations loads the revocations made since the last sync (by any
-// instance) into this instance's cache. Run calls it periodically.
+// instance) into this instance's cache, and reloads the signing keys (a key
+// revoked elsewhere stops verifying here). Run calls it periodically.
 func (s *Service) SyncRevocations(ctx context.Context) error {
+	if r, ok := s.tokens.(SigningKeyReloader); ok {
+		// Drop the verified tokens before the keys change under them would
+		// be too early: invalidate after the reload, and every verification
+		// that began before it (with the old keys) puts a dead entry.
+		removed, err := r.ReloadSigningKeys(ctx)
+		if err != nil {
+			return internal(err)
+		}
+		if removed {
+			s.verified.invalidate()
+		}
+	}
 	now := s.clock.Now()
 	since := s.revoked.syncFrom(now, s.cfg.AccessTokenTTL)
 	list, err := s.sessions.RevokedSessionsSince(ctx, since)

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/iotplatform/enduser-auth/domain"
@@ -24,14 +25,43 @@ const verifiedShards = 16
 // its expiry is dropped. It caches only what a full verification would
 // decide again the same way until the token's exp; revocation is not cached
 // (the caller checks it on every hit).
+//
+// A revoked signing key invalidates it (invalidate): every entry put before
+// is a miss from then on, as is one put by a verification that began
+// before, so a token of the revoked key is checked again in full.
 type verifiedCache struct {
 	perShard int // 0: disabled
+	gen      atomic.Uint64
 	shards   [verifiedShards]verifiedShard
 }
 
 type verifiedShard struct {
 	mu sync.RWMutex
-	m  map[[sha256.Size]byte]domain.Principal
+	m  map[[sha256.Size]byte]verifiedEntry
+}
+
+type verifiedEntry struct {
+	p   domain.Principal
+	gen uint64
+}
+
+// generation is the current generation; a verification reads it before
+// it parses the token and hands it to put.
+func (c *verifiedCache) generation() uint64 { return c.gen.Load() }
+
+// invalidate makes every entry held, and every put of an older
+// generation, a miss.
+func (c *verifiedCache) invalidate() {
+	c.gen.Add(1)
+	if c.perShard == 0 {
+		return
+	}
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		clear(sh.m)
+		sh.mu.Unlock()
+	}
 }
 
 func newVerifiedCache(size int) *verifiedCache {
@@ -41,7 +71,7 @@ func newVerifiedCache(size int) *verifiedCache {
 	}
 	c.perShard = max(1, size/verifiedShards)
 	for i := range c.shards {
-		c.shards[i].m = make(map[[sha256.Size]byte]domain.Principal)
+		c.shards[i].m = make(map[[sha256.Size]byte]verifiedEntry)
 	}
 	return c
 }
@@ -69,11 +99,12 @@ func (c *verifiedCache) get(k [sha256.Size]byte, now time.Time) (domain.Principa
 	}
 	sh := c.shard(&k)
 	sh.mu.RLock()
-	p, ok := sh.m[k]
+	e, ok := sh.m[k]
 	sh.mu.RUnlock()
-	if !ok {
+	if !ok || e.gen != c.gen.Load() {
 		return domain.Principal{}, false
 	}
+	p := e.p
 	if !now.Before(p.ExpiresAt) {
 		sh.mu.Lock()
 		delete(sh.m, k)
@@ -83,9 +114,10 @@ func (c *verifiedCache) get(k [sha256.Size]byte, now time.Time) (domain.Principa
 	return p, true
 }
 
-// put remembers a verified token's principal until p.ExpiresAt.
-func (c *verifiedCache) put(k [sha256.Size]byte, p domain.Principal) {
-	if c.perShard == 0 {
+// put remembers a verified token's principal until p.ExpiresAt, unless the
+// cache was invalidated since gen (the verification's generation()).
+func (c *verifiedCache) put(k [sha256.Size]byte, p domain.Principal, gen uint64) {
+	if c.perShard == 0 || gen != c.gen.Load() {
 		return
 	}
 	// Own copies: the parser's strings may share one buffer with the whole
@@ -100,7 +132,10 @@ func (c *verifiedCache) put(k [sha256.Size]byte, p domain.Principal) {
 			break
 		}
 	}
-	sh.m[k] = p
+	if gen != c.gen.Load() {
+		return // invalidated meanwhile
+	}
+	sh.m[k] = verifiedEntry{p: p, gen: gen}
 }
 
 // len is the number of entries held (for tests).

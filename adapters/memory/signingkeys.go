@@ -19,6 +19,9 @@ func (s *Store) SigningKeys(ctx context.Context, retiredSince time.Time) ([]doma
 	var list []domain.SigningKey
 	for i := len(s.signingKeys) - 1; i >= 0; i-- {
 		k := s.signingKeys[i]
+		if _, revoked := s.revokedKeys[k.KID]; revoked {
+			continue
+		}
 		if !k.Retired() || !k.RetiredAt.Before(retiredSince) {
 			list = append(list, cloneKey(k))
 		}
@@ -54,6 +57,36 @@ func (s *Store) AddSigningKey(ctx context.Context, k domain.SigningKey, retireAc
 	k.RetiredAt = time.Time{}
 	s.signingKeys = append(s.signingKeys, k)
 	return true, nil
+}
+
+// RevokeSigningKey implements application.SigningKeyRepository.
+func (s *Store) RevokeSigningKey(ctx context.Context, kid string, at time.Time, replacement domain.SigningKey) (bool, error) {
+	if err := live(ctx); err != nil {
+		return false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, k := range s.signingKeys {
+		if k.KID != kid {
+			continue
+		}
+		if _, revoked := s.revokedKeys[kid]; revoked {
+			break
+		}
+		if s.revokedKeys == nil {
+			s.revokedKeys = make(map[string]time.Time)
+		}
+		s.revokedKeys[kid] = at
+		if k.Retired() {
+			return false, nil
+		}
+		s.signingKeys[i].RetiredAt = at
+		replacement = cloneKey(replacement)
+		replacement.RetiredAt = time.Time{}
+		s.signingKeys = append(s.signingKeys, replacement)
+		return true, nil
+	}
+	return false, domain.Errorf(domain.KindNotFound, "no signing key %q (or it is revoked already)", kid)
 }
 
 // cloneKey returns a copy of k that shares no memory with it.

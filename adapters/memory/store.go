@@ -50,7 +50,8 @@ type Store struct {
 	purgeHolder     string
 	purgeLeaseUntil time.Time
 
-	signingKeys []domain.SigningKey // in insertion order
+	signingKeys []domain.SigningKey  // in insertion order
+	revokedKeys map[string]time.Time // kid -> revocation
 
 	refreshKeys map[uint32]domain.RefreshMasterKey
 }

@@ -117,6 +117,7 @@ type signingKeyRow struct {
 	PrivateKeyEnc []byte     `gorm:"column:private_key_enc"`
 	CreatedAt     time.Time  `gorm:"column:created_at;autoCreateTime:false"`
 	RetiredAt     *time.Time `gorm:"column:retired_at"`
+	RevokedAt     *time.Time `gorm:"column:revoked_at"`
 }
 
 func (signingKeyRow) TableName() string { return "enduser_signing_keys" }

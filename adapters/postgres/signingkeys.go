@@ -17,12 +17,13 @@ import (
 const oneActiveKeyIndex = "enduser_signing_keys_one_active_idx"
 
 // SigningKeys lists the active key and the keys retired at or after
-// retiredSince, newest first, with their private keys opened.
+// retiredSince, newest first, with their private keys opened; never a
+// revoked key.
 func (s *Store) SigningKeys(ctx context.Context, retiredSince time.Time) ([]domain.SigningKey, error) {
 	var rows []signingKeyRow
 	err := s.do(ctx, func(db *gorm.DB) *gorm.DB {
 		return db.
-			Where("retired_at IS NULL OR retired_at >= ?", dbTime(retiredSince)).
+			Where("revoked_at IS NULL AND (retired_at IS NULL OR retired_at >= ?)", dbTime(retiredSince)).
 			Order("created_at DESC, kid DESC").
 			Find(&rows)
 	}).Error
@@ -93,6 +94,47 @@ func rotate(tx *gorm.DB, row signingKeyRow) error {
 		}
 	}
 	return tx.Create(&row).Error
+}
+
+// RevokeSigningKey revokes kid at at and, when kid was the active key,
+// stores replacement as the active key, in one transaction under the
+// rotation's table lock. An unknown or already revoked kid is KindNotFound.
+func (s *Store) RevokeSigningKey(ctx context.Context, kid string, at time.Time, replacement domain.SigningKey) (bool, error) {
+	row := signingKeyRow{
+		KID: replacement.KID, Algorithm: replacement.Algorithm, PublicKey: replacement.PublicKey,
+		PrivateKeyEnc: s.seal(replacement.PrivateKey, signingKeyAAD(replacement.KID)), CreatedAt: dbTime(replacement.CreatedAt),
+	}
+	var replaced bool
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		replaced = false
+		if err := tx.Exec("LOCK TABLE enduser_signing_keys IN SHARE ROW EXCLUSIVE MODE").Error; err != nil {
+			return err
+		}
+		var found []signingKeyRow
+		if err := tx.Select("kid", "retired_at").Where("kid = ? AND revoked_at IS NULL", kid).Find(&found).Error; err != nil {
+			return err
+		}
+		if len(found) == 0 {
+			return domain.Errorf(domain.KindNotFound, "no signing key %q (or it is revoked already)", kid)
+		}
+		if err := tx.Exec(`UPDATE enduser_signing_keys SET revoked_at = ?, retired_at = COALESCE(retired_at, ?) WHERE kid = ?`,
+			dbTime(at), dbTime(at), kid).Error; err != nil {
+			return err
+		}
+		if found[0].RetiredAt != nil {
+			return nil
+		}
+		replaced = true
+		return tx.Create(&row).Error
+	})
+	if err != nil {
+		var de *domain.Error
+		if errors.As(err, &de) {
+			return false, err
+		}
+		return false, fmt.Errorf("revoke signing key %s: %w", kid, err)
+	}
+	return replaced, nil
 }
 
 // violates reports whether err is a unique violation of the named index.

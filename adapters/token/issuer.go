@@ -140,7 +140,10 @@ type Issuer struct {
 	nextRefresh time.Time
 }
 
-var _ application.TokenIssuer = (*Issuer)(nil)
+var (
+	_ application.TokenIssuer        = (*Issuer)(nil)
+	_ application.SigningKeyReloader = (*Issuer)(nil)
+)
 
 // NewIssuer returns an issuer. It does no I/O: keys are loaded on first use
 // (or by Init). A nil clock is the wall clock.
@@ -365,6 +368,59 @@ func (i *Issuer) RotateSigningKey(ctx context.Context) (string, error) {
 		i.mu.Unlock()
 	}
 	return k.KID, nil
+}
+
+// RevokeSigningKey revokes kid in the store and reloads the keys. When kid
+// was the active key, a new key replaces it that signs at once: it is dated
+// PublishDelay back, so that every instance's signerAt picks it at once (no
+// publish delay: the revoked key is compromised and external verifiers that
+// cached the JWKS must refresh on the unknown kid). It returns the kid that
+// signs now.
+func (i *Issuer) RevokeSigningKey(ctx context.Context, kid string) (string, error) {
+	now := i.clock.Now()
+	k, err := newSigningKey(now.Add(-i.cfg.PublishDelay))
+	if err != nil {
+		return "", err
+	}
+	if _, err := i.repo.RevokeSigningKey(ctx, kid, now, k); err != nil {
+		return "", err
+	}
+	i.loadMu.Lock()
+	defer i.loadMu.Unlock()
+	set, err := i.loadLocked(ctx, now)
+	if err != nil {
+		i.mu.Lock()
+		i.nextRefresh = time.Time{}
+		i.mu.Unlock()
+		return "", fmt.Errorf("token: the key is revoked, reloading the keys: %w", err)
+	}
+	signer := set.signerAt(now)
+	if signer == nil {
+		return "", fmt.Errorf("%w: no key may sign after the revocation", errStore)
+	}
+	return signer.kid, nil
+}
+
+// ReloadSigningKeys reloads the keys now (the revocation sync calls it) and
+// reports whether a key held before is gone: revoked, or past its last
+// token. It implements application.SigningKeyReloader.
+func (i *Issuer) ReloadSigningKeys(ctx context.Context) (bool, error) {
+	i.loadMu.Lock()
+	defer i.loadMu.Unlock()
+	before, _ := i.cached()
+	after, err := i.loadLocked(ctx, i.clock.Now())
+	if err != nil {
+		return false, err
+	}
+	if before == nil {
+		return false, nil
+	}
+	for kid := range before.byKID {
+		if _, ok := after.byKID[kid]; !ok {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // keys returns the held key set, loading it on first use and refreshing it

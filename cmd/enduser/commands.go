@@ -18,6 +18,7 @@ import (
 
 	"github.com/iotplatform/enduser-auth/adapters/postgres"
 	"github.com/iotplatform/enduser-auth/adapters/ratelimit"
+	"github.com/iotplatform/enduser-auth/adapters/secretbox"
 	"github.com/iotplatform/enduser-auth/adapters/telemetry"
 	"github.com/iotplatform/enduser-auth/adapters/wechat"
 	"github.com/iotplatform/enduser-auth/application"
@@ -489,12 +490,24 @@ func parseMCCList(s string) ([]domain.MCC, error) {
 }
 
 func cmdKeys(ctx context.Context, args []string, e env) error {
-	if len(args) == 0 || args[0] != "rotate" {
-		return usageErr("keys rotate")
+	if len(args) == 0 {
+		return usageErr("keys rotate|rotate-master|revoke KID")
 	}
+	switch args[0] {
+	case "rotate":
+		return cmdKeysRotate(ctx, args[1:], e)
+	case "rotate-master":
+		return cmdKeysRotateMaster(ctx, args[1:], e)
+	case "revoke":
+		return cmdKeysRevoke(ctx, args[1:], e)
+	}
+	return usageErr("keys rotate|rotate-master|revoke KID, not %q", args[0])
+}
+
+func cmdKeysRotate(ctx context.Context, args []string, e env) error {
 	fs := flag.NewFlagSet("keys rotate", flag.ContinueOnError)
 	dbURL := fs.String("database-url", "", "PostgreSQL URL")
-	if _, err := parseArgs(fs, args[1:]); err != nil {
+	if _, err := parseArgs(fs, args); err != nil {
 		return err
 	}
 	a, err := adminApp(ctx, e, *dbURL)
@@ -508,6 +521,87 @@ func cmdKeys(ctx context.Context, args []string, e env) error {
 	}
 	fmt.Fprintf(e.stdout, "new signing key %s is published now and signs from %s; older keys verify until their last tokens expire\n",
 		kid, time.Now().Add(max(a.cfg.SigningKeyPublishDelay, 0)).UTC().Format(time.RFC3339))
+	return nil
+}
+
+// cmdKeysRotateMaster is `enduser keys rotate-master [--batch N]`: it seals
+// every stored secret again under the first key of ENDUSER_MASTER_KEY, then
+// counts, per column, the values still under another key.
+func cmdKeysRotateMaster(ctx context.Context, args []string, e env) error {
+	fs := flag.NewFlagSet("keys rotate-master", flag.ContinueOnError)
+	dbURL := fs.String("database-url", "", "PostgreSQL URL")
+	batch := fs.Int("batch", postgres.DefaultReencryptBatch, "rows read and rewritten per statement")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 || *batch <= 0 || *batch > 10000 {
+		return usageErr("keys rotate-master [--batch N] (1..10000) takes no arguments")
+	}
+	a, err := adminApp(ctx, e, *dbURL)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	primary := secretbox.KeyID(a.cfg.MasterKey)
+	if a.cfg.MasterKey == nil {
+		primary = secretbox.KeyID(devMasterKey)
+	}
+	fmt.Fprintf(e.stdout, "re-encrypting every secret under master key %s (the first of ENDUSER_MASTER_KEY)\n", primary)
+	res, err := a.module.Store.ReencryptSecrets(ctx, *batch, nil)
+	for _, p := range res {
+		fmt.Fprintf(e.stdout, "  %s: %d re-encrypted, %d changed meanwhile by another writer (kept)\n", p.Column, p.Rewritten, p.Skipped)
+	}
+	if err != nil {
+		return err
+	}
+	left, err := a.module.Store.SecretsNotUnderPrimary(ctx)
+	if err != nil {
+		return err
+	}
+	var total int64
+	for _, col := range postgres.SealedColumnNames() {
+		if left[col] != 0 {
+			fmt.Fprintf(e.stdout, "  %s: %d value(s) still under another key\n", col, left[col])
+		}
+		total += left[col]
+	}
+	if total != 0 {
+		return fmt.Errorf("%d value(s) are still sealed under another master key (written meanwhile by an instance that does not have %s first in ENDUSER_MASTER_KEY?): "+
+			"give every instance the new list, then run keys rotate-master again; keep the old key until it reports none", total, primary)
+	}
+	if len(a.cfg.OlderMasterKeys) == 0 {
+		fmt.Fprintf(e.stdout, "every secret is sealed under master key %s\n", primary)
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "every secret is sealed under master key %s: the old key(s) can be removed from ENDUSER_MASTER_KEY (restart every instance with %s alone)\n",
+		primary, primary)
+	return nil
+}
+
+// cmdKeysRevoke is `enduser keys revoke KID`.
+func cmdKeysRevoke(ctx context.Context, args []string, e env) error {
+	fs := flag.NewFlagSet("keys revoke", flag.ContinueOnError)
+	dbURL := fs.String("database-url", "", "PostgreSQL URL")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || strings.TrimSpace(pos[0]) == "" {
+		return usageErr("keys revoke takes exactly one KID (the kid header of the tokens, as listed in the JWKS)")
+	}
+	a, err := adminApp(ctx, e, *dbURL)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	signer, err := a.module.Service.RevokeSigningKey(ctx, pos[0])
+	a.module.Audit.Flush(ctx) // the audit record is queued: write it before the process ends
+	if err != nil {
+		return adminErr(err)
+	}
+	fmt.Fprintf(e.stdout, "signing key %s revoked: it left the JWKS and serving instances refuse its tokens within ENDUSER_REVOCATION_SYNC_INTERVAL; key %s signs now\n",
+		strings.TrimSpace(pos[0]), signer)
 	return nil
 }
 

@@ -59,6 +59,11 @@ commands:
   datacenter set CODE --api-url URL --mcc 460,461
   keys rotate           publish a new access-token signing key; it signs after
                         ENDUSER_SIGNING_KEY_PUBLISH_DELAY
+  keys rotate-master [--batch 500]
+                        re-encrypt every secret under the first key of ENDUSER_MASTER_KEY
+                        (a comma-separated list: the first encrypts, all decrypt)
+  keys revoke KID       remove a signing key at once (compromised): out of the JWKS, its
+                        tokens refused; a new key signs at once when it signed
   ip unblock IP         lift the lockouts of a client IP (in Redis: needs ENDUSER_REDIS_URL)
   user logout-all UID   end every session of a user (a stolen phone); the user may log in again
   healthcheck [--url U] exit 0 when the local server answers /healthz (for container health checks)
