@@ -316,10 +316,18 @@ func (s *Service) RevokeSigningKey(ctx context.Context, kid string) (string, err
 // instance) into this instance's cache, and reloads the signing keys (a key
 // revoked elsewhere stops verifying here). Run calls it periodically.
 func (s *Service) SyncRevocations(ctx context.Context) error {
+	now := s.clock.Now()
+	since := s.revoked.syncFrom(now, s.cfg.AccessTokenTTL)
+	list, err := s.sessions.RevokedSessionsSince(ctx, since)
+	if err != nil {
+		return internal(err)
+	}
+	s.revoked.merge(list, now, s.cfg.AccessTokenTTL)
 	if r, ok := s.tokens.(SigningKeyReloader); ok {
-		// Drop the verified tokens before the keys change under them would
-		// be too early: invalidate after the reload, and every verification
-		// that began before it (with the old keys) puts a dead entry.
+		// Invalidate after the reload: a verification that began before it
+		// (with the old keys) puts an entry of the old generation, which is
+		// a miss. A failed reload keeps the held keys (the issuer's own
+		// periodic refresh retries) and does not undo the revocations above.
 		removed, err := r.ReloadSigningKeys(ctx)
 		if err != nil {
 			return internal(err)
@@ -328,13 +336,6 @@ func (s *Service) SyncRevocations(ctx context.Context) error {
 			s.verified.invalidate()
 		}
 	}
-	now := s.clock.Now()
-	since := s.revoked.syncFrom(now, s.cfg.AccessTokenTTL)
-	list, err := s.sessions.RevokedSessionsSince(ctx, since)
-	if err != nil {
-		return internal(err)
-	}
-	s.revoked.merge(list, now, s.cfg.AccessTokenTTL)
 	return nil
 }
 
