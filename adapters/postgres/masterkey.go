@@ -50,7 +50,7 @@ type ReencryptProgress struct {
 	// Column is "table.column".
 	Column string
 	// Rewritten counts the values now sealed under the primary key that were
-	// not; Skipped the values a concurrent writer changed between the read
+	// not; Skipped the values a concurrent writer changed (or deleted) between the read
 	// and the write (the writer's value stands; a later pass or the final
 	// count sees it).
 	Rewritten, Skipped int64

@@ -550,7 +550,7 @@ func cmdKeysRotateMaster(ctx context.Context, args []string, e env) error {
 	fmt.Fprintf(e.stdout, "re-encrypting every secret under master key %s (the first of ENDUSER_MASTER_KEY)\n", primary)
 	res, err := a.module.Store.ReencryptSecrets(ctx, *batch, nil)
 	for _, p := range res {
-		fmt.Fprintf(e.stdout, "  %s: %d re-encrypted, %d changed meanwhile by another writer (kept)\n", p.Column, p.Rewritten, p.Skipped)
+		fmt.Fprintf(e.stdout, "  %s: %d re-encrypted, %d changed or deleted meanwhile by another writer (its value kept)\n", p.Column, p.Rewritten, p.Skipped)
 	}
 	if err != nil {
 		return err
