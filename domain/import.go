@@ -32,7 +32,7 @@ const MaxImportedUIDLength = 64
 // not stored.
 type ImportProfile struct {
 	NikeName, HeadImage, Address, Province, City, Signature, Remark *string
-	Sex, Lang, Nationality, Timezone                             *int
+	Sex, Lang, Nationality, Timezone                                *int
 }
 
 // ImportUser is one user of an import file.
