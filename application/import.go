@@ -172,9 +172,12 @@ func (s *Service) ImportUsers(ctx context.Context, into UserImporter, src io.Rea
 		return c
 	}
 	flush := func() error {
-		results, err := into.ImportUsers(ctx, rows)
-		if err != nil {
-			return err
+		var results []ImportResult
+		if len(rows) > 0 {
+			var err error
+			if results, err = into.ImportUsers(ctx, rows); err != nil {
+				return err
+			}
 		}
 		for i, r := range results {
 			switch {

@@ -43,7 +43,7 @@ func TestImportUsers(t *testing.T) {
 		`not json`, // 305
 		`{"uid":"imp-x06","userDomain":"` + tUserDomain + `","appId":"` + tAppID + `","openId":"o-early"}`,                   // 306: a logged-in user's openid
 		`{"uid":"imp-x07","userDomain":"` + tUserDomain + `","appId":"` + tAppID2 + `","openId":"o2-x07","unionId":"u-002"}`, // 307: imp-002's unionid
-		`{"uid":"imp-x08","userDomain":"` + tUserDomain + `","appId":"` + tAppID + `","openId":"o-x08","union_id":"typo"}`,    // 308: unknown field
+		`{"uid":"imp-x08","userDomain":"` + tUserDomain + `","appId":"` + tAppID + `","openId":"o-x08","union_id":"typo"}`,   // 308: unknown field
 	}
 	dir := t.TempDir()
 	file := filepath.Join(dir, "users.jsonl")
