@@ -155,94 +155,115 @@ func (s *Service) ImportUsers(ctx context.Context, into UserImporter, src io.Rea
 	if batch <= 0 {
 		batch = DefaultImportBatch
 	}
-	var (
-		counts  ImportCounts
-		rows    = make([]ImportRow, 0, batch)
-		bad     []lineReason
-		byUD    = map[string]*ImportCounts{}
-		tenants = map[string]importTenant{}
-		apps    = map[[2]string]string{}
-	)
-	of := func(ud string) *ImportCounts {
-		c := byUD[ud]
-		if c == nil {
-			c = &ImportCounts{}
-			byUD[ud] = c
-		}
-		return c
-	}
-	flush := func() error {
-		var results []ImportResult
-		if len(rows) > 0 {
-			var err error
-			if results, err = into.ImportUsers(ctx, rows); err != nil {
-				return err
-			}
-		}
-		for i, r := range results {
-			switch {
-			case r.Outcome.Imported():
-				counts.Imported++
-				of(rows[i].User.UserDomain).Imported++
-			case r.Outcome == domain.ImportPresent:
-				counts.Present++
-				of(rows[i].User.UserDomain).Present++
-			default:
-				bad = append(bad, lineReason{rows[i].Line, r.Reason, rows[i].User.UserDomain})
-			}
-		}
-		sort.Slice(bad, func(i, j int) bool { return bad[i].line < bad[j].line })
-		for _, b := range bad {
-			counts.Refused++
-			of(b.userDomain).Refused++
-			refused(b.line, b.reason)
-		}
-		rows, bad = rows[:0], bad[:0]
-		return nil
-	}
+	run := &importRun{s: s, into: into, refused: refused, rows: make([]ImportRow, 0, batch), byUD: map[string]*ImportCounts{},
+		tenants: map[string]importTenant{}, apps: map[[2]string]string{}, now: s.clock.Now()}
+	defer run.audit(ctx) // what was imported before a failure is recorded too
 	r := bufio.NewReaderSize(src, 1<<20)
-	now := s.clock.Now()
 	for n := 1; ; n++ {
 		b, tooLong, err := readImportLine(r)
 		if errors.Is(err, io.EOF) && len(b) == 0 && !tooLong {
 			break
 		}
 		if err != nil && !errors.Is(err, io.EOF) {
-			return counts, fmt.Errorf("read line %d: %w", n, err)
+			return run.counts, fmt.Errorf("read line %d: %w", n, err)
 		}
-		switch b = bytes.TrimSpace(b); {
-		case tooLong:
-			bad = append(bad, lineReason{line: n, reason: fmt.Sprintf("longer than %d bytes", maxImportLine)})
-		case len(b) == 0:
-		default:
-			if row, ud, reason := s.importRow(ctx, b, n, now, tenants, apps); reason != "" {
-				bad = append(bad, lineReason{n, reason, ud})
-			} else {
-				rows = append(rows, row)
-			}
-		}
-		if len(rows) == batch {
-			if err := flush(); err != nil {
-				return counts, err
+		run.add(ctx, n, b, tooLong)
+		if len(run.rows) == batch {
+			if err := run.flush(ctx); err != nil {
+				return run.counts, err
 			}
 		}
 		if errors.Is(err, io.EOF) {
 			break
 		}
 	}
-	if err := flush(); err != nil {
-		return counts, err
+	if err := run.flush(ctx); err != nil {
+		return run.counts, err
 	}
-	s.log.LogAttrs(ctx, slog.LevelInfo, "users imported", slog.Int("imported", counts.Imported),
-		slog.Int("present", counts.Present), slog.Int("refused", counts.Refused))
-	// One record per user domain the file names (the trail is read by user
-	// domain), with that domain's counts; lines whose user domain could not
-	// be read count under "".
-	for ud, c := range byUD {
-		s.record(ctx, AuditEvent{Event: AuditUsersImported, UserDomain: safeLog(ud),
+	return run.counts, nil
+}
+
+// importRun is one ImportUsers: the batch being filled, the refusals not
+// reported yet, the counts and the tenants resolved so far.
+type importRun struct {
+	s       *Service
+	into    UserImporter
+	refused func(line int, reason string)
+	now     time.Time
+	rows    []ImportRow
+	bad     []lineReason
+	counts  ImportCounts
+	byUD    map[string]*ImportCounts
+	tenants map[string]importTenant
+	apps    map[[2]string]string
+}
+
+// add parses line n into the batch, or into the refusals.
+func (r *importRun) add(ctx context.Context, n int, b []byte, tooLong bool) {
+	switch b = bytes.TrimSpace(b); {
+	case tooLong:
+		r.bad = append(r.bad, lineReason{line: n, reason: fmt.Sprintf("longer than %d bytes", maxImportLine)})
+	case len(b) == 0:
+	default:
+		if row, ud, reason := r.s.importRow(ctx, b, n, r.now, r.tenants, r.apps); reason != "" {
+			r.bad = append(r.bad, lineReason{n, reason, ud})
+		} else {
+			r.rows = append(r.rows, row)
+		}
+	}
+}
+
+func (r *importRun) of(ud string) *ImportCounts {
+	c := r.byUD[ud]
+	if c == nil {
+		c = &ImportCounts{}
+		r.byUD[ud] = c
+	}
+	return c
+}
+
+// flush imports the batch and reports the refusals so far, in line order.
+func (r *importRun) flush(ctx context.Context) error {
+	var results []ImportResult
+	if len(r.rows) > 0 {
+		var err error
+		if results, err = r.into.ImportUsers(ctx, r.rows); err != nil {
+			return err
+		}
+	}
+	for i, res := range results {
+		row := r.rows[i]
+		switch {
+		case res.Outcome.Imported():
+			r.counts.Imported++
+			r.of(row.User.UserDomain).Imported++
+		case res.Outcome == domain.ImportPresent:
+			r.counts.Present++
+			r.of(row.User.UserDomain).Present++
+		default:
+			r.bad = append(r.bad, lineReason{row.Line, res.Reason, row.User.UserDomain})
+		}
+	}
+	sort.Slice(r.bad, func(i, j int) bool { return r.bad[i].line < r.bad[j].line })
+	for _, b := range r.bad {
+		r.counts.Refused++
+		r.of(b.userDomain).Refused++
+		r.refused(b.line, b.reason)
+	}
+	r.rows, r.bad = r.rows[:0], r.bad[:0]
+	return nil
+}
+
+// audit logs the totals and records one audit event per user domain the
+// file names (the trail is read by user domain), with that domain's counts;
+// lines whose user domain could not be read count under "".
+func (r *importRun) audit(ctx context.Context) {
+	r.s.log.LogAttrs(ctx, slog.LevelInfo, "users imported", slog.Int("imported", r.counts.Imported),
+		slog.Int("present", r.counts.Present), slog.Int("refused", r.counts.Refused))
+	for ud, c := range r.byUD {
+		r.s.record(ctx, AuditEvent{Event: AuditUsersImported, UserDomain: safeLog(ud),
 			Detail: fmt.Sprintf(`{"imported":%d,"present":%d,"refused":%d}`, c.Imported, c.Present, c.Refused)})
 	}
-	return counts, nil
 }
 
 type lineReason struct {

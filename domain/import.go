@@ -50,12 +50,15 @@ func ValidImportedUID(uid string) bool {
 		return false
 	}
 	for i := 0; i < len(uid); i++ {
-		c := uid[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+		if !uidByte(uid[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+func uidByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
 }
 
 // Validate returns the reason the line cannot be imported, "" when it can.
@@ -143,19 +146,19 @@ type ImportKnown struct {
 type ImportOutcome int
 
 const (
-	// ImportRegistered: the uid is new; the user, its binding and its unionid
+	// ImportRegistered means the uid is new; the user, its binding and its unionid
 	// are written.
 	ImportRegistered ImportOutcome = iota + 1
-	// ImportIdentityAdded: the uid exists in the user domain; the line's
+	// ImportIdentityAdded means the uid exists in the user domain; the line's
 	// openid (new) is bound to it (the same person under another official
 	// account).
 	ImportIdentityAdded
-	// ImportUnionIDAttached: the binding exists without a unionid; the line's
+	// ImportUnionIDAttached means the binding exists without a unionid; the line's
 	// unionid is recorded on it (as a login would attach it).
 	ImportUnionIDAttached
-	// ImportPresent: everything the line says is stored already.
+	// ImportPresent means everything the line says is stored already.
 	ImportPresent
-	// ImportRefused: the line contradicts what is stored (or an earlier line).
+	// ImportRefused means the line contradicts what is stored (or an earlier line).
 	ImportRefused
 )
 
