@@ -16,8 +16,11 @@ import (
 var _ application.UserImporter = (*Store)(nil)
 
 // maxImportLostRaces bounds how often one batch is planned and written again
-// after a concurrent login (or import) took an identity the batch wanted.
-const maxImportLostRaces = 5
+// (rolled back to its savepoint) after concurrent logins or imports took
+// identities the plan wrote. Each round refuses the lines taken so far; only
+// a login of one of the batch's people committed in the few milliseconds
+// between the lookup and the writes costs another round.
+const maxImportLostRaces = 50
 
 // The import's staging path, one transaction per batch (READ COMMITTED):
 //
@@ -30,8 +33,8 @@ const maxImportLostRaces = 5
 //     one update (unionids attached), every insert ON CONFLICT DO NOTHING;
 //  4. sqlImportLost checks that every row the plan wrote names the line's uid.
 //     A login that registered the same person meanwhile makes an insert do
-//     nothing: then the batch is rolled back and planned again on the
-//     winner's rows (the line is refused). A login racing the other way waits
+//     nothing: then the batch is rolled back to a savepoint after step 1 and
+//     planned again on the winner's rows (the line is refused). A login racing the other way waits
 //     on the batch's uncommitted keys, finds them taken when it commits and
 //     runs again on the imported user (RecordLogin's lost race).
 //
@@ -127,7 +130,7 @@ var errImportLostRace = errors.New("a concurrent login or import of the same per
 // ImportUsers implements application.UserImporter: one transaction for the
 // batch, decided by domain.ImportPlanner on what is stored (see
 // sqlImportStage). Serialization failures and deadlocks run the batch again
-// (retry), and so does a lost race, up to maxImportLostRaces times.
+// (retry).
 func (s *Store) ImportUsers(ctx context.Context, rows []application.ImportRow) ([]application.ImportResult, error) {
 	if len(rows) == 0 {
 		return nil, nil
@@ -141,33 +144,34 @@ func (s *Store) ImportUsers(ctx context.Context, rows []application.ImportRow) (
 		return nil, fmt.Errorf("import users: %w", err)
 	}
 	defer conn.Close()
-	for range maxImportLostRaces {
-		var results []application.ImportResult
-		err := s.retry(ctx, func() error {
-			return conn.Raw(func(dc any) error {
-				c, ok := dc.(*stdlib.Conn)
-				if !ok {
-					return fmt.Errorf("import users: the pool's driver is %T, not pgx", dc)
-				}
-				var err error
-				results, err = importBatch(ctx, c.Conn(), rows)
-				return err
-			})
+	var results []application.ImportResult
+	err = s.retry(ctx, func() error {
+		return conn.Raw(func(dc any) error {
+			c, ok := dc.(*stdlib.Conn)
+			if !ok {
+				return fmt.Errorf("the pool's driver is %T, not pgx", dc)
+			}
+			var err error
+			results, err = importBatch(ctx, c.Conn(), rows)
+			return err
 		})
-		switch {
-		case errors.Is(err, errImportLostRace):
-			continue
-		case err != nil:
-			return nil, fmt.Errorf("import users (batch from line %d): %w", rows[0].Line, err)
-		}
-		return results, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("import users (batch from line %d): %w", rows[0].Line, err)
 	}
-	return nil, fmt.Errorf("import users (batch from line %d): %w %d times in a row", rows[0].Line, errImportLostRace, maxImportLostRaces)
+	return results, nil
 }
 
-// importBatch runs one batch in one transaction on c.
+// importBatch runs one batch in one transaction on c. The transaction is
+// READ COMMITTED whatever the database's default: correctness rests on the
+// primary keys and the check after the writes (sqlImportLost), which must
+// see what concurrent logins committed; under serializable isolation the
+// batch's reads would conflict with nearly every concurrent login and fail
+// to serialize again and again. A lost race rolls back to the savepoint
+// taken after the staging COPY and plans again on what is committed now: the
+// lines a login took are refused, the rest is written.
 func importBatch(ctx context.Context, c *pgx.Conn, rows []application.ImportRow) ([]application.ImportResult, error) {
-	tx, err := c.Begin(ctx)
+	tx, err := c.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {
 		return nil, err
 	}
@@ -178,12 +182,34 @@ func importBatch(ctx context.Context, c *pgx.Conn, rows []application.ImportRow)
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"enduser_import_stage"}, importStageColumns, stageSource(rows)); err != nil {
 		return nil, fmt.Errorf("copy into staging: %w", err)
 	}
+	for range maxImportLostRaces {
+		if _, err := tx.Exec(ctx, "SAVEPOINT enduser_import_planned"); err != nil {
+			return nil, err
+		}
+		results, lost, err := planAndWrite(ctx, tx, rows)
+		if err != nil {
+			return nil, err
+		}
+		if !lost {
+			return results, tx.Commit(ctx)
+		}
+		if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT enduser_import_planned"); err != nil {
+			return nil, err
+		}
+	}
+	return nil, fmt.Errorf("%w %d times in a row", errImportLostRace, maxImportLostRaces)
+}
+
+// planAndWrite looks the staged batch up, plans it and writes the plan; lost
+// reports that a concurrent writer took something the plan wrote (then the
+// caller rolls back to its savepoint).
+func planAndWrite(ctx context.Context, tx pgx.Tx, rows []application.ImportRow) (results []application.ImportResult, lost bool, err error) {
 	known, err := importKnown(ctx, tx, rows)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	planner := domain.NewImportPlanner()
-	results := make([]application.ImportResult, len(rows))
+	results = make([]application.ImportResult, len(rows))
 	plan := make([][]any, 0, len(rows))
 	for i, r := range rows {
 		d := planner.Decide(known[i], r.UserDomainID, r.User)
@@ -193,11 +219,11 @@ func importBatch(ctx context.Context, c *pgx.Conn, rows []application.ImportRow)
 		}
 	}
 	if len(plan) == 0 {
-		return results, tx.Commit(ctx)
+		return results, false, nil
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"enduser_import_plan"},
 		[]string{"line", "insert_user", "bind_openid", "claim_union", "record_union"}, pgx.CopyFromRows(plan)); err != nil {
-		return nil, fmt.Errorf("copy the plan: %w", err)
+		return nil, false, fmt.Errorf("copy the plan: %w", err)
 	}
 	now := dbTime(time.Now())
 	for _, q := range []struct {
@@ -206,17 +232,14 @@ func importBatch(ctx context.Context, c *pgx.Conn, rows []application.ImportRow)
 	}{{"users", sqlImportUsers, nil}, {"unions", sqlImportUnions, []any{now}},
 		{"identities", sqlImportIdentities, nil}, {"attached unionids", sqlImportAttach, nil}} {
 		if _, err := tx.Exec(ctx, q.sql, q.args...); err != nil {
-			return nil, fmt.Errorf("insert %s: %w", q.what, err)
+			return nil, false, fmt.Errorf("insert %s: %w", q.what, err)
 		}
 	}
-	var lost int64
-	if err := tx.QueryRow(ctx, sqlImportLost).Scan(&lost); err != nil {
-		return nil, fmt.Errorf("check the batch: %w", err)
+	var n int64
+	if err := tx.QueryRow(ctx, sqlImportLost).Scan(&n); err != nil {
+		return nil, false, fmt.Errorf("check the batch: %w", err)
 	}
-	if lost > 0 {
-		return nil, errImportLostRace
-	}
-	return results, tx.Commit(ctx)
+	return results, n > 0, nil
 }
 
 // importKnown runs sqlImportKnown and returns what is stored about each row,

@@ -88,10 +88,25 @@ func TestImportUsers(t *testing.T) {
 // TestImportRacesLogins: logins of the people being imported, concurrent
 // with the import, never make a second user of anyone: each person ends with
 // exactly one user, the imported one unless the login registered first (and
-// then the line is refused).
+// then the line is refused). Under serializable isolation too (as
+// CockroachDB and YugabyteDB run by default), where a conflicting batch
+// fails to serialize and runs again.
 func TestImportRacesLogins(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t)
+	for _, isolation := range []string{"read committed", "serializable"} {
+		t.Run(isolation, func(t *testing.T) {
+			t.Parallel()
+			e := newTestEnv(t)
+			if _, err := e.sql.Exec(fmt.Sprintf(`ALTER DATABASE %q SET default_transaction_isolation = '%s'`, dbName(t, e), isolation)); err != nil {
+				t.Fatal(err)
+			}
+			e.sql.SetMaxIdleConns(0) // new connections pick the setting up
+			importRacesLogins(t, e)
+		})
+	}
+}
+
+func importRacesLogins(t *testing.T, e testEnv) {
 	ctx := context.Background()
 	ud := e.createUserDomain(t, "C.DM.1.1")
 	const n = 400
