@@ -167,6 +167,9 @@ func (s *Service) ImportUsers(ctx context.Context, into UserImporter, src io.Rea
 		if err != nil && !errors.Is(err, io.EOF) {
 			return run.counts, fmt.Errorf("read line %d: %w", n, err)
 		}
+		if n == 1 {
+			b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")) // a UTF-8 byte order mark, as some editors write
+		}
 		run.add(ctx, n, b, tooLong)
 		if len(run.rows) == batch {
 			if err := run.flush(ctx); err != nil {

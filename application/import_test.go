@@ -68,11 +68,11 @@ func TestServiceImportUsers(t *testing.T) {
 		return `{"uid":"` + uid + `","userDomain":"` + tenant + `","appId":"` + app + `","openId":"` + open + `"}`
 	}
 	src := strings.Join([]string{
-		line("a", appID, "o-a"),        // 1
-		line("b", appID, "o-a"),        // 2: a's openid (the store refuses)
-		"",                             // 3: blank
-		line("c", "wx-unknown", "o-c"), // 4: not an official account
-		line("d", app2ID, "o-d"),       // 5
+		"\xef\xbb\xbf" + line("a", appID, "o-a"), // 1
+		line("b", appID, "o-a"),                  // 2: a's openid (the store refuses)
+		"",                                       // 3: blank
+		line("c", "wx-unknown", "o-c"),           // 4: not an official account
+		line("d", app2ID, "o-d"),                 // 5
 		`{"uid":"` + strings.Repeat("x", 70<<10) + `"}`,                   // 6: too long
 		line("a", appID, "o-a"),                                           // 7: present (same batch as 5)
 		`{"uid":"e","userDomain":"C.DM.404.1","appId":"wx","openId":"o"}`, // 8
