@@ -165,14 +165,15 @@ func (s *Service) ImportUsers(ctx context.Context, into UserImporter, src io.Rea
 			break
 		}
 		if err != nil && !errors.Is(err, io.EOF) {
-			return run.counts, fmt.Errorf("read line %d: %w", n, err)
+			werr := run.wait() // the batch in flight ends (and is counted) first
+			return run.counts, errors.Join(fmt.Errorf("read line %d: %w", n, err), werr)
 		}
 		if n == 1 {
 			b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")) // a UTF-8 byte order mark, as some editors write
 		}
 		run.add(ctx, n, b, tooLong)
 		if len(run.rows) == batch {
-			if err := run.flush(ctx); err != nil {
+			if err := run.send(ctx); err != nil {
 				return run.counts, err
 			}
 		}
@@ -180,25 +181,29 @@ func (s *Service) ImportUsers(ctx context.Context, into UserImporter, src io.Rea
 			break
 		}
 	}
-	if err := run.flush(ctx); err != nil {
+	if err := run.send(ctx); err != nil {
 		return run.counts, err
 	}
-	return run.counts, nil
+	return run.counts, run.wait()
 }
 
-// importRun is one ImportUsers: the batch being filled, the refusals not
-// reported yet, the counts and the tenants resolved so far.
+// importRun is one ImportUsers: the batch being filled and its refusals, the
+// batch being imported meanwhile (the next one is parsed while the store
+// works: at most two batches are in memory), the counts and the tenants
+// resolved so far.
 type importRun struct {
-	s       *Service
-	into    UserImporter
-	refused func(line int, reason string)
-	now     time.Time
-	rows    []ImportRow
-	bad     []lineReason
-	counts  ImportCounts
-	byUD    map[string]*ImportCounts
-	tenants map[string]importTenant
-	apps    map[[2]string]string
+	s        *Service
+	into     UserImporter
+	refused  func(line int, reason string)
+	now      time.Time
+	rows     []ImportRow
+	bad      []lineReason
+	inFlight *importBatch
+	spare    []ImportRow // the rows buffer of the last batch imported, for reuse
+	counts   ImportCounts
+	byUD     map[string]*ImportCounts
+	tenants  map[string]importTenant
+	apps     map[[2]string]string
 }
 
 // add parses line n into the batch, or into the refusals.
@@ -225,17 +230,51 @@ func (r *importRun) of(ud string) *ImportCounts {
 	return c
 }
 
-// flush imports the batch and reports the refusals so far, in line order.
-func (r *importRun) flush(ctx context.Context) error {
-	var results []ImportResult
-	if len(r.rows) > 0 {
-		var err error
-		if results, err = r.into.ImportUsers(ctx, r.rows); err != nil {
-			return err
-		}
+// importBatch is a batch handed to the store and the refusals of its lines
+// (parse errors and the store's, reported together in line order).
+type importBatch struct {
+	rows    []ImportRow
+	bad     []lineReason
+	results []ImportResult
+	err     error
+	done    chan struct{}
+}
+
+// send waits for the batch in flight (reporting it), then hands the batch
+// just filled to the store in the background.
+func (r *importRun) send(ctx context.Context) error {
+	if err := r.wait(); err != nil {
+		return err
 	}
-	for i, res := range results {
-		row := r.rows[i]
+	b := &importBatch{rows: r.rows, bad: r.bad, done: make(chan struct{})}
+	r.rows, r.bad, r.spare = r.spare[:0], nil, nil
+	if r.rows == nil {
+		r.rows = make([]ImportRow, 0, cap(b.rows))
+	}
+	r.inFlight = b
+	go func() {
+		defer close(b.done)
+		if len(b.rows) > 0 {
+			b.results, b.err = r.into.ImportUsers(ctx, b.rows)
+		}
+	}()
+	return nil
+}
+
+// wait waits for the batch in flight, if any, counts it and reports its
+// refusals in line order.
+func (r *importRun) wait() error {
+	b := r.inFlight
+	if b == nil {
+		return nil
+	}
+	<-b.done
+	r.inFlight = nil
+	if b.err != nil {
+		return b.err
+	}
+	for i, res := range b.results {
+		row := b.rows[i]
 		switch {
 		case res.Outcome.Imported():
 			r.counts.Imported++
@@ -244,16 +283,16 @@ func (r *importRun) flush(ctx context.Context) error {
 			r.counts.Present++
 			r.of(row.User.UserDomain).Present++
 		default:
-			r.bad = append(r.bad, lineReason{row.Line, res.Reason, row.User.UserDomain})
+			b.bad = append(b.bad, lineReason{row.Line, res.Reason, row.User.UserDomain})
 		}
 	}
-	sort.Slice(r.bad, func(i, j int) bool { return r.bad[i].line < r.bad[j].line })
-	for _, b := range r.bad {
+	sort.Slice(b.bad, func(i, j int) bool { return b.bad[i].line < b.bad[j].line })
+	for _, l := range b.bad {
 		r.counts.Refused++
-		r.of(b.userDomain).Refused++
-		r.refused(b.line, b.reason)
+		r.of(l.userDomain).Refused++
+		r.refused(l.line, l.reason)
 	}
-	r.rows, r.bad = r.rows[:0], r.bad[:0]
+	r.spare = b.rows
 	return nil
 }
 
