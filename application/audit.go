@@ -48,6 +48,9 @@ type AuditEvent struct {
 	// OpenID is the WeChat openid when known. An AuditLog never stores it in
 	// clear: only a keyed hash of it.
 	OpenID string
+	// Detail is a small JSON object for events that carry more (an import's
+	// counts); "" for most.
+	Detail string
 	RequestMeta
 }
 

@@ -115,6 +115,7 @@ type auditRow struct {
 	ClientIP      string `gorm:"column:client_ip"`
 	UserAgent     string
 	RequestID     string `gorm:"column:request_id"`
+	Detail        string
 }
 
 func (auditRow) TableName() string { return "enduser_audit_events" }
@@ -127,7 +128,8 @@ func (w *AuditWriter) Record(_ context.Context, e application.AuditEvent) {
 	}
 	r := auditRow{At: e.Time, Event: e.Event, Code: w.code(e.Outcome), UserDomain: clip(e.UserDomain, 64),
 		AppID: clip(e.AppID, 64), UID: clip(e.UID, 64), ClientIP: clip(e.ClientIP, 64),
-		UserAgent: clip(e.UserAgent, maxUserAgent), RequestID: clip(e.RequestID, 128)}
+		UserAgent: clip(e.UserAgent, maxUserAgent), RequestID: clip(e.RequestID, 128),
+		Detail: clip(e.Detail, 1024)}
 	if r.At.IsZero() {
 		r.At = time.Now()
 	}
@@ -326,6 +328,7 @@ type AuditRecord struct {
 	ClientIP      string    `json:"clientIp"`
 	UserAgent     string    `json:"userAgent"`
 	RequestID     string    `json:"requestId"`
+	Detail        string    `json:"detail,omitempty"`
 }
 
 // AuditEvents lists the records of q, newest first.
@@ -344,7 +347,8 @@ func (s *Store) AuditEvents(ctx context.Context, q AuditQuery) ([]AuditRecord, e
 	out := make([]AuditRecord, len(rows))
 	for i, r := range rows {
 		out[i] = AuditRecord{Time: r.At.UTC(), Event: r.Event, Code: r.Code, WeChatErrcode: r.WechatErrcode, UserDomain: r.UserDomain,
-			AppID: r.AppID, UID: r.UID, OpenIDHash: r.OpenidHash, ClientIP: r.ClientIP, UserAgent: r.UserAgent, RequestID: r.RequestID}
+			AppID: r.AppID, UID: r.UID, OpenIDHash: r.OpenidHash, ClientIP: r.ClientIP, UserAgent: r.UserAgent, RequestID: r.RequestID,
+			Detail: r.Detail}
 	}
 	return out, nil
 }

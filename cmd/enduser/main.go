@@ -66,6 +66,9 @@ commands:
                         tokens refused; a new key signs at once when it signed
   ip unblock IP         lift the lockouts of a client IP (in Redis: needs ENDUSER_REDIS_URL)
   user logout-all UID   end every session of a user (a stolen phone); the user may log in again
+  import users FILE     import users with their uids from JSON lines (FILE "-": standard input);
+                        refused lines on stderr, then "imported N, already present M, refused K";
+                        exit status 1 when K > 0
   healthcheck [--url U] exit 0 when the local server answers /healthz (for container health checks)
 
 Configuration comes from ENDUSER_* environment variables (see README.md).
@@ -128,6 +131,8 @@ func dispatch(ctx context.Context, args []string, e env) error {
 		return cmdIP(ctx, rest, e)
 	case "user":
 		return cmdUser(ctx, rest, e)
+	case "import":
+		return cmdImport(ctx, rest, e)
 	case "help", "-h", "--help", "-help":
 		return flag.ErrHelp
 	}
