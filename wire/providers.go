@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -137,15 +138,20 @@ var ApplicationSet = wire.NewSet(
 	NewHTTPHandler,
 )
 
-// NewAuditWriter provides the audit trail's writer (nil when cfg.Audit.Off),
-// its openid hashing key derived from the master key, and counts its losses
-// on reg.
-func NewAuditWriter(cfg Config, db *gorm.DB, log *slog.Logger, reg prometheus.Registerer) (*postgres.AuditWriter, error) {
+// NewAuditWriter provides the audit trail's writer (nil when cfg.Audit.Off)
+// and counts its losses on reg. Its openid hashing key is the one stored
+// sealed in the database (store.AuditOpenIDKey), first derived from the
+// master key, so that it outlives a master key rotation.
+func NewAuditWriter(cfg Config, store *postgres.Store, db *gorm.DB, log *slog.Logger, reg prometheus.Registerer) (*postgres.AuditWriter, error) {
 	if cfg.Audit.Off {
 		return nil, nil //nolint:nilnil // audit off: a nil *AuditWriter is the valid "no trail" value
 	}
+	key, err := store.AuditOpenIDKey(context.Background(), postgres.DeriveAuditKey(cfg.MasterKey))
+	if err != nil {
+		return nil, err
+	}
 	w := postgres.NewAuditWriter(db, postgres.AuditConfig{Retention: cfg.Audit.Retention, QueueSize: cfg.Audit.QueueSize,
-		OpenIDKey: postgres.DeriveAuditKey(cfg.MasterKey), Code: httpapi.CodeOf}, log)
+		OpenIDKey: key, Code: httpapi.CodeOf}, log)
 	if reg != nil {
 		for reason, f := range map[string]func() uint64{"queue_full": w.Dropped, "write_failed": w.Failed} {
 			c := prometheus.NewCounterFunc(prometheus.CounterOpts{

@@ -40,7 +40,7 @@ func NewModule(cfg Config, db *gorm.DB, hc *http.Client, log *slog.Logger, reg p
 	store := postgres.NewStore(db, box)
 	tokenConfig := cfg.Token
 	issuer := token.NewIssuer(tokenConfig, store, clock)
-	auditWriter, err := NewAuditWriter(cfg, db, log, reg)
+	auditWriter, err := NewAuditWriter(cfg, store, db, log, reg)
 	if err != nil {
 		return nil, err
 	}
