@@ -44,6 +44,9 @@ type AuditEvent struct {
 	// OpenID is the WeChat openid when known. An AuditLog never stores it in
 	// clear: only a keyed hash of it.
 	OpenID string
+	// DeviceGiven is whether a logout named a push device (the device id
+	// itself, an identifier of the phone, is not audited).
+	DeviceGiven bool
 	RequestMeta
 }
 

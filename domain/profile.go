@@ -1,6 +1,8 @@
 package domain
 
 import (
+	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"unicode"
@@ -199,4 +201,23 @@ func parseSmallUint(s string) (int, bool) {
 		n = n*10 + int(c-'0')
 	}
 	return n, true
+}
+
+// MaxDeviceIDLength bounds a logout's deviceId (a push token: FCM's are
+// about 160 characters, Alibaba Cloud's device ids 32).
+const MaxDeviceIDLength = 512
+
+// CheckDeviceID checks a logout's deviceId ("" none): at most
+// MaxDeviceIDLength bytes of printable ASCII without spaces (what FCM and
+// Alibaba Cloud push tokens are made of). Errors: KindLogoutFailed.
+func CheckDeviceID(id string) error {
+	if len(id) > MaxDeviceIDLength {
+		return Wrap(KindLogoutFailed, fmt.Errorf("deviceId is longer than %d characters", MaxDeviceIDLength))
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] <= ' ' || id[i] > '~' {
+			return Wrap(KindLogoutFailed, errors.New("deviceId holds a character other than printable ASCII"))
+		}
+	}
+	return nil
 }

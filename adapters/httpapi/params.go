@@ -81,3 +81,21 @@ func (p params) get(name string) string {
 	}
 	return p.body[name]
 }
+
+// lookup returns the named parameter and whether it was sent at all: the
+// query's when it is not blank, else the body's, else the query's blank one
+// (a parameter sent empty, which clears a profile field). A JSON null is not
+// sent.
+func (p params) lookup(name string) (string, bool) {
+	q, inQuery := p.query[name]
+	if inQuery && len(q) > 0 && strings.TrimSpace(q[0]) != "" {
+		return q[0], true
+	}
+	if v, ok := p.body[name]; ok {
+		return v, true
+	}
+	if inQuery && len(q) > 0 {
+		return q[0], true
+	}
+	return "", false
+}
