@@ -1,6 +1,8 @@
 package wire
 
 import (
+	"context"
+
 	"log/slog"
 	"time"
 
@@ -35,6 +37,13 @@ type Module struct {
 	StoreMetrics StoreMetrics
 	// Limits are the abuse limits (Unblock lifts a lockout).
 	Limits *ratelimit.Limits
+}
+
+// OnLogout registers a host's listener of logouts (a push module, which
+// stops pushing to the device the logout named): Service.OnLogout, which
+// says how listeners are called.
+func (m *Module) OnLogout(listener func(context.Context, application.LogoutEvent)) {
+	m.Service.OnLogout(listener)
 }
 
 // StoreMetrics marks the persistence adapter's metrics as registered:
