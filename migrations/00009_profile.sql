@@ -2,7 +2,8 @@
 -- The end user's profile (setUserInfo, spec §3): optional columns on the user
 -- row, NULL when unset. Lengths are checked by the application in runes; the
 -- CHECKs here only bound what a bug could store. And the push device a
--- logout named (spec §2), kept with the ended session.
+-- logout named (spec §2), kept with the ended session (revoked in the same
+-- UPDATE); it goes with the session row when the purge deletes it.
 ALTER TABLE enduser_users
     ADD COLUMN nike_name   text,
     ADD COLUMN head_image  text,
@@ -19,7 +20,15 @@ ALTER TABLE enduser_users
 ALTER TABLE enduser_sessions
     ADD COLUMN logout_device_id text;
 
+-- Whether a logout named a push device (NULL for other events); the device
+-- id itself is not audited.
+ALTER TABLE enduser_audit_events
+    ADD COLUMN device_given boolean;
+
 -- +goose Down
+ALTER TABLE enduser_audit_events
+    DROP COLUMN device_given;
+
 ALTER TABLE enduser_sessions
     DROP COLUMN logout_device_id;
 

@@ -115,6 +115,7 @@ type auditRow struct {
 	ClientIP      string `gorm:"column:client_ip"`
 	UserAgent     string
 	RequestID     string `gorm:"column:request_id"`
+	DeviceGiven   *bool  `gorm:"column:device_given"`
 }
 
 func (auditRow) TableName() string { return "enduser_audit_events" }
@@ -134,6 +135,10 @@ func (w *AuditWriter) Record(_ context.Context, e application.AuditEvent) {
 	if e.WeChatErrcode != 0 {
 		c := e.WeChatErrcode
 		r.WechatErrcode = &c
+	}
+	if e.Event == application.AuditLogout {
+		given := e.DeviceGiven
+		r.DeviceGiven = &given
 	}
 	if e.OpenID != "" {
 		r.OpenidHash = w.HashOpenID(e.OpenID)
@@ -326,6 +331,8 @@ type AuditRecord struct {
 	ClientIP      string    `json:"clientIp"`
 	UserAgent     string    `json:"userAgent"`
 	RequestID     string    `json:"requestId"`
+	// DeviceGiven, on logouts only, is whether the logout named a push device.
+	DeviceGiven *bool `json:"deviceGiven,omitempty"`
 }
 
 // AuditEvents lists the records of q, newest first.
@@ -344,7 +351,8 @@ func (s *Store) AuditEvents(ctx context.Context, q AuditQuery) ([]AuditRecord, e
 	out := make([]AuditRecord, len(rows))
 	for i, r := range rows {
 		out[i] = AuditRecord{Time: r.At.UTC(), Event: r.Event, Code: r.Code, WeChatErrcode: r.WechatErrcode, UserDomain: r.UserDomain,
-			AppID: r.AppID, UID: r.UID, OpenIDHash: r.OpenidHash, ClientIP: r.ClientIP, UserAgent: r.UserAgent, RequestID: r.RequestID}
+			AppID: r.AppID, UID: r.UID, OpenIDHash: r.OpenidHash, ClientIP: r.ClientIP, UserAgent: r.UserAgent, RequestID: r.RequestID,
+			DeviceGiven: r.DeviceGiven}
 	}
 	return out, nil
 }

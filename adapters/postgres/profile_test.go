@@ -3,9 +3,11 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/iotplatform/enduser-auth/application"
 	"github.com/iotplatform/enduser-auth/domain"
 )
 
@@ -43,5 +45,33 @@ func TestLogoutSessionStoresTheDevice(t *testing.T) {
 	}
 	if reason, device := read(without.ID()); reason != "logout" || device.Valid {
 		t.Fatalf("without device: reason %q device %+v, want NULL", reason, device)
+	}
+}
+
+// TestAuditRecordsWhetherALogoutNamedADevice: logouts carry deviceGiven,
+// other events none, and the device id itself is stored nowhere in the audit.
+func TestAuditRecordsWhetherALogoutNamedADevice(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	w := NewAuditWriter(env.store.db, AuditConfig{BatchSize: 100, FlushInterval: time.Hour}, nil)
+	stop := runWriter(w)
+	now := time.Now()
+	w.Record(context.Background(), application.AuditEvent{Time: now, Event: application.AuditLogout, UserDomain: "L.DM.1.1", UID: "u1", DeviceGiven: true})
+	w.Record(context.Background(), application.AuditEvent{Time: now.Add(time.Millisecond), Event: application.AuditLogout, UserDomain: "L.DM.1.1", UID: "u2"})
+	w.Record(context.Background(), application.AuditEvent{Time: now.Add(2 * time.Millisecond), Event: application.AuditLogin, UserDomain: "L.DM.1.1", UID: "u3"})
+	stop() // flushes
+	recs, err := env.store.AuditEvents(context.Background(), AuditQuery{UserDomain: "L.DM.1.1", Since: now.Add(-time.Minute)})
+	if err != nil || len(recs) != 3 {
+		t.Fatalf("%d records, %v", len(recs), err)
+	}
+	got := map[string]string{}
+	for _, r := range recs {
+		got[r.UID] = "nil"
+		if r.DeviceGiven != nil {
+			got[r.UID] = fmt.Sprint(*r.DeviceGiven)
+		}
+	}
+	if got["u1"] != "true" || got["u2"] != "false" || got["u3"] != "nil" {
+		t.Fatalf("deviceGiven by uid: %v", got)
 	}
 }
