@@ -107,6 +107,15 @@ func TestSetUserInfo(t *testing.T) {
 	if a := put(nil, "application/json", `{"lang": 1.5}`); a.Code != 5034 {
 		t.Fatalf("JSON fraction lang: %d", a.Code)
 	}
+	if a := put(nil, "application/json", "{\"city\": \"a\xffb\"}"); a.Code != 5034 {
+		t.Fatalf("JSON string that is not UTF-8: %d", a.Code)
+	}
+	if a := put(nil, "application/json", `{"city": "a\u0000b"}`); a.Code != 5034 {
+		t.Fatalf("JSON escaped control character: %d", a.Code)
+	}
+	if a := put(nil, "application/x-www-form-urlencoded", "province=%FF"); a.Code != 5034 {
+		t.Fatalf("form value that is not UTF-8: %d", a.Code)
+	}
 	if a := put(nil, "application/json", `[1,2]`); a.Code != 200 {
 		t.Fatalf("a JSON body that is no object (nothing sent): %d", a.Code)
 	}
