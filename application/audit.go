@@ -51,6 +51,9 @@ type AuditEvent struct {
 	// Detail is a small JSON object for events that carry more (an import's
 	// counts); "" for most.
 	Detail string
+	// DeviceGiven is whether a logout named a push device (the device id
+	// itself, an identifier of the phone, is not audited).
+	DeviceGiven bool
 	RequestMeta
 }
 

@@ -258,6 +258,25 @@ func (f *faultyStore) RevokeSession(ctx context.Context, id domain.SessionID, no
 	return f.Store.RevokeSession(ctx, id, now, reason)
 }
 
+// LogoutSession is a revocation too: a fault on "RevokeSession" or on
+// "LogoutSession" fails it.
+func (f *faultyStore) LogoutSession(ctx context.Context, id domain.SessionID, now time.Time, deviceID string) (bool, error) {
+	if err := f.fault("LogoutSession"); err != nil {
+		return false, err
+	}
+	if err := f.fault("RevokeSession"); err != nil {
+		return false, err
+	}
+	return f.Store.LogoutSession(ctx, id, now, deviceID)
+}
+
+func (f *faultyStore) UpdateUserProfile(ctx context.Context, uid string, u domain.ProfileUpdate) error {
+	if err := f.fault("UpdateUserProfile"); err != nil {
+		return err
+	}
+	return f.Store.UpdateUserProfile(ctx, uid, u)
+}
+
 func (f *faultyStore) RevokedSessionsSince(ctx context.Context, since time.Time) ([]application.RevokedSession, error) {
 	if err := f.fault("RevokedSessionsSince"); err != nil {
 		return nil, err

@@ -96,6 +96,14 @@ type UserRepository interface {
 	// UserWithWeChat returns a user and its binding under appID (the binding
 	// is zero when there is none). Errors: KindUserNotFound.
 	UserWithWeChat(ctx context.Context, uid, appID string) (domain.EndUser, domain.WeChatIdentity, error)
+	// UserProfile returns the user's profile (zero when never set). Errors:
+	// KindUserNotFound.
+	UserProfile(ctx context.Context, uid string) (domain.Profile, error)
+	// UpdateUserProfile applies u to the user's stored profile in one atomic
+	// operation that writes only the fields u changes, so that concurrent
+	// updates of different fields never lose each other's changes. An empty
+	// u checks only that the user exists. Errors: KindUserNotFound.
+	UpdateUserProfile(ctx context.Context, uid string, u domain.ProfileUpdate) error
 }
 
 // RevokedSession is a revocation, as the revocation cache needs it.
@@ -141,6 +149,11 @@ type SessionRepository interface {
 	// RevokeSession revokes the session (idempotent); it reports whether this
 	// call revoked it.
 	RevokeSession(ctx context.Context, id domain.SessionID, now time.Time, reason string) (bool, error)
+	// LogoutSession revokes the session for a logout (reason "logout") and
+	// records deviceID ("" none) with it, in the same write; like
+	// RevokeSession it is idempotent and reports whether this call revoked
+	// it (a session revoked already keeps its reason and device).
+	LogoutSession(ctx context.Context, id domain.SessionID, now time.Time, deviceID string) (bool, error)
 	// RevokeUserSessions revokes every session of the user that is not
 	// revoked yet and returns their ids and the name of the user domain they
 	// belong to (none and "" for an unknown user or one without any).

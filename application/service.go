@@ -10,6 +10,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/iotplatform/enduser-auth/domain"
@@ -83,6 +84,10 @@ type Service struct {
 	coolDownUntil func(time.Time) time.Time
 	refreshKeys   *refreshKeyring
 	verified      *verifiedCache
+
+	logoutMu        sync.RWMutex
+	logoutListeners []func(context.Context, LogoutEvent)
+	logoutWG        sync.WaitGroup
 }
 
 // NewService builds the facade from its ports. Zero lifetimes and intervals

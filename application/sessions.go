@@ -209,21 +209,39 @@ func (s *Service) checkNotRevoked(ctx context.Context, sid domain.SessionID, now
 // Logout ends the session of the presented access token: its refresh tokens
 // stop working, and so does the access token (at once on this instance).
 // Errors: KindAccessTokenRequired, KindTokenInvalid, KindLogoutFailed.
-func (s *Service) Logout(ctx context.Context, accessToken string) (err error) {
+func (s *Service) Logout(ctx context.Context, accessToken string) error {
+	return s.LogoutDevice(ctx, accessToken, "")
+}
+
+// LogoutDevice is Logout naming the push device of the phone (its push
+// token; "" none): the device is recorded with the ended session, and the
+// listeners registered with OnLogout hear of the logout once the revocation
+// is stored. A deviceId that is longer than domain.MaxDeviceIDLength or holds
+// anything but printable ASCII fails with KindLogoutFailed and ends nothing.
+func (s *Service) LogoutDevice(ctx context.Context, accessToken, deviceID string) (err error) {
 	var p domain.Principal
 	defer func() {
-		s.logOutcome(ctx, "logout", err)
-		s.record(ctx, AuditEvent{Event: AuditLogout, Outcome: domain.KindOf(err), UserDomain: p.UserDomain, AppID: p.AppID, UID: p.UID})
+		s.logOutcome(ctx, "logout", err, slog.Bool("deviceGiven", deviceID != ""))
+		s.record(ctx, AuditEvent{Event: AuditLogout, Outcome: domain.KindOf(err), UserDomain: p.UserDomain, AppID: p.AppID, UID: p.UID,
+			DeviceGiven: deviceID != ""})
 	}()
 	p, err = s.VerifyAccessToken(ctx, accessToken)
 	if err != nil {
 		return err
 	}
+	if err := domain.CheckDeviceID(deviceID); err != nil {
+		return err
+	}
 	now := s.clock.Now()
-	if _, err := s.sessions.RevokeSession(ctx, p.SessionID, now, "logout"); err != nil {
+	revoked, err := s.sessions.LogoutSession(ctx, p.SessionID, now, deviceID)
+	if err != nil {
 		return &domain.Error{Kind: domain.KindLogoutFailed, Err: err}
 	}
 	s.revoked.add(p.SessionID, now)
+	if revoked {
+		s.announceLogout(ctx, LogoutEvent{UID: p.UID, UserDomain: p.UserDomain, AppID: p.AppID, SessionID: p.SessionID,
+			DeviceID: deviceID, At: now})
+	}
 	return nil
 }
 
@@ -257,8 +275,9 @@ func (s *Service) EndUserSessions(ctx context.Context, uid string) (n int, err e
 
 // UserProfile is what UserInfo returns.
 type UserProfile struct {
-	User   domain.EndUser
-	WeChat domain.WeChatIdentity
+	User    domain.EndUser
+	WeChat  domain.WeChatIdentity
+	Profile domain.Profile // what setUserInfo stored
 }
 
 // UserInfo returns the user of a verified principal, with the WeChat binding
@@ -269,7 +288,11 @@ func (s *Service) UserInfo(ctx context.Context, p domain.Principal) (UserProfile
 	if err != nil {
 		return UserProfile{}, internalUnless(err, domain.KindUserNotFound)
 	}
-	return UserProfile{User: u, WeChat: w}, nil
+	prof, err := s.users.UserProfile(ctx, p.UID)
+	if err != nil {
+		return UserProfile{}, internalUnless(err, domain.KindUserNotFound)
+	}
+	return UserProfile{User: u, WeChat: w, Profile: prof}, nil
 }
 
 // JWKS returns the public keys that verify access tokens, as a JSON Web Key Set.

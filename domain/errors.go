@@ -35,6 +35,17 @@ const (
 	KindLogoutFailed         Kind = "logout_failed"
 	KindUserNotFound         Kind = "user_not_found"
 
+	// The profile kinds (setUserInfo), in the order its parameters are checked.
+	KindNikeNameInvalid   Kind = "nike_name_invalid"
+	KindProfileInvalid    Kind = "profile_parameter_invalid"
+	KindSexInvalid        Kind = "sex_invalid"
+	KindAddressInvalid    Kind = "address_invalid"
+	KindProvinceInvalid   Kind = "province_invalid"
+	KindCityInvalid       Kind = "city_invalid"
+	KindSignatureText     Kind = "signature_text_invalid"
+	KindRemarkInvalid     Kind = "remark_invalid"
+	KindProfileSaveFailed Kind = "profile_save_failed"
+
 	// KindClientBlocked is a client refused by an abuse limit (too many
 	// requests from its IP, or a lockout after repeated signature failures).
 	// Error.RetryAfter says when it may try again.
@@ -56,6 +67,8 @@ var ClientKinds = []Kind{
 	KindOfficialAccountMissing, KindWeChatUnavailable, KindWeChatRejected, KindWeChatMalformed,
 	KindRefreshTokenRequired, KindAccessTokenRequired, KindTokenInvalid, KindLogoutFailed, KindUserNotFound,
 	KindClientBlocked,
+	KindNikeNameInvalid, KindProfileInvalid, KindSexInvalid, KindAddressInvalid, KindProvinceInvalid, KindCityInvalid,
+	KindSignatureText, KindRemarkInvalid, KindProfileSaveFailed,
 }
 
 // Error is the module's one error type. Detail is safe to show to the caller

@@ -38,6 +38,13 @@ type Module struct {
 	Limits *ratelimit.Limits
 }
 
+// OnLogout registers a host's listener of logouts (a push module, which
+// stops pushing to the device the logout named): Service.OnLogout, which
+// says how listeners are called.
+func (m *Module) OnLogout(listener func(context.Context, application.LogoutEvent)) {
+	m.Service.OnLogout(listener)
+}
+
 // StoreMetrics marks the persistence adapter's metrics as registered:
 // enduser_auth_db_retries_total (statements or transactions run again after
 // a serialization failure or a deadlock) and

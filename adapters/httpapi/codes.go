@@ -41,6 +41,15 @@ var responses = map[domain.Kind]response{
 	domain.KindTokenInvalid:           {5032, "Token is invalid or expired", "令牌无效或已过期", http.StatusOK},
 	domain.KindLogoutFailed:           {5045, "Logout failed", "退出登录失败", http.StatusOK},
 	domain.KindUserNotFound:           {5033, "User does not exist", "用户不存在", http.StatusOK},
+	domain.KindNikeNameInvalid:        {5060, "Nickname is too long", "昵称过长", http.StatusOK},
+	domain.KindProfileInvalid:         {5034, "Parameter error", "参数错误", http.StatusOK},
+	domain.KindSexInvalid:             {5061, "Sex must be 0, 1 or 2", "性别只能为0、1或2", http.StatusOK},
+	domain.KindAddressInvalid:         {5076, "Address is too long", "地址过长", http.StatusOK},
+	domain.KindProvinceInvalid:        {5473, "Province is too long", "省份过长", http.StatusOK},
+	domain.KindCityInvalid:            {5474, "City is too long", "城市过长", http.StatusOK},
+	domain.KindSignatureText:          {5475, "Personal signature is too long", "个性签名过长", http.StatusOK},
+	domain.KindRemarkInvalid:          {5476, "Remark is too long", "备注过长", http.StatusOK},
+	domain.KindProfileSaveFailed:      {5042, "Failed to save user information", "保存用户信息失败", http.StatusOK},
 	domain.KindClientBlocked:          {5148, "The current IP address is blocked. Please try again in 20 minutes", "当前IP已被封禁，请20分钟后再试", http.StatusOK},
 }
 

@@ -28,6 +28,7 @@ const (
 	PathRefreshToken           = "/v2/enduser/enduserapi/refreshToken" //nolint:gosec // G101: a route path, not a credential
 	PathUserLogout             = "/v2/enduser/enduserapi/userLogout"
 	PathUserInfo               = "/v2/enduser/enduserapi/userInfo"
+	PathSetUserInfo            = "/v2/enduser/enduserapi/setUserInfo"
 	PathJWKS                   = "/.well-known/jwks.json"
 )
 
@@ -76,7 +77,7 @@ func (h *Handler) Register(g *echo.Group) {
 	if h.cors != nil {
 		mw = append(mw, h.cors)
 		preflight := func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }
-		for _, p := range []string{PathWeChatOffiaccountLogin, PathRefreshToken, PathUserLogout, PathUserInfo, PathJWKS} {
+		for _, p := range []string{PathWeChatOffiaccountLogin, PathRefreshToken, PathUserLogout, PathUserInfo, PathSetUserInfo, PathJWKS} {
 			g.OPTIONS(p, h.guard("preflight", preflight), mw...)
 		}
 	}
@@ -84,6 +85,7 @@ func (h *Handler) Register(g *echo.Group) {
 	g.PUT(PathRefreshToken, h.guard("refresh", h.limited(h.refreshToken)), mw...)
 	g.DELETE(PathUserLogout, h.guard("logout", h.limited(h.userLogout)), mw...)
 	g.GET(PathUserInfo, h.guard("userinfo", h.limited(h.userInfo)), mw...)
+	g.PUT(PathSetUserInfo, h.guard("setuserinfo", h.limited(h.setUserInfo)), mw...)
 	g.GET(PathJWKS, h.guard("jwks", h.jwks), mw...)
 	g.GET(PathOpenAPI, serveOpenAPI)
 }
@@ -219,15 +221,17 @@ func (h *Handler) refreshToken(c echo.Context) error {
 }
 
 func (h *Handler) userLogout(c echo.Context) error {
-	if err := h.svc.Logout(c.Request().Context(), c.Request().Header.Get(echo.HeaderAuthorization)); err != nil {
+	p := readParams(c.Request())
+	if err := h.svc.LogoutDevice(c.Request().Context(), c.Request().Header.Get(echo.HeaderAuthorization), p.get("deviceId")); err != nil {
 		return h.fail(c, err)
 	}
 	return ok(c, nil)
 }
 
 // userInfoDTO is the platform's user information; fields this module does not
-// know (nickname, phone, other logins) are present and empty strings, as
-// clients expect them.
+// know (phone, other logins) and profile fields never set are present and
+// empty strings, as clients expect them; the profile's numbers (sex, lang,
+// nationality, timezone) are their decimal text, as the platform's strings.
 type userInfoDTO struct {
 	UID                     string `json:"uid"`
 	UserDomain              string `json:"userDomain"`
@@ -240,6 +244,11 @@ type userInfoDTO struct {
 	Lang                    string `json:"lang"`
 	Timezone                string `json:"timezone"`
 	NationalityID           string `json:"nationalityId"`
+	Nationality             string `json:"nationality"`
+	Province                string `json:"province"`
+	City                    string `json:"city"`
+	Signature               string `json:"signature"`
+	Remark                  string `json:"remark"`
 	WechatMiniprogramUserID string `json:"wechatMiniprogramUserId"`
 	WechatOffiaccountUserID string `json:"wechatOffiaccountUserId"`
 	WechatUnionID           string `json:"wechatUnionId"`
@@ -266,9 +275,22 @@ func (h *Handler) userInfo(c echo.Context) error {
 	if err != nil {
 		return h.fail(c, err)
 	}
+	pr := prof.Profile
 	return ok(c, userInfoDTO{
 		UID:                     prof.User.ID(),
 		UserDomain:              p.UserDomain,
+		NikeName:                pr.NikeName,
+		Headimg:                 pr.HeadImage,
+		Sex:                     intText(pr.Sex),
+		Address:                 pr.Address,
+		Province:                pr.Province,
+		City:                    pr.City,
+		Signature:               pr.Signature,
+		Remark:                  pr.Remark,
+		Lang:                    intText(pr.Lang),
+		Nationality:             intText(pr.Nationality),
+		NationalityID:           intText(pr.Nationality),
+		Timezone:                intText(pr.Timezone),
 		WechatOffiaccountUserID: prof.WeChat.OpenID(),
 		WechatUnionID:           prof.WeChat.UnionID(),
 		LogonMode:               logonModeWeChatOffiaccount,
@@ -276,6 +298,32 @@ func (h *Handler) userInfo(c echo.Context) error {
 		RegisterTime:            prof.User.RegisteredAt().UnixMilli(),
 		LastLoginTime:           prof.User.LastLoginAt().UnixMilli(),
 	})
+}
+
+// intText is an optional number as the platform's text ("" unset).
+func intText(v *int) string {
+	if v == nil {
+		return ""
+	}
+	return strconv.Itoa(*v)
+}
+
+func (h *Handler) setUserInfo(c echo.Context) error {
+	p := readParams(c.Request())
+	sent := map[string]string{}
+	for _, name := range domain.ProfileParams {
+		if v, ok := p.lookup(name); ok {
+			sent[name] = v
+		}
+	}
+	err := h.svc.SetUserInfo(c.Request().Context(), c.Request().Header.Get(echo.HeaderAuthorization), sent)
+	if err != nil {
+		if domain.IsKind(err, domain.KindTokenInvalid) || domain.IsKind(err, domain.KindAccessTokenRequired) {
+			h.logTokenRefused(c, err)
+		}
+		return h.fail(c, err)
+	}
+	return ok(c, nil)
 }
 
 func (h *Handler) jwks(c echo.Context) error {

@@ -138,6 +138,7 @@ func (s *Store) PurgeSessions(ctx context.Context, p application.SessionPurge) (
 	}
 	for _, sess := range dead {
 		delete(s.sessions, sess.ID())
+		delete(s.logoutDevices, sess.ID())
 	}
 	return application.PurgeBatch{Held: true, Deleted: len(dead), SweepDone: len(dead) < p.Limit}, nil
 }

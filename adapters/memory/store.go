@@ -43,7 +43,10 @@ type Store struct {
 
 	users      map[string]domain.EndUser // by uid
 	identities map[identityKey]binding
-	unions     map[unionKey]string // -> uid
+	unions     map[unionKey]string       // -> uid
+	profiles   map[string]domain.Profile // by uid; absent: never set
+
+	logoutDevices map[domain.SessionID]string // the device a logout named
 
 	sessions map[domain.SessionID]domain.Session
 	// The session purge's lease.
@@ -59,16 +62,18 @@ type Store struct {
 // NewStore returns an empty store.
 func NewStore() *Store {
 	return &Store{
-		domains:     map[int64]domain.UserDomain{},
-		domainIDs:   map[string]int64{},
-		accounts:    map[accountKey]domain.OfficialAccount{},
-		dataCenters: map[string]domain.DataCenter{},
-		mccs:        map[domain.MCC]string{},
-		users:       map[string]domain.EndUser{},
-		identities:  map[identityKey]binding{},
-		unions:      map[unionKey]string{},
-		sessions:    map[domain.SessionID]domain.Session{},
-		refreshKeys: map[uint32]domain.RefreshMasterKey{},
+		domains:       map[int64]domain.UserDomain{},
+		domainIDs:     map[string]int64{},
+		accounts:      map[accountKey]domain.OfficialAccount{},
+		dataCenters:   map[string]domain.DataCenter{},
+		mccs:          map[domain.MCC]string{},
+		users:         map[string]domain.EndUser{},
+		identities:    map[identityKey]binding{},
+		unions:        map[unionKey]string{},
+		profiles:      map[string]domain.Profile{},
+		logoutDevices: map[domain.SessionID]string{},
+		sessions:      map[domain.SessionID]domain.Session{},
+		refreshKeys:   map[uint32]domain.RefreshMasterKey{},
 	}
 }
 

@@ -116,6 +116,7 @@ type auditRow struct {
 	UserAgent     string
 	RequestID     string `gorm:"column:request_id"`
 	Detail        string
+	DeviceGiven   *bool `gorm:"column:device_given"`
 }
 
 func (auditRow) TableName() string { return "enduser_audit_events" }
@@ -136,6 +137,10 @@ func (w *AuditWriter) Record(_ context.Context, e application.AuditEvent) {
 	if e.WeChatErrcode != 0 {
 		c := e.WeChatErrcode
 		r.WechatErrcode = &c
+	}
+	if e.Event == application.AuditLogout {
+		given := e.DeviceGiven
+		r.DeviceGiven = &given
 	}
 	if e.OpenID != "" {
 		r.OpenidHash = w.HashOpenID(e.OpenID)
@@ -329,6 +334,8 @@ type AuditRecord struct {
 	UserAgent     string    `json:"userAgent"`
 	RequestID     string    `json:"requestId"`
 	Detail        string    `json:"detail,omitempty"`
+	// DeviceGiven, on logouts only, is whether the logout named a push device.
+	DeviceGiven *bool `json:"deviceGiven,omitempty"`
 }
 
 // AuditEvents lists the records of q, newest first.
@@ -348,7 +355,7 @@ func (s *Store) AuditEvents(ctx context.Context, q AuditQuery) ([]AuditRecord, e
 	for i, r := range rows {
 		out[i] = AuditRecord{Time: r.At.UTC(), Event: r.Event, Code: r.Code, WeChatErrcode: r.WechatErrcode, UserDomain: r.UserDomain,
 			AppID: r.AppID, UID: r.UID, OpenIDHash: r.OpenidHash, ClientIP: r.ClientIP, UserAgent: r.UserAgent, RequestID: r.RequestID,
-			Detail: r.Detail}
+			Detail: r.Detail, DeviceGiven: r.DeviceGiven}
 	}
 	return out, nil
 }

@@ -61,6 +61,7 @@ type auditLine struct {
 	ClientIP      string    `json:"clientIp"`
 	UserAgent     string    `json:"userAgent"`
 	RequestID     string    `json:"requestId"`
+	DeviceGiven   *bool     `json:"deviceGiven"` // logouts only
 }
 
 func (s *server) auditLines(t *testing.T, args ...string) []auditLine {
@@ -260,6 +261,9 @@ func TestAuditTrailHygieneAndLogs(t *testing.T) {
 			if l.UID != uid || l.AppID != tAppID {
 				t.Errorf("%s line: %+v", key, l)
 			}
+		}
+		if (l.Event == "logout") != (l.DeviceGiven != nil) || (l.DeviceGiven != nil && *l.DeviceGiven) {
+			t.Errorf("deviceGiven: a logout without deviceId has false, other events none: %+v", l)
 		}
 	}
 	for key, want := range map[string]int{"login/200": 2, "login/5420": 1, "login/5368": 1, "login/5367": 1,
