@@ -2,11 +2,9 @@ package domain
 
 import (
 	"fmt"
-	"net/url"
+	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 )
 
 // The rules of importing users (`enduser import users`): a user brought over
@@ -24,12 +22,8 @@ import (
 // MaxImportedUIDLength bounds an imported uid.
 const MaxImportedUIDLength = 64
 
-// ImportProfile is the profile of setUserInfo carried by an imported line.
-// Nil pointers are absent fields.
-//
-// FOLLOW-UP: the profile columns arrive with migration 00009 (another
-// branch); until they are wired in, the profile is validated and staged but
-// not stored.
+// ImportProfile is the profile of setUserInfo carried by an imported line,
+// checked by setUserInfo's rules. Nil pointers are absent fields.
 type ImportProfile struct {
 	NikeName, HeadImage, Address, Province, City, Signature, Remark *string
 	Sex, Lang, Nationality, Timezone                                *int
@@ -85,41 +79,28 @@ func (u ImportUser) Validate() string {
 }
 
 func (p ImportProfile) validate() string {
-	texts := []struct {
-		name string
-		v    *string
-		max  int
-	}{{"nikeName", p.NikeName, 50}, {"headImage", p.HeadImage, 1024}, {"address", p.Address, 254},
-		{"province", p.Province, 100}, {"city", p.City, 100}, {"signature", p.Signature, 200}, {"remark", p.Remark, 500}}
-	for _, t := range texts {
-		if t.v == nil {
-			continue
-		}
-		if !utf8.ValidString(*t.v) || strings.ContainsFunc(*t.v, unicode.IsControl) {
-			return t.name + " holds control characters or invalid UTF-8"
-		}
-		if utf8.RuneCountInString(*t.v) > t.max {
-			return fmt.Sprintf("%s is longer than %d characters", t.name, t.max)
-		}
-	}
-	if p.HeadImage != nil && *p.HeadImage != "" {
-		if u, err := url.Parse(*p.HeadImage); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return "headImage must be an http:// or https:// URL"
-		}
-	}
-	if p.Sex != nil && (*p.Sex < 0 || *p.Sex > 2) {
-		return "sex must be 0, 1 or 2"
-	}
-	ints := []struct {
-		name string
-		v    *int
-	}{{"lang", p.Lang}, {"nationality", p.Nationality}, {"timezone", p.Timezone}}
-	for _, n := range ints {
-		if n.v != nil && (*n.v < 0 || *n.v > 100000) {
-			return n.name + " must be 0 to 100000"
-		}
+	if _, err := ParseProfileUpdate(p.params()); err != nil {
+		return err.Error()
 	}
 	return ""
+}
+
+// params is the profile as setUserInfo's parameters, so that an imported
+// profile meets exactly the rules of ParseProfileUpdate.
+func (p ImportProfile) params() map[string]string {
+	sent := map[string]string{}
+	for name, v := range map[string]*string{"nikeName": p.NikeName, "headImage": p.HeadImage, "address": p.Address,
+		"province": p.Province, "city": p.City, "signature": p.Signature, "remark": p.Remark} {
+		if v != nil {
+			sent[name] = *v
+		}
+	}
+	for name, v := range map[string]*int{"sex": p.Sex, "lang": p.Lang, "nationality": p.Nationality, "timezone": p.Timezone} {
+		if v != nil {
+			sent[name] = strconv.Itoa(*v)
+		}
+	}
+	return sent
 }
 
 // ImportKnown is what a store holds, before an import, about one line, within

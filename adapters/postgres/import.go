@@ -38,8 +38,8 @@ const maxImportLostRaces = 50
 //     on the batch's uncommitted keys, finds them taken when it commits and
 //     runs again on the imported user (RecordLogin's lost race).
 //
-// The profile columns (migration 00009, another branch) are staged already;
-// storing them is adding them to sqlImportUsers' column lists.
+// A new user gets the line's profile (the profile columns of migration
+// 00009); a user already stored keeps its own (an import never overwrites).
 const sqlImportStage = `
 CREATE TEMPORARY TABLE enduser_import_stage (
 	line           bigint      NOT NULL,
@@ -86,8 +86,11 @@ LEFT JOIN enduser_wechat_unions h
 
 // $1: the import's time (the unions' created_at).
 const sqlImportUsers = `
-INSERT INTO enduser_users (id, user_domain_id, status, registered_at, last_login_at)
-SELECT s.uid, s.user_domain_id, s.status, s.registered_at, s.last_login_at
+INSERT INTO enduser_users (id, user_domain_id, status, registered_at, last_login_at,
+	nike_name, head_image, sex, address, province, city, signature, remark, lang, nationality, timezone)
+SELECT s.uid, s.user_domain_id, s.status, s.registered_at, s.last_login_at,
+	NULLIF(s.nike_name, ''), NULLIF(s.head_image, ''), s.sex, NULLIF(s.address, ''), NULLIF(s.province, ''),
+	NULLIF(s.city, ''), NULLIF(s.signature, ''), NULLIF(s.remark, ''), s.lang, s.nationality, s.timezone
 FROM enduser_import_stage s JOIN enduser_import_plan p USING (line)
 WHERE p.insert_user ORDER BY s.uid
 ON CONFLICT DO NOTHING`

@@ -215,3 +215,33 @@ func BenchmarkImportMillion(b *testing.B) {
 		}
 	}
 }
+
+// TestImportStoresTheProfile: a new user gets the line's profile (a text
+// sent empty stays unset); a re-run with another profile changes nothing.
+func TestImportStoresTheProfile(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newTestEnv(t)
+	ud := e.createUserDomain(t, "C.DM.1.1")
+	str := func(s string) *string { return &s }
+	num := func(n int) *int { return &n }
+	row := importRow(1, ud.ID(), "uid-p", "app1", "o-p", "")
+	row.User.Profile = domain.ImportProfile{NikeName: str("小明"), HeadImage: str("https://img.example/a.png"), Sex: num(1),
+		City: str(""), Remark: str("imported"), Timezone: num(8)}
+	if _, err := e.store.ImportUsers(ctx, []application.ImportRow{row}); err != nil {
+		t.Fatal(err)
+	}
+	again := row
+	again.User.Profile = domain.ImportProfile{NikeName: str("other")}
+	if res, err := e.store.ImportUsers(ctx, []application.ImportRow{again}); err != nil || res[0].Outcome != domain.ImportPresent {
+		t.Fatalf("re-run: %+v, %v", res, err)
+	}
+	p, err := e.store.UserProfile(ctx, "uid-p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.NikeName != "小明" || p.HeadImage != "https://img.example/a.png" || p.Sex == nil || *p.Sex != 1 || p.City != "" ||
+		p.Remark != "imported" || p.Timezone == nil || *p.Timezone != 8 || p.Lang != nil || p.Address != "" {
+		t.Fatalf("stored profile %+v", p)
+	}
+}
