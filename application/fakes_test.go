@@ -72,6 +72,11 @@ func (f *fakeWeChat) ExchangeCode(_ context.Context, appID, appSecret, code stri
 	return domain.NewWeChatIdentity(appID, p.openID, p.unionID, false)
 }
 
+// ExchangeJSCode answers a mini program's jsCode from the same table.
+func (f *fakeWeChat) ExchangeJSCode(ctx context.Context, appID, appSecret, jsCode string) (domain.WeChatIdentity, error) {
+	return f.ExchangeCode(ctx, appID, appSecret, jsCode)
+}
+
 // Calls returns how many exchanges were attempted.
 func (f *fakeWeChat) Calls() int {
 	f.mu.Lock()
@@ -207,6 +212,20 @@ func (f *faultyStore) OfficialAccount(ctx context.Context, userDomainID int64, a
 		return domain.OfficialAccount{}, err
 	}
 	return f.Store.OfficialAccount(ctx, userDomainID, appID)
+}
+
+func (f *faultyStore) WeChatApp(ctx context.Context, userDomainID int64, appID string) (domain.WeChatApp, error) {
+	if err := f.fault("WeChatApp"); err != nil {
+		return domain.WeChatApp{}, err
+	}
+	return f.Store.WeChatApp(ctx, userDomainID, appID)
+}
+
+func (f *faultyStore) UserWithWeChatApps(ctx context.Context, uid string) (application.UserApps, error) {
+	if err := f.fault("UserWithWeChatApps"); err != nil {
+		return application.UserApps{}, err
+	}
+	return f.Store.UserWithWeChatApps(ctx, uid)
 }
 
 func (f *faultyStore) DataCenterByMCC(ctx context.Context, mcc domain.MCC) (domain.DataCenter, error) {

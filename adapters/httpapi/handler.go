@@ -25,6 +25,7 @@ import (
 // The routes, as the platform's clients call them.
 const (
 	PathWeChatOffiaccountLogin = "/v2/enduser/enduserapi/wechatOffiaccountAuthLogin"
+	PathWeChatMiniprogramLogin = "/v2/enduser/enduserapi/wechatMiniprogramAuthLogin"
 	PathRefreshToken           = "/v2/enduser/enduserapi/refreshToken" //nolint:gosec // G101: a route path, not a credential
 	PathUserLogout             = "/v2/enduser/enduserapi/userLogout"
 	PathUserInfo               = "/v2/enduser/enduserapi/userInfo"
@@ -76,11 +77,12 @@ func (h *Handler) Register(g *echo.Group) {
 	if h.cors != nil {
 		mw = append(mw, h.cors)
 		preflight := func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }
-		for _, p := range []string{PathWeChatOffiaccountLogin, PathRefreshToken, PathUserLogout, PathUserInfo, PathJWKS} {
+		for _, p := range []string{PathWeChatOffiaccountLogin, PathWeChatMiniprogramLogin, PathRefreshToken, PathUserLogout, PathUserInfo, PathJWKS} {
 			g.OPTIONS(p, h.guard("preflight", preflight), mw...)
 		}
 	}
 	g.POST(PathWeChatOffiaccountLogin, h.guard("login", h.limited(h.wechatOffiaccountLogin)), mw...)
+	g.POST(PathWeChatMiniprogramLogin, h.guard("login_miniprogram", h.limited(h.wechatMiniprogramLogin)), mw...)
 	g.PUT(PathRefreshToken, h.guard("refresh", h.limited(h.refreshToken)), mw...)
 	g.DELETE(PathUserLogout, h.guard("logout", h.limited(h.userLogout)), mw...)
 	g.GET(PathUserInfo, h.guard("userinfo", h.limited(h.userInfo)), mw...)
@@ -146,7 +148,7 @@ func ok(c echo.Context, data any) error {
 // fail answers err with its business code. Unexpected errors are logged with
 // their cause and answered with a generic 5000: a cause never reaches a client.
 func (h *Handler) fail(c echo.Context, err error) error {
-	r := responseFor(err)
+	r := responseForRoute(c.Path(), err)
 	c.Set(codeKey, r.code)
 	c.Response().Header().Set(echo.HeaderXContentTypeOptions, "nosniff") // also on RequireAccessToken's refusals
 	env := envelope{Code: r.code, Msg: r.en}
@@ -209,6 +211,21 @@ func (h *Handler) wechatOffiaccountLogin(c echo.Context) error {
 	return ok(c, pairDTO(res.Tokens))
 }
 
+func (h *Handler) wechatMiniprogramLogin(c echo.Context) error {
+	p := readParams(c.Request())
+	res, err := h.svc.LoginWithWeChatMiniProgram(c.Request().Context(), application.WeChatMiniProgramLogin{
+		UserDomain: p.get("userDomain"),
+		AppID:      p.get("appId"),
+		JSCode:     p.get("jsCode"),
+		Signature:  p.get("signature"),
+		MCC:        p.get("mcc"),
+	})
+	if err != nil {
+		return h.fail(c, err)
+	}
+	return ok(c, pairDTO(res.Tokens))
+}
+
 func (h *Handler) refreshToken(c echo.Context) error {
 	p := readParams(c.Request())
 	pair, err := h.svc.Refresh(c.Request().Context(), p.get("refreshToken"))
@@ -252,8 +269,12 @@ type userInfoDTO struct {
 	LastLoginTime           int64  `json:"lastLoginTime"`
 }
 
-// logonModeWeChatOffiaccount names how the session logged in.
-const logonModeWeChatOffiaccount = "wechatOffiaccount"
+// logonModes name how a user registered (userInfo's logonMode), by the kind
+// of WeChat app of its first login.
+var logonModes = map[domain.AppKind]string{
+	domain.AppKindOfficialAccount: "wechatOffiaccount",
+	domain.AppKindMiniProgram:     "wechatMiniprogram",
+}
 
 func (h *Handler) userInfo(c echo.Context) error {
 	ctx := c.Request().Context()
@@ -269,9 +290,10 @@ func (h *Handler) userInfo(c echo.Context) error {
 	return ok(c, userInfoDTO{
 		UID:                     prof.User.ID(),
 		UserDomain:              p.UserDomain,
-		WechatOffiaccountUserID: prof.WeChat.OpenID(),
-		WechatUnionID:           prof.WeChat.UnionID(),
-		LogonMode:               logonModeWeChatOffiaccount,
+		WechatOffiaccountUserID: prof.OfficialAccount.OpenID(),
+		WechatMiniprogramUserID: prof.MiniProgram.OpenID(),
+		WechatUnionID:           prof.UnionID,
+		LogonMode:               logonModes[prof.RegisteredVia],
 		Status:                  int(prof.User.Status()),
 		RegisterTime:            prof.User.RegisteredAt().UnixMilli(),
 		LastLoginTime:           prof.User.LastLoginAt().UnixMilli(),

@@ -43,7 +43,11 @@ type Store struct {
 
 	users      map[string]domain.EndUser // by uid
 	identities map[identityKey]binding
-	unions     map[unionKey]string // -> uid
+	// registeredVia is the kind of app each user registered through (absent:
+	// an official account); bindingSeq orders the bindings.
+	registeredVia map[string]domain.AppKind
+	bindingSeq    int64
+	unions        map[unionKey]string // -> uid
 
 	sessions map[domain.SessionID]domain.Session
 	// The session purge's lease.
@@ -58,16 +62,17 @@ type Store struct {
 // NewStore returns an empty store.
 func NewStore() *Store {
 	return &Store{
-		domains:     map[int64]domain.UserDomain{},
-		domainIDs:   map[string]int64{},
-		accounts:    map[accountKey]domain.OfficialAccount{},
-		dataCenters: map[string]domain.DataCenter{},
-		mccs:        map[domain.MCC]string{},
-		users:       map[string]domain.EndUser{},
-		identities:  map[identityKey]binding{},
-		unions:      map[unionKey]string{},
-		sessions:    map[domain.SessionID]domain.Session{},
-		refreshKeys: map[uint32]domain.RefreshMasterKey{},
+		domains:       map[int64]domain.UserDomain{},
+		domainIDs:     map[string]int64{},
+		accounts:      map[accountKey]domain.OfficialAccount{},
+		dataCenters:   map[string]domain.DataCenter{},
+		mccs:          map[domain.MCC]string{},
+		users:         map[string]domain.EndUser{},
+		identities:    map[identityKey]binding{},
+		registeredVia: map[string]domain.AppKind{},
+		unions:        map[unionKey]string{},
+		sessions:      map[domain.SessionID]domain.Session{},
+		refreshKeys:   map[uint32]domain.RefreshMasterKey{},
 	}
 }
 
