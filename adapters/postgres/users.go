@@ -208,6 +208,12 @@ func registeredVia(k domain.AppKind) domain.AppKind {
 	return k
 }
 
+// userViaRow is a user with the kind of app it registered through.
+type userViaRow struct {
+	User          userRow `gorm:"embedded"`
+	RegisteredVia string  `gorm:"column:registered_via"`
+}
+
 // userBindingRow is a user's binding under one app, with the app's kind.
 type userBindingRow struct {
 	AppID   string  `gorm:"column:app_id"`
@@ -221,10 +227,7 @@ type userBindingRow struct {
 // read-only snapshot would buy nothing: a binding is never moved or
 // deleted while its user exists). Errors: KindUserNotFound.
 func (s *Store) UserWithWeChatApps(ctx context.Context, uid string) (application.UserApps, error) {
-	var u struct {
-		userRow       `gorm:"embedded"`
-		RegisteredVia string `gorm:"column:registered_via"`
-	}
+	var u userViaRow
 	res := s.do(ctx, func(db *gorm.DB) *gorm.DB {
 		return db.Raw(`SELECT id, user_domain_id, status, registered_at, last_login_at, registered_via
 		FROM enduser_users WHERE id = ?`, uid).Scan(&u)
@@ -242,12 +245,12 @@ func (s *Store) UserWithWeChatApps(ctx context.Context, uid string) (application
 		FROM enduser_wechat_identities i
 		LEFT JOIN enduser_official_accounts a ON a.user_domain_id = i.user_domain_id AND a.app_id = i.app_id
 		WHERE i.user_id = ? AND i.user_domain_id = ?
-		ORDER BY i.created_at, i.app_id, i.open_id`, uid, u.UserDomainID).Scan(&rows)
+		ORDER BY i.created_at, i.app_id, i.open_id`, uid, u.User.UserDomainID).Scan(&rows)
 	}).Error
 	if err != nil {
 		return application.UserApps{}, fmt.Errorf("load the WeChat bindings of user %s: %w", uid, err)
 	}
-	out := application.UserApps{User: u.toDomain(), RegisteredVia: domain.AppKind(u.RegisteredVia)}
+	out := application.UserApps{User: u.User.toDomain(), RegisteredVia: domain.AppKind(u.RegisteredVia)}
 	for _, r := range rows {
 		out.Bindings = append(out.Bindings, application.AppBinding{Kind: domain.AppKind(r.Kind),
 			Identity: domain.UnmarshalWeChatIdentityFromDatabase(r.AppID, r.OpenID, fromNullString(r.UnionID))})
