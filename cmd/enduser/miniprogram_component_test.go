@@ -1,6 +1,7 @@
 package main
 
 import (
+	"database/sql"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -216,20 +217,7 @@ func TestMiniProgramLoginEveryBusinessCode(t *testing.T) {
 		db := s.sql(t)
 		var n int
 		// Every text column of every table of the module, searched for the fake's session keys.
-		rows, err := db.Query(`SELECT table_name, column_name FROM information_schema.columns
-			WHERE table_schema = 'public' AND table_name LIKE 'enduser_%' AND data_type IN ('text', 'bytea', 'character varying')`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var cols [][2]string
-		for rows.Next() {
-			var tb, c string
-			if err := rows.Scan(&tb, &c); err != nil {
-				t.Fatal(err)
-			}
-			cols = append(cols, [2]string{tb, c})
-		}
-		rows.Close()
+		cols := textColumns(t, db)
 		if len(cols) == 0 {
 			t.Fatal("no column searched")
 		}
@@ -414,4 +402,28 @@ func TestWeChatAppKindsAreExclusive(t *testing.T) {
 	}
 	s.fake.AddMiniProgram(tMiniAppID, "new-mini-secret")
 	s.miniLoginAs(wechatfake.User{OpenID: "o-mp-frank"}) // the tenant cache is off here: the new secret is used at once
+}
+
+// textColumns lists (table, column) of every text or bytea column of the
+// module's tables.
+func textColumns(t *testing.T, db *sql.DB) [][2]string {
+	t.Helper()
+	rows, err := db.Query(`SELECT table_name, column_name FROM information_schema.columns
+		WHERE table_schema = 'public' AND table_name LIKE 'enduser_%' AND data_type IN ('text', 'bytea', 'character varying')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var cols [][2]string
+	for rows.Next() {
+		var tb, c string
+		if err := rows.Scan(&tb, &c); err != nil {
+			t.Fatal(err)
+		}
+		cols = append(cols, [2]string{tb, c})
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return cols
 }
