@@ -54,6 +54,7 @@ type fakeWeChat struct {
 	mu      sync.Mutex
 	codes   map[string]person
 	calls   int
+	jsCalls int      // of calls, the mini program exchanges (jscode2session)
 	secrets []string // the AppSecrets it was called with
 }
 
@@ -74,7 +75,17 @@ func (f *fakeWeChat) ExchangeCode(_ context.Context, appID, appSecret, code stri
 
 // ExchangeJSCode answers a mini program's jsCode from the same table.
 func (f *fakeWeChat) ExchangeJSCode(ctx context.Context, appID, appSecret, jsCode string) (domain.WeChatIdentity, error) {
+	f.mu.Lock()
+	f.jsCalls++
+	f.mu.Unlock()
 	return f.ExchangeCode(ctx, appID, appSecret, jsCode)
+}
+
+// JSCalls returns how many of the exchanges were a mini program's.
+func (f *fakeWeChat) JSCalls() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.jsCalls
 }
 
 // Calls returns how many exchanges were attempted.
