@@ -427,3 +427,28 @@ func textColumns(t *testing.T, db *sql.DB) [][2]string {
 	}
 	return cols
 }
+
+// TestMiniProgramLoginDatabaseDown: 5000, the last code of the mini program
+// login: with the database gone the login answers HTTP 500 code 5000 and
+// leaks nothing.
+func TestMiniProgramLoginDatabaseDown(t *testing.T) {
+	t.Parallel()
+	s := startMiniServer(t, map[string]string{"ENDUSER_TENANT_CACHE_TTL": "0"})
+	s.miniLoginAs(wechatfake.User{OpenID: "o-mp-gina"})
+	dbName := s.dbURL[strings.LastIndex(s.dbURL, "/")+1:]
+	if i := strings.Index(dbName, "?"); i >= 0 {
+		dbName = dbName[:i]
+	}
+	admin := adminDB(t)
+	if _, err := admin.Exec(`ALTER DATABASE "` + dbName + `" ALLOW_CONNECTIONS false`); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = admin.Exec(`ALTER DATABASE "` + dbName + `" ALLOW_CONNECTIONS true`) })
+	if _, err := admin.Exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, dbName); err != nil {
+		t.Fatal(err)
+	}
+	a := s.miniLogin(miniQuery(tUserDomain, tMiniAppID, s.fake.IssueJSCode(tMiniAppID, wechatfake.User{OpenID: "o-mp-gina"}), ""))
+	if a.Code != 5000 || a.Status != http.StatusInternalServerError || a.Msg != "Service exception" || a.ExtMsg != nil {
+		t.Fatalf("with the database down: want HTTP 500 code 5000, got HTTP %d code %d %q %q", a.Status, a.Code, a.Msg, deref(a.ExtMsg))
+	}
+}
