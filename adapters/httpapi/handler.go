@@ -197,29 +197,33 @@ func (h *Handler) guard(endpoint string, next echo.HandlerFunc) echo.HandlerFunc
 }
 
 func (h *Handler) wechatOffiaccountLogin(c echo.Context) error {
-	p := readParams(c.Request())
-	res, err := h.svc.LoginWithWeChatOfficialAccount(c.Request().Context(), application.WeChatLogin{
-		UserDomain: p.get("userDomain"),
-		AppID:      p.get("appId"),
-		Code:       p.get("code"),
-		Signature:  p.get("signature"),
-		MCC:        p.get("mcc"),
+	return h.login(c, func(p params) (application.LoginResult, error) {
+		return h.svc.LoginWithWeChatOfficialAccount(c.Request().Context(), application.WeChatLogin{
+			UserDomain: p.get("userDomain"),
+			AppID:      p.get("appId"),
+			Code:       p.get("code"),
+			Signature:  p.get("signature"),
+			MCC:        p.get("mcc"),
+		})
 	})
-	if err != nil {
-		return h.fail(c, err)
-	}
-	return ok(c, pairDTO(res.Tokens))
 }
 
 func (h *Handler) wechatMiniprogramLogin(c echo.Context) error {
-	p := readParams(c.Request())
-	res, err := h.svc.LoginWithWeChatMiniProgram(c.Request().Context(), application.WeChatMiniProgramLogin{
-		UserDomain: p.get("userDomain"),
-		AppID:      p.get("appId"),
-		JSCode:     p.get("jsCode"),
-		Signature:  p.get("signature"),
-		MCC:        p.get("mcc"),
+	return h.login(c, func(p params) (application.LoginResult, error) {
+		return h.svc.LoginWithWeChatMiniProgram(c.Request().Context(), application.WeChatMiniProgramLogin{
+			UserDomain: p.get("userDomain"),
+			AppID:      p.get("appId"),
+			JSCode:     p.get("jsCode"),
+			Signature:  p.get("signature"),
+			MCC:        p.get("mcc"),
+		})
 	})
+}
+
+// login answers a login endpoint: its parameters read, the token pair or the
+// failure.
+func (h *Handler) login(c echo.Context, do func(params) (application.LoginResult, error)) error {
+	res, err := do(readParams(c.Request()))
 	if err != nil {
 		return h.fail(c, err)
 	}
