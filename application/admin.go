@@ -46,7 +46,21 @@ func (s *Service) SetUserDomainEnabled(ctx context.Context, name string, enabled
 }
 
 // PutOfficialAccount adds or updates an official account of a user domain.
+// Errors: KindInvalid (also when appID is a mini program's).
 func (s *Service) PutOfficialAccount(ctx context.Context, userDomain, appID, appSecret string) error {
+	return s.PutWeChatApp(ctx, domain.AppKindOfficialAccount, userDomain, appID, appSecret)
+}
+
+// PutMiniProgram adds or updates a mini program of a user domain. Errors:
+// KindInvalid (also when appID is an official account's).
+func (s *Service) PutMiniProgram(ctx context.Context, userDomain, appID, appSecret string) error {
+	return s.PutWeChatApp(ctx, domain.AppKindMiniProgram, userDomain, appID, appSecret)
+}
+
+// PutWeChatApp adds or updates a WeChat app of kind of a user domain. An
+// appId is one kind only: one that is an app of the other kind (in any user
+// domain) is refused with KindInvalid.
+func (s *Service) PutWeChatApp(ctx context.Context, kind domain.AppKind, userDomain, appID, appSecret string) error {
 	n, err := domain.ParseUserDomainName(userDomain)
 	if err != nil {
 		return err
@@ -55,12 +69,12 @@ func (s *Service) PutOfficialAccount(ctx context.Context, userDomain, appID, app
 	if err != nil {
 		return internalUnless(err, domain.KindUserDomainNotFound)
 	}
-	a, err := domain.NewOfficialAccount(d.ID(), appID, appSecret)
+	a, err := domain.NewWeChatApp(kind, d.ID(), appID, appSecret)
 	if err != nil {
 		return err
 	}
 	defer s.tenants.clear()
-	return internalUnless(s.accounts.PutOfficialAccount(ctx, a), domain.KindInvalid)
+	return internalUnless(s.accounts.PutWeChatApp(ctx, a), domain.KindInvalid)
 }
 
 // PutDataCenter creates or replaces a data center and the MCCs it serves.

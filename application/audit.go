@@ -43,6 +43,9 @@ type AuditEvent struct {
 	WeChatErrcode int
 	UserDomain    string
 	AppID         string
+	// AppKind is the kind of WeChat app a login went through ("" when the
+	// event is about no app).
+	AppKind domain.AppKind
 	// UID is the user's id when known.
 	UID string
 	// OpenID is the WeChat openid when known. An AuditLog never stores it in

@@ -54,6 +54,7 @@ type fakeWeChat struct {
 	mu      sync.Mutex
 	codes   map[string]person
 	calls   int
+	jsCalls int      // of calls, the mini program exchanges (jscode2session)
 	secrets []string // the AppSecrets it was called with
 }
 
@@ -70,6 +71,21 @@ func (f *fakeWeChat) ExchangeCode(_ context.Context, appID, appSecret, code stri
 		return domain.WeChatIdentity{}, p.err
 	}
 	return domain.NewWeChatIdentity(appID, p.openID, p.unionID, false)
+}
+
+// ExchangeJSCode answers a mini program's jsCode from the same table.
+func (f *fakeWeChat) ExchangeJSCode(ctx context.Context, appID, appSecret, jsCode string) (domain.WeChatIdentity, error) {
+	f.mu.Lock()
+	f.jsCalls++
+	f.mu.Unlock()
+	return f.ExchangeCode(ctx, appID, appSecret, jsCode)
+}
+
+// JSCalls returns how many of the exchanges were a mini program's.
+func (f *fakeWeChat) JSCalls() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.jsCalls
 }
 
 // Calls returns how many exchanges were attempted.
@@ -214,6 +230,20 @@ func (f *faultyStore) OfficialAccount(ctx context.Context, userDomainID int64, a
 		return domain.OfficialAccount{}, err
 	}
 	return f.Store.OfficialAccount(ctx, userDomainID, appID)
+}
+
+func (f *faultyStore) WeChatApp(ctx context.Context, userDomainID int64, appID string) (domain.WeChatApp, error) {
+	if err := f.fault("WeChatApp"); err != nil {
+		return domain.WeChatApp{}, err
+	}
+	return f.Store.WeChatApp(ctx, userDomainID, appID)
+}
+
+func (f *faultyStore) UserWithWeChatApps(ctx context.Context, uid string) (application.UserApps, error) {
+	if err := f.fault("UserWithWeChatApps"); err != nil {
+		return application.UserApps{}, err
+	}
+	return f.Store.UserWithWeChatApps(ctx, uid)
 }
 
 func (f *faultyStore) DataCenterByMCC(ctx context.Context, mcc domain.MCC) (domain.DataCenter, error) {

@@ -341,10 +341,10 @@ func (s *Service) importRow(ctx context.Context, b []byte, n int, now time.Time,
 	key := [2]string{u.UserDomain, u.AppID}
 	r, ok := apps[key]
 	if !ok {
-		_, err := s.accounts.OfficialAccount(ctx, t.id, u.AppID)
+		_, err := s.accounts.WeChatApp(ctx, t.id, u.AppID)
 		switch {
-		case domain.IsKind(err, domain.KindOfficialAccountMissing):
-			r = "appId " + safeLog(u.AppID) + " is not an official account of user domain " + safeLog(u.UserDomain)
+		case domain.IsKind(err, domain.KindNotFound):
+			r = "appId " + safeLog(u.AppID) + " is not an official account or mini program of user domain " + safeLog(u.UserDomain)
 		case err != nil:
 			r = "appId " + safeLog(u.AppID) + " could not be read: " + err.Error()
 		}

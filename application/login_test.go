@@ -167,7 +167,7 @@ func TestLoginMCC(t *testing.T) {
 }
 
 func TestLoginRepositoryFailuresAreInternal(t *testing.T) {
-	for _, method := range []string{"UserDomainByName", "OfficialAccount", "RecordLogin"} {
+	for _, method := range []string{"UserDomainByName", "WeChatApp", "RecordLogin"} {
 		t.Run(method, func(t *testing.T) {
 			h := newHarness(t)
 			h.store.failOn(method)

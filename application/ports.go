@@ -29,6 +29,10 @@ type WeChatOAuth interface {
 	// KindWeChatRejected (errcode, no openid, snapshot user; Detail carries
 	// WeChat's errcode and errmsg), KindWeChatMalformed (unparseable body).
 	ExchangeCode(ctx context.Context, appID, appSecret, code string) (domain.WeChatIdentity, error)
+	// ExchangeJSCode exchanges a mini program's wx.login() code
+	// (jscode2session) the same way, with the same errors. WeChat's
+	// session_key is dropped: it is neither returned, stored nor logged.
+	ExchangeJSCode(ctx context.Context, appID, appSecret, jsCode string) (domain.WeChatIdentity, error)
 }
 
 // UserDomainRepository stores user domains (tenants).
@@ -46,13 +50,27 @@ type UserDomainRepository interface {
 	RotateUserDomainSecret(ctx context.Context, name string, rotate func(domain.UserDomain) (domain.UserDomain, error)) (domain.UserDomain, error)
 }
 
-// OfficialAccountRepository stores the official accounts of user domains.
+// OfficialAccountRepository stores the WeChat apps (official accounts and
+// mini programs) of user domains. An appId is one kind only, in every user
+// domain.
 type OfficialAccountRepository interface {
-	// OfficialAccount errors: KindOfficialAccountMissing.
+	// OfficialAccount returns the official account with appID. Errors:
+	// KindOfficialAccountMissing (none, or appID is a mini program's).
 	OfficialAccount(ctx context.Context, userDomainID int64, appID string) (domain.OfficialAccount, error)
-	// PutOfficialAccount creates or updates the account (its AppSecret).
+	// PutOfficialAccount is PutWeChatApp.
 	PutOfficialAccount(ctx context.Context, a domain.OfficialAccount) error
+	// WeChatApp returns the app with appID in the user domain, of whichever
+	// kind. Errors: KindNotFound.
+	WeChatApp(ctx context.Context, userDomainID int64, appID string) (domain.WeChatApp, error)
+	// PutWeChatApp creates the app or replaces its AppSecret. Errors:
+	// KindInvalid when the user domain does not exist, or appID is an app of
+	// the other kind (in this or another user domain).
+	PutWeChatApp(ctx context.Context, a domain.WeChatApp) error
 }
+
+// WeChatAppRepository is OfficialAccountRepository under the name of what it
+// stores.
+type WeChatAppRepository = OfficialAccountRepository
 
 // DataCenterRepository stores data centers and the MCCs they serve.
 type DataCenterRepository interface {
@@ -77,6 +95,9 @@ type LoginRecord struct {
 	// At is the login time: the user's last login becomes At unless a later
 	// one is recorded already.
 	At time.Time
+	// AppKind is the kind of the app logged in through, recorded as the way
+	// a registered Candidate registered (zero: an official account).
+	AppKind domain.AppKind
 }
 
 // RecordedLogin is what recording a login did.
@@ -104,6 +125,25 @@ type UserRepository interface {
 	// updates of different fields never lose each other's changes. An empty
 	// u checks only that the user exists. Errors: KindUserNotFound.
 	UpdateUserProfile(ctx context.Context, uid string, u domain.ProfileUpdate) error
+	// UserWithWeChatApps returns a user, the kind of app it registered
+	// through, and its bindings under every app of its user domain, oldest
+	// first. Errors: KindUserNotFound.
+	UserWithWeChatApps(ctx context.Context, uid string) (UserApps, error)
+}
+
+// UserApps is a user with its WeChat bindings.
+type UserApps struct {
+	User domain.EndUser
+	// RegisteredVia is the kind of app of the login that registered the user.
+	RegisteredVia domain.AppKind
+	// Bindings are the user's openids, oldest first.
+	Bindings []AppBinding
+}
+
+// AppBinding is a user's openid under one WeChat app.
+type AppBinding struct {
+	Kind     domain.AppKind
+	Identity domain.WeChatIdentity
 }
 
 // RevokedSession is a revocation, as the revocation cache needs it.

@@ -162,11 +162,44 @@ type LoginResult struct {
 	Outcome domain.LoginOutcome
 }
 
+// WeChatMiniProgramLogin is the input of the WeChat mini program login, as
+// the client sent it (raw strings, validated in the contract's order).
+type WeChatMiniProgramLogin struct {
+	UserDomain string
+	AppID      string
+	// JSCode is the code of the mini program's wx.login().
+	JSCode    string
+	Signature string
+	// MCC is the optional mobile country code; "" means not given.
+	MCC string
+}
+
 // LoginWithWeChatOfficialAccount verifies the request, exchanges the code with
 // WeChat, finds or registers the user and starts a session. Checks run in the
 // contract's order; the WeChat call comes last, after the signature, so that
 // unsigned traffic never spends the tenant's WeChat quota.
-func (s *Service) LoginWithWeChatOfficialAccount(ctx context.Context, in WeChatLogin) (res LoginResult, err error) {
+func (s *Service) LoginWithWeChatOfficialAccount(ctx context.Context, in WeChatLogin) (LoginResult, error) {
+	return s.loginWithWeChat(ctx, domain.AppKindOfficialAccount, in)
+}
+
+// LoginWithWeChatMiniProgram is the mini program's login: the official
+// account's, with the code of wx.login() exchanged through jscode2session and
+// an appId that must be a mini program's (KindMiniProgramMissing otherwise).
+// The same person (one unionid) is the same user through either kind.
+func (s *Service) LoginWithWeChatMiniProgram(ctx context.Context, in WeChatMiniProgramLogin) (LoginResult, error) {
+	return s.loginWithWeChat(ctx, domain.AppKindMiniProgram, WeChatLogin{UserDomain: in.UserDomain, AppID: in.AppID,
+		Code: in.JSCode, Signature: in.Signature, MCC: in.MCC})
+}
+
+// loginEvents names the log line of each kind's login.
+var loginEvents = map[domain.AppKind]string{
+	domain.AppKindOfficialAccount: "login.wechat_offiaccount",
+	domain.AppKindMiniProgram:     "login.wechat_miniprogram",
+}
+
+// loginWithWeChat is the login through a WeChat app of kind: in.Code is the
+// official account's OAuth code or the mini program's jsCode.
+func (s *Service) loginWithWeChat(ctx context.Context, kind domain.AppKind, in WeChatLogin) (res LoginResult, err error) {
 	start := s.clock.Now()
 	var openID string
 	defer func() {
@@ -177,9 +210,10 @@ func (s *Service) LoginWithWeChatOfficialAccount(ctx context.Context, in WeChatL
 		if err == nil {
 			attrs = append(attrs, slog.String("uid", res.UID), slog.Bool("registered", res.Registered), slog.String("identity", res.Outcome.String()))
 		}
-		s.logOutcome(ctx, "login.wechat_offiaccount", err, attrs...)
+		s.logOutcome(ctx, loginEvents[kind], err, attrs...)
 		s.record(ctx, AuditEvent{Event: AuditLogin, Outcome: domain.KindOf(err), WeChatErrcode: weChatErrcode(err),
-			UserDomain: safeLog(strings.TrimSpace(in.UserDomain)), AppID: safeLog(strings.TrimSpace(in.AppID)), UID: res.UID, OpenID: openID})
+			UserDomain: safeLog(strings.TrimSpace(in.UserDomain)), AppID: safeLog(strings.TrimSpace(in.AppID)), AppKind: kind,
+			UID: res.UID, OpenID: openID})
 	}()
 
 	name, err := domain.ParseUserDomainName(in.UserDomain)
@@ -214,18 +248,14 @@ func (s *Service) LoginWithWeChatOfficialAccount(ctx context.Context, in WeChatL
 	if err := s.checkMCC(ctx, in.MCC); err != nil {
 		return res, err
 	}
-	if !domain.ValidAppID(appID) {
-		// No account can have such an appId; the store need not be asked.
-		return res, domain.E(domain.KindOfficialAccountMissing)
-	}
-	acct, err := s.officialAccount(ctx, ud.ID(), appID)
+	app, err := s.appOfKind(ctx, ud.ID(), appID, kind)
 	if err != nil {
-		return res, internalUnless(err, domain.KindOfficialAccountMissing)
+		return res, err
 	}
 	if err := s.allowExchange(ctx, name, appID); err != nil {
 		return res, err // the code is neither claimed nor sent: the client may retry it
 	}
-	ident, err := s.wechat.ExchangeCode(ctx, appID, acct.AppSecret(), code)
+	ident, err := s.exchange(ctx, app, code)
 	openID = ident.OpenID()
 	if err != nil {
 		s.noteWeChatAnswer(ctx, appID, err)
@@ -241,7 +271,8 @@ func (s *Service) LoginWithWeChatOfficialAccount(ctx context.Context, in WeChatL
 		return res, internal(err)
 	}
 	sess := domain.NewSessionV2(candidate.ID(), ud.ID(), ud.Name(), appID, now, s.cfg.RefreshTokenTTL, s.cfg.SessionMaxLifetime, mk)
-	rec, err := s.users.RecordLogin(ctx, LoginRecord{UserDomainID: ud.ID(), Identity: ident, Candidate: candidate, Session: sess, At: now})
+	rec, err := s.users.RecordLogin(ctx, LoginRecord{UserDomainID: ud.ID(), Identity: ident, Candidate: candidate, Session: sess, At: now,
+		AppKind: kind})
 	if err != nil {
 		return res, internal(err)
 	}
@@ -250,6 +281,31 @@ func (s *Service) LoginWithWeChatOfficialAccount(ctx context.Context, in WeChatL
 		return res, err
 	}
 	return LoginResult{Tokens: pair, UID: rec.User.ID(), Registered: rec.Outcome.Created(), Outcome: rec.Outcome}, nil
+}
+
+// appOfKind is the app with appID in the user domain when it is of kind;
+// otherwise (none, or an app of the other kind) kind's missing error.
+func (s *Service) appOfKind(ctx context.Context, userDomainID int64, appID string, kind domain.AppKind) (domain.WeChatApp, error) {
+	if !domain.ValidAppID(appID) {
+		// No app can have such an appId; the store need not be asked.
+		return domain.WeChatApp{}, domain.E(kind.MissingKind())
+	}
+	app, err := s.weChatApp(ctx, userDomainID, appID)
+	if domain.IsKind(err, domain.KindNotFound) || (err == nil && app.Kind() != kind) {
+		return domain.WeChatApp{}, domain.E(kind.MissingKind())
+	}
+	if err != nil {
+		return domain.WeChatApp{}, internal(err)
+	}
+	return app, nil
+}
+
+// exchange sends the code to WeChat the way app's kind exchanges it.
+func (s *Service) exchange(ctx context.Context, app domain.WeChatApp, code string) (domain.WeChatIdentity, error) {
+	if app.Kind() == domain.AppKindMiniProgram {
+		return s.wechat.ExchangeJSCode(ctx, app.AppID(), app.AppSecret(), code)
+	}
+	return s.wechat.ExchangeCode(ctx, app.AppID(), app.AppSecret(), code)
 }
 
 func (s *Service) checkMCC(ctx context.Context, raw string) error {

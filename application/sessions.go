@@ -275,24 +275,56 @@ func (s *Service) EndUserSessions(ctx context.Context, uid string) (n int, err e
 
 // UserProfile is what UserInfo returns.
 type UserProfile struct {
-	User    domain.EndUser
-	WeChat  domain.WeChatIdentity
-	Profile domain.Profile // what setUserInfo stored
+	User domain.EndUser
+	// WeChat is the binding under the app the session logged in through.
+	WeChat domain.WeChatIdentity
+	// OfficialAccount and MiniProgram are the user's openids under an app
+	// of each kind (the session's app when it is of that kind, else the
+	// oldest binding of the kind; zero when the user has none).
+	OfficialAccount, MiniProgram domain.WeChatIdentity
+	// UnionID is the user's unionid, "" when WeChat never gave one.
+	UnionID string
+	// RegisteredVia is the kind of app the user registered through.
+	RegisteredVia domain.AppKind
+	// Profile is what setUserInfo stored.
+	Profile domain.Profile
 }
 
-// UserInfo returns the user of a verified principal, with the WeChat binding
-// of the official account the session logged in through. Errors:
-// KindUserNotFound.
+// UserInfo returns the user of a verified principal, with its WeChat
+// bindings. Errors: KindUserNotFound.
 func (s *Service) UserInfo(ctx context.Context, p domain.Principal) (UserProfile, error) {
-	u, w, err := s.users.UserWithWeChat(ctx, p.UID, p.AppID)
+	ua, err := s.users.UserWithWeChatApps(ctx, p.UID)
 	if err != nil {
 		return UserProfile{}, internalUnless(err, domain.KindUserNotFound)
 	}
-	prof, err := s.users.UserProfile(ctx, p.UID)
+	stored, err := s.users.UserProfile(ctx, p.UID)
 	if err != nil {
 		return UserProfile{}, internalUnless(err, domain.KindUserNotFound)
 	}
-	return UserProfile{User: u, WeChat: w, Profile: prof}, nil
+	prof := UserProfile{User: ua.User, RegisteredVia: ua.RegisteredVia, Profile: stored}
+	pick := func(dst *domain.WeChatIdentity, b AppBinding) {
+		if dst.OpenID() == "" || b.Identity.AppID() == p.AppID {
+			*dst = b.Identity
+		}
+	}
+	for _, b := range ua.Bindings {
+		if b.Identity.AppID() == p.AppID && prof.WeChat.OpenID() == "" {
+			prof.WeChat = b.Identity
+		}
+		switch b.Kind {
+		case domain.AppKindMiniProgram:
+			pick(&prof.MiniProgram, b)
+		default:
+			pick(&prof.OfficialAccount, b)
+		}
+		if prof.UnionID == "" {
+			prof.UnionID = b.Identity.UnionID()
+		}
+	}
+	if u := prof.WeChat.UnionID(); u != "" {
+		prof.UnionID = u
+	}
+	return prof, nil
 }
 
 // JWKS returns the public keys that verify access tokens, as a JSON Web Key Set.

@@ -362,7 +362,7 @@ func TestUserInfo(t *testing.T) {
 	_, err := h.svc.UserInfo(h.ctx, domain.Principal{UID: "uid-nobody", AppID: appID})
 	wantKind(t, "UserInfo(unknown uid)", err, domain.KindUserNotFound)
 
-	h.store.failOn("UserWithWeChat")
+	h.store.failOn("UserWithWeChatApps")
 	_, err = h.svc.UserInfo(h.ctx, h.verify(viaApp1.Tokens.Access.Value))
 	wantInternal(t, "UserInfo", err, domain.KindInternal)
 }

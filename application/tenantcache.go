@@ -8,7 +8,8 @@ import (
 	"github.com/iotplatform/enduser-auth/domain"
 )
 
-// tenantCache keeps user domains, official accounts and the data centers of
+// tenantCache keeps user domains, WeChat apps (official accounts and mini
+// programs) and the data centers of
 // MCCs, which every login reads and which change rarely, for a short TTL: it
 // saves a login up to three database round trips. "Not found" answers are cached too, so floods of
 // requests for unknown tenants do not reach the database. Changes made
@@ -21,7 +22,7 @@ type tenantCache struct {
 	// it, so a login racing an admin change cannot cache the old row.
 	gen      uint64
 	domains  map[string]cacheEntry[domain.UserDomain]
-	accounts map[accountKey]cacheEntry[domain.OfficialAccount]
+	accounts map[accountKey]cacheEntry[domain.WeChatApp]
 	centers  map[domain.MCC]cacheEntry[domain.DataCenter]
 	// negatives counts cached "not found" answers, which anybody can cause
 	// with made-up names; they are capped apart so they cannot evict the
@@ -56,7 +57,7 @@ func newTenantCache(ttl time.Duration) *tenantCache {
 // reset empties the cache; the caller holds c.mu (or owns c).
 func (c *tenantCache) reset() {
 	c.domains = map[string]cacheEntry[domain.UserDomain]{}
-	c.accounts = map[accountKey]cacheEntry[domain.OfficialAccount]{}
+	c.accounts = map[accountKey]cacheEntry[domain.WeChatApp]{}
 	c.centers = map[domain.MCC]cacheEntry[domain.DataCenter]{}
 	c.negatives = 0
 }
@@ -119,10 +120,11 @@ func (s *Service) userDomain(ctx context.Context, name string) (domain.UserDomai
 		func() (domain.UserDomain, error) { return s.domains.UserDomainByName(ctx, name) })
 }
 
-// officialAccount returns an official account, from the cache when fresh.
-func (s *Service) officialAccount(ctx context.Context, userDomainID int64, appID string) (domain.OfficialAccount, error) {
-	return cached(s.tenants, &s.tenants.accounts, accountKey{userDomainID, appID}, s.clock.Now(), domain.KindOfficialAccountMissing,
-		func() (domain.OfficialAccount, error) { return s.accounts.OfficialAccount(ctx, userDomainID, appID) })
+// weChatApp returns a WeChat app (an official account or a mini program:
+// one entry per appId, whatever the kind), from the cache when fresh.
+func (s *Service) weChatApp(ctx context.Context, userDomainID int64, appID string) (domain.WeChatApp, error) {
+	return cached(s.tenants, &s.tenants.accounts, accountKey{userDomainID, appID}, s.clock.Now(), domain.KindNotFound,
+		func() (domain.WeChatApp, error) { return s.accounts.WeChatApp(ctx, userDomainID, appID) })
 }
 
 // dataCenterByMCC returns the data center serving mcc, from the cache when fresh.

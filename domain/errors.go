@@ -25,9 +25,12 @@ const (
 	KindMCCUnresolved          Kind = "mcc_unresolved"
 	KindMCCForeign             Kind = "mcc_foreign_data_center"
 	KindOfficialAccountMissing Kind = "official_account_not_configured"
-	KindWeChatUnavailable      Kind = "wechat_unavailable"
-	KindWeChatRejected         Kind = "wechat_rejected"
-	KindWeChatMalformed        Kind = "wechat_malformed"
+	// KindMiniProgramMissing is the mini program login's 5373: no mini
+	// program with this appId in the user domain.
+	KindMiniProgramMissing Kind = "mini_program_not_configured"
+	KindWeChatUnavailable  Kind = "wechat_unavailable"
+	KindWeChatRejected     Kind = "wechat_rejected"
+	KindWeChatMalformed    Kind = "wechat_malformed"
 
 	KindRefreshTokenRequired Kind = "refresh_token_required"
 	KindAccessTokenRequired  Kind = "access_token_required"
@@ -64,7 +67,7 @@ const (
 var ClientKinds = []Kind{
 	KindUserDomainRequired, KindUserDomainMalformed, KindAppIDRequired, KindCodeRequired, KindSignatureRequired,
 	KindUserDomainNotFound, KindUserDomainDisabled, KindSignatureInvalid, KindMCCUnresolved, KindMCCForeign,
-	KindOfficialAccountMissing, KindWeChatUnavailable, KindWeChatRejected, KindWeChatMalformed,
+	KindOfficialAccountMissing, KindMiniProgramMissing, KindWeChatUnavailable, KindWeChatRejected, KindWeChatMalformed,
 	KindRefreshTokenRequired, KindAccessTokenRequired, KindTokenInvalid, KindLogoutFailed, KindUserNotFound,
 	KindClientBlocked,
 	KindNikeNameInvalid, KindProfileInvalid, KindSexInvalid, KindAddressInvalid, KindProvinceInvalid, KindCityInvalid,

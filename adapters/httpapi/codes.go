@@ -33,6 +33,7 @@ var responses = map[domain.Kind]response{
 	domain.KindMCCUnresolved:          {6085, "Failed to query data center for MCC", "查询MCC所属数据中心失败", http.StatusOK},
 	domain.KindMCCForeign:             {6084, "MCC does not belong to current data center", "MCC不属于当前数据中心", http.StatusOK},
 	domain.KindOfficialAccountMissing: {5375, "The official account's secret is not configured", "公众号密钥未配置", http.StatusOK},
+	domain.KindMiniProgramMissing:     {5373, "The mini program's secret is not configured", "小程序密钥未配置", http.StatusOK},
 	domain.KindWeChatUnavailable:      {5367, "Exception in requesting user OpenID", "请求用户OpenID异常", http.StatusOK},
 	domain.KindWeChatRejected:         {5368, "Failed to get user OpenID", "获取用户OpenID失败", http.StatusOK},
 	domain.KindWeChatMalformed:        {5369, "Failed to parse user OpenID", "解析用户OpenID失败", http.StatusOK},
@@ -55,6 +56,23 @@ var responses = map[domain.Kind]response{
 
 // internalResponse answers everything unexpected: details go to the log only.
 var internalResponse = response{5000, "Service exception", "服务异常", http.StatusInternalServerError}
+
+// routeResponses are the answers a route words its own way: the same code
+// as responses gives, another message (the mini program's code parameter is
+// jsCode). The API document lists them under x-route-messages.
+var routeResponses = map[string]map[domain.Kind]response{
+	PathWeChatMiniprogramLogin: {
+		domain.KindCodeRequired: {5372, "Please enter jsCode", "请输入jsCode", http.StatusOK},
+	},
+}
+
+// responseForRoute is responseFor as the route (an Echo path) words it.
+func responseForRoute(route string, err error) response {
+	if r, ok := routeResponses[route][domain.KindOf(err)]; ok {
+		return r
+	}
+	return responseFor(err)
+}
 
 func responseFor(err error) response {
 	if r, ok := responses[domain.KindOf(err)]; ok {

@@ -16,3 +16,20 @@ func CodeTable() []CodeEntry {
 	}
 	return append(out, CodeEntry{Code: internalResponse.code, En: internalResponse.en, Zh: internalResponse.zh, Status: internalResponse.status})
 }
+
+// RouteCodeEntry is one answer a route words its own way.
+type RouteCodeEntry struct {
+	Path string
+	CodeEntry
+}
+
+// RouteCodeTable is every route's own wording of a code.
+func RouteCodeTable() []RouteCodeEntry {
+	var out []RouteCodeEntry
+	for path, m := range routeResponses {
+		for _, r := range m {
+			out = append(out, RouteCodeEntry{Path: path, CodeEntry: CodeEntry{Code: r.code, En: r.en, Zh: r.zh, Status: r.status}})
+		}
+	}
+	return out
+}

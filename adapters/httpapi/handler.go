@@ -25,6 +25,7 @@ import (
 // The routes, as the platform's clients call them.
 const (
 	PathWeChatOffiaccountLogin = "/v2/enduser/enduserapi/wechatOffiaccountAuthLogin"
+	PathWeChatMiniprogramLogin = "/v2/enduser/enduserapi/wechatMiniprogramAuthLogin"
 	PathRefreshToken           = "/v2/enduser/enduserapi/refreshToken" //nolint:gosec // G101: a route path, not a credential
 	PathUserLogout             = "/v2/enduser/enduserapi/userLogout"
 	PathUserInfo               = "/v2/enduser/enduserapi/userInfo"
@@ -77,11 +78,12 @@ func (h *Handler) Register(g *echo.Group) {
 	if h.cors != nil {
 		mw = append(mw, h.cors)
 		preflight := func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }
-		for _, p := range []string{PathWeChatOffiaccountLogin, PathRefreshToken, PathUserLogout, PathUserInfo, PathSetUserInfo, PathJWKS} {
+		for _, p := range []string{PathWeChatOffiaccountLogin, PathWeChatMiniprogramLogin, PathRefreshToken, PathUserLogout, PathUserInfo, PathSetUserInfo, PathJWKS} {
 			g.OPTIONS(p, h.guard("preflight", preflight), mw...)
 		}
 	}
 	g.POST(PathWeChatOffiaccountLogin, h.guard("login", h.limited(h.wechatOffiaccountLogin)), mw...)
+	g.POST(PathWeChatMiniprogramLogin, h.guard("login_miniprogram", h.limited(h.wechatMiniprogramLogin)), mw...)
 	g.PUT(PathRefreshToken, h.guard("refresh", h.limited(h.refreshToken)), mw...)
 	g.DELETE(PathUserLogout, h.guard("logout", h.limited(h.userLogout)), mw...)
 	g.GET(PathUserInfo, h.guard("userinfo", h.limited(h.userInfo)), mw...)
@@ -148,7 +150,7 @@ func ok(c echo.Context, data any) error {
 // fail answers err with its business code. Unexpected errors are logged with
 // their cause and answered with a generic 5000: a cause never reaches a client.
 func (h *Handler) fail(c echo.Context, err error) error {
-	r := responseFor(err)
+	r := responseForRoute(c.Path(), err)
 	c.Set(codeKey, r.code)
 	c.Response().Header().Set(echo.HeaderXContentTypeOptions, "nosniff") // also on RequireAccessToken's refusals
 	env := envelope{Code: r.code, Msg: r.en}
@@ -197,14 +199,33 @@ func (h *Handler) guard(endpoint string, next echo.HandlerFunc) echo.HandlerFunc
 }
 
 func (h *Handler) wechatOffiaccountLogin(c echo.Context) error {
-	p := readParams(c.Request())
-	res, err := h.svc.LoginWithWeChatOfficialAccount(c.Request().Context(), application.WeChatLogin{
-		UserDomain: p.get("userDomain"),
-		AppID:      p.get("appId"),
-		Code:       p.get("code"),
-		Signature:  p.get("signature"),
-		MCC:        p.get("mcc"),
+	return h.login(c, func(p params) (application.LoginResult, error) {
+		return h.svc.LoginWithWeChatOfficialAccount(c.Request().Context(), application.WeChatLogin{
+			UserDomain: p.get("userDomain"),
+			AppID:      p.get("appId"),
+			Code:       p.get("code"),
+			Signature:  p.get("signature"),
+			MCC:        p.get("mcc"),
+		})
 	})
+}
+
+func (h *Handler) wechatMiniprogramLogin(c echo.Context) error {
+	return h.login(c, func(p params) (application.LoginResult, error) {
+		return h.svc.LoginWithWeChatMiniProgram(c.Request().Context(), application.WeChatMiniProgramLogin{
+			UserDomain: p.get("userDomain"),
+			AppID:      p.get("appId"),
+			JSCode:     p.get("jsCode"),
+			Signature:  p.get("signature"),
+			MCC:        p.get("mcc"),
+		})
+	})
+}
+
+// login answers a login endpoint: its parameters read, the token pair or the
+// failure.
+func (h *Handler) login(c echo.Context, do func(params) (application.LoginResult, error)) error {
+	res, err := do(readParams(c.Request()))
 	if err != nil {
 		return h.fail(c, err)
 	}
@@ -261,8 +282,12 @@ type userInfoDTO struct {
 	LastLoginTime           int64  `json:"lastLoginTime"`
 }
 
-// logonModeWeChatOffiaccount names how the session logged in.
-const logonModeWeChatOffiaccount = "wechatOffiaccount"
+// logonModes name how a user registered (userInfo's logonMode), by the kind
+// of WeChat app of its first login.
+var logonModes = map[domain.AppKind]string{
+	domain.AppKindOfficialAccount: "wechatOffiaccount",
+	domain.AppKindMiniProgram:     "wechatMiniprogram",
+}
 
 func (h *Handler) userInfo(c echo.Context) error {
 	ctx := c.Request().Context()
@@ -291,9 +316,10 @@ func (h *Handler) userInfo(c echo.Context) error {
 		Nationality:             intText(pr.Nationality),
 		NationalityID:           intText(pr.Nationality),
 		Timezone:                intText(pr.Timezone),
-		WechatOffiaccountUserID: prof.WeChat.OpenID(),
-		WechatUnionID:           prof.WeChat.UnionID(),
-		LogonMode:               logonModeWeChatOffiaccount,
+		WechatOffiaccountUserID: prof.OfficialAccount.OpenID(),
+		WechatMiniprogramUserID: prof.MiniProgram.OpenID(),
+		WechatUnionID:           prof.UnionID,
+		LogonMode:               logonModes[prof.RegisteredVia],
 		Status:                  int(prof.User.Status()),
 		RegisterTime:            prof.User.RegisteredAt().UnixMilli(),
 		LastLoginTime:           prof.User.LastLoginAt().UnixMilli(),

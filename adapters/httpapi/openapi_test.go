@@ -50,6 +50,41 @@ func TestOpenAPIDocumentListsExactlyTheCodeTable(t *testing.T) {
 	}
 }
 
+// TestOpenAPIDocumentListsExactlyTheRouteMessages: every route's own wording
+// of a code is the document's x-route-messages, and the other way round.
+func TestOpenAPIDocumentListsExactlyTheRouteMessages(t *testing.T) {
+	doc, err := openapitest.RouteMessages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	type key struct {
+		path string
+		code int
+	}
+	inDoc := map[key]openapitest.RouteMessage{}
+	for _, m := range doc {
+		inDoc[key{m.Path, m.Code}] = m
+	}
+	table := httpapi.RouteCodeTable()
+	if len(table) == 0 {
+		t.Fatal("the code table has no route message (the mini program login's 5372 is one)")
+	}
+	for _, e := range table {
+		d, ok := inDoc[key{e.Path, e.Code}]
+		if !ok {
+			t.Errorf("%s %d (%q) is missing from openapi.yaml's x-route-messages", e.Path, e.Code, e.En)
+			continue
+		}
+		if d.En != e.En || d.Zh != e.Zh || strings.TrimSpace(d.Meaning) == "" {
+			t.Errorf("%s %d: the document says %q / %q (%q), the code table %q / %q", e.Path, e.Code, d.En, d.Zh, d.Meaning, e.En, e.Zh)
+		}
+		delete(inDoc, key{e.Path, e.Code})
+	}
+	for k := range inDoc {
+		t.Errorf("openapi.yaml's x-route-messages lists %s %d, which the code table lacks", k.path, k.code)
+	}
+}
+
 // TestOpenAPIEndpointsAnswerOnlyListedCodes: the code enums of the document's
 // answer schemas use listed codes only, and every listed code is answered by
 // at least one endpoint.

@@ -43,8 +43,12 @@ type Store struct {
 
 	users      map[string]domain.EndUser // by uid
 	identities map[identityKey]binding
-	unions     map[unionKey]string       // -> uid
-	profiles   map[string]domain.Profile // by uid; absent: never set
+	// registeredVia is the kind of app each user registered through (absent:
+	// an official account); bindingSeq orders the bindings.
+	registeredVia map[string]domain.AppKind
+	bindingSeq    int64
+	unions        map[unionKey]string       // -> uid
+	profiles      map[string]domain.Profile // by uid; absent: never set
 
 	logoutDevices map[domain.SessionID]string // the device a logout named
 
@@ -69,6 +73,7 @@ func NewStore() *Store {
 		mccs:          map[domain.MCC]string{},
 		users:         map[string]domain.EndUser{},
 		identities:    map[identityKey]binding{},
+		registeredVia: map[string]domain.AppKind{},
 		unions:        map[unionKey]string{},
 		profiles:      map[string]domain.Profile{},
 		logoutDevices: map[domain.SessionID]string{},

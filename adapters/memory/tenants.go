@@ -2,7 +2,6 @@ package memory
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/iotplatform/enduser-auth/domain"
 )
@@ -84,31 +83,57 @@ func (s *Store) RotateUserDomainSecret(ctx context.Context, name string, rotate 
 
 // OfficialAccount implements application.OfficialAccountRepository.
 func (s *Store) OfficialAccount(ctx context.Context, userDomainID int64, appID string) (domain.OfficialAccount, error) {
+	a, err := s.WeChatApp(ctx, userDomainID, appID)
+	if domain.IsKind(err, domain.KindNotFound) || (err == nil && a.Kind() != domain.AppKindOfficialAccount) {
+		return domain.OfficialAccount{}, domain.E(domain.KindOfficialAccountMissing)
+	}
+	return a, err
+}
+
+// PutOfficialAccount implements application.OfficialAccountRepository.
+func (s *Store) PutOfficialAccount(ctx context.Context, a domain.OfficialAccount) error {
+	return s.PutWeChatApp(ctx, a)
+}
+
+// WeChatApp implements application.OfficialAccountRepository.
+func (s *Store) WeChatApp(ctx context.Context, userDomainID int64, appID string) (domain.WeChatApp, error) {
 	if err := live(ctx); err != nil {
-		return domain.OfficialAccount{}, err
+		return domain.WeChatApp{}, err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	a, ok := s.accounts[accountKey{userDomainID, appID}]
 	if !ok {
-		return domain.OfficialAccount{}, domain.E(domain.KindOfficialAccountMissing)
+		return domain.WeChatApp{}, domain.Errorf(domain.KindNotFound, "no WeChat app %s in user domain %d", appID, userDomainID)
 	}
 	return a, nil
 }
 
-// PutOfficialAccount implements application.OfficialAccountRepository. The
-// user domain must exist (a foreign key in the database).
-func (s *Store) PutOfficialAccount(ctx context.Context, a domain.OfficialAccount) error {
+// PutWeChatApp implements application.OfficialAccountRepository. The user
+// domain must exist (a foreign key in the database); an appId of the other
+// kind, in any user domain, is refused.
+func (s *Store) PutWeChatApp(ctx context.Context, a domain.WeChatApp) error {
 	if err := live(ctx); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.domains[a.UserDomainID()]; !ok {
-		return fmt.Errorf("memory: official account of unknown user domain %d", a.UserDomainID())
+		return domain.Errorf(domain.KindInvalid, "user domain %d does not exist", a.UserDomainID())
+	}
+	for k, other := range s.accounts {
+		if k.appID == a.AppID() && other.Kind() != a.Kind() {
+			return appKindConflict(a, other.Kind())
+		}
 	}
 	s.accounts[accountKey{a.UserDomainID(), a.AppID()}] = a
 	return nil
+}
+
+// appKindConflict is the refusal of a whose appId is an app of kind taken.
+func appKindConflict(a domain.WeChatApp, taken domain.AppKind) error {
+	return domain.Errorf(domain.KindInvalid, "appId %s is a %s's; a %s needs an appId of its own (an appId is one kind only)",
+		a.AppID(), taken.Noun(), a.Kind().Noun())
 }
 
 // DataCenterByMCC implements application.DataCenterRepository.

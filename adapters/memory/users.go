@@ -3,6 +3,8 @@ package memory
 import (
 	"context"
 	"fmt"
+	"sort"
+
 	"github.com/iotplatform/enduser-auth/application"
 	"github.com/iotplatform/enduser-auth/domain"
 )
@@ -18,6 +20,7 @@ type identityKey struct {
 type binding struct {
 	uid     string
 	unionID string
+	seq     int64 // order of creation
 }
 
 // unionKey identifies a person across the official accounts of one Open
@@ -68,9 +71,13 @@ func (s *Store) RecordLogin(ctx context.Context, l application.LoginRecord) (app
 	if d.Register {
 		c := l.Candidate
 		s.users[d.UID] = domain.UnmarshalEndUserFromDatabase(d.UID, l.UserDomainID, c.Status(), c.RegisteredAt(), l.At)
+		if l.AppKind != "" && l.AppKind != domain.AppKindOfficialAccount {
+			s.registeredVia[d.UID] = l.AppKind
+		}
 	}
 	if d.BindOpenID {
-		b = binding{uid: d.UID}
+		s.bindingSeq++
+		b = binding{uid: d.UID, seq: s.bindingSeq}
 	}
 	if d.ClaimUnionID {
 		s.unions[uk] = d.UID
@@ -110,4 +117,42 @@ func (s *Store) UserWithWeChat(ctx context.Context, uid, appID string) (domain.E
 		return u, domain.WeChatIdentity{}, nil
 	}
 	return u, domain.UnmarshalWeChatIdentityFromDatabase(found.appID, found.openID, b.unionID), nil
+}
+
+// UserWithWeChatApps implements application.UserRepository.
+func (s *Store) UserWithWeChatApps(ctx context.Context, uid string) (application.UserApps, error) {
+	if err := live(ctx); err != nil {
+		return application.UserApps{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	u, ok := s.users[uid]
+	if !ok {
+		return application.UserApps{}, domain.E(domain.KindUserNotFound)
+	}
+	out := application.UserApps{User: u, RegisteredVia: domain.AppKindOfficialAccount}
+	if k, ok := s.registeredVia[uid]; ok {
+		out.RegisteredVia = k
+	}
+	type found struct {
+		seq int64
+		b   application.AppBinding
+	}
+	var list []found
+	for k, v := range s.identities {
+		if v.uid != uid || k.userDomainID != u.UserDomainID() {
+			continue
+		}
+		kind := domain.AppKindOfficialAccount
+		if a, ok := s.accounts[accountKey{k.userDomainID, k.appID}]; ok {
+			kind = a.Kind()
+		}
+		list = append(list, found{v.seq, application.AppBinding{Kind: kind,
+			Identity: domain.UnmarshalWeChatIdentityFromDatabase(k.appID, k.openID, v.unionID)}})
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].seq < list[j].seq })
+	for _, f := range list {
+		out.Bindings = append(out.Bindings, f.b)
+	}
+	return out, nil
 }

@@ -110,6 +110,7 @@ type auditRow struct {
 	WechatErrcode *int
 	UserDomain    string
 	AppID         string
+	AppKind       string
 	UID           string `gorm:"column:uid"`
 	OpenidHash    string
 	ClientIP      string `gorm:"column:client_ip"`
@@ -128,7 +129,7 @@ func (w *AuditWriter) Record(_ context.Context, e application.AuditEvent) {
 		return
 	}
 	r := auditRow{At: e.Time, Event: e.Event, Code: w.code(e.Outcome), UserDomain: clip(e.UserDomain, 64),
-		AppID: clip(e.AppID, 64), UID: clip(e.UID, 64), ClientIP: clip(e.ClientIP, 64),
+		AppID: clip(e.AppID, 64), AppKind: string(e.AppKind), UID: clip(e.UID, 64), ClientIP: clip(e.ClientIP, 64),
 		UserAgent: clip(e.UserAgent, maxUserAgent), RequestID: clip(e.RequestID, 128),
 		Detail: clip(e.Detail, 1024)}
 	if r.At.IsZero() {
@@ -328,6 +329,7 @@ type AuditRecord struct {
 	WeChatErrcode *int      `json:"wechatErrcode,omitempty"`
 	UserDomain    string    `json:"userDomain"`
 	AppID         string    `json:"appId"`
+	AppKind       string    `json:"appKind,omitempty"`
 	UID           string    `json:"uid"`
 	OpenIDHash    string    `json:"openidHash"`
 	ClientIP      string    `json:"clientIp"`
@@ -354,7 +356,7 @@ func (s *Store) AuditEvents(ctx context.Context, q AuditQuery) ([]AuditRecord, e
 	out := make([]AuditRecord, len(rows))
 	for i, r := range rows {
 		out[i] = AuditRecord{Time: r.At.UTC(), Event: r.Event, Code: r.Code, WeChatErrcode: r.WechatErrcode, UserDomain: r.UserDomain,
-			AppID: r.AppID, UID: r.UID, OpenIDHash: r.OpenidHash, ClientIP: r.ClientIP, UserAgent: r.UserAgent, RequestID: r.RequestID,
+			AppID: r.AppID, AppKind: r.AppKind, UID: r.UID, OpenIDHash: r.OpenidHash, ClientIP: r.ClientIP, UserAgent: r.UserAgent, RequestID: r.RequestID,
 			Detail: r.Detail, DeviceGiven: r.DeviceGiven}
 	}
 	return out, nil

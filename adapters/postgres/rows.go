@@ -29,6 +29,7 @@ type officialAccountRow struct {
 	UserDomainID int64  `gorm:"column:user_domain_id;primaryKey;autoIncrement:false"`
 	AppID        string `gorm:"column:app_id;primaryKey"`
 	AppSecretEnc []byte `gorm:"column:app_secret_enc"`
+	Kind         string `gorm:"column:kind"`
 }
 
 func (officialAccountRow) TableName() string { return "enduser_official_accounts" }

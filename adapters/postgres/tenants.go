@@ -128,47 +128,73 @@ func (s *Store) SetUserDomainEnabled(ctx context.Context, name string, enabled b
 }
 
 // OfficialAccount loads an official account and opens its AppSecret.
-// Errors: KindOfficialAccountMissing.
+// Errors: KindOfficialAccountMissing (also when appID is a mini program's).
 func (s *Store) OfficialAccount(ctx context.Context, userDomainID int64, appID string) (domain.OfficialAccount, error) {
+	a, err := s.WeChatApp(ctx, userDomainID, appID)
+	if domain.IsKind(err, domain.KindNotFound) || (err == nil && a.Kind() != domain.AppKindOfficialAccount) {
+		return domain.OfficialAccount{}, domain.E(domain.KindOfficialAccountMissing)
+	}
+	return a, err
+}
+
+// PutOfficialAccount is PutWeChatApp.
+func (s *Store) PutOfficialAccount(ctx context.Context, a domain.OfficialAccount) error {
+	return s.PutWeChatApp(ctx, a)
+}
+
+// WeChatApp loads a WeChat app of either kind and opens its AppSecret.
+// Errors: KindNotFound.
+func (s *Store) WeChatApp(ctx context.Context, userDomainID int64, appID string) (domain.WeChatApp, error) {
 	var row officialAccountRow
 	err := s.do(ctx, func(db *gorm.DB) *gorm.DB {
 		return db.Where("user_domain_id = ? AND app_id = ?", userDomainID, appID).Take(&row)
 	}).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return domain.OfficialAccount{}, domain.E(domain.KindOfficialAccountMissing)
+		return domain.WeChatApp{}, domain.Errorf(domain.KindNotFound, "no WeChat app %s in user domain %d", appID, userDomainID)
 	}
 	if err != nil {
-		return domain.OfficialAccount{}, fmt.Errorf("load official account %s of user domain %d: %w", appID, userDomainID, err)
+		return domain.WeChatApp{}, fmt.Errorf("load WeChat app %s of user domain %d: %w", appID, userDomainID, err)
 	}
 	secret, err := s.open(row.AppSecretEnc, officialAccountAAD(row.UserDomainID, row.AppID))
 	if err != nil {
-		return domain.OfficialAccount{}, err
+		return domain.WeChatApp{}, err
 	}
-	return domain.UnmarshalOfficialAccountFromDatabase(row.UserDomainID, row.AppID, string(secret)), nil
+	return domain.UnmarshalWeChatAppFromDatabase(domain.AppKind(row.Kind), row.UserDomainID, row.AppID, string(secret)), nil
 }
 
-// PutOfficialAccount creates the account or replaces its AppSecret.
-// Errors: KindInvalid when the user domain does not exist.
-func (s *Store) PutOfficialAccount(ctx context.Context, a domain.OfficialAccount) error {
-	row := officialAccountRow{
-		UserDomainID: a.UserDomainID(),
-		AppID:        a.AppID(),
-		AppSecretEnc: s.seal([]byte(a.AppSecret()), officialAccountAAD(a.UserDomainID(), a.AppID())),
-	}
-	err := s.do(ctx, func(db *gorm.DB) *gorm.DB {
-		return db.Clauses(clause.OnConflict{
-			Columns: []clause.Column{{Name: "user_domain_id"}, {Name: "app_id"}},
-			DoUpdates: clause.Set{
-				{Column: clause.Column{Name: "app_secret_enc"}, Value: gorm.Expr("EXCLUDED.app_secret_enc")},
-				{Column: clause.Column{Name: "updated_at"}, Value: gorm.Expr("now()")},
-			},
-		}).Create(&row)
-	}).Error
-	if hasCode(err, foreignKeyViolation) {
+// PutWeChatApp creates the app or replaces its AppSecret, in one
+// transaction under an advisory lock on the appId, so that two concurrent
+// puts of one appId as different kinds cannot both pass the check that the
+// appId is no app of the other kind (in any user domain). Errors: KindInvalid
+// when the user domain does not exist or the appId is of the other kind.
+func (s *Store) PutWeChatApp(ctx context.Context, a domain.WeChatApp) error {
+	sealed := s.seal([]byte(a.AppSecret()), officialAccountAAD(a.UserDomainID(), a.AppID()))
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		if err := tx.Exec(`SELECT pg_advisory_xact_lock(hashtextextended('enduser_wechat_app:' || ?, 0))`, a.AppID()).Error; err != nil {
+			return err
+		}
+		var taken []string
+		if err := tx.Raw(`SELECT kind FROM enduser_official_accounts WHERE app_id = ? AND kind <> ? LIMIT 1`,
+			a.AppID(), string(a.Kind())).Scan(&taken).Error; err != nil {
+			return err
+		}
+		if len(taken) > 0 {
+			return domain.Errorf(domain.KindInvalid, "appId %s is a %s's; a %s needs an appId of its own (an appId is one kind only)",
+				a.AppID(), domain.AppKind(taken[0]).Noun(), a.Kind().Noun())
+		}
+		return tx.Exec(`
+			INSERT INTO enduser_official_accounts (user_domain_id, app_id, app_secret_enc, kind) VALUES (?, ?, ?, ?)
+			ON CONFLICT (user_domain_id, app_id) DO UPDATE SET app_secret_enc = EXCLUDED.app_secret_enc, updated_at = now()`,
+			a.UserDomainID(), a.AppID(), sealed, string(a.Kind())).Error
+	})
+	var de *domain.Error
+	switch {
+	case errors.As(err, &de):
+		return err
+	case hasCode(err, foreignKeyViolation):
 		return domain.Errorf(domain.KindInvalid, "user domain %d does not exist", a.UserDomainID())
-	}
-	if err != nil {
-		return fmt.Errorf("put official account %s of user domain %d: %w", a.AppID(), a.UserDomainID(), err)
+	case err != nil:
+		return fmt.Errorf("put WeChat app %s of user domain %d: %w", a.AppID(), a.UserDomainID(), err)
 	}
 	return nil
 }

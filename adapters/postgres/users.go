@@ -47,7 +47,8 @@ const (
 // $1 user domain, $2 appId, $3 openid, $4 unionid (” for none), $5
 // candidate uid, $6 its status, $7 its registration time, $8 the login
 // time, $9..$16 the session (id, appId, sealed key, counter, created,
-// expires, refresh expires, user domain).
+// expires, refresh expires, user domain), $17 the kind of app the login
+// went through (recorded on a registered user).
 const sqlRecordLogin = `
 WITH decided AS (
 	SELECT COALESCE(k.user_id, h.user_id, $5) AS uid,
@@ -79,8 +80,8 @@ bound AS (
 	RETURNING user_id
 ),
 registered AS (
-	INSERT INTO enduser_users (id, user_domain_id, status, registered_at, last_login_at)
-	SELECT b.user_id, $1, $6, $7, $8 FROM bound b, decided d WHERE d.step = 'registered'
+	INSERT INTO enduser_users (id, user_domain_id, status, registered_at, last_login_at, registered_via)
+	SELECT b.user_id, $1, $6, $7, $8, $17 FROM bound b, decided d WHERE d.step = 'registered'
 	RETURNING id, user_domain_id, status, registered_at, last_login_at
 ),
 recorded AS (
@@ -132,7 +133,8 @@ func (s *Store) RecordLogin(ctx context.Context, l application.LoginRecord) (app
 	sid := l.Session.ID().String()
 	args := []any{l.UserDomainID, id.AppID(), id.OpenID(), id.UnionID(), c.ID(), int16(c.Status()), dbTime(c.RegisteredAt()), at,
 		sid, l.Session.AppID(), s.seal(l.Session.RefreshKey(), sessionAAD(sid)), l.Session.Counter(),
-		dbTime(l.Session.CreatedAt()), dbTime(l.Session.ExpiresAt()), dbTime(l.Session.RefreshExpiresAt()), l.Session.UserDomainID()}
+		dbTime(l.Session.CreatedAt()), dbTime(l.Session.ExpiresAt()), dbTime(l.Session.RefreshExpiresAt()), l.Session.UserDomainID(),
+		string(registeredVia(l.AppKind))}
 	for range maxLostRaces {
 		var (
 			row               userRow
@@ -195,4 +197,63 @@ func (s *Store) UserWithWeChat(ctx context.Context, uid, appID string) (domain.E
 		return domain.EndUser{}, domain.WeChatIdentity{}, domain.E(domain.KindUserNotFound)
 	}
 	return row.User.toDomain(), row.identity(), nil
+}
+
+// registeredVia is the kind recorded on a user registered through an app of
+// kind k (zero: an official account).
+func registeredVia(k domain.AppKind) domain.AppKind {
+	if k == "" {
+		return domain.AppKindOfficialAccount
+	}
+	return k
+}
+
+// userViaRow is a user with the kind of app it registered through.
+type userViaRow struct {
+	User          userRow `gorm:"embedded"`
+	RegisteredVia string  `gorm:"column:registered_via"`
+}
+
+// userBindingRow is a user's binding under one app, with the app's kind.
+type userBindingRow struct {
+	AppID   string  `gorm:"column:app_id"`
+	OpenID  string  `gorm:"column:open_id"`
+	UnionID *string `gorm:"column:union_id"`
+	Kind    string  `gorm:"column:kind"`
+}
+
+// UserWithWeChatApps returns a user, how it registered, and its bindings
+// under every app of its user domain, oldest first (two statements in one
+// read-only snapshot would buy nothing: a binding is never moved or
+// deleted while its user exists). Errors: KindUserNotFound.
+func (s *Store) UserWithWeChatApps(ctx context.Context, uid string) (application.UserApps, error) {
+	var u userViaRow
+	res := s.do(ctx, func(db *gorm.DB) *gorm.DB {
+		return db.Raw(`SELECT id, user_domain_id, status, registered_at, last_login_at, registered_via
+		FROM enduser_users WHERE id = ?`, uid).Scan(&u)
+	})
+	if res.Error != nil {
+		return application.UserApps{}, fmt.Errorf("load user %s: %w", uid, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return application.UserApps{}, domain.E(domain.KindUserNotFound)
+	}
+	var rows []userBindingRow
+	err := s.do(ctx, func(db *gorm.DB) *gorm.DB {
+		return db.Raw(`
+		SELECT i.app_id, i.open_id, i.union_id, COALESCE(a.kind, 'offiaccount') AS kind
+		FROM enduser_wechat_identities i
+		LEFT JOIN enduser_official_accounts a ON a.user_domain_id = i.user_domain_id AND a.app_id = i.app_id
+		WHERE i.user_id = ? AND i.user_domain_id = ?
+		ORDER BY i.created_at, i.app_id, i.open_id`, uid, u.User.UserDomainID).Scan(&rows)
+	}).Error
+	if err != nil {
+		return application.UserApps{}, fmt.Errorf("load the WeChat bindings of user %s: %w", uid, err)
+	}
+	out := application.UserApps{User: u.User.toDomain(), RegisteredVia: domain.AppKind(u.RegisteredVia)}
+	for _, r := range rows {
+		out.Bindings = append(out.Bindings, application.AppBinding{Kind: domain.AppKind(r.Kind),
+			Identity: domain.UnmarshalWeChatIdentityFromDatabase(r.AppID, r.OpenID, fromNullString(r.UnionID))})
+	}
+	return out, nil
 }

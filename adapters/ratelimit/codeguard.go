@@ -53,6 +53,16 @@ func (g *CodeGuard) ExchangeCode(ctx context.Context, appID, appSecret, code str
 	return g.next.ExchangeCode(ctx, appID, appSecret, code)
 }
 
+// ExchangeJSCode implements application.WeChatOAuth: a mini program's
+// jsCode is claimed like an OAuth code (an appId is one kind only, so the
+// two never share a key).
+func (g *CodeGuard) ExchangeJSCode(ctx context.Context, appID, appSecret, jsCode string) (domain.WeChatIdentity, error) {
+	if !g.claims.Claim(ctx, codeKey(appID, jsCode)) {
+		return domain.WeChatIdentity{}, &domain.Error{Kind: domain.KindWeChatRejected, Detail: codeBeenUsed}
+	}
+	return g.next.ExchangeJSCode(ctx, appID, appSecret, jsCode)
+}
+
 func codeKey(appID, code string) [32]byte {
 	h := sha256.New()
 	h.Write([]byte(appID))

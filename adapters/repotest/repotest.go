@@ -35,6 +35,7 @@ func Run(t *testing.T, newRepos func(t *testing.T) Repos) {
 	s := suite{newRepos: newRepos}
 	t.Run("UserDomains", s.userDomains)
 	t.Run("OfficialAccounts", s.officialAccounts)
+	t.Run("WeChatApps", s.weChatApps)
 	t.Run("DataCenters", s.dataCenters)
 	t.Run("Users", s.users)
 	t.Run("Sessions", s.sessions)

@@ -35,6 +35,20 @@ const (
 // accessTokenPath is WeChat's web-authorization code exchange.
 const accessTokenPath = "/sns/oauth2/access_token" //nolint:gosec // G101: a URL path, not a credential
 
+// jsCode2SessionPath is WeChat's mini program login code exchange.
+const jsCode2SessionPath = "/sns/jscode2session"
+
+// exchange is one of WeChat's code exchanges: its path and the name of its
+// code parameter.
+type exchange struct {
+	path, codeParam string
+}
+
+var (
+	oauthExchange  = exchange{path: accessTokenPath, codeParam: "code"}
+	jsCodeExchange = exchange{path: jsCode2SessionPath, codeParam: "js_code"}
+)
+
 // maxBodyBytes bounds how much of WeChat's answer is read. A real answer is
 // a few hundred bytes.
 const maxBodyBytes = 64 << 10
@@ -147,12 +161,27 @@ type rejection struct {
 // The request URL carries the AppSecret and the code: no error it returns
 // contains the query string.
 func (c *Client) ExchangeCode(ctx context.Context, appID, appSecret, code string) (domain.WeChatIdentity, error) {
+	return c.exchange(ctx, oauthExchange, appID, appSecret, code)
+}
+
+// ExchangeJSCode implements application.WeChatOAuth: one GET of
+// {base}/sns/jscode2session?appid&secret&js_code&grant_type=authorization_code,
+// never retried, answered and mapped as ExchangeCode's (errcode 40029 invalid
+// code, 40163 code been used, 45011 rate limit, -1 busy, 40226 high-risk
+// user: KindWeChatRejected). WeChat's session_key is never decoded: the body
+// is dropped once openid and unionid are read, so the key is neither
+// returned, stored, logged nor put in an error or a span.
+func (c *Client) ExchangeJSCode(ctx context.Context, appID, appSecret, jsCode string) (domain.WeChatIdentity, error) {
+	return c.exchange(ctx, jsCodeExchange, appID, appSecret, jsCode)
+}
+
+func (c *Client) exchange(ctx context.Context, ex exchange, appID, appSecret, code string) (domain.WeChatIdentity, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	ctx, span := c.startSpan(ctx, appID)
+	ctx, span := c.startSpan(ctx, ex, appID)
 	defer span.End()
 
-	body, err := c.get(ctx, appID, appSecret, code)
+	body, err := c.get(ctx, ex, appID, appSecret, code)
 	if err == nil {
 		var id domain.WeChatIdentity
 		id, err = decode(appID, body)
@@ -170,13 +199,13 @@ const tracerName = "github.com/iotplatform/enduser-auth/adapters/wechat"
 // startSpan starts the exchange's client span. It is named and described by
 // hand, with the host and path only: the URL's query carries the AppSecret
 // and the code, which a stock HTTP client instrumentation would record.
-func (c *Client) startSpan(ctx context.Context, appID string) (context.Context, trace.Span) {
-	ctx, span := otel.Tracer(tracerName).Start(ctx, "wechat "+accessTokenPath, trace.WithSpanKind(trace.SpanKindClient))
+func (c *Client) startSpan(ctx context.Context, ex exchange, appID string) (context.Context, trace.Span) {
+	ctx, span := otel.Tracer(tracerName).Start(ctx, "wechat "+ex.path, trace.WithSpanKind(trace.SpanKindClient))
 	if span.IsRecording() {
 		span.SetAttributes(
 			attribute.String("http.request.method", http.MethodGet),
 			attribute.String("server.address", c.host),
-			attribute.String("url.path", accessTokenPath),
+			attribute.String("url.path", ex.path),
 			attribute.String("wechat.app_id", appID),
 		)
 	}
@@ -199,19 +228,19 @@ func endSpanWithError(span trace.Span, err error) {
 }
 
 // exchangeURL builds the request URL; url.Values escapes every parameter.
-func (c *Client) exchangeURL(appID, appSecret, code string) string {
+func (c *Client) exchangeURL(ex exchange, appID, appSecret, code string) string {
 	q := url.Values{}
 	q.Set("appid", appID)
 	q.Set("secret", appSecret)
-	q.Set("code", code)
+	q.Set(ex.codeParam, code)
 	q.Set("grant_type", "authorization_code")
-	return c.base + accessTokenPath + "?" + q.Encode()
+	return c.base + ex.path + "?" + q.Encode()
 }
 
 // get performs the one HTTP exchange and returns the (bounded) body of a 2xx
 // answer.
-func (c *Client) get(ctx context.Context, appID, appSecret, code string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.exchangeURL(appID, appSecret, code), nil)
+func (c *Client) get(ctx context.Context, ex exchange, appID, appSecret, code string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.exchangeURL(ex, appID, appSecret, code), nil)
 	if err != nil {
 		// Only a malformed BaseURL gets here: a configuration error. The
 		// parse error quotes the URL, so it is dropped.
@@ -237,7 +266,7 @@ func (c *Client) get(ctx context.Context, appID, appSecret, code string) ([]byte
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// Drain a bounded amount so the connection can be reused.
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBodyBytes))
-		return nil, unavailable(fmt.Errorf("wechat: %s %s: HTTP status %d", http.MethodGet, redact(c.base+accessTokenPath), resp.StatusCode))
+		return nil, unavailable(fmt.Errorf("wechat: %s %s: HTTP status %d", http.MethodGet, redact(c.base+ex.path), resp.StatusCode))
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
 	if err != nil {

@@ -56,6 +56,7 @@ type auditLine struct {
 	WeChatErrcode *int      `json:"wechatErrcode"`
 	UserDomain    string    `json:"userDomain"`
 	AppID         string    `json:"appId"`
+	AppKind       string    `json:"appKind"`
 	UID           string    `json:"uid"`
 	OpenIDHash    string    `json:"openidHash"`
 	ClientIP      string    `json:"clientIp"`

@@ -405,38 +405,55 @@ func printRotation(e env, d domain.UserDomain, generated bool) {
 const defaultSecretOverlap = 720 * time.Hour
 
 func cmdOfficialAccount(ctx context.Context, args []string, e env) error {
+	return cmdWeChatApp(ctx, args, e, domain.AppKindOfficialAccount)
+}
+
+func cmdMiniProgram(ctx context.Context, args []string, e env) error {
+	return cmdWeChatApp(ctx, args, e, domain.AppKindMiniProgram)
+}
+
+// appCommands name each kind's command.
+var appCommands = map[domain.AppKind]string{
+	domain.AppKindOfficialAccount: "officialaccount",
+	domain.AppKindMiniProgram:     "miniprogram",
+}
+
+// cmdWeChatApp is `officialaccount add` and `miniprogram add`: one command
+// per kind of WeChat app, the same flags and secret sources.
+func cmdWeChatApp(ctx context.Context, args []string, e env, kind domain.AppKind) error {
+	name, noun := appCommands[kind], kind.Noun()
 	if len(args) == 0 || args[0] != "add" {
-		return usageErr("officialaccount add --user-domain NAME --app-id ID --app-secret SECRET")
+		return usageErr("%s add --user-domain NAME --app-id ID --app-secret SECRET", name)
 	}
-	fs := flag.NewFlagSet("officialaccount add", flag.ContinueOnError)
+	fs := flag.NewFlagSet(name+" add", flag.ContinueOnError)
 	dbURL := fs.String("database-url", "", "PostgreSQL URL")
 	ud := fs.String("user-domain", "", "user domain name")
-	appID := fs.String("app-id", "", "the official account's appId")
-	appSecretFlag := fs.String("app-secret", "", "the official account's AppSecret (prefer --app-secret-stdin or $ENDUSER_APP_SECRET)")
+	appID := fs.String("app-id", "", "the "+noun+"'s appId")
+	appSecretFlag := fs.String("app-secret", "", "the "+noun+"'s AppSecret (prefer --app-secret-stdin or $ENDUSER_APP_SECRET)")
 	appSecretStdin := fs.Bool("app-secret-stdin", false, "read the AppSecret from the first line of standard input")
 	pos, err := parseArgs(fs, args[1:])
 	if err != nil {
 		return err
 	}
 	if len(pos) != 0 {
-		return usageErr("officialaccount add takes no positional arguments, got %q", pos)
+		return usageErr("%s add takes no positional arguments, got %q", name, pos)
 	}
 	appSecret, err := secretFrom(e, "app-secret", *appSecretFlag, *appSecretStdin, "ENDUSER_APP_SECRET")
 	if err != nil {
 		return err
 	}
 	if *ud == "" || *appID == "" || appSecret == "" {
-		return usageErr("officialaccount add needs --user-domain, --app-id and the AppSecret (--app-secret-stdin, $ENDUSER_APP_SECRET or --app-secret)")
+		return usageErr("%s add needs --user-domain, --app-id and the AppSecret (--app-secret-stdin, $ENDUSER_APP_SECRET or --app-secret)", name)
 	}
 	a, err := adminApp(ctx, e, *dbURL)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	if err := a.module.Service.PutOfficialAccount(ctx, *ud, *appID, appSecret); err != nil {
+	if err := a.module.Service.PutWeChatApp(ctx, kind, *ud, *appID, appSecret); err != nil {
 		return adminErr(err)
 	}
-	fmt.Fprintf(e.stdout, "official account %s of user domain %s saved\n", *appID, *ud)
+	fmt.Fprintf(e.stdout, "%s %s of user domain %s saved\n", noun, *appID, *ud)
 	return nil
 }
 

@@ -22,6 +22,8 @@ const (
 	devUserDomainSecret = "demo-user-domain-secret-0123456789"
 	devAppID            = "wx0123456789demo"
 	devAppSecret        = "demo-app-secret-abcdef0123456789" //nolint:gosec // G101: the dev command's demo tenant, public by design (README)
+	devMiniAppID        = "wx0123456789minip"
+	devMiniAppSecret    = "demo-mini-program-secret-0123456" //nolint:gosec // G101: the dev command's demo tenant, public by design (README)
 )
 
 func cmdDev(ctx context.Context, args []string, e env) error {
@@ -77,6 +79,7 @@ func cmdDev(ctx context.Context, args []string, e env) error {
 	// form <label>.<anything> logs in the person <label>, once.
 	fake := wechatfake.New()
 	fake.AddAccount(devAppID, devAppSecret)
+	fake.AddMiniProgram(devMiniAppID, devMiniAppSecret)
 	fake.AcceptAnyCode(true)
 	fakeLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -117,6 +120,9 @@ func (a *app) provisionDemo(ctx context.Context) (string, error) {
 	}
 	if err := svc.PutOfficialAccount(ctx, devUserDomain, devAppID, devAppSecret); err != nil {
 		return "", fmt.Errorf("provision demo official account: %w", err)
+	}
+	if err := svc.PutMiniProgram(ctx, devUserDomain, devMiniAppID, devMiniAppSecret); err != nil {
+		return "", fmt.Errorf("provision demo mini program: %w", err)
 	}
 	// CN and EU always exist with the same MCCs, so a rerun with another
 	// ENDUSER_DATA_CENTER never conflicts; another home code serves none.
@@ -186,13 +192,19 @@ enduser dev is serving on http://%s
   admin:        %s
   user domain:  %s  secret %s
   official acct: appId %s
+  mini program: appId %s
   data centers: CN serves MCC 460, 461; EU serves 208, 262; this one is %s (an mcc of another data center answers 6084)
 
 Log in (paste this; every run makes a new code for the same person "demo"):
 
   APP=%s UD=%s SECRET=%s; CODE="demo.$(date +%%s%%N)"; SIG=$(printf '%%s' "$APP$CODE$SECRET" | sha256sum | cut -d' ' -f1); curl -sS -X POST "http://%s/v2/enduser/enduserapi/wechatOffiaccountAuthLogin?appId=$APP&code=$CODE&signature=$SIG&userDomain=$UD%s"; echo
 
+Or through the mini program (its jsCode, as wx.login() gives it):
+
+  APP=%s UD=%s SECRET=%s; CODE="demo.$(date +%%s%%N)"; SIG=$(printf '%%s' "$APP$CODE$SECRET" | sha256sum | cut -d' ' -f1); curl -sS -X POST "http://%s/v2/enduser/enduserapi/wechatMiniprogramAuthLogin?appId=$APP&jsCode=$CODE&signature=$SIG&userDomain=$UD%s"; echo
+
 Press Ctrl-C to stop.
-`, host, redact(dbURL), dbNote, wechatURL, adminLine, devUserDomain, secret, devAppID, home, devAppID, devUserDomain, secret, host, homeMCCParam(home))
+`, host, redact(dbURL), dbNote, wechatURL, adminLine, devUserDomain, secret, devAppID, devMiniAppID, home,
+		devAppID, devUserDomain, secret, host, homeMCCParam(home), devMiniAppID, devUserDomain, secret, host, homeMCCParam(home))
 	return b.String()
 }

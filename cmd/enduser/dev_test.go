@@ -44,19 +44,22 @@ func TestDevPrintsACurlThatLogsIn(t *testing.T) {
 		}
 		close(lines)
 	}()
-	var curl string
+	var curl, miniCurl string
 	timeout := time.After(60 * time.Second)
-	for curl == "" {
+	for miniCurl == "" {
 		select {
 		case l, ok := <-lines:
 			if !ok {
-				t.Fatal("dev ended before printing a curl")
+				t.Fatal("dev ended before printing both curls")
 			}
-			if strings.Contains(l, "curl ") {
+			switch {
+			case strings.Contains(l, "curl ") && curl == "":
 				curl = strings.TrimSpace(l)
+			case strings.Contains(l, "curl "):
+				miniCurl = strings.TrimSpace(l)
 			}
 		case <-timeout:
-			t.Fatal("dev printed no curl within 60s")
+			t.Fatal("dev printed no curls within 60s")
 		}
 	}
 	go func() {
@@ -80,6 +83,25 @@ func TestDevPrintsACurlThatLogsIn(t *testing.T) {
 	}
 	if uids[0] != uids[1] {
 		t.Fatalf("the demo person got two uids: %v", uids)
+	}
+	// The mini program's curl logs its demo person in through jscode2session.
+	var miniUIDs []any
+	for range 2 {
+		out, err := exec.Command("bash", "-c", miniCurl).CombinedOutput()
+		if err != nil {
+			t.Fatalf("the printed mini program curl failed: %v\n%s\n%s", err, miniCurl, out)
+		}
+		var a answer
+		if err := jsonUnmarshal(out, &a); err != nil || a.Code != 200 {
+			t.Fatalf("the printed mini program curl did not log in: %s", out)
+		}
+		validateAgainstDoc(t, "POST", "/v2/enduser/enduserapi/wechatMiniprogramAuthLogin", 200, out)
+		var p tokenPair
+		_ = jsonUnmarshal(a.Data, &p)
+		miniUIDs = append(miniUIDs, claims(t, p.AccessToken.Token)["uid"])
+	}
+	if miniUIDs[0] != miniUIDs[1] {
+		t.Fatalf("the mini program's demo person got two uids: %v", miniUIDs)
 	}
 }
 

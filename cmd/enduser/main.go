@@ -53,6 +53,7 @@ commands:
                         a new secret (generated and printed alone on its line, or the first line
                         of stdin, 32+ characters); the replaced one stays valid for the overlap
   officialaccount add --user-domain NAME --app-id ID [--app-secret-stdin | --app-secret SECRET]
+  miniprogram add     --user-domain NAME --app-id ID [--app-secret-stdin | --app-secret SECRET]
                         the AppSecret: first line of stdin, $ENDUSER_APP_SECRET or --app-secret
   audit --user-domain NAME [--uid UID] [--since 24h] [--limit 100]
                         the audit trail, newest first, one JSON object a line
@@ -119,6 +120,8 @@ func dispatch(ctx context.Context, args []string, e env) error {
 		return cmdUserDomain(ctx, rest, e)
 	case "officialaccount":
 		return cmdOfficialAccount(ctx, rest, e)
+	case "miniprogram":
+		return cmdMiniProgram(ctx, rest, e)
 	case "datacenter":
 		return cmdDataCenter(ctx, rest, e)
 	case "audit":

@@ -1,5 +1,6 @@
-// Package wechatfake is a fake of WeChat's OAuth code exchange
-// (GET /sns/oauth2/access_token) that speaks the real wire format: HTTP 200,
+// Package wechatfake is a fake of WeChat's code exchanges, the official
+// account's OAuth (GET /sns/oauth2/access_token) and the mini program's login
+// (GET /sns/jscode2session), that speaks the real wire format: HTTP 200,
 // Content-Type text/plain, a JSON body; success bodies carry no errcode at all,
 // errors carry errcode and an errmsg with a changing rid suffix.
 //
@@ -45,6 +46,7 @@ const (
 	ErrCodeExpired      = 42003
 	ErrRequireGET       = 43001
 	ErrRateLimited      = 45011
+	ErrHighRiskUser     = 40226
 )
 
 var errMsgs = map[int]string{ //nolint:gosec // G101: WeChat's error messages, not credentials
@@ -61,7 +63,14 @@ var errMsgs = map[int]string{ //nolint:gosec // G101: WeChat's error messages, n
 	ErrCodeExpired:      "code expired",
 	ErrRequireGET:       "require GET method",
 	ErrRateLimited:      "api minute-quota reach limit mustslower retry next minute",
+	ErrHighRiskUser:     "invalid user, high risk",
 }
+
+// The paths the fake answers.
+const (
+	pathOAuth          = "/sns/oauth2/access_token"
+	pathJSCode2Session = "/sns/jscode2session"
+)
 
 // User is the person a code stands for.
 type User struct {
@@ -97,6 +106,7 @@ type Failure struct {
 
 // issued is the state of one code.
 type issued struct {
+	path     string // the exchange that redeems it
 	appID    string
 	user     User
 	issuedAt time.Time
@@ -110,6 +120,7 @@ type Server struct {
 	mu        sync.Mutex
 	now       func() time.Time
 	accounts  map[string]string // appid -> secret
+	programs  map[string]string // mini program appid -> secret
 	codes     map[string]*issued
 	failures  map[string]Failure
 	anyCode   bool
@@ -122,6 +133,7 @@ func New() *Server {
 	return &Server{
 		now:      time.Now,
 		accounts: map[string]string{},
+		programs: map[string]string{},
 		codes:    map[string]*issued{},
 		failures: map[string]Failure{},
 		anyUsed:  newTwoGenerationSet(CodeTTL),
@@ -142,15 +154,36 @@ func (s *Server) AddAccount(appID, appSecret string) {
 	s.accounts[appID] = appSecret
 }
 
+// AddMiniProgram registers (or updates) a mini program, whose codes
+// /sns/jscode2session exchanges (an appId registered here is unknown to the
+// OAuth exchange, and the other way round, as at WeChat).
+func (s *Server) AddMiniProgram(appID, appSecret string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.programs[appID] = appSecret
+}
+
 // IssueCode returns a fresh, random, single-use code that identifies u under
 // appID for CodeTTL, as WeChat's authorize redirect would.
 func (s *Server) IssueCode(appID string, u User) string {
+	return s.issue(pathOAuth, appID, u)
+}
+
+// IssueJSCode returns a fresh, random, single-use jsCode that identifies u
+// under the mini program appID for CodeTTL, as the mini program's wx.login()
+// would (u.OpenID is the openid under the mini program; Snapshot and Scope
+// are ignored).
+func (s *Server) IssueJSCode(appID string, u User) string {
+	return s.issue(pathJSCode2Session, appID, u)
+}
+
+func (s *Server) issue(path, appID string, u User) string {
 	code := randomString(24)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
 	s.sweep(now)
-	s.codes[code] = &issued{appID: appID, user: u, issuedAt: now}
+	s.codes[code] = &issued{path: path, appID: appID, user: u, issuedAt: now}
 	return code
 }
 
@@ -183,11 +216,12 @@ func OpenIDForLabel(appID, label string) string {
 	return "o" + base64.RawURLEncoding.EncodeToString(sum[:])[:27]
 }
 
-// ServeHTTP answers GET /sns/oauth2/access_token; any other path gets 404
-// and any other method 405, each with an errcode body.
+// ServeHTTP answers GET /sns/oauth2/access_token and GET
+// /sns/jscode2session; any other path gets 404 and any other method 405,
+// each with an errcode body.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
-	if r.URL.Path != "/sns/oauth2/access_token" {
+	if r.URL.Path != pathOAuth && r.URL.Path != pathJSCode2Session {
 		s.writeError(w, http.StatusNotFound, ErrInvalidURL, "")
 		return
 	}
@@ -198,10 +232,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.exchange(w, r)
 }
 
-// exchange handles one code exchange.
+// exchange handles one code exchange, of either path.
 func (s *Server) exchange(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	appID, secret, code := q.Get("appid"), q.Get("secret"), q.Get("code")
+	path := r.URL.Path
+	codeParam := "code"
+	if path == pathJSCode2Session {
+		codeParam = "js_code"
+	}
+	appID, secret, code := q.Get("appid"), q.Get("secret"), q.Get(codeParam)
 
 	f, scripted := s.takeFailure(code)
 	if scripted && f.Delay > 0 {
@@ -224,16 +263,18 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if errCode := s.checkQuery(appID, secret, q.Get("grant_type"), code); errCode != 0 {
+	if errCode := s.checkQuery(path, appID, secret, q.Get("grant_type"), code); errCode != 0 {
 		s.writeError(w, http.StatusOK, errCode, "")
 		return
 	}
-	errCode, u := s.spend(appID, code)
+	errCode, u := s.spend(path, appID, code)
 	switch {
 	case scripted && f.ErrCode != 0:
 		s.writeError(w, http.StatusOK, f.ErrCode, f.ErrMsg)
 	case errCode != 0:
 		s.writeError(w, http.StatusOK, errCode, "")
+	case path == pathJSCode2Session:
+		s.writeSession(w, u)
 	default:
 		s.writeSuccess(w, u)
 	}
@@ -252,9 +293,13 @@ func (s *Server) takeFailure(code string) (Failure, bool) {
 
 // checkQuery checks the query's account and parameters like WeChat does and
 // returns a non-zero errcode when they are wrong.
-func (s *Server) checkQuery(appID, secret, grantType, code string) int {
+func (s *Server) checkQuery(path, appID, secret, grantType, code string) int {
 	s.mu.Lock()
-	want, known := s.accounts[appID]
+	apps := s.accounts
+	if path == pathJSCode2Session {
+		apps = s.programs
+	}
+	want, known := apps[appID]
 	s.mu.Unlock()
 	switch {
 	case appID == "":
@@ -275,16 +320,18 @@ func (s *Server) checkQuery(appID, secret, grantType, code string) int {
 
 // spend redeems code for appID: it returns the code's user, or a non-zero
 // errcode when the code is unknown, used or expired.
-func (s *Server) spend(appID, code string) (int, User) {
+func (s *Server) spend(path, appID, code string) (int, User) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
 	s.sweep(now)
 
-	if c, ok := s.codes[code]; ok && c.appID == appID {
+	if c, ok := s.codes[code]; ok && c.appID == appID && c.path == path {
 		switch {
 		case c.used:
 			return ErrCodeBeenUsed, User{}
+		case now.Sub(c.issuedAt) >= CodeTTL && path == pathJSCode2Session:
+			return ErrInvalidCode, User{} // jscode2session says 40029 for an expired code
 		case now.Sub(c.issuedAt) >= CodeTTL:
 			return ErrCodeExpired, User{}
 		}
@@ -350,6 +397,23 @@ func (s *Server) writeSuccess(w http.ResponseWriter, u User) {
 		b.IsSnapshotUser = 1
 	}
 	writeJSON(w, http.StatusOK, b)
+}
+
+// sessionBody is jscode2session's success answer: no errcode field, a
+// session_key (which the module must drop), the unionid only when the mini
+// program is bound to an Open Platform account.
+type sessionBody struct {
+	OpenID     string `json:"openid,omitempty"`
+	SessionKey string `json:"session_key"`
+	UnionID    string `json:"unionid,omitempty"`
+}
+
+// SessionKeyPrefix starts every session_key the fake hands out, so tests can
+// look for it where it must never be.
+const SessionKeyPrefix = "fakeSessionKey"
+
+func (s *Server) writeSession(w http.ResponseWriter, u User) {
+	writeJSON(w, http.StatusOK, sessionBody{OpenID: u.OpenID, SessionKey: SessionKeyPrefix + randomString(16), UnionID: u.UnionID})
 }
 
 // errorBody is WeChat's error answer.
