@@ -43,6 +43,13 @@ type Config struct {
 	// VerifyAccessToken remembers, each until its expiry (zero: the default,
 	// 65,536, about 20 MB when full; negative: no cache).
 	VerifiedTokenCacheSize int
+	// DeletionCoolingOff is how long after a type 2 deletion request the
+	// account is erased unless a login cancels it (zero: 7 days).
+	DeletionCoolingOff time.Duration
+	// ErasureInterval is how often Run erases the accounts whose deletion is
+	// due and retries the announcements of erasures not yet delivered
+	// (zero: 1 minute).
+	ErasureInterval time.Duration
 }
 
 // DefaultConfig returns the documented defaults.
@@ -57,6 +64,8 @@ func DefaultConfig() Config {
 		TenantCacheTTL:         5 * time.Second,
 		SessionPurgeInterval:   10 * time.Minute,
 		VerifiedTokenCacheSize: DefaultVerifiedTokenCacheSize,
+		DeletionCoolingOff:     domain.DefaultDeletionCoolingOff,
+		ErasureInterval:        time.Minute,
 	}
 }
 
@@ -83,6 +92,8 @@ type Service struct {
 	coolDownUntil func(time.Time) time.Time
 	refreshKeys   *refreshKeyring
 	verified      *verifiedCache
+
+	erasure erasureState
 }
 
 // NewService builds the facade from its ports. Zero lifetimes and intervals
@@ -117,6 +128,12 @@ func NewService(cfg Config, clock Clock, wechat WeChatOAuth, domains UserDomainR
 	if cfg.RevocationSyncInterval <= 0 {
 		cfg.RevocationSyncInterval = def.RevocationSyncInterval
 	}
+	if cfg.DeletionCoolingOff <= 0 {
+		cfg.DeletionCoolingOff = def.DeletionCoolingOff
+	}
+	if cfg.ErasureInterval <= 0 {
+		cfg.ErasureInterval = def.ErasureInterval
+	}
 	if clock == nil {
 		clock = SystemClock{}
 	}
@@ -126,7 +143,8 @@ func NewService(cfg Config, clock Clock, wechat WeChatOAuth, domains UserDomainR
 	s := &Service{cfg: cfg, clock: clock, wechat: wechat, domains: domains, accounts: accounts, dataCenters: dataCenters,
 		users: users, sessions: sessions, tokens: tokens, log: log, revoked: newRevocationCache(),
 		tenants: newTenantCache(cfg.TenantCacheTTL), purgeHolder: newPurgeHolder(), coolDownUntil: NextMinute,
-		refreshKeys: newRefreshKeyring(sessions, clock), verified: newVerifiedCache(cfg.VerifiedTokenCacheSize)}
+		refreshKeys: newRefreshKeyring(sessions, clock), verified: newVerifiedCache(cfg.VerifiedTokenCacheSize),
+		erasure: newErasureState()}
 	for _, o := range opts {
 		o(s)
 	}
@@ -155,6 +173,9 @@ type LoginResult struct {
 	// Outcome says how the person was recognised (returning, registered,
 	// joined by unionid, unionid attached).
 	Outcome domain.LoginOutcome
+	// DeletionCancelled is true when the user was in a deletion cooling-off
+	// and this login cancelled the deletion (same uid).
+	DeletionCancelled bool
 }
 
 // LoginWithWeChatOfficialAccount verifies the request, exchanges the code with
@@ -244,7 +265,11 @@ func (s *Service) LoginWithWeChatOfficialAccount(ctx context.Context, in WeChatL
 	if err != nil {
 		return res, err
 	}
-	return LoginResult{Tokens: pair, UID: rec.User.ID(), Registered: rec.Outcome.Created(), Outcome: rec.Outcome}, nil
+	if rec.DeletionCancelled {
+		s.record(ctx, AuditEvent{Event: AuditDeletionCancelled, UserDomain: ud.Name(), AppID: appID, UID: rec.User.ID(), OpenID: openID})
+	}
+	return LoginResult{Tokens: pair, UID: rec.User.ID(), Registered: rec.Outcome.Created(), Outcome: rec.Outcome,
+		DeletionCancelled: rec.DeletionCancelled}, nil
 }
 
 func (s *Service) checkMCC(ctx context.Context, raw string) error {

@@ -28,6 +28,7 @@ const (
 	PathRefreshToken           = "/v2/enduser/enduserapi/refreshToken" //nolint:gosec // G101: a route path, not a credential
 	PathUserLogout             = "/v2/enduser/enduserapi/userLogout"
 	PathUserInfo               = "/v2/enduser/enduserapi/userInfo"
+	PathUserDelete             = "/v2/enduser/enduserapi/userDelete"
 	PathJWKS                   = "/.well-known/jwks.json"
 )
 
@@ -76,7 +77,7 @@ func (h *Handler) Register(g *echo.Group) {
 	if h.cors != nil {
 		mw = append(mw, h.cors)
 		preflight := func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }
-		for _, p := range []string{PathWeChatOffiaccountLogin, PathRefreshToken, PathUserLogout, PathUserInfo, PathJWKS} {
+		for _, p := range []string{PathWeChatOffiaccountLogin, PathRefreshToken, PathUserLogout, PathUserInfo, PathUserDelete, PathJWKS} {
 			g.OPTIONS(p, h.guard("preflight", preflight), mw...)
 		}
 	}
@@ -84,6 +85,7 @@ func (h *Handler) Register(g *echo.Group) {
 	g.PUT(PathRefreshToken, h.guard("refresh", h.limited(h.refreshToken)), mw...)
 	g.DELETE(PathUserLogout, h.guard("logout", h.limited(h.userLogout)), mw...)
 	g.GET(PathUserInfo, h.guard("userinfo", h.limited(h.userInfo)), mw...)
+	g.DELETE(PathUserDelete, h.guard("userdelete", h.limited(h.userDelete)), mw...)
 	g.GET(PathJWKS, h.guard("jwks", h.jwks), mw...)
 	g.GET(PathOpenAPI, serveOpenAPI)
 }
@@ -141,6 +143,13 @@ const codeKey = "enduser.code"
 func ok(c echo.Context, data any) error {
 	c.Set(codeKey, codeSuccess)
 	return c.JSON(http.StatusOK, envelope{Code: codeSuccess, Msg: "", Data: data})
+}
+
+// okExt is a success whose extMsg says more (a JSON text, as the platform
+// puts it there).
+func okExt(c echo.Context, data any, ext string) error {
+	c.Set(codeKey, codeSuccess)
+	return c.JSON(http.StatusOK, envelope{Code: codeSuccess, Msg: "", Data: data, ExtMsg: &ext})
 }
 
 // fail answers err with its business code. Unexpected errors are logged with
@@ -206,7 +215,34 @@ func (h *Handler) wechatOffiaccountLogin(c echo.Context) error {
 	if err != nil {
 		return h.fail(c, err)
 	}
+	if res.DeletionCancelled {
+		return okExt(c, pairDTO(res.Tokens), extDeletionCancelled)
+	}
 	return ok(c, pairDTO(res.Tokens))
+}
+
+// extDeletionCancelled is the extMsg of a login that cancelled the user's
+// pending deletion.
+const extDeletionCancelled = `{"deletionCancelled":true}`
+
+// userDelete is the end user's account deletion: the token first (5106,
+// 5032), then the type (5152), then the request (5129 when it could not be
+// recorded).
+func (h *Handler) userDelete(c echo.Context) error {
+	ctx := c.Request().Context()
+	p, err := h.svc.VerifyAccessToken(ctx, c.Request().Header.Get(echo.HeaderAuthorization))
+	if err != nil {
+		h.logTokenRefused(c, err)
+		return h.fail(c, err)
+	}
+	t, err := domain.ParseDeletionType(readParams(c.Request()).get("type"))
+	if err != nil {
+		return h.fail(c, err)
+	}
+	if _, err := h.svc.DeleteAccount(ctx, p, t); err != nil {
+		return h.fail(c, err)
+	}
+	return ok(c, nil)
 }
 
 func (h *Handler) refreshToken(c echo.Context) error {

@@ -44,6 +44,11 @@ type Store struct {
 	users      map[string]domain.EndUser // by uid
 	identities map[identityKey]binding
 	unions     map[unionKey]string // -> uid
+	// deletionDue holds the pending deletions: uid -> when it is erased.
+	deletionDue map[string]time.Time
+	outbox      []application.ErasureNotice // by ascending id
+	outboxNext  map[int64]time.Time         // notice id -> next delivery
+	outboxSeq   int64
 
 	sessions map[domain.SessionID]domain.Session
 	// The session purge's lease.
@@ -66,6 +71,8 @@ func NewStore() *Store {
 		users:       map[string]domain.EndUser{},
 		identities:  map[identityKey]binding{},
 		unions:      map[unionKey]string{},
+		deletionDue: map[string]time.Time{},
+		outboxNext:  map[int64]time.Time{},
 		sessions:    map[domain.SessionID]domain.Session{},
 		refreshKeys: map[uint32]domain.RefreshMasterKey{},
 	}

@@ -44,6 +44,12 @@ const (
 // candidate was never inserted), and nothing is written either way. The
 // caller runs it again and finds the winner (lostRace).
 //
+// A returning user's pending deletion is cancelled by touched, from the
+// user row as the statement's snapshot saw it (prev; a deletion requested
+// after that snapshot is kept: it came after this login). The disabled-user
+// rule conditions the cancel there (the CASE's WHEN): a disabled user's login
+// cancels nothing.
+//
 // $1 user domain, $2 appId, $3 openid, $4 unionid (” for none), $5
 // candidate uid, $6 its status, $7 its registration time, $8 the login
 // time, $9..$16 the session (id, appId, sealed key, counter, created,
@@ -91,13 +97,14 @@ recorded AS (
 	RETURNING i.user_id
 ),
 touched AS (
-	UPDATE enduser_users u SET last_login_at = GREATEST(u.last_login_at, $8)
-	FROM decided d
-	WHERE u.id = d.uid AND d.step <> 'registered' AND (d.step <> 'joined' OR EXISTS (SELECT 1 FROM bound))
-	RETURNING u.id, u.user_domain_id, u.status, u.registered_at, u.last_login_at
+	UPDATE enduser_users u SET last_login_at = GREATEST(u.last_login_at, $8),
+		deletion_due_at = CASE WHEN prev.deletion_due_at IS NOT NULL THEN NULL ELSE u.deletion_due_at END
+	FROM decided d, enduser_users prev
+	WHERE u.id = d.uid AND prev.id = d.uid AND d.step <> 'registered' AND (d.step <> 'joined' OR EXISTS (SELECT 1 FROM bound))
+	RETURNING u.id, u.user_domain_id, u.status, u.registered_at, u.last_login_at, prev.deletion_due_at IS NOT NULL AS cancelled
 ),
 logged_in AS (
-	SELECT * FROM registered UNION ALL SELECT * FROM touched
+	SELECT *, false AS cancelled FROM registered UNION ALL SELECT * FROM touched
 ),
 started AS (
 	INSERT INTO enduser_sessions (id, user_id, user_domain_id, app_id, refresh_key_enc, refresh_counter,
@@ -106,12 +113,19 @@ started AS (
 	RETURNING id
 )
 SELECT l.id, l.user_domain_id, l.status, l.registered_at, l.last_login_at, d.step,
-	EXISTS (SELECT 1 FROM recorded) AS recorded, EXISTS (SELECT 1 FROM started) AS started
+	EXISTS (SELECT 1 FROM recorded) AS recorded, EXISTS (SELECT 1 FROM started) AS started, l.cancelled
 FROM logged_in l, decided d`
 
 // unionsUserFK is the foreign key sqlRecordLogin trips when it claimed a
 // unionid for a candidate whose binding a concurrent login took.
 const unionsUserFK = "enduser_wechat_unions_user_id_fkey"
+
+// identitiesUserFK and sessionsUserFK are the foreign keys sqlRecordLogin
+// trips when the user it found was erased (EraseUser) before its writes.
+const (
+	identitiesUserFK = "enduser_wechat_identities_user_id_fkey"
+	sessionsUserFK   = "enduser_sessions_user_id_fkey"
+)
 
 // errLostRace is a login whose statement a concurrent login of the same
 // person made write nothing.
@@ -138,21 +152,24 @@ func (s *Store) RecordLogin(ctx context.Context, l application.LoginRecord) (app
 			row               userRow
 			step              string
 			recorded, started bool
+			cancelled         bool
 		)
 		err := s.retry(ctx, func() error {
 			return s.pool.QueryRowContext(ctx, sqlRecordLogin, args...).Scan(&row.ID, &row.UserDomainID, &row.Status,
-				&row.RegisteredAt, &row.LastLoginAt, &step, &recorded, &started)
+				&row.RegisteredAt, &row.LastLoginAt, &step, &recorded, &started, &cancelled)
 		})
 		switch {
-		case errors.Is(err, sql.ErrNoRows) || hasConstraint(err, "23503", unionsUserFK):
-			continue // lostRace: run it again on the winner's rows
+		case errors.Is(err, sql.ErrNoRows) || hasConstraint(err, "23503", unionsUserFK) ||
+			hasConstraint(err, "23503", identitiesUserFK) || hasConstraint(err, "23503", sessionsUserFK):
+			continue // lostRace (or the user erased meanwhile): run it again on what is stored now
 		case err != nil:
 			return application.RecordedLogin{}, fmt.Errorf("record login under appId %s: %w", id.AppID(), err)
 		case !started:
 			return application.RecordedLogin{}, fmt.Errorf("record login under appId %s: the session was not stored", id.AppID())
 		}
 		u := row.toDomain()
-		return application.RecordedLogin{User: u, Session: l.Session.ForUser(u.ID()), Outcome: outcomeOf(step, recorded)}, nil
+		return application.RecordedLogin{User: u, Session: l.Session.ForUser(u.ID()), Outcome: outcomeOf(step, recorded),
+			DeletionCancelled: cancelled}, nil
 	}
 	return application.RecordedLogin{}, fmt.Errorf("record login under appId %s: %w %d times in a row", id.AppID(), errLostRace, maxLostRaces)
 }
