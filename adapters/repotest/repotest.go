@@ -38,6 +38,7 @@ func Run(t *testing.T, newRepos func(t *testing.T) Repos) {
 	t.Run("DataCenters", s.dataCenters)
 	t.Run("Users", s.users)
 	t.Run("Sessions", s.sessions)
+	t.Run("Deletion", s.deletion)
 	t.Run("Purge", s.purge)
 	t.Run("SigningKeys", s.signingKeys)
 	t.Run("RefreshKeys", s.refreshKeys)
