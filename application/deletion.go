@@ -124,6 +124,11 @@ func (s *Service) requestDeletion(ctx context.Context, uid string, t domain.Dele
 			s.log.WarnContext(ctx, "erasure at request failed; the erasure job retries it", slog.String("uid", safeLog(uid)),
 				slog.String("error", eerr.Error()))
 		}
+		if eerr == nil && !erased {
+			// Another instance's erasure job may have been faster.
+			_, _, lerr := s.users.UserWithWeChat(ctx, uid, "")
+			erased = domain.IsKind(lerr, domain.KindUserNotFound)
+		}
 		d.Erased = erased
 		s.kickDispatcher()
 	}

@@ -31,7 +31,7 @@ func ParseDeletionType(raw string) (DeletionType, error) {
 	}
 	n, err := strconv.Atoi(raw)
 	if err != nil || (n != int(DeletionNow) && n != int(DeletionAfterCoolingOff)) {
-		return 0, Errorf(KindDeletionTypeInvalid, "type must be 1 or 2")
+		return 0, E(KindDeletionTypeInvalid) // the code says it all: extMsg stays null
 	}
 	return DeletionType(n), nil
 }
