@@ -198,4 +198,67 @@ func (s suite) deletion(t *testing.T) {
 			}
 		}
 	})
+	s.run(t, "ConcurrentErasuresEraseOnceAndConcurrentClaimsSplit", func(f *fixture) {
+		d := f.userDomain("C.DM.10271.5")
+		f.record(d.ID(), f.identity("wx-app-1", "o-alice", "u-alice"), "uid-alice", at(0))
+		f.record(d.ID(), f.identity("wx-app-1", "o-bob", ""), "uid-bob", at(0))
+		for _, uid := range []string{"uid-alice", "uid-bob"} {
+			_, err := f.Users.RequestDeletion(f.ctx, uid, at(time.Minute))
+			noErr(f.t, "RequestDeletion", err)
+		}
+		const n = 6
+		var (
+			wg     sync.WaitGroup
+			mu     sync.Mutex
+			erased = map[string]int{}
+			errs   []error
+		)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				uid := []string{"uid-alice", "uid-bob"}[i%2]
+				_, ok, err := f.Users.EraseUser(f.ctx, uid, at(time.Hour))
+				mu.Lock()
+				defer mu.Unlock()
+				errs = append(errs, err)
+				if ok {
+					erased[uid]++
+				}
+			}()
+		}
+		wg.Wait()
+		for _, err := range errs {
+			noErr(f.t, "concurrent EraseUser", err)
+		}
+		if erased["uid-alice"] != 1 || erased["uid-bob"] != 1 {
+			f.t.Fatalf("erasures per user: %v; want exactly one each", erased)
+		}
+		claimed := map[int64]int{}
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				got, err := f.Users.ClaimErasureNotices(f.ctx, at(time.Hour), at(2*time.Hour), 1+i%2)
+				mu.Lock()
+				defer mu.Unlock()
+				errs = append(errs, err)
+				for _, nt := range got {
+					claimed[nt.ID]++
+				}
+			}()
+		}
+		wg.Wait()
+		for _, err := range errs {
+			noErr(f.t, "concurrent ClaimErasureNotices", err)
+		}
+		if len(claimed) != 2 {
+			f.t.Fatalf("claimed notices %v; want the two erasures", claimed)
+		}
+		for id, c := range claimed {
+			if c != 1 {
+				f.t.Errorf("notice %d claimed %d times by concurrent dispatchers, want once", id, c)
+			}
+		}
+	})
 }
