@@ -31,6 +31,18 @@ const (
 	// (RevokeSigningKey); the kid is in the log line (the trail has no column
 	// for it).
 	AuditSigningKeyRevoked = "signing_key_revoked"
+	// AuditDeletionRequested is an account deletion requested with a
+	// cooling-off (type 2), by the user or an operator.
+	AuditDeletionRequested = "deletion_requested"
+	// AuditDeletionRequestedNow is an account deletion requested for at once
+	// (type 1, or an operator's --now).
+	AuditDeletionRequestedNow = "deletion_requested_now"
+	// AuditDeletionCancelled is a pending deletion cancelled by a login of
+	// the same person during the cooling-off.
+	AuditDeletionCancelled = "deletion_cancelled"
+	// AuditErased is an account erased (its identities, bindings, sessions
+	// and user row deleted). The trail keeps the uid and keyed hashes only.
+	AuditErased = "erased"
 )
 
 // AuditEvent is one security event of the audit trail.

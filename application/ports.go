@@ -105,6 +105,9 @@ type RecordedLogin struct {
 	User    domain.EndUser
 	Session domain.Session // as stored: Session.ForUser(User.ID())
 	Outcome domain.LoginOutcome
+	// DeletionCancelled is true when the user's deletion was pending (a
+	// cooling-off) and this login cancelled it.
+	DeletionCancelled bool
 }
 
 // UserRepository stores end users and their WeChat bindings.
@@ -113,6 +116,8 @@ type UserRepository interface {
 	// identity is by domain.DecideLogin on what is stored, writes that
 	// decision and the last-login time (domain.LastLogin), and stores the
 	// session for that user. Concurrent calls for one person yield one user.
+	// A returning user's pending deletion is cancelled in the same operation
+	// (RecordedLogin.DeletionCancelled).
 	RecordLogin(ctx context.Context, l LoginRecord) (RecordedLogin, error)
 	// UserWithWeChat returns a user and its binding under appID (the binding
 	// is zero when there is none). Errors: KindUserNotFound.
@@ -129,6 +134,7 @@ type UserRepository interface {
 	// through, and its bindings under every app of its user domain, oldest
 	// first. Errors: KindUserNotFound.
 	UserWithWeChatApps(ctx context.Context, uid string) (UserApps, error)
+	AccountDeletionRepository
 }
 
 // UserApps is a user with its WeChat bindings.
@@ -144,6 +150,56 @@ type UserApps struct {
 type AppBinding struct {
 	Kind     domain.AppKind
 	Identity domain.WeChatIdentity
+}
+
+// PendingDeletion is a user's scheduled erasure.
+type PendingDeletion struct {
+	UID        string
+	UserDomain string // the user domain's name
+	DueAt      time.Time
+}
+
+// ErasedUser is an erased account, as other modules learn of it: what they
+// hold under UID in UserDomain is to be deleted.
+type ErasedUser struct {
+	UID        string
+	UserDomain string
+	ErasedAt   time.Time
+}
+
+// ErasureNotice is one undelivered announcement of the erasure outbox.
+type ErasureNotice struct {
+	ID       int64
+	User     ErasedUser
+	Attempts int // failed deliveries so far
+}
+
+// AccountDeletionRepository stores pending deletions, erases accounts and
+// keeps the erasure outbox.
+type AccountDeletionRepository interface {
+	// RequestDeletion schedules the erasure of uid at due, atomically; a
+	// pending deletion due earlier is kept (the earlier wins). It returns the
+	// deletion as it stands. Errors: KindUserNotFound.
+	RequestDeletion(ctx context.Context, uid string, due time.Time) (PendingDeletion, error)
+	// DueDeletions lists at most limit uids whose deletion is due at now,
+	// earliest first.
+	DueDeletions(ctx context.Context, now time.Time, limit int) ([]string, error)
+	// EraseUser erases uid in one transaction if its deletion is still due at
+	// now (a login may have cancelled it; another instance may have erased
+	// it): its WeChat identities, unionid bindings, sessions and the user row,
+	// and in the same transaction it adds the erasure to the outbox, due for
+	// delivery at now. It reports false (and does nothing) when the user is
+	// gone or not due.
+	EraseUser(ctx context.Context, uid string, now time.Time) (ErasedUser, bool, error)
+	// ClaimErasureNotices returns at most limit notices due for delivery at
+	// now, oldest first, and makes them due again only at claimUntil, so that
+	// no other dispatcher takes them meanwhile (a dispatcher that dies leaves
+	// them to the next after claimUntil).
+	ClaimErasureNotices(ctx context.Context, now, claimUntil time.Time, limit int) ([]ErasureNotice, error)
+	// CompleteErasureNotice removes a delivered notice.
+	CompleteErasureNotice(ctx context.Context, id int64) error
+	// RetryErasureNotice counts a failed delivery and makes the notice due at at.
+	RetryErasureNotice(ctx context.Context, id int64, at time.Time) error
 }
 
 // RevokedSession is a revocation, as the revocation cache needs it.

@@ -44,6 +44,13 @@ type Config struct {
 	// VerifyAccessToken remembers, each until its expiry (zero: the default,
 	// 65,536, about 20 MB when full; negative: no cache).
 	VerifiedTokenCacheSize int
+	// DeletionCoolingOff is how long after a type 2 deletion request the
+	// account is erased unless a login cancels it (zero: 7 days).
+	DeletionCoolingOff time.Duration
+	// ErasureInterval is how often Run erases the accounts whose deletion is
+	// due and retries the announcements of erasures not yet delivered
+	// (zero: 1 minute).
+	ErasureInterval time.Duration
 }
 
 // DefaultConfig returns the documented defaults.
@@ -58,6 +65,8 @@ func DefaultConfig() Config {
 		TenantCacheTTL:         5 * time.Second,
 		SessionPurgeInterval:   10 * time.Minute,
 		VerifiedTokenCacheSize: DefaultVerifiedTokenCacheSize,
+		DeletionCoolingOff:     domain.DefaultDeletionCoolingOff,
+		ErasureInterval:        time.Minute,
 	}
 }
 
@@ -88,6 +97,7 @@ type Service struct {
 	logoutMu        sync.RWMutex
 	logoutListeners []func(context.Context, LogoutEvent)
 	logoutWG        sync.WaitGroup
+	erasure         erasureState
 }
 
 // NewService builds the facade from its ports. Zero lifetimes and intervals
@@ -122,6 +132,12 @@ func NewService(cfg Config, clock Clock, wechat WeChatOAuth, domains UserDomainR
 	if cfg.RevocationSyncInterval <= 0 {
 		cfg.RevocationSyncInterval = def.RevocationSyncInterval
 	}
+	if cfg.DeletionCoolingOff <= 0 {
+		cfg.DeletionCoolingOff = def.DeletionCoolingOff
+	}
+	if cfg.ErasureInterval <= 0 {
+		cfg.ErasureInterval = def.ErasureInterval
+	}
 	if clock == nil {
 		clock = SystemClock{}
 	}
@@ -131,7 +147,8 @@ func NewService(cfg Config, clock Clock, wechat WeChatOAuth, domains UserDomainR
 	s := &Service{cfg: cfg, clock: clock, wechat: wechat, domains: domains, accounts: accounts, dataCenters: dataCenters,
 		users: users, sessions: sessions, tokens: tokens, log: log, revoked: newRevocationCache(),
 		tenants: newTenantCache(cfg.TenantCacheTTL), purgeHolder: newPurgeHolder(), coolDownUntil: NextMinute,
-		refreshKeys: newRefreshKeyring(sessions, clock), verified: newVerifiedCache(cfg.VerifiedTokenCacheSize)}
+		refreshKeys: newRefreshKeyring(sessions, clock), verified: newVerifiedCache(cfg.VerifiedTokenCacheSize),
+		erasure: newErasureState()}
 	for _, o := range opts {
 		o(s)
 	}
@@ -160,6 +177,9 @@ type LoginResult struct {
 	// Outcome says how the person was recognised (returning, registered,
 	// joined by unionid, unionid attached).
 	Outcome domain.LoginOutcome
+	// DeletionCancelled is true when the user was in a deletion cooling-off
+	// and this login cancelled the deletion (same uid).
+	DeletionCancelled bool
 }
 
 // WeChatMiniProgramLogin is the input of the WeChat mini program login, as
@@ -280,7 +300,11 @@ func (s *Service) loginWithWeChat(ctx context.Context, kind domain.AppKind, in W
 	if err != nil {
 		return res, err
 	}
-	return LoginResult{Tokens: pair, UID: rec.User.ID(), Registered: rec.Outcome.Created(), Outcome: rec.Outcome}, nil
+	if rec.DeletionCancelled {
+		s.record(ctx, AuditEvent{Event: AuditDeletionCancelled, UserDomain: ud.Name(), AppID: appID, UID: rec.User.ID(), OpenID: openID})
+	}
+	return LoginResult{Tokens: pair, UID: rec.User.ID(), Registered: rec.Outcome.Created(), Outcome: rec.Outcome,
+		DeletionCancelled: rec.DeletionCancelled}, nil
 }
 
 // appOfKind is the app with appID in the user domain when it is of kind;

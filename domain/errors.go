@@ -54,6 +54,11 @@ const (
 	// Error.RetryAfter says when it may try again.
 	KindClientBlocked Kind = "client_blocked"
 
+	// KindDeletionTypeInvalid is an account deletion whose type is not 1 or 2.
+	KindDeletionTypeInvalid Kind = "deletion_type_invalid"
+	// KindDeletionFailed is an account deletion that could not be recorded.
+	KindDeletionFailed Kind = "deletion_failed"
+
 	// KindInvalid is bad input to an administrative operation.
 	KindInvalid Kind = "invalid"
 	// KindNotFound is a missing object in an administrative operation.
@@ -69,7 +74,7 @@ var ClientKinds = []Kind{
 	KindUserDomainNotFound, KindUserDomainDisabled, KindSignatureInvalid, KindMCCUnresolved, KindMCCForeign,
 	KindOfficialAccountMissing, KindMiniProgramMissing, KindWeChatUnavailable, KindWeChatRejected, KindWeChatMalformed,
 	KindRefreshTokenRequired, KindAccessTokenRequired, KindTokenInvalid, KindLogoutFailed, KindUserNotFound,
-	KindClientBlocked,
+	KindClientBlocked, KindDeletionTypeInvalid, KindDeletionFailed,
 	KindNikeNameInvalid, KindProfileInvalid, KindSexInvalid, KindAddressInvalid, KindProvinceInvalid, KindCityInvalid,
 	KindSignatureText, KindRemarkInvalid, KindProfileSaveFailed,
 }

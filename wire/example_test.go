@@ -67,7 +67,7 @@ func ExampleNewModule() {
 	must(mod.Tokens.Init(ctx))      // load or create the signing key
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	go mod.Service.Run(runCtx)     // keeps the revocation cache in sync across instances, purges ended sessions
+	go mod.Service.Run(runCtx)     // keeps the revocation cache in sync across instances, purges ended sessions, erases deleted accounts
 	go mod.Audit.Run(runCtx)       // writes the audit trail in batches; flushes when runCtx ends (after the last request)
 	mod.HTTP.Register(e.Group("")) // the end-user endpoints; your error handler stays yours
 	devices := e.Group("/devices", mod.HTTP.RequireAccessToken())

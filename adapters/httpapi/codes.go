@@ -51,6 +51,8 @@ var responses = map[domain.Kind]response{
 	domain.KindSignatureText:          {5475, "Personal signature is too long", "个性签名过长", http.StatusOK},
 	domain.KindRemarkInvalid:          {5476, "Remark is too long", "备注过长", http.StatusOK},
 	domain.KindProfileSaveFailed:      {5042, "Failed to save user information", "保存用户信息失败", http.StatusOK},
+	domain.KindDeletionTypeInvalid:    {5152, "Type error", "类型错误", http.StatusOK},
+	domain.KindDeletionFailed:         {5129, "Failed to delete user", "删除用户失败", http.StatusOK},
 	domain.KindClientBlocked:          {5148, "The current IP address is blocked. Please try again in 20 minutes", "当前IP已被封禁，请20分钟后再试", http.StatusOK},
 }
 

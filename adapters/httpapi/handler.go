@@ -30,6 +30,7 @@ const (
 	PathUserLogout             = "/v2/enduser/enduserapi/userLogout"
 	PathUserInfo               = "/v2/enduser/enduserapi/userInfo"
 	PathSetUserInfo            = "/v2/enduser/enduserapi/setUserInfo"
+	PathUserDelete             = "/v2/enduser/enduserapi/userDelete"
 	PathJWKS                   = "/.well-known/jwks.json"
 )
 
@@ -78,7 +79,7 @@ func (h *Handler) Register(g *echo.Group) {
 	if h.cors != nil {
 		mw = append(mw, h.cors)
 		preflight := func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }
-		for _, p := range []string{PathWeChatOffiaccountLogin, PathWeChatMiniprogramLogin, PathRefreshToken, PathUserLogout, PathUserInfo, PathSetUserInfo, PathJWKS} {
+		for _, p := range []string{PathWeChatOffiaccountLogin, PathWeChatMiniprogramLogin, PathRefreshToken, PathUserLogout, PathUserInfo, PathSetUserInfo, PathUserDelete, PathJWKS} {
 			g.OPTIONS(p, h.guard("preflight", preflight), mw...)
 		}
 	}
@@ -88,6 +89,7 @@ func (h *Handler) Register(g *echo.Group) {
 	g.DELETE(PathUserLogout, h.guard("logout", h.limited(h.userLogout)), mw...)
 	g.GET(PathUserInfo, h.guard("userinfo", h.limited(h.userInfo)), mw...)
 	g.PUT(PathSetUserInfo, h.guard("setuserinfo", h.limited(h.setUserInfo)), mw...)
+	g.DELETE(PathUserDelete, h.guard("userdelete", h.limited(h.userDelete)), mw...)
 	g.GET(PathJWKS, h.guard("jwks", h.jwks), mw...)
 	g.GET(PathOpenAPI, serveOpenAPI)
 }
@@ -145,6 +147,13 @@ const codeKey = "enduser.code"
 func ok(c echo.Context, data any) error {
 	c.Set(codeKey, codeSuccess)
 	return c.JSON(http.StatusOK, envelope{Code: codeSuccess, Msg: "", Data: data})
+}
+
+// okExt is a success whose extMsg says more (a JSON text, as the platform
+// puts it there).
+func okExt(c echo.Context, data any, ext string) error {
+	c.Set(codeKey, codeSuccess)
+	return c.JSON(http.StatusOK, envelope{Code: codeSuccess, Msg: "", Data: data, ExtMsg: &ext})
 }
 
 // fail answers err with its business code. Unexpected errors are logged with
@@ -229,7 +238,34 @@ func (h *Handler) login(c echo.Context, do func(params) (application.LoginResult
 	if err != nil {
 		return h.fail(c, err)
 	}
+	if res.DeletionCancelled {
+		return okExt(c, pairDTO(res.Tokens), extDeletionCancelled)
+	}
 	return ok(c, pairDTO(res.Tokens))
+}
+
+// extDeletionCancelled is the extMsg of a login that cancelled the user's
+// pending deletion.
+const extDeletionCancelled = `{"deletionCancelled":true}`
+
+// userDelete is the end user's account deletion: the token first (5106,
+// 5032), then the type (5152), then the request (5129 when it could not be
+// recorded).
+func (h *Handler) userDelete(c echo.Context) error {
+	ctx := c.Request().Context()
+	p, err := h.svc.VerifyAccessToken(ctx, c.Request().Header.Get(echo.HeaderAuthorization))
+	if err != nil {
+		h.logTokenRefused(c, err)
+		return h.fail(c, err)
+	}
+	t, err := domain.ParseDeletionType(readParams(c.Request()).get("type"))
+	if err != nil {
+		return h.fail(c, err)
+	}
+	if _, err := h.svc.DeleteAccount(ctx, p, t); err != nil {
+		return h.fail(c, err)
+	}
+	return ok(c, nil)
 }
 
 func (h *Handler) refreshToken(c echo.Context) error {

@@ -51,6 +51,11 @@ type Store struct {
 	profiles      map[string]domain.Profile // by uid; absent: never set
 
 	logoutDevices map[domain.SessionID]string // the device a logout named
+	// deletionDue holds the pending deletions: uid -> when it is erased.
+	deletionDue map[string]time.Time
+	outbox      []application.ErasureNotice // by ascending id
+	outboxNext  map[int64]time.Time         // notice id -> next delivery
+	outboxSeq   int64
 
 	sessions map[domain.SessionID]domain.Session
 	// The session purge's lease.
@@ -79,6 +84,8 @@ func NewStore() *Store {
 		logoutDevices: map[domain.SessionID]string{},
 		sessions:      map[domain.SessionID]domain.Session{},
 		refreshKeys:   map[uint32]domain.RefreshMasterKey{},
+		deletionDue:   map[string]time.Time{},
+		outboxNext:    map[int64]time.Time{},
 	}
 }
 

@@ -89,8 +89,15 @@ func (s *Store) RecordLogin(ctx context.Context, l application.LoginRecord) (app
 	u := s.users[d.UID]
 	u = domain.UnmarshalEndUserFromDatabase(u.ID(), u.UserDomainID(), u.Status(), u.RegisteredAt(), domain.LastLogin(u.LastLoginAt(), l.At))
 	s.users[d.UID] = u
+	// A login of the person during a cooling-off cancels the deletion. (The
+	// disabled-user rule adds its condition here: a disabled user's login
+	// cancels nothing.)
+	_, cancelled := s.deletionDue[d.UID]
+	if cancelled {
+		delete(s.deletionDue, d.UID)
+	}
 	s.sessions[sess.ID()] = withState(sess, sess.Counter(), sess.RefreshExpiresAt(), sess.RotatedAt(), sess.RevokedAt())
-	return application.RecordedLogin{User: u, Session: sess, Outcome: d.Outcome}, nil
+	return application.RecordedLogin{User: u, Session: sess, Outcome: d.Outcome, DeletionCancelled: cancelled}, nil
 }
 
 // UserWithWeChat implements application.UserRepository.

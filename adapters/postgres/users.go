@@ -44,6 +44,14 @@ const (
 // candidate was never inserted), and nothing is written either way. The
 // caller runs it again and finds the winner (lostRace).
 //
+// A returning user's pending deletion is cancelled by touched, from the
+// user row as prev read it under the row lock (the latest committed version:
+// of concurrent logins during a cooling-off exactly one says it cancelled;
+// a user erased meanwhile is no row, so nothing is written and the login runs
+// again, registering a new user). prev's cancel is the one place that decides
+// it: the disabled-user rule adds its condition there (AND p.status = 1, or
+// its equivalent), and a disabled user's login cancels nothing.
+//
 // $1 user domain, $2 appId, $3 openid, $4 unionid (” for none), $5
 // candidate uid, $6 its status, $7 its registration time, $8 the login
 // time, $9..$16 the session (id, appId, sealed key, counter, created,
@@ -91,14 +99,19 @@ recorded AS (
 		AND (d.step = 'attach_record' OR (d.step = 'attach_claim' AND EXISTS (SELECT 1 FROM claimed)))
 	RETURNING i.user_id
 ),
+prev AS (
+	SELECT p.deletion_due_at IS NOT NULL AS cancel FROM enduser_users p, decided d WHERE p.id = d.uid AND d.step <> 'registered'
+	FOR NO KEY UPDATE OF p
+),
 touched AS (
-	UPDATE enduser_users u SET last_login_at = GREATEST(u.last_login_at, $8)
-	FROM decided d
+	UPDATE enduser_users u SET last_login_at = GREATEST(u.last_login_at, $8),
+		deletion_due_at = CASE WHEN p.cancel THEN NULL ELSE u.deletion_due_at END
+	FROM decided d, prev p
 	WHERE u.id = d.uid AND d.step <> 'registered' AND (d.step <> 'joined' OR EXISTS (SELECT 1 FROM bound))
-	RETURNING u.id, u.user_domain_id, u.status, u.registered_at, u.last_login_at
+	RETURNING u.id, u.user_domain_id, u.status, u.registered_at, u.last_login_at, p.cancel AS cancelled
 ),
 logged_in AS (
-	SELECT * FROM registered UNION ALL SELECT * FROM touched
+	SELECT *, false AS cancelled FROM registered UNION ALL SELECT * FROM touched
 ),
 started AS (
 	INSERT INTO enduser_sessions (id, user_id, user_domain_id, app_id, refresh_key_enc, refresh_counter,
@@ -107,12 +120,19 @@ started AS (
 	RETURNING id
 )
 SELECT l.id, l.user_domain_id, l.status, l.registered_at, l.last_login_at, d.step,
-	EXISTS (SELECT 1 FROM recorded) AS recorded, EXISTS (SELECT 1 FROM started) AS started
+	EXISTS (SELECT 1 FROM recorded) AS recorded, EXISTS (SELECT 1 FROM started) AS started, l.cancelled
 FROM logged_in l, decided d`
 
 // unionsUserFK is the foreign key sqlRecordLogin trips when it claimed a
 // unionid for a candidate whose binding a concurrent login took.
 const unionsUserFK = "enduser_wechat_unions_user_id_fkey"
+
+// identitiesUserFK and sessionsUserFK are the foreign keys sqlRecordLogin
+// trips when the user it found was erased (EraseUser) before its writes.
+const (
+	identitiesUserFK = "enduser_wechat_identities_user_id_fkey"
+	sessionsUserFK   = "enduser_sessions_user_id_fkey"
+)
 
 // errLostRace is a login whose statement a concurrent login of the same
 // person made write nothing.
@@ -140,21 +160,24 @@ func (s *Store) RecordLogin(ctx context.Context, l application.LoginRecord) (app
 			row               userRow
 			step              string
 			recorded, started bool
+			cancelled         bool
 		)
 		err := s.retry(ctx, func() error {
 			return s.pool.QueryRowContext(ctx, sqlRecordLogin, args...).Scan(&row.ID, &row.UserDomainID, &row.Status,
-				&row.RegisteredAt, &row.LastLoginAt, &step, &recorded, &started)
+				&row.RegisteredAt, &row.LastLoginAt, &step, &recorded, &started, &cancelled)
 		})
 		switch {
-		case errors.Is(err, sql.ErrNoRows) || hasConstraint(err, "23503", unionsUserFK):
-			continue // lostRace: run it again on the winner's rows
+		case errors.Is(err, sql.ErrNoRows) || hasConstraint(err, "23503", unionsUserFK) ||
+			hasConstraint(err, "23503", identitiesUserFK) || hasConstraint(err, "23503", sessionsUserFK):
+			continue // lostRace (or the user erased meanwhile): run it again on what is stored now
 		case err != nil:
 			return application.RecordedLogin{}, fmt.Errorf("record login under appId %s: %w", id.AppID(), err)
 		case !started:
 			return application.RecordedLogin{}, fmt.Errorf("record login under appId %s: the session was not stored", id.AppID())
 		}
 		u := row.toDomain()
-		return application.RecordedLogin{User: u, Session: l.Session.ForUser(u.ID()), Outcome: outcomeOf(step, recorded)}, nil
+		return application.RecordedLogin{User: u, Session: l.Session.ForUser(u.ID()), Outcome: outcomeOf(step, recorded),
+			DeletionCancelled: cancelled}, nil
 	}
 	return application.RecordedLogin{}, fmt.Errorf("record login under appId %s: %w %d times in a row", id.AppID(), errLostRace, maxLostRaces)
 }

@@ -161,10 +161,13 @@ func cmdIP(ctx context.Context, args []string, e env) error {
 	return nil
 }
 
-// cmdUser is `enduser user logout-all UID`.
+// cmdUser is `enduser user logout-all UID` and `enduser user delete UID [--now]`.
 func cmdUser(ctx context.Context, args []string, e env) error {
+	if len(args) > 0 && args[0] == "delete" {
+		return cmdUserDelete(ctx, args[1:], e)
+	}
 	if len(args) == 0 || args[0] != "logout-all" {
-		return usageErr("user logout-all UID")
+		return usageErr("user logout-all UID | user delete UID [--now]")
 	}
 	fs := flag.NewFlagSet("user logout-all", flag.ContinueOnError)
 	dbURL := fs.String("database-url", "", "PostgreSQL URL")
@@ -186,6 +189,42 @@ func cmdUser(ctx context.Context, args []string, e env) error {
 		return adminErr(err)
 	}
 	fmt.Fprintf(e.stdout, "ended %d session(s) of user %s; serving instances refuse their tokens within ENDUSER_REVOCATION_SYNC_INTERVAL\n", n, strings.TrimSpace(pos[0]))
+	return nil
+}
+
+// cmdUserDelete is `enduser user delete UID [--now]`: the account is erased
+// after the cooling-off (ENDUSER_DELETION_COOLING_OFF), as a type 2 request,
+// or with --now at once (and announced to the serving instances' listeners
+// by their outbox dispatcher).
+func cmdUserDelete(ctx context.Context, args []string, e env) error {
+	fs := flag.NewFlagSet("user delete", flag.ContinueOnError)
+	dbURL := fs.String("database-url", "", "PostgreSQL URL")
+	now := fs.Bool("now", false, "erase the account at once instead of after the cooling-off")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || strings.TrimSpace(pos[0]) == "" {
+		return usageErr("user delete takes exactly one UID (and optionally --now)")
+	}
+	a, err := adminApp(ctx, e, *dbURL)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	d, err := a.module.Service.DeleteUser(ctx, pos[0], *now)
+	a.module.Audit.Flush(ctx) // the audit records are queued: write them before the process ends
+	if err != nil {
+		return adminErr(err)
+	}
+	switch {
+	case d.Erased:
+		fmt.Fprintf(e.stdout, "user %s erased; its sessions ended; other modules are told by the serving instances\n", d.UID)
+	case !d.DueAt.After(time.Now()):
+		fmt.Fprintf(e.stdout, "user %s is due for erasure now; its sessions ended; the erasure job of a serving instance erases it\n", d.UID)
+	default:
+		fmt.Fprintf(e.stdout, "user %s will be erased at %s unless the person logs in before; its sessions ended\n", d.UID, d.DueAt.UTC().Format(time.RFC3339))
+	}
 	return nil
 }
 

@@ -105,6 +105,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 	dur("ENDUSER_REVOCATION_SYNC_INTERVAL", &c.App.RevocationSyncInterval)
 	durOrZero("ENDUSER_TENANT_CACHE_TTL", &c.App.TenantCacheTTL, true)
 	durOrZero("ENDUSER_SESSION_PURGE_INTERVAL", &c.App.SessionPurgeInterval, true)
+	durOrZero("ENDUSER_DELETION_COOLING_OFF", &c.App.DeletionCoolingOff, true)
+	durOrZero("ENDUSER_ERASURE_INTERVAL", &c.App.ErasureInterval, true)
 	durOrZero("ENDUSER_SIGNING_KEY_PUBLISH_DELAY", &c.SigningKeyPublishDelay, true)
 	str("ENDUSER_ADMIN_ADDR", &c.AdminAddr)
 	dur("ENDUSER_AUDIT_RETENTION", &c.AuditRetention)
