@@ -27,6 +27,14 @@ const (
 	// AuditSessionsEnded is every session of a user ended by an operator
 	// (EndUserSessions).
 	AuditSessionsEnded = "sessions_ended"
+	// AuditUserDisabled and AuditUserEnabled are an operator's DisableUser
+	// and EnableUser.
+	AuditUserDisabled = "user_disabled"
+	AuditUserEnabled  = "user_enabled"
+	// AuditUserDomainDisabled and AuditUserDomainEnabled are an operator's
+	// SetUserDomainEnabled (a disable ends every session of the domain).
+	AuditUserDomainDisabled = "user_domain_disabled"
+	AuditUserDomainEnabled  = "user_domain_enabled"
 )
 
 // AuditEvent is one security event of the audit trail.

@@ -236,9 +236,13 @@ func (s *Service) LoginWithWeChatOfficialAccount(ctx context.Context, in WeChatL
 		return res, internal(err)
 	}
 	sess := domain.NewSessionV2(candidate.ID(), ud.ID(), ud.Name(), appID, now, s.cfg.RefreshTokenTTL, s.cfg.SessionMaxLifetime, mk)
+	// A disabled user's login is refused here, after every check of the
+	// request and the WeChat exchange (who the person is is known only
+	// then), before anything is written: RecordLogin writes nothing for a
+	// disabled user (so a later cooling-off is not cancelled either).
 	rec, err := s.users.RecordLogin(ctx, LoginRecord{UserDomainID: ud.ID(), Identity: ident, Candidate: candidate, Session: sess, At: now})
 	if err != nil {
-		return res, internal(err)
+		return res, internalUnless(err, domain.KindUserDisabled)
 	}
 	pair, err := s.pairFor(ctx, rec.Session, now)
 	if err != nil {

@@ -34,6 +34,9 @@ const (
 	KindTokenInvalid         Kind = "token_invalid"
 	KindLogoutFailed         Kind = "logout_failed"
 	KindUserNotFound         Kind = "user_not_found"
+	// KindUserDisabled is a disabled end user's login, refresh or token: an
+	// operator disabled the user (5041 "Permission denied").
+	KindUserDisabled Kind = "user_disabled"
 
 	// KindClientBlocked is a client refused by an abuse limit (too many
 	// requests from its IP, or a lockout after repeated signature failures).

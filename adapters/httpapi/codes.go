@@ -41,6 +41,7 @@ var responses = map[domain.Kind]response{
 	domain.KindTokenInvalid:           {5032, "Token is invalid or expired", "令牌无效或已过期", http.StatusOK},
 	domain.KindLogoutFailed:           {5045, "Logout failed", "退出登录失败", http.StatusOK},
 	domain.KindUserNotFound:           {5033, "User does not exist", "用户不存在", http.StatusOK},
+	domain.KindUserDisabled:           {5041, "Permission denied", "没有权限", http.StatusOK},
 	domain.KindClientBlocked:          {5148, "The current IP address is blocked. Please try again in 20 minutes", "当前IP已被封禁，请20分钟后再试", http.StatusOK},
 }
 

@@ -46,6 +46,8 @@ type Store struct {
 	unions     map[unionKey]string // -> uid
 
 	sessions map[domain.SessionID]domain.Session
+	// The scope revocations, by scope and subject.
+	scopes map[scopeKey]application.ScopeRevocation
 	// The session purge's lease.
 	purgeHolder     string
 	purgeLeaseUntil time.Time
@@ -67,6 +69,7 @@ func NewStore() *Store {
 		identities:  map[identityKey]binding{},
 		unions:      map[unionKey]string{},
 		sessions:    map[domain.SessionID]domain.Session{},
+		scopes:      map[scopeKey]application.ScopeRevocation{},
 		refreshKeys: map[uint32]domain.RefreshMasterKey{},
 	}
 }

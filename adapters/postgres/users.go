@@ -25,12 +25,14 @@ const maxLostRaces = 5
 //	attach_record  bound, no unionid recorded, the openid's user holds it: record it
 //	joined         the openid is new, its unionid is held: bind the openid to the holder
 //	registered     nobody: insert the candidate, its unionid and its binding
+//	disabled       the person is a disabled user: nothing is written
 const (
 	stepReturning    = "returning"
 	stepAttachClaim  = "attach_claim"
 	stepAttachRecord = "attach_record"
 	stepJoined       = "joined"
 	stepRegistered   = "registered"
+	stepDisabled     = "disabled"
 )
 
 // sqlRecordLogin records a login and its session in one statement, whatever
@@ -52,6 +54,7 @@ const sqlRecordLogin = `
 WITH decided AS (
 	SELECT COALESCE(k.user_id, h.user_id, $5) AS uid,
 		CASE
+			WHEN EXISTS (SELECT 1 FROM enduser_users x WHERE x.id = COALESCE(k.user_id, h.user_id) AND x.status = 0) THEN 'disabled'
 			WHEN k.user_id IS NOT NULL THEN CASE
 				WHEN $4 = '' OR k.union_id IS NOT NULL THEN 'returning'
 				WHEN h.user_id IS NULL THEN 'attach_claim'
@@ -93,7 +96,7 @@ recorded AS (
 touched AS (
 	UPDATE enduser_users u SET last_login_at = GREATEST(u.last_login_at, $8)
 	FROM decided d
-	WHERE u.id = d.uid AND d.step <> 'registered' AND (d.step <> 'joined' OR EXISTS (SELECT 1 FROM bound))
+	WHERE u.id = d.uid AND d.step NOT IN ('registered', 'disabled') AND (d.step <> 'joined' OR EXISTS (SELECT 1 FROM bound))
 	RETURNING u.id, u.user_domain_id, u.status, u.registered_at, u.last_login_at
 ),
 logged_in AS (
@@ -107,7 +110,9 @@ started AS (
 )
 SELECT l.id, l.user_domain_id, l.status, l.registered_at, l.last_login_at, d.step,
 	EXISTS (SELECT 1 FROM recorded) AS recorded, EXISTS (SELECT 1 FROM started) AS started
-FROM logged_in l, decided d`
+FROM logged_in l, decided d
+UNION ALL
+SELECT d.uid, 0, 0, $8, $8, d.step, false, false FROM decided d WHERE d.step = 'disabled'`
 
 // unionsUserFK is the foreign key sqlRecordLogin trips when it claimed a
 // unionid for a candidate whose binding a concurrent login took.
@@ -148,6 +153,8 @@ func (s *Store) RecordLogin(ctx context.Context, l application.LoginRecord) (app
 			continue // lostRace: run it again on the winner's rows
 		case err != nil:
 			return application.RecordedLogin{}, fmt.Errorf("record login under appId %s: %w", id.AppID(), err)
+		case step == stepDisabled:
+			return application.RecordedLogin{}, domain.E(domain.KindUserDisabled)
 		case !started:
 			return application.RecordedLogin{}, fmt.Errorf("record login under appId %s: the session was not stored", id.AppID())
 		}

@@ -61,6 +61,8 @@ commands:
                         ENDUSER_SIGNING_KEY_PUBLISH_DELAY
   ip unblock IP         lift the lockouts of a client IP (in Redis: needs ENDUSER_REDIS_URL)
   user logout-all UID   end every session of a user (a stolen phone); the user may log in again
+  user disable UID      disable a user: its sessions end, its logins, refreshes and tokens answer 5041
+  user enable UID       let a disabled user log in again (its ended sessions stay ended)
   healthcheck [--url U] exit 0 when the local server answers /healthz (for container health checks)
 
 Configuration comes from ENDUSER_* environment variables (see README.md).
