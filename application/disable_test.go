@@ -107,3 +107,32 @@ func TestDisableUserDomainEndsItsSessions(t *testing.T) {
 	_, err = h.svc.Refresh(h.ctx, res.Tokens.Refresh.Value)
 	wantKind(t, "the old refresh token much later", err, domain.KindTokenInvalid)
 }
+
+// TestPurgeKeepsScopeRevocationsWhileTheyMatter: the purge deletes a user's
+// scope revocation only once no session it covers can be alive (the
+// absolute session lifetime later), never earlier.
+func TestPurgeKeepsScopeRevocationsWhileTheyMatter(t *testing.T) {
+	h := newHarness(t)
+	res := h.login(signed(appID, "code-alice"))
+	if _, err := h.svc.EndUserSessions(h.ctx, res.UID); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Advance(h.cfg.SessionMaxLifetime / 2)
+	if _, err := h.svc.PurgeSessions(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	list, err := h.store.ScopeRevocationsSince(h.ctx, time.Time{})
+	must(t, err)
+	if len(list) != 1 {
+		t.Fatalf("scope revocations after a purge within the session lifetime: %+v, want the user's", list)
+	}
+	h.clock.Advance(h.cfg.SessionMaxLifetime/2 + h.svc.PurgeHorizon() + time.Minute)
+	if _, err := h.svc.PurgeSessions(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	list, err = h.store.ScopeRevocationsSince(h.ctx, time.Time{})
+	must(t, err)
+	if len(list) != 0 {
+		t.Fatalf("scope revocations after the session lifetime: %+v, want none", list)
+	}
+}
