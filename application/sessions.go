@@ -427,13 +427,6 @@ func newRevocationCache() *revocationCache {
 	return &revocationCache{ids: map[domain.SessionID]time.Time{}, users: map[string]userRevocation{}, domains: map[string]time.Time{}}
 }
 
-func (c *revocationCache) has(id domain.SessionID) bool {
-	c.mu.RLock()
-	_, ok := c.ids[id]
-	c.mu.RUnlock()
-	return ok
-}
-
 // check answers a principal from memory: KindUserDisabled while its user is
 // disabled (before anything else), KindTokenInvalid when its session or a
 // scope that covers it is revoked.

@@ -58,7 +58,7 @@ var ClientKinds = []Kind{
 	KindUserDomainNotFound, KindUserDomainDisabled, KindSignatureInvalid, KindMCCUnresolved, KindMCCForeign,
 	KindOfficialAccountMissing, KindWeChatUnavailable, KindWeChatRejected, KindWeChatMalformed,
 	KindRefreshTokenRequired, KindAccessTokenRequired, KindTokenInvalid, KindLogoutFailed, KindUserNotFound,
-	KindClientBlocked,
+	KindClientBlocked, KindUserDisabled,
 }
 
 // Error is the module's one error type. Detail is safe to show to the caller

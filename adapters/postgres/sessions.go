@@ -102,8 +102,10 @@ func (s *Store) sessionFromRow(row sessionWithDomainRow) (domain.Session, error)
 // snapshot, i.e. before a concurrent spend that the UPDATE waited for and
 // then found had moved the counter (READ COMMITTED re-checks only the
 // updated row): seeing the counter still at $2 is how a lost race shows.
-//
-//nolint:gosec // G101: an SQL statement named after refresh tokens, not a credential
+// cover reads the scope revocations of the session's user and user domain
+// (three primary-key probes, same snapshot): a covered session, or one of a
+// disabled user, is never spent, and both branches return what cover read
+// so that the caller can say which (scopeCover.apply).
 const spendRefreshToken = `
 WITH cover AS (
 	SELECT` + coverColumns + `
