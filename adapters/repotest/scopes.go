@@ -1,6 +1,7 @@
 package repotest
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -80,6 +81,43 @@ func (s suite) scopes(t *testing.T) {
 		sameTime(f.t, "RevokedBefore", list[0].RevokedBefore, at(time.Minute))
 		if later, err := f.Sessions.ScopeRevocationsSince(f.ctx, at(time.Minute+time.Second)); err != nil || len(later) != 0 {
 			f.t.Errorf("ScopeRevocationsSince(later) = %v, %v; want none", later, err)
+		}
+	})
+	s.run(t, "ConcurrentRefreshesAndAUserRevocation", func(f *fixture) {
+		// Refreshes of several sessions race one user-scope revocation:
+		// whatever the order, none is spent after it, and every session
+		// ends up covered.
+		var ids []domain.SessionID
+		for range 6 {
+			ids = append(ids, f.session(time.Hour, 24*time.Hour).ID())
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, len(ids)+1)
+		for _, id := range ids {
+			wg.Go(func() {
+				if _, _, err := f.Sessions.SpendRefreshToken(f.ctx, id, 1, at(time.Minute), at(time.Hour)); err != nil {
+					errs <- err
+				}
+			})
+		}
+		wg.Go(func() {
+			if _, _, err := f.Sessions.RevokeScope(f.ctx, application.ScopeUser, "uid-alice", at(time.Minute)); err != nil {
+				errs <- err
+			}
+		})
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			f.t.Errorf("concurrent spend or revocation: %v", err)
+		}
+		for _, id := range ids {
+			got := f.load(id)
+			if !got.Revoked() {
+				f.t.Errorf("session %s not covered by the revocation", id)
+			}
+			if _, spent, err := f.Sessions.SpendRefreshToken(f.ctx, id, got.Counter(), at(2*time.Minute), at(time.Hour)); err != nil || spent {
+				f.t.Errorf("a spend after the revocation: spent %t, %v", spent, err)
+			}
 		}
 	})
 	s.run(t, "DisabledUserIsRefusedEverywhereUntilEnabled", func(f *fixture) {
