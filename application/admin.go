@@ -35,14 +35,36 @@ func (s *Service) CreateUserDomain(ctx context.Context, name, secret string) (do
 	return d, nil
 }
 
-// SetUserDomainEnabled enables or disables a user domain.
+// SetUserDomainEnabled enables or disables a user domain. Disabling ends
+// every session of the domain by one user-domain scope revocation: its
+// refresh tokens answer 5032 at once, its access tokens stop verifying here
+// at once and on every instance within the revocation sync interval, its
+// logins answer 5104 (within the tenant cache's TTL). Enabling it again
+// brings no ended session back.
 func (s *Service) SetUserDomainEnabled(ctx context.Context, name string, enabled bool) error {
 	n, err := domain.ParseUserDomainName(name)
 	if err != nil {
 		return err
 	}
 	defer s.tenants.clear()
-	return internalUnless(s.domains.SetUserDomainEnabled(ctx, n, enabled), domain.KindUserDomainNotFound)
+	if err := s.domains.SetUserDomainEnabled(ctx, n, enabled); err != nil {
+		return internalUnless(err, domain.KindUserDomainNotFound)
+	}
+	ev := AuditUserDomainEnabled
+	if !enabled {
+		ev = AuditUserDomainDisabled
+		now := s.clock.Now()
+		// After the flag: a login racing the disable either is refused or
+		// starts a session before now, which the revocation covers. An
+		// error leaves the domain disabled with its sessions alive: the
+		// operator runs the (idempotent) command again.
+		if _, _, err := s.sessions.RevokeScope(ctx, ScopeUserDomain, n, now); err != nil {
+			return internal(err)
+		}
+		s.revoked.putScope(ScopeRevocation{Scope: ScopeUserDomain, Subject: n, RevokedBefore: now, UpdatedAt: now})
+	}
+	s.record(ctx, AuditEvent{Event: ev, UserDomain: n})
+	return nil
 }
 
 // PutOfficialAccount adds or updates an official account of a user domain.

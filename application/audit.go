@@ -43,6 +43,14 @@ const (
 	// AuditErased is an account erased (its identities, bindings, sessions
 	// and user row deleted). The trail keeps the uid and keyed hashes only.
 	AuditErased = "erased"
+	// AuditUserDisabled and AuditUserEnabled are an operator's DisableUser
+	// and EnableUser.
+	AuditUserDisabled = "user_disabled"
+	AuditUserEnabled  = "user_enabled"
+	// AuditUserDomainDisabled and AuditUserDomainEnabled are an operator's
+	// SetUserDomainEnabled (a disable ends every session of the domain).
+	AuditUserDomainDisabled = "user_domain_disabled"
+	AuditUserDomainEnabled  = "user_domain_enabled"
 )
 
 // AuditEvent is one security event of the audit trail.

@@ -136,24 +136,20 @@ func (s *Service) requestDeletion(ctx context.Context, uid string, t domain.Dele
 }
 
 // endSessionsForDeletion ends every session of uid before its account is
-// erased, durably (the revocation is committed before any session row is
-// deleted), and in this instance's revocation cache at once.
-//
-// Seam for the scope revocations of the disable work: this is the one place a
-// deletion ends sessions; switched to the user-scope revocation ("revoked
-// before T" for the user, a row that outlives the session rows), a token of
-// an erased user stays refused on every instance after its session row is
-// gone. With per-session revocations (this branch), the revocation rows go
-// with the erasure, so another instance that has not synced within
-// RevocationSyncInterval before the erasure commits may accept the user's
-// last access tokens until they expire.
+// erased, durably and by scope: one user-scope revocation ("every session of
+// uid that started at or before now has ended", SessionRepository.RevokeScope)
+// committed before any session row is deleted. The revocation row is not a
+// session's: it outlives the erasure of the session rows (until the purge
+// drops it, once no session it covers can be alive), so a token of an erased
+// user stays refused on every instance, also one that starts after the
+// erasure, and this instance's cache has it at once.
 func (s *Service) endSessionsForDeletion(ctx context.Context, uid string, now time.Time) error {
-	ids, _, err := s.sessions.RevokeUserSessions(ctx, uid, now, "account deleted")
+	_, userDomain, err := s.sessions.RevokeScope(ctx, ScopeUser, uid, now)
 	if err != nil {
 		return err
 	}
-	for _, id := range ids {
-		s.revoked.add(id, now)
+	if userDomain != "" {
+		s.revoked.revokeUser(uid, now)
 	}
 	return nil
 }

@@ -118,6 +118,8 @@ type UserRepository interface {
 	// session for that user. Concurrent calls for one person yield one user.
 	// A returning user's pending deletion is cancelled in the same operation
 	// (RecordedLogin.DeletionCancelled).
+	// A login that finds a disabled user writes nothing and fails with
+	// KindUserDisabled.
 	RecordLogin(ctx context.Context, l LoginRecord) (RecordedLogin, error)
 	// UserWithWeChat returns a user and its binding under appID (the binding
 	// is zero when there is none). Errors: KindUserNotFound.
@@ -208,6 +210,26 @@ type RevokedSession struct {
 	RevokedAt time.Time
 }
 
+// RevocationScope is what a scope revocation covers.
+type RevocationScope string
+
+// The scopes.
+const (
+	ScopeUser       RevocationScope = "user"
+	ScopeUserDomain RevocationScope = "user_domain"
+)
+
+// ScopeRevocation is one scope's revocation, as the revocation cache needs
+// it: the sessions of Subject (a uid, or a user domain's name) started at or
+// before RevokedBefore have ended; Disabled marks a disabled user.
+type ScopeRevocation struct {
+	Scope         RevocationScope
+	Subject       string
+	RevokedBefore time.Time
+	Disabled      bool
+	UpdatedAt     time.Time
+}
+
 // RefreshKeyRepository stores the refresh master keys from which version-2
 // sessions' refresh keys are derived, so that every instance holds the same
 // ones. Secrets are encrypted at rest by the implementation.
@@ -224,7 +246,9 @@ type RefreshKeyRepository interface {
 // UserRepository.RecordLogin, with the login.
 type SessionRepository interface {
 	RefreshKeyRepository
-	// SessionByID errors: KindTokenInvalid when there is no such session.
+	// SessionByID errors: KindTokenInvalid when there is no such session,
+	// KindUserDisabled when its user is disabled. A session covered by a
+	// scope revocation (RevokeScope) is returned revoked.
 	SessionByID(ctx context.Context, id domain.SessionID) (domain.Session, error)
 	// SpendRefreshToken spends refresh token `from` in one operation (one
 	// round trip): only if the counter is still `from` and the session is
@@ -234,8 +258,10 @@ type SessionRepository interface {
 	// spends. It returns the session (as SessionByID would) after the spend,
 	// and spent true; or, when it did not spend, the session as it was when
 	// the operation began (a concurrent spend that committed meanwhile is
-	// not in it: that is how a lost race shows) and spent false. Errors:
-	// KindTokenInvalid when there is no such session.
+	// not in it: that is how a lost race shows) and spent false. A session
+	// covered by a scope revocation is never spent and is returned revoked.
+	// Errors: KindTokenInvalid when there is no such session,
+	// KindUserDisabled when its user is disabled (nothing spent).
 	SpendRefreshToken(ctx context.Context, id domain.SessionID, from int64, now, refreshExpiresAt time.Time) (sess domain.Session, spent bool, err error)
 	// AdvanceRefreshCounter spends refresh token `from`, atomically: it moves
 	// the counter from `from` to from+1, sets rotated_at = now and the new
@@ -250,10 +276,35 @@ type SessionRepository interface {
 	// RevokeSession it is idempotent and reports whether this call revoked
 	// it (a session revoked already keeps its reason and device).
 	LogoutSession(ctx context.Context, id domain.SessionID, now time.Time, deviceID string) (bool, error)
-	// RevokeUserSessions revokes every session of the user that is not
-	// revoked yet and returns their ids and the name of the user domain they
-	// belong to (none and "" for an unknown user or one without any).
-	RevokeUserSessions(ctx context.Context, uid string, now time.Time, reason string) (ids []domain.SessionID, userDomain string, err error)
+	// RevokeScope records a scope revocation: every session of the user
+	// (ScopeUser, subject the uid) or of the user domain (ScopeUserDomain,
+	// subject its name) that started at or before `before`
+	// (domain.RevokedBy) has ended. One row per scope, never one per
+	// session: a later revocation moves revoked_before forward, never back,
+	// and stamps the row's UpdatedAt with before. From then on SessionByID and
+	// SpendRefreshToken show a covered session as revoked (RevokedAt the
+	// scope's revoked_before) and never spend its tokens. It returns how many
+	// sessions of the scope were live at before and are ended by this call,
+	// and (ScopeUser) the user's domain name. A user that does not exist
+	// stores nothing and reports 0 and "".
+	RevokeScope(ctx context.Context, scope RevocationScope, subject string, before time.Time) (ended int, userDomain string, err error)
+	// SetUserDisabled disables (or enables) the user, atomically with its
+	// user-scope revocation: disabling sets the user's status to
+	// domain.UserDisabled and revokes the user's sessions up to now
+	// (RevokeScope), marking the scope row Disabled; enabling sets the
+	// status back and clears the mark (old sessions stay revoked). While the
+	// user is disabled, SessionByID, SpendRefreshToken and RecordLogin of the
+	// user fail with KindUserDisabled (RecordLogin writing nothing). It
+	// returns the user's domain name. Errors: KindUserNotFound.
+	SetUserDisabled(ctx context.Context, uid string, disabled bool, now time.Time) (userDomain string, err error)
+	// ScopeRevocationsSince lists the scope revocations whose UpdatedAt is at
+	// or after since, for the revocation cache.
+	ScopeRevocationsSince(ctx context.Context, since time.Time) ([]ScopeRevocation, error)
+	// PurgeScopeRevocations deletes at most limit scope revocations that are
+	// not Disabled and whose revoked_before and UpdatedAt are before cutoff
+	// (the caller picks a cutoff after which no session they cover can be
+	// alive); it returns how many it deleted.
+	PurgeScopeRevocations(ctx context.Context, cutoff time.Time, limit int) (int, error)
 	// RevokedSessionsSince lists sessions revoked at or after since.
 	RevokedSessionsSince(ctx context.Context, since time.Time) ([]RevokedSession, error)
 	// PurgeSessions runs one bounded batch of the session purge, in one short

@@ -58,11 +58,33 @@ func (s *Service) PurgeSessions(ctx context.Context) (int, error) {
 		}
 		total += b.Deleted
 		swept += b.Swept
-		if !b.Held || swept >= purgeSweepPerRound || (b.Deleted < purgeBatch && b.SweepDone) {
+		if !b.Held {
 			return total, nil
+		}
+		if swept >= purgeSweepPerRound || (b.Deleted < purgeBatch && b.SweepDone) {
+			return total, s.purgeScopeRevocations(ctx, now)
 		}
 		if err := ctx.Err(); err != nil {
 			return total, nil
+		}
+	}
+}
+
+// purgeScopeRevocations deletes the scope revocations that can no longer
+// matter, by the purge lease's holder: every session one covers started
+// before its revoked_before, so once that is older than the absolute session
+// lifetime (plus the purge horizon, which covers the access tokens' lifetime)
+// none of them can be alive, nor any of their access tokens. A disabled
+// user's row stays until enabled.
+func (s *Service) purgeScopeRevocations(ctx context.Context, now time.Time) error {
+	cutoff := now.Add(-s.cfg.SessionMaxLifetime - s.PurgeHorizon())
+	for {
+		n, err := s.sessions.PurgeScopeRevocations(ctx, cutoff, purgeBatch)
+		if err != nil {
+			return internal(err)
+		}
+		if n < purgeBatch || ctx.Err() != nil {
+			return nil
 		}
 	}
 }

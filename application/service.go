@@ -291,10 +291,14 @@ func (s *Service) loginWithWeChat(ctx context.Context, kind domain.AppKind, in W
 		return res, internal(err)
 	}
 	sess := domain.NewSessionV2(candidate.ID(), ud.ID(), ud.Name(), appID, now, s.cfg.RefreshTokenTTL, s.cfg.SessionMaxLifetime, mk)
+	// A disabled user's login is refused here, after every check of the
+	// request and the WeChat exchange (who the person is is known only
+	// then), before anything is written: RecordLogin writes nothing for a
+	// disabled user (so a later cooling-off is not cancelled either).
 	rec, err := s.users.RecordLogin(ctx, LoginRecord{UserDomainID: ud.ID(), Identity: ident, Candidate: candidate, Session: sess, At: now,
 		AppKind: kind})
 	if err != nil {
-		return res, internal(err)
+		return res, internalUnless(err, domain.KindUserDisabled)
 	}
 	pair, err := s.pairFor(ctx, rec.Session, now)
 	if err != nil {

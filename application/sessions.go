@@ -51,7 +51,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (pair domain
 	now := s.clock.Now()
 	sess, spent, err := s.sessions.SpendRefreshToken(ctx, presented.SessionID, presented.Counter, now, now.Add(s.cfg.RefreshTokenTTL))
 	if err != nil {
-		return pair, internalUnless(err, domain.KindTokenInvalid)
+		return pair, internalUnless(err, domain.KindTokenInvalid, domain.KindUserDisabled)
 	}
 	if sess, err = sess.WithMasterKey(mk); err != nil {
 		return pair, err // a version-1 session: its tokens are never version 2
@@ -65,7 +65,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (pair domain
 	lostRace := sess.Counter() == presented.Counter && sess.Active(now)
 	if lostRace {
 		if sess, err = s.sessions.SessionByID(ctx, presented.SessionID); err != nil {
-			return pair, internalUnless(err, domain.KindTokenInvalid)
+			return pair, internalUnless(err, domain.KindTokenInvalid, domain.KindUserDisabled)
 		}
 		if sess, err = sess.WithMasterKey(mk); err != nil {
 			return pair, err
@@ -79,7 +79,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (pair domain
 func (s *Service) refreshV1(ctx context.Context, presented domain.PresentedRefreshToken) (domain.TokenPair, error) {
 	sess, err := s.sessions.SessionByID(ctx, presented.SessionID)
 	if err != nil {
-		return domain.TokenPair{}, internalUnless(err, domain.KindTokenInvalid)
+		return domain.TokenPair{}, internalUnless(err, domain.KindTokenInvalid, domain.KindUserDisabled)
 	}
 	if err := sess.Verify(presented); err != nil {
 		return domain.TokenPair{}, err
@@ -99,7 +99,7 @@ func (s *Service) refreshV1(ctx context.Context, presented domain.PresentedRefre
 		// and our update: decide on the session as it is now.
 		lostRace = true
 		if sess, err = s.sessions.SessionByID(ctx, presented.SessionID); err != nil {
-			return domain.TokenPair{}, internalUnless(err, domain.KindTokenInvalid)
+			return domain.TokenPair{}, internalUnless(err, domain.KindTokenInvalid, domain.KindUserDisabled)
 		}
 	}
 	return s.refreshSpent(ctx, sess, presented, now, lostRace)
@@ -176,7 +176,7 @@ func (s *Service) VerifyAccessToken(ctx context.Context, token string) (domain.P
 		}
 		p = domain.Principal{UID: c.UID, UserDomain: c.UserDomain, AppID: c.AppID, SessionID: c.SessionID, ExpiresAt: c.ExpiresAt}
 	}
-	if err := s.checkNotRevoked(ctx, p.SessionID, now); err != nil {
+	if err := s.checkNotRevoked(ctx, p, now); err != nil {
 		return domain.Principal{}, err
 	}
 	if !cached {
@@ -185,18 +185,22 @@ func (s *Service) VerifyAccessToken(ctx context.Context, token string) (domain.P
 	return p, nil
 }
 
-// checkNotRevoked fails with KindTokenInvalid when the session is revoked:
-// from memory, or from the store when the memory is stale.
-func (s *Service) checkNotRevoked(ctx context.Context, sid domain.SessionID, now time.Time) error {
-	if s.revoked.has(sid) {
-		return domain.E(domain.KindTokenInvalid)
+// checkNotRevoked fails with KindUserDisabled when the principal's user is
+// disabled and with KindTokenInvalid when its session is revoked, by itself
+// or by a scope revocation of its user or user domain (compared with the
+// session's start, which its id records: a revocation ends sessions, so a
+// token a racing refresh issued just after it is refused too): from memory
+// (map lookups), or from the store when the memory is stale.
+func (s *Service) checkNotRevoked(ctx context.Context, p domain.Principal, now time.Time) error {
+	if err := s.revoked.check(p); err != nil {
+		return err
 	}
 	if s.revoked.stale(now, staleSyncs*s.cfg.RevocationSyncInterval) {
 		// The cache is not being kept in sync (Run not started, or the
 		// database unreachable): fail closed by asking the store.
-		sess, err := s.sessions.SessionByID(ctx, sid)
+		sess, err := s.sessions.SessionByID(ctx, p.SessionID)
 		if err != nil {
-			return internalUnless(err, domain.KindTokenInvalid)
+			return internalUnless(err, domain.KindTokenInvalid, domain.KindUserDisabled)
 		}
 		if sess.Revoked() {
 			s.revoked.add(sess.ID(), sess.RevokedAt())
@@ -246,10 +250,10 @@ func (s *Service) LogoutDevice(ctx context.Context, accessToken, deviceID string
 }
 
 // EndUserSessions ends every session of the user uid at once (a stolen
-// phone): their refresh tokens answer 5032 from now on, their access tokens
-// stop verifying here at once and on every other instance within the
-// revocation sync interval. It returns how many sessions it ended; an
-// unknown user has none. The user may log in again.
+// phone), by one user-scope revocation: their refresh tokens answer 5032 from
+// now on, their access tokens stop verifying here at once and on every other
+// instance within the revocation sync interval. It returns how many live
+// sessions it ended; an unknown user has none. The user may log in again.
 func (s *Service) EndUserSessions(ctx context.Context, uid string) (n int, err error) {
 	var userDomain string
 	defer func() {
@@ -263,14 +267,54 @@ func (s *Service) EndUserSessions(ctx context.Context, uid string) (n int, err e
 		return 0, &domain.Error{Kind: domain.KindInvalid, Detail: "a uid is required"}
 	}
 	now := s.clock.Now()
-	ids, userDomain, err := s.sessions.RevokeUserSessions(ctx, uid, now, "sessions ended by an operator")
+	n, userDomain, err = s.sessions.RevokeScope(ctx, ScopeUser, uid, now)
 	if err != nil {
 		return 0, internal(err)
 	}
-	for _, id := range ids {
-		s.revoked.add(id, now)
+	if userDomain != "" {
+		s.revoked.revokeUser(uid, now)
 	}
-	return len(ids), nil
+	return n, nil
+}
+
+// DisableUser disables the end user uid: its sessions end (as
+// EndUserSessions), and until EnableUser its logins, refreshes and tokens
+// answer KindUserDisabled (5041) on this instance at once, on the others
+// within the revocation sync interval (refreshes and logins everywhere at
+// once: the store decides them). Errors: KindInvalid, KindUserNotFound.
+func (s *Service) DisableUser(ctx context.Context, uid string) error {
+	return s.setUserDisabled(ctx, uid, true)
+}
+
+// EnableUser lets a disabled user log in again; the sessions the disable
+// ended stay ended. Enabling a user that is not disabled changes nothing.
+// Errors: KindInvalid, KindUserNotFound.
+func (s *Service) EnableUser(ctx context.Context, uid string) error {
+	return s.setUserDisabled(ctx, uid, false)
+}
+
+func (s *Service) setUserDisabled(ctx context.Context, uid string, disabled bool) (err error) {
+	var userDomain string
+	event, ev := "user.enable", AuditUserEnabled
+	if disabled {
+		event, ev = "user.disable", AuditUserDisabled
+	}
+	defer func() {
+		s.logOutcome(ctx, event, err, slog.String("uid", safeLog(uid)))
+		if err == nil {
+			s.record(ctx, AuditEvent{Event: ev, UserDomain: userDomain, UID: safeLog(uid)})
+		}
+	}()
+	uid = strings.TrimSpace(uid)
+	if uid == "" {
+		return &domain.Error{Kind: domain.KindInvalid, Detail: "a uid is required"}
+	}
+	now := s.clock.Now()
+	if userDomain, err = s.sessions.SetUserDisabled(ctx, uid, disabled, now); err != nil {
+		return internalUnless(err, domain.KindUserNotFound)
+	}
+	s.revoked.setDisabled(uid, disabled, now)
+	return nil
 }
 
 // UserProfile is what UserInfo returns.
@@ -377,7 +421,11 @@ func (s *Service) SyncRevocations(ctx context.Context) error {
 	if err != nil {
 		return internal(err)
 	}
-	s.revoked.merge(list, now, s.cfg.AccessTokenTTL)
+	scopes, err := s.sessions.ScopeRevocationsSince(ctx, since)
+	if err != nil {
+		return internal(err)
+	}
+	s.revoked.merge(list, scopes, now, s.cfg.AccessTokenTTL)
 	if r, ok := s.tokens.(SigningKeyReloader); ok {
 		// Invalidate after the reload: a verification that began before it
 		// (with the old keys) puts an entry of the old generation, which is
@@ -457,28 +505,105 @@ func (s *Service) logOutcome(ctx context.Context, event string, err error, attrs
 }
 
 // revocationCache holds the sessions revoked recently enough that one of their
-// access tokens could still be valid.
+// access tokens could still be valid, and the scope revocations: per user
+// (with the disabled mark) and per user domain, one timestamp each.
 type revocationCache struct {
 	mu       sync.RWMutex
 	ids      map[domain.SessionID]time.Time
+	users    map[string]userRevocation
+	domains  map[string]time.Time // user domain name -> revoked before
 	lastSync time.Time
 }
 
-func newRevocationCache() *revocationCache {
-	return &revocationCache{ids: map[domain.SessionID]time.Time{}}
+// userRevocation is a user's scope revocation as the cache holds it.
+type userRevocation struct {
+	before   time.Time
+	disabled bool
 }
 
-func (c *revocationCache) has(id domain.SessionID) bool {
+func newRevocationCache() *revocationCache {
+	return &revocationCache{ids: map[domain.SessionID]time.Time{}, users: map[string]userRevocation{}, domains: map[string]time.Time{}}
+}
+
+// check answers a principal from memory: KindUserDisabled while its user is
+// disabled (before anything else), KindTokenInvalid when its session or a
+// scope that covers it is revoked.
+func (c *revocationCache) check(p domain.Principal) error {
 	c.mu.RLock()
-	_, ok := c.ids[id]
-	c.mu.RUnlock()
-	return ok
+	defer c.mu.RUnlock()
+	u, hasUser := c.users[p.UID]
+	if hasUser && u.disabled {
+		return domain.E(domain.KindUserDisabled)
+	}
+	if _, ok := c.ids[p.SessionID]; ok {
+		return domain.E(domain.KindTokenInvalid)
+	}
+	d, hasDomain := c.domains[p.UserDomain]
+	if !hasUser && !hasDomain {
+		return nil
+	}
+	started, _ := p.SessionID.StartedAt() // unknown: zero, covered by any revocation
+	if (hasUser && domain.RevokedBy(started, u.before)) || (hasDomain && domain.RevokedBy(started, d)) {
+		return domain.E(domain.KindTokenInvalid)
+	}
+	return nil
 }
 
 func (c *revocationCache) add(id domain.SessionID, at time.Time) {
 	c.mu.Lock()
 	c.ids[id] = at
 	c.mu.Unlock()
+}
+
+// putScope holds a scope revocation (revoked_before only moves forward;
+// the disabled mark is the row's).
+func (c *revocationCache) putScope(r ScopeRevocation) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.putScopeLocked(r)
+}
+
+func (c *revocationCache) putScopeLocked(r ScopeRevocation) {
+	switch r.Scope {
+	case ScopeUser:
+		u := c.users[r.Subject]
+		if r.RevokedBefore.After(u.before) {
+			u.before = r.RevokedBefore
+		}
+		u.disabled = r.Disabled
+		c.users[r.Subject] = u
+	case ScopeUserDomain:
+		if r.RevokedBefore.After(c.domains[r.Subject]) {
+			c.domains[r.Subject] = r.RevokedBefore
+		}
+	}
+}
+
+// revokeUser records this instance's own user-scope revocation (logout-all,
+// a deletion): it moves the user's "revoked before" forward and leaves the
+// disabled mark as it is (the store's row keeps it too; only SetUserDisabled
+// changes it).
+func (c *revocationCache) revokeUser(uid string, before time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	u := c.users[uid]
+	if before.After(u.before) {
+		u.before = before
+	}
+	c.users[uid] = u
+}
+
+// setDisabled records this instance's own disable (a user-scope revocation
+// at now) or enable.
+func (c *revocationCache) setDisabled(uid string, disabled bool, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	u := c.users[uid]
+	if disabled && now.After(u.before) {
+		u.before = now
+	}
+	u.disabled = disabled
+	c.users[uid] = u
 }
 
 // staleSyncs is how many sync intervals may pass without a successful sync
@@ -505,17 +630,36 @@ func (c *revocationCache) syncFrom(now time.Time, accessTTL time.Duration) time.
 	return c.lastSync.Add(-syncOverlap)
 }
 
-func (c *revocationCache) merge(list []RevokedSession, now time.Time, accessTTL time.Duration) {
+// merge takes in a sync's revocations and drops those that no longer
+// matter: an access token lives at most accessTTL, and the tokens a scope
+// revocation refuses were issued before it (refresh refuses covered
+// sessions), so a revocation older than that can go, a disabled user's
+// too: no token of a user disabled that long ago can still be unexpired
+// (the disable ended its sessions, and logins and refreshes of a disabled
+// user are refused by the store), so the memory holds only recent ones.
+func (c *revocationCache) merge(list []RevokedSession, scopes []ScopeRevocation, now time.Time, accessTTL time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, r := range list {
 		c.ids[r.ID] = r.RevokedAt
 	}
-	// An access token lives at most accessTTL: older revocations can go.
+	for _, r := range scopes {
+		c.putScopeLocked(r)
+	}
 	horizon := now.Add(-accessTTL - syncOverlap)
 	for id, at := range c.ids {
 		if at.Before(horizon) {
 			delete(c.ids, id)
+		}
+	}
+	for uid, u := range c.users {
+		if u.before.Before(horizon) {
+			delete(c.users, uid)
+		}
+	}
+	for name, at := range c.domains {
+		if at.Before(horizon) {
+			delete(c.domains, name)
 		}
 	}
 	c.lastSync = now

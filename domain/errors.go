@@ -37,6 +37,9 @@ const (
 	KindTokenInvalid         Kind = "token_invalid"
 	KindLogoutFailed         Kind = "logout_failed"
 	KindUserNotFound         Kind = "user_not_found"
+	// KindUserDisabled is a disabled end user's login, refresh or token: an
+	// operator disabled the user (5041 "Permission denied").
+	KindUserDisabled Kind = "user_disabled"
 
 	// The profile kinds (setUserInfo), in the order its parameters are checked.
 	KindNikeNameInvalid   Kind = "nike_name_invalid"
@@ -74,7 +77,7 @@ var ClientKinds = []Kind{
 	KindUserDomainNotFound, KindUserDomainDisabled, KindSignatureInvalid, KindMCCUnresolved, KindMCCForeign,
 	KindOfficialAccountMissing, KindMiniProgramMissing, KindWeChatUnavailable, KindWeChatRejected, KindWeChatMalformed,
 	KindRefreshTokenRequired, KindAccessTokenRequired, KindTokenInvalid, KindLogoutFailed, KindUserNotFound,
-	KindClientBlocked, KindDeletionTypeInvalid, KindDeletionFailed,
+	KindClientBlocked, KindUserDisabled, KindDeletionTypeInvalid, KindDeletionFailed,
 	KindNikeNameInvalid, KindProfileInvalid, KindSexInvalid, KindAddressInvalid, KindProvinceInvalid, KindCityInvalid,
 	KindSignatureText, KindRemarkInvalid, KindProfileSaveFailed,
 }

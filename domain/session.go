@@ -27,6 +27,31 @@ func newSessionIDAt(now time.Time) SessionID {
 	return id
 }
 
+// StartedAt is the session's start as its id records it (the Unix
+// millisecond of a version-7 id: the login time, truncated to the
+// millisecond). An id of another version (none is made any more) reports
+// false: its start is unknown, so any scope revocation covers it.
+func (id SessionID) StartedAt() (time.Time, bool) {
+	if id[6]>>4 != 7 {
+		return time.Time{}, false
+	}
+	var ms [8]byte
+	copy(ms[2:], id[:6])
+	return time.UnixMilli(int64(binary.BigEndian.Uint64(ms[:]))).UTC(), true
+}
+
+// RevokedBy reports whether a scope revocation "every session started at
+// or before revokedBefore has ended" covers a session that started at
+// started: compared at millisecond precision (what a session id records),
+// so that a verification, which knows the start from the id, and a refresh,
+// which reads the stored start, decide alike.
+func RevokedBy(started, revokedBefore time.Time) bool {
+	if revokedBefore.IsZero() {
+		return false
+	}
+	return !revokedBefore.Before(started.Truncate(time.Millisecond))
+}
+
 // ParseSessionID parses the canonical UUID text form.
 func ParseSessionID(s string) (SessionID, error) {
 	var id SessionID
@@ -103,7 +128,7 @@ func NewSession(userID string, userDomainID int64, userDomain, appID string, now
 func NewSessionV2(userID string, userDomainID int64, userDomain, appID string, now time.Time, refreshTTL, absoluteTTL time.Duration,
 	mk RefreshMasterKey) Session {
 	s := Session{
-		id: NewSessionID(), userID: userID, userDomainID: userDomainID, userDomain: userDomain, appID: appID,
+		id: newSessionIDAt(now), userID: userID, userDomainID: userDomainID, userDomain: userDomain, appID: appID,
 		counter: 1, createdAt: now, expiresAt: now.Add(absoluteTTL),
 	}
 	s.refreshExpiresAt = minTime(now.Add(refreshTTL), s.expiresAt)

@@ -53,6 +53,7 @@ var responses = map[domain.Kind]response{
 	domain.KindProfileSaveFailed:      {5042, "Failed to save user information", "保存用户信息失败", http.StatusOK},
 	domain.KindDeletionTypeInvalid:    {5152, "Type error", "类型错误", http.StatusOK},
 	domain.KindDeletionFailed:         {5129, "Failed to delete user", "删除用户失败", http.StatusOK},
+	domain.KindUserDisabled:           {5041, "Permission denied", "没有权限", http.StatusOK},
 	domain.KindClientBlocked:          {5148, "The current IP address is blocked. Please try again in 20 minutes", "当前IP已被封禁，请20分钟后再试", http.StatusOK},
 }
 

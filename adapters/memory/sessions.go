@@ -21,7 +21,7 @@ func (s *Store) SessionByID(ctx context.Context, id domain.SessionID) (domain.Se
 	if !ok {
 		return domain.Session{}, domain.E(domain.KindTokenInvalid)
 	}
-	return withState(sess, sess.Counter(), sess.RefreshExpiresAt(), sess.RotatedAt(), sess.RevokedAt()), nil
+	return s.covered(sess)
 }
 
 // AdvanceRefreshCounter implements application.SessionRepository: the check
@@ -57,23 +57,148 @@ func (s *Store) RevokeSession(ctx context.Context, id domain.SessionID, now time
 	return true, nil
 }
 
-// RevokeUserSessions implements application.SessionRepository.
-func (s *Store) RevokeUserSessions(ctx context.Context, uid string, now time.Time, _ string) ([]domain.SessionID, string, error) {
+type scopeKey struct {
+	scope   application.RevocationScope
+	subject string
+}
+
+// covered returns sess as the scope revocations see it (under s.mu):
+// KindUserDisabled for a disabled user, revoked when a scope covers it.
+func (s *Store) covered(sess domain.Session) (domain.Session, error) {
+	u := s.scopes[scopeKey{application.ScopeUser, sess.UserID()}]
+	if u.Disabled {
+		return domain.Session{}, domain.E(domain.KindUserDisabled)
+	}
+	out := withState(sess, sess.Counter(), sess.RefreshExpiresAt(), sess.RotatedAt(), sess.RevokedAt())
+	if sess.Revoked() {
+		return out, nil
+	}
+	for _, before := range []time.Time{u.RevokedBefore, s.scopes[scopeKey{application.ScopeUserDomain, sess.UserDomain()}].RevokedBefore} {
+		if domain.RevokedBy(sess.CreatedAt(), before) {
+			return withState(sess, sess.Counter(), sess.RefreshExpiresAt(), sess.RotatedAt(), before), nil
+		}
+	}
+	return out, nil
+}
+
+// RevokeScope implements application.SessionRepository.
+func (s *Store) RevokeScope(ctx context.Context, scope application.RevocationScope, subject string, before time.Time) (int, string, error) {
 	if err := live(ctx); err != nil {
-		return nil, "", err
+		return 0, "", err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var ids []domain.SessionID
 	userDomain := ""
-	for id, sess := range s.sessions {
-		if sess.UserID() == uid && !sess.Revoked() {
-			s.sessions[id] = withState(sess, sess.Counter(), sess.RefreshExpiresAt(), sess.RotatedAt(), now)
-			ids = append(ids, id)
-			userDomain = sess.UserDomain()
+	switch scope {
+	case application.ScopeUser:
+		u, ok := s.users[subject]
+		if !ok {
+			return 0, "", nil
+		}
+		userDomain = s.domains[u.UserDomainID()].Name()
+	case application.ScopeUserDomain:
+		if _, ok := s.domainIDs[subject]; !ok {
+			return 0, "", nil
+		}
+		userDomain = subject
+	default:
+		return 0, "", fmt.Errorf("memory: unknown revocation scope %q", scope)
+	}
+	n := 0
+	for _, sess := range s.sessions {
+		if (scope == application.ScopeUser && sess.UserID() != subject) || (scope == application.ScopeUserDomain && sess.UserDomain() != subject) {
+			continue
+		}
+		if !sess.Active(before) || !domain.RevokedBy(sess.CreatedAt(), before) {
+			continue
+		}
+		if c, err := s.covered(sess); err == nil && c.Revoked() {
+			continue // ended before
+		}
+		n++
+	}
+	k := scopeKey{scope, subject}
+	r := s.scopes[k]
+	r.Scope, r.Subject, r.UpdatedAt = scope, subject, before
+	if before.After(r.RevokedBefore) {
+		r.RevokedBefore = before
+	}
+	s.scopes[k] = r
+	return n, userDomain, nil
+}
+
+// SetUserDisabled implements application.SessionRepository.
+func (s *Store) SetUserDisabled(ctx context.Context, uid string, disabled bool, now time.Time) (string, error) {
+	if err := live(ctx); err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[uid]
+	if !ok {
+		return "", domain.E(domain.KindUserNotFound)
+	}
+	status := domain.UserNormal
+	if disabled {
+		status = domain.UserDisabled
+	}
+	s.users[uid] = domain.UnmarshalEndUserFromDatabase(u.ID(), u.UserDomainID(), status, u.RegisteredAt(), u.LastLoginAt())
+	k := scopeKey{application.ScopeUser, uid}
+	r, had := s.scopes[k]
+	switch {
+	case disabled:
+		r.Scope, r.Subject, r.Disabled, r.UpdatedAt = application.ScopeUser, uid, true, now
+		if now.After(r.RevokedBefore) {
+			r.RevokedBefore = now
+		}
+		s.scopes[k] = r
+	case had && r.Disabled:
+		r.Disabled, r.UpdatedAt = false, now
+		s.scopes[k] = r
+	}
+	return s.domains[u.UserDomainID()].Name(), nil
+}
+
+// ScopeRevocationsSince implements application.SessionRepository.
+func (s *Store) ScopeRevocationsSince(ctx context.Context, since time.Time) ([]application.ScopeRevocation, error) {
+	if err := live(ctx); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var list []application.ScopeRevocation
+	for _, r := range s.scopes {
+		if !r.UpdatedAt.Before(since) {
+			list = append(list, r)
 		}
 	}
-	return ids, userDomain, nil
+	sort.Slice(list, func(i, j int) bool {
+		if !list[i].UpdatedAt.Equal(list[j].UpdatedAt) {
+			return list[i].UpdatedAt.Before(list[j].UpdatedAt)
+		}
+		return list[i].Scope+"/"+application.RevocationScope(list[i].Subject) < list[j].Scope+"/"+application.RevocationScope(list[j].Subject)
+	})
+	return list, nil
+}
+
+// PurgeScopeRevocations implements application.SessionRepository.
+func (s *Store) PurgeScopeRevocations(ctx context.Context, cutoff time.Time, limit int) (int, error) {
+	if err := live(ctx); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for k, r := range s.scopes {
+		if n >= limit {
+			break
+		}
+		if !r.Disabled && r.RevokedBefore.Before(cutoff) && r.UpdatedAt.Before(cutoff) {
+			delete(s.scopes, k)
+			n++
+		}
+	}
+	return n, nil
 }
 
 // RevokedSessionsSince implements application.SessionRepository. The list is
@@ -153,12 +278,16 @@ func (s *Store) SpendRefreshToken(ctx context.Context, id domain.SessionID, from
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sess, ok := s.sessions[id]
+	stored, ok := s.sessions[id]
 	if !ok {
 		return domain.Session{}, false, domain.E(domain.KindTokenInvalid)
 	}
+	sess, err := s.covered(stored)
+	if err != nil {
+		return domain.Session{}, false, err
+	}
 	if sess.Counter() != from || !sess.Active(now) {
-		return withState(sess, sess.Counter(), sess.RefreshExpiresAt(), sess.RotatedAt(), sess.RevokedAt()), false, nil
+		return sess, false, nil
 	}
 	if refreshExpiresAt.After(sess.ExpiresAt()) {
 		refreshExpiresAt = sess.ExpiresAt()

@@ -58,6 +58,8 @@ type Store struct {
 	outboxSeq   int64
 
 	sessions map[domain.SessionID]domain.Session
+	// The scope revocations, by scope and subject.
+	scopes map[scopeKey]application.ScopeRevocation
 	// The session purge's lease.
 	purgeHolder     string
 	purgeLeaseUntil time.Time
@@ -86,6 +88,7 @@ func NewStore() *Store {
 		refreshKeys:   map[uint32]domain.RefreshMasterKey{},
 		deletionDue:   map[string]time.Time{},
 		outboxNext:    map[int64]time.Time{},
+		scopes:        map[scopeKey]application.ScopeRevocation{},
 	}
 }
 

@@ -62,8 +62,10 @@ func (s *Store) RecordLogin(ctx context.Context, l application.LoginRecord) (app
 		if _, taken := s.users[d.UID]; taken {
 			return application.RecordedLogin{}, fmt.Errorf("memory: uid %s is taken", d.UID)
 		}
-	} else if _, ok := s.users[d.UID]; !ok {
+	} else if u, ok := s.users[d.UID]; !ok {
 		return application.RecordedLogin{}, fmt.Errorf("memory: binding of unknown user %s", d.UID)
+	} else if u.Status() == domain.UserDisabled {
+		return application.RecordedLogin{}, domain.E(domain.KindUserDisabled)
 	}
 	if _, dup := s.sessions[sess.ID()]; dup {
 		return application.RecordedLogin{}, fmt.Errorf("memory: session %s already exists", sess.ID())

@@ -17,23 +17,65 @@ import (
 // refresh key. Errors: KindTokenInvalid when there is no such session.
 func (s *Store) SessionByID(ctx context.Context, id domain.SessionID) (domain.Session, error) {
 	var row sessionWithDomainRow
-	res := s.do(ctx, func(db *gorm.DB) *gorm.DB {
-		return db.Raw(`
+	var c scopeCover
+	err := s.retry(ctx, func() error {
+		return s.pool.QueryRowContext(ctx, `
 		SELECT s.id, s.user_id, s.user_domain_id, d.name AS user_domain, s.app_id, s.refresh_key_enc, s.refresh_counter,
-		       s.created_at, s.expires_at, s.refresh_expires_at, s.rotated_at, s.revoked_at
+		       s.created_at, s.expires_at, s.refresh_expires_at, s.rotated_at, s.revoked_at, `+coverColumns+`
 		FROM enduser_sessions s
 		JOIN enduser_user_domains d ON d.id = s.user_domain_id
-		WHERE s.id = ?`, id.String()).Scan(&row)
+		WHERE s.id = $1`, id.String()).Scan(row.dest(&c)...)
 	})
-	if res.Error != nil {
-		return domain.Session{}, fmt.Errorf("load session %s: %w", id, res.Error)
-	}
-	if res.RowsAffected == 0 {
+	if errors.Is(err, sql.ErrNoRows) {
 		return domain.Session{}, domain.E(domain.KindTokenInvalid)
+	}
+	if err != nil {
+		return domain.Session{}, fmt.Errorf("load session %s: %w", id, err)
 	}
 	sess, err := s.sessionFromRow(row)
 	if err != nil {
 		return domain.Session{}, fmt.Errorf("load session %s: %w", id, err)
+	}
+	return c.apply(sess)
+}
+
+// coverColumns reads, for a session s of user domain d, the scope
+// revocations that may cover it: the user's (and whether the user is
+// disabled) and the user domain's. Three primary-key probes.
+const coverColumns = `
+	(SELECT r.revoked_before FROM enduser_revocations r WHERE r.kind = 'user' AND r.subject = s.user_id) AS user_before,
+	COALESCE((SELECT r.disabled FROM enduser_revocations r WHERE r.kind = 'user' AND r.subject = s.user_id), false) AS disabled,
+	(SELECT r.revoked_before FROM enduser_revocations r WHERE r.kind = 'user_domain' AND r.subject = d.name) AS domain_before`
+
+// scopeCover is what coverColumns read.
+type scopeCover struct {
+	UserBefore, DomainBefore sql.NullTime
+	Disabled                 bool
+}
+
+// dest is the scan destination of a session row followed by coverColumns.
+func (row *sessionWithDomainRow) dest(c *scopeCover) []any {
+	r := &row.Session
+	return []any{&r.ID, &r.UserID, &r.UserDomainID, &row.UserDomain, &r.AppID, &r.RefreshKeyEnc, &r.RefreshCounter,
+		&r.CreatedAt, &r.ExpiresAt, &r.RefreshExpiresAt, &r.RotatedAt, &r.RevokedAt, &c.UserBefore, &c.Disabled, &c.DomainBefore}
+}
+
+// apply makes sess as the scope revocations see it: KindUserDisabled for a
+// disabled user, revoked (at the scope's revoked_before) when a scope
+// revocation covers it.
+func (c scopeCover) apply(sess domain.Session) (domain.Session, error) {
+	if c.Disabled {
+		return domain.Session{}, domain.E(domain.KindUserDisabled)
+	}
+	if sess.Revoked() {
+		return sess, nil
+	}
+	for _, before := range []sql.NullTime{c.UserBefore, c.DomainBefore} {
+		if before.Valid && domain.RevokedBy(sess.CreatedAt(), before.Time) {
+			return domain.UnmarshalSessionFromDatabase(sess.ID(), sess.UserID(), sess.UserDomainID(), sess.UserDomain(), sess.AppID(),
+				sess.RefreshKey(), sess.Counter(), sess.CreatedAt(), sess.ExpiresAt(), sess.RefreshExpiresAt(), sess.RotatedAt(),
+				before.Time.UTC()), nil
+		}
 	}
 	return sess, nil
 }
@@ -60,23 +102,33 @@ func (s *Store) sessionFromRow(row sessionWithDomainRow) (domain.Session, error)
 // snapshot, i.e. before a concurrent spend that the UPDATE waited for and
 // then found had moved the counter (READ COMMITTED re-checks only the
 // updated row): seeing the counter still at $2 is how a lost race shows.
-//
-//nolint:gosec // G101: an SQL statement named after refresh tokens, not a credential
+// cover reads the scope revocations of the session's user and user domain
+// (three primary-key probes, same snapshot): a covered session, or one of a
+// disabled user, is never spent, and both branches return what cover read
+// so that the caller can say which (scopeCover.apply).
 const spendRefreshToken = `
-WITH spent AS (
+WITH cover AS (
+	SELECT` + coverColumns + `
+	FROM enduser_sessions s JOIN enduser_user_domains d ON d.id = s.user_domain_id
+	WHERE s.id = $1
+),
+spent AS (
 	UPDATE enduser_sessions
 	SET refresh_counter = refresh_counter + 1, rotated_at = $3, refresh_expires_at = LEAST($4, expires_at)
 	WHERE id = $1 AND refresh_counter = $2 AND revoked_at IS NULL AND expires_at > $3 AND refresh_expires_at > $3
+	  AND NOT EXISTS (SELECT 1 FROM cover c WHERE c.disabled
+	      OR c.user_before >= date_trunc('milliseconds', enduser_sessions.created_at)
+	      OR c.domain_before >= date_trunc('milliseconds', enduser_sessions.created_at))
 	RETURNING id, user_id, user_domain_id, app_id, refresh_key_enc, refresh_counter, created_at, expires_at, refresh_expires_at,
 	          rotated_at, revoked_at
 )
 SELECT true AS spent, s.id, s.user_id, s.user_domain_id, d.name AS user_domain, s.app_id, s.refresh_key_enc, s.refresh_counter,
-       s.created_at, s.expires_at, s.refresh_expires_at, s.rotated_at, s.revoked_at
-FROM spent s JOIN enduser_user_domains d ON d.id = s.user_domain_id
+       s.created_at, s.expires_at, s.refresh_expires_at, s.rotated_at, s.revoked_at, c.user_before, c.disabled, c.domain_before
+FROM spent s JOIN enduser_user_domains d ON d.id = s.user_domain_id CROSS JOIN cover c
 UNION ALL
 SELECT false, s.id, s.user_id, s.user_domain_id, d.name, s.app_id, s.refresh_key_enc, s.refresh_counter,
-       s.created_at, s.expires_at, s.refresh_expires_at, s.rotated_at, s.revoked_at
-FROM enduser_sessions s JOIN enduser_user_domains d ON d.id = s.user_domain_id
+       s.created_at, s.expires_at, s.refresh_expires_at, s.rotated_at, s.revoked_at, c.user_before, c.disabled, c.domain_before
+FROM enduser_sessions s JOIN enduser_user_domains d ON d.id = s.user_domain_id CROSS JOIN cover c
 WHERE s.id = $1 AND NOT EXISTS (SELECT 1 FROM spent)`
 
 // SpendRefreshToken spends refresh token `from` with one statement (see
@@ -93,15 +145,14 @@ func (s *Store) SpendRefreshToken(ctx context.Context, id domain.SessionID, from
 	}
 	var (
 		row   sessionWithDomainRow
-		r     = &row.Session
+		c     scopeCover
 		spent bool
 	)
 	// Under serializable isolation two spends of one token conflict (40001):
 	// the retry sees the counter moved and answers like any lost race.
 	err = s.retry(ctx, func() error {
 		return pool.QueryRowContext(ctx, spendRefreshToken, id.String(), from, dbTime(now), dbTime(refreshExpiresAt)).Scan(
-			&spent, &r.ID, &r.UserID, &r.UserDomainID, &row.UserDomain, &r.AppID, &r.RefreshKeyEnc, &r.RefreshCounter,
-			&r.CreatedAt, &r.ExpiresAt, &r.RefreshExpiresAt, &r.RotatedAt, &r.RevokedAt)
+			append([]any{&spent}, row.dest(&c)...)...)
 	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return domain.Session{}, false, domain.E(domain.KindTokenInvalid)
@@ -112,6 +163,9 @@ func (s *Store) SpendRefreshToken(ctx context.Context, id domain.SessionID, from
 	sess, err := s.sessionFromRow(row)
 	if err != nil {
 		return domain.Session{}, false, fmt.Errorf("spend refresh token of session %s: %w", id, err)
+	}
+	if sess, err = c.apply(sess); err != nil {
+		return domain.Session{}, false, err
 	}
 	return sess, spent, nil
 }
@@ -149,38 +203,134 @@ func (s *Store) RevokeSession(ctx context.Context, id domain.SessionID, now time
 	return res.RowsAffected == 1, nil
 }
 
-// RevokeUserSessions revokes every session of uid not revoked yet, in one
-// statement (the user-id index), and returns their ids and user domain.
-func (s *Store) RevokeUserSessions(ctx context.Context, uid string, now time.Time, reason string) ([]domain.SessionID, string, error) {
+// sqlRevokeScope upserts a scope revocation ($1 kind, $2 subject, $3
+// before; revoked_before only moves forward) when its subject exists, and
+// counts the sessions it ends: those of the scope live at $3 that neither a
+// session revocation nor the scope's earlier revocation had ended, with the
+// user domain's name (looked up in the same statement).
+const sqlRevokeScope = `
+WITH subject AS (
+	SELECT u.id AS uid, d.name AS user_domain, d.id AS user_domain_id FROM enduser_users u
+	JOIN enduser_user_domains d ON d.id = u.user_domain_id WHERE $1 = 'user' AND u.id = $2
+	UNION ALL
+	SELECT NULL, d.name, d.id FROM enduser_user_domains d WHERE $1 = 'user_domain' AND d.name = $2
+),
+prev AS (
+	SELECT r.revoked_before FROM enduser_revocations r WHERE r.kind = $1 AND r.subject = $2
+),
+up AS (
+	INSERT INTO enduser_revocations (kind, subject, revoked_before, disabled, created_at, updated_at)
+	SELECT $1, $2, $3, false, $3, $3 FROM subject
+	ON CONFLICT (kind, subject) DO UPDATE
+	SET revoked_before = GREATEST(enduser_revocations.revoked_before, EXCLUDED.revoked_before), updated_at = EXCLUDED.updated_at
+	RETURNING 1
+)
+SELECT (SELECT count(*) FROM enduser_sessions s, subject j
+        WHERE ((j.uid IS NOT NULL AND s.user_id = j.uid) OR (j.uid IS NULL AND s.user_domain_id = j.user_domain_id))
+          AND s.revoked_at IS NULL AND s.expires_at > $3 AND s.refresh_expires_at > $3
+          AND date_trunc('milliseconds', s.created_at) <= $3
+          AND NOT EXISTS (SELECT 1 FROM prev p WHERE p.revoked_before >= date_trunc('milliseconds', s.created_at))) AS ended,
+       COALESCE((SELECT user_domain FROM subject), '') AS user_domain,
+       (SELECT count(*) FROM up) AS stored`
+
+// RevokeScope implements application.SessionRepository with one statement.
+func (s *Store) RevokeScope(ctx context.Context, scope application.RevocationScope, subject string, before time.Time) (int, string, error) {
+	var (
+		ended, stored int
+		userDomain    string
+	)
+	err := s.retry(ctx, func() error {
+		return s.pool.QueryRowContext(ctx, sqlRevokeScope, string(scope), subject, dbTime(before)).Scan(&ended, &userDomain, &stored)
+	})
+	if err != nil {
+		return 0, "", fmt.Errorf("revoke the sessions of %s %s: %w", scope, subject, err)
+	}
+	return ended, userDomain, nil
+}
+
+// SetUserDisabled implements application.SessionRepository in one
+// transaction: the user's status and its user-scope revocation.
+func (s *Store) SetUserDisabled(ctx context.Context, uid string, disabled bool, now time.Time) (string, error) {
+	status := domain.UserNormal
+	if disabled {
+		status = domain.UserDisabled
+	}
+	var userDomain string
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		userDomain = ""
+		var rows []struct {
+			UserDomain string `gorm:"column:user_domain"`
+		}
+		res := tx.Raw(`
+		UPDATE enduser_users u SET status = ? FROM enduser_user_domains d
+		WHERE u.id = ? AND d.id = u.user_domain_id RETURNING d.name AS user_domain`, int16(status), uid).Scan(&rows)
+		if res.Error != nil {
+			return res.Error
+		}
+		if len(rows) == 0 {
+			return domain.E(domain.KindUserNotFound)
+		}
+		userDomain = rows[0].UserDomain
+		at := dbTime(now)
+		if disabled {
+			return tx.Exec(`
+			INSERT INTO enduser_revocations (kind, subject, revoked_before, disabled, created_at, updated_at)
+			VALUES ('user', ?, ?, true, ?, ?)
+			ON CONFLICT (kind, subject) DO UPDATE
+			SET revoked_before = GREATEST(enduser_revocations.revoked_before, EXCLUDED.revoked_before), disabled = true,
+			    updated_at = EXCLUDED.updated_at`, uid, at, at, at).Error
+		}
+		return tx.Exec(`UPDATE enduser_revocations SET disabled = false, updated_at = ? WHERE kind = 'user' AND subject = ? AND disabled`,
+			at, uid).Error
+	})
+	if domain.IsKind(err, domain.KindUserNotFound) {
+		return "", err
+	}
+	if err != nil {
+		return "", fmt.Errorf("set user %s disabled=%t: %w", uid, disabled, err)
+	}
+	return userDomain, nil
+}
+
+// ScopeRevocationsSince implements application.SessionRepository (the
+// updated_at index).
+func (s *Store) ScopeRevocationsSince(ctx context.Context, since time.Time) ([]application.ScopeRevocation, error) {
 	var rows []struct {
-		ID         string `gorm:"column:id"`
-		UserDomain string `gorm:"column:user_domain"`
+		Kind          string    `gorm:"column:kind"`
+		Subject       string    `gorm:"column:subject"`
+		RevokedBefore time.Time `gorm:"column:revoked_before"`
+		Disabled      bool      `gorm:"column:disabled"`
+		UpdatedAt     time.Time `gorm:"column:updated_at"`
 	}
 	err := s.do(ctx, func(db *gorm.DB) *gorm.DB {
 		rows = rows[:0]
 		return db.Raw(`
-		WITH ended AS (
-			UPDATE enduser_sessions SET revoked_at = ?, revoke_reason = ?
-			WHERE user_id = ? AND revoked_at IS NULL
-			RETURNING id, user_domain_id
-		)
-		SELECT ended.id, d.name AS user_domain FROM ended JOIN enduser_user_domains d ON d.id = ended.user_domain_id`,
-			dbTime(now), nullString(reason), uid).Scan(&rows)
+		SELECT kind, subject, revoked_before, disabled, updated_at FROM enduser_revocations
+		WHERE updated_at >= ? ORDER BY updated_at, kind, subject`, dbTime(since)).Scan(&rows)
 	}).Error
 	if err != nil {
-		return nil, "", fmt.Errorf("revoke the sessions of user %s: %w", uid, err)
+		return nil, fmt.Errorf("list scope revocations: %w", err)
 	}
-	out := make([]domain.SessionID, 0, len(rows))
-	userDomain := ""
+	out := make([]application.ScopeRevocation, 0, len(rows))
 	for _, r := range rows {
-		id, err := domain.ParseSessionID(r.ID)
-		if err != nil {
-			return nil, "", fmt.Errorf("revoke the sessions of user %s: %w", uid, err)
-		}
-		out = append(out, id)
-		userDomain = r.UserDomain
+		out = append(out, application.ScopeRevocation{Scope: application.RevocationScope(r.Kind), Subject: r.Subject,
+			RevokedBefore: r.RevokedBefore.UTC(), Disabled: r.Disabled, UpdatedAt: r.UpdatedAt.UTC()})
 	}
-	return out, userDomain, nil
+	return out, nil
+}
+
+// PurgeScopeRevocations implements application.SessionRepository.
+func (s *Store) PurgeScopeRevocations(ctx context.Context, cutoff time.Time, limit int) (int, error) {
+	res := s.do(ctx, func(db *gorm.DB) *gorm.DB {
+		return db.Exec(`
+		DELETE FROM enduser_revocations WHERE (kind, subject) IN (
+			SELECT kind, subject FROM enduser_revocations
+			WHERE NOT disabled AND revoked_before < ? AND updated_at < ? LIMIT ?)`, dbTime(cutoff), dbTime(cutoff), limit)
+	})
+	if res.Error != nil {
+		return 0, fmt.Errorf("purge scope revocations: %w", res.Error)
+	}
+	return int(res.RowsAffected), nil
 }
 
 // RevokedSessionsSince lists the sessions revoked at or after since, oldest

@@ -185,7 +185,7 @@ func TestSpendThatLosesARaceSeesTheSessionBeforeTheWinner(t *testing.T) {
 	}()
 	// Commit the winner only once the loser waits for its row lock.
 	for e.count(t, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
-		AND query LIKE '%WITH spent AS%'`) == 0 {
+		AND query LIKE '%spent AS (%'`) == 0 {
 		select {
 		case r := <-done:
 			t.Fatalf("the spend did not wait for the concurrent one: %+v", r)

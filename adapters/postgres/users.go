@@ -25,12 +25,14 @@ const maxLostRaces = 5
 //	attach_record  bound, no unionid recorded, the openid's user holds it: record it
 //	joined         the openid is new, its unionid is held: bind the openid to the holder
 //	registered     nobody: insert the candidate, its unionid and its binding
+//	disabled       the person is a disabled user: nothing is written
 const (
 	stepReturning    = "returning"
 	stepAttachClaim  = "attach_claim"
 	stepAttachRecord = "attach_record"
 	stepJoined       = "joined"
 	stepRegistered   = "registered"
+	stepDisabled     = "disabled"
 )
 
 // sqlRecordLogin records a login and its session in one statement, whatever
@@ -61,6 +63,7 @@ const sqlRecordLogin = `
 WITH decided AS (
 	SELECT COALESCE(k.user_id, h.user_id, $5) AS uid,
 		CASE
+			WHEN EXISTS (SELECT 1 FROM enduser_users x WHERE x.id = COALESCE(k.user_id, h.user_id) AND x.status = 0) THEN 'disabled'
 			WHEN k.user_id IS NOT NULL THEN CASE
 				WHEN $4 = '' OR k.union_id IS NOT NULL THEN 'returning'
 				WHEN h.user_id IS NULL THEN 'attach_claim'
@@ -100,14 +103,14 @@ recorded AS (
 	RETURNING i.user_id
 ),
 prev AS (
-	SELECT p.deletion_due_at IS NOT NULL AS cancel FROM enduser_users p, decided d WHERE p.id = d.uid AND d.step <> 'registered'
+	SELECT p.deletion_due_at IS NOT NULL AS cancel FROM enduser_users p, decided d WHERE p.id = d.uid AND d.step NOT IN ('registered', 'disabled')
 	FOR NO KEY UPDATE OF p
 ),
 touched AS (
 	UPDATE enduser_users u SET last_login_at = GREATEST(u.last_login_at, $8),
 		deletion_due_at = CASE WHEN p.cancel THEN NULL ELSE u.deletion_due_at END
 	FROM decided d, prev p
-	WHERE u.id = d.uid AND d.step <> 'registered' AND (d.step <> 'joined' OR EXISTS (SELECT 1 FROM bound))
+	WHERE u.id = d.uid AND d.step NOT IN ('registered', 'disabled') AND (d.step <> 'joined' OR EXISTS (SELECT 1 FROM bound))
 	RETURNING u.id, u.user_domain_id, u.status, u.registered_at, u.last_login_at, p.cancel AS cancelled
 ),
 logged_in AS (
@@ -121,7 +124,9 @@ started AS (
 )
 SELECT l.id, l.user_domain_id, l.status, l.registered_at, l.last_login_at, d.step,
 	EXISTS (SELECT 1 FROM recorded) AS recorded, EXISTS (SELECT 1 FROM started) AS started, l.cancelled
-FROM logged_in l, decided d`
+FROM logged_in l, decided d
+UNION ALL
+SELECT d.uid, 0, 0, $8, $8, d.step, false, false, false FROM decided d WHERE d.step = 'disabled'`
 
 // unionsUserFK is the foreign key sqlRecordLogin trips when it claimed a
 // unionid for a candidate whose binding a concurrent login took.
@@ -172,6 +177,8 @@ func (s *Store) RecordLogin(ctx context.Context, l application.LoginRecord) (app
 			continue // lostRace (or the user erased meanwhile): run it again on what is stored now
 		case err != nil:
 			return application.RecordedLogin{}, fmt.Errorf("record login under appId %s: %w", id.AppID(), err)
+		case step == stepDisabled:
+			return application.RecordedLogin{}, domain.E(domain.KindUserDisabled)
 		case !started:
 			return application.RecordedLogin{}, fmt.Errorf("record login under appId %s: the session was not stored", id.AppID())
 		}

@@ -210,46 +210,7 @@ func (s suite) sessions(t *testing.T) {
 		}
 		f.revoke(domain.NewSessionID(), at(time.Minute), false)
 	})
-	s.run(t, "RevokeUserSessionsEndsEveryLiveSessionOfTheUserOnly", func(f *fixture) {
-		a1 := f.session(time.Hour, 24*time.Hour)
-		a2 := f.session(time.Hour, 24*time.Hour) // the same person again: a second session
-		a3 := f.session(time.Hour, 24*time.Hour)
-		f.revoke(a3.ID(), at(time.Minute), true) // logged out before
-		bob := f.record(a1.UserDomainID(), f.identity("wx-app-1", "o-bob", ""), "uid-bob", at(0)).Session
-		if a1.UserID() != a2.UserID() || bob.UserID() == a1.UserID() {
-			f.t.Fatalf("fixture: sessions of %s, %s and bob's of %s", a1.UserID(), a2.UserID(), bob.UserID())
-		}
-		ids, ud, err := f.Sessions.RevokeUserSessions(f.ctx, a1.UserID(), at(2*time.Minute), "test")
-		noErr(f.t, "RevokeUserSessions", err)
-		if ud != "C.DM.10271.5" {
-			f.t.Errorf("RevokeUserSessions: user domain %q, want C.DM.10271.5", ud)
-		}
-		ended := map[domain.SessionID]bool{}
-		for _, id := range ids {
-			ended[id] = true
-		}
-		if len(ids) != 2 || !ended[a1.ID()] || !ended[a2.ID()] {
-			f.t.Fatalf("RevokeUserSessions = %v, want %s and %s", ids, a1.ID(), a2.ID())
-		}
-		for _, id := range []domain.SessionID{a1.ID(), a2.ID()} {
-			got := f.load(id)
-			if !got.Revoked() {
-				f.t.Fatalf("session %s not revoked", id)
-			}
-			sameTime(f.t, "RevokedAt", got.RevokedAt(), at(2*time.Minute))
-		}
-		sameTime(f.t, "RevokedAt of the session logged out before", f.load(a3.ID()).RevokedAt(), at(time.Minute))
-		if f.load(bob.ID()).Revoked() {
-			f.t.Error("another user's session was revoked")
-		}
-		again, _, err := f.Sessions.RevokeUserSessions(f.ctx, a1.UserID(), at(3*time.Minute), "test")
-		noErr(f.t, "RevokeUserSessions again", err)
-		none, _, err := f.Sessions.RevokeUserSessions(f.ctx, "uid-nobody", at(3*time.Minute), "test")
-		noErr(f.t, "RevokeUserSessions of an unknown user", err)
-		if len(again) != 0 || len(none) != 0 {
-			f.t.Errorf("nothing left to revoke: got %v and %v", again, none)
-		}
-	})
+	s.scopes(t)
 	s.run(t, "RevokedSessionsSince", func(f *fixture) {
 		early := f.session(time.Hour, 24*time.Hour)
 		middle := f.session(time.Hour, 24*time.Hour)

@@ -161,34 +161,55 @@ func cmdIP(ctx context.Context, args []string, e env) error {
 	return nil
 }
 
-// cmdUser is `enduser user logout-all UID` and `enduser user delete UID [--now]`.
+// cmdUser is `enduser user logout-all|disable|enable UID` and `enduser user delete UID [--now]`.
 func cmdUser(ctx context.Context, args []string, e env) error {
 	if len(args) > 0 && args[0] == "delete" {
 		return cmdUserDelete(ctx, args[1:], e)
 	}
-	if len(args) == 0 || args[0] != "logout-all" {
-		return usageErr("user logout-all UID | user delete UID [--now]")
+	if len(args) == 0 || (args[0] != "logout-all" && args[0] != "disable" && args[0] != "enable") {
+		return usageErr("user logout-all|disable|enable UID | user delete UID [--now]")
 	}
-	fs := flag.NewFlagSet("user logout-all", flag.ContinueOnError)
+	sub := args[0]
+	fs := flag.NewFlagSet("user "+sub, flag.ContinueOnError)
 	dbURL := fs.String("database-url", "", "PostgreSQL URL")
 	pos, err := parseArgs(fs, args[1:])
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 || strings.TrimSpace(pos[0]) == "" {
-		return usageErr("user logout-all takes exactly one UID")
+		return usageErr("user %s takes exactly one UID", sub)
 	}
+	uid := strings.TrimSpace(pos[0])
 	a, err := adminApp(ctx, e, *dbURL)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	n, err := a.module.Service.EndUserSessions(ctx, pos[0])
+	svc := a.module.Service
+	switch sub {
+	case "disable", "enable":
+		if sub == "disable" {
+			err = svc.DisableUser(ctx, uid)
+		} else {
+			err = svc.EnableUser(ctx, uid)
+		}
+		a.module.Audit.Flush(ctx)
+		if err != nil {
+			return adminErr(err)
+		}
+		if sub == "disable" {
+			fmt.Fprintf(e.stdout, "user %s disabled: its sessions ended, its logins and refreshes answer 5041; serving instances refuse its tokens within ENDUSER_REVOCATION_SYNC_INTERVAL\n", uid)
+		} else {
+			fmt.Fprintf(e.stdout, "user %s enabled: it may log in again (its ended sessions stay ended)\n", uid)
+		}
+		return nil
+	}
+	n, err := svc.EndUserSessions(ctx, uid)
 	a.module.Audit.Flush(ctx) // the audit record is queued: write it before the process ends
 	if err != nil {
 		return adminErr(err)
 	}
-	fmt.Fprintf(e.stdout, "ended %d session(s) of user %s; serving instances refuse their tokens within ENDUSER_REVOCATION_SYNC_INTERVAL\n", n, strings.TrimSpace(pos[0]))
+	fmt.Fprintf(e.stdout, "ended %d session(s) of user %s; serving instances refuse their tokens within ENDUSER_REVOCATION_SYNC_INTERVAL\n", n, uid)
 	return nil
 }
 
@@ -376,7 +397,9 @@ func cmdUserDomain(ctx context.Context, args []string, e env) error {
 		}
 		fmt.Fprintf(e.stdout, "created user domain %s\nsecret: %s\n", d.Name(), d.Secret())
 	case "disable", "enable":
-		if err := svc.SetUserDomainEnabled(ctx, pos[0], sub == "enable"); err != nil {
+		err := svc.SetUserDomainEnabled(ctx, pos[0], sub == "enable")
+		a.module.Audit.Flush(ctx)
+		if err != nil {
 			return adminErr(err)
 		}
 		fmt.Fprintf(e.stdout, "user domain %s %sd\n", pos[0], sub)

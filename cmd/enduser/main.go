@@ -70,6 +70,8 @@ commands:
   import users FILE     import users with their uids from JSON lines (FILE "-": standard input);
                         refused lines on stderr, then "imported N, already present M, refused K";
                         exit status 1 when K > 0
+  user disable UID      disable a user: its sessions end, its logins, refreshes and tokens answer 5041
+  user enable UID       let a disabled user log in again (its ended sessions stay ended)
   healthcheck [--url U] exit 0 when the local server answers /healthz (for container health checks)
 
 Configuration comes from ENDUSER_* environment variables (see README.md).
