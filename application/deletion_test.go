@@ -288,3 +288,25 @@ func TestRunErasesAndAnnounces(t *testing.T) {
 		t.Fatalf("announced %+v", got)
 	}
 }
+
+// TestErasedUsersTokenStaysRefusedOnAnInstanceStartedAfterTheErasure: the
+// erasure deletes the session rows, but the user-scope revocation it wrote
+// first is not a session's row, so an instance that starts (and syncs) after
+// the erasure still refuses the erased user's last access token, whose
+// signature and expiry are fine; another user's token verifies there.
+func TestErasedUsersTokenStaysRefusedOnAnInstanceStartedAfterTheErasure(t *testing.T) {
+	h := newHarness(t)
+	res := h.login(signed(appID, "code-alice"))
+	bob := h.login(signed(appID, "code-bob"))
+	if d := h.deleteAccount(res, domain.DeletionNow); !d.Erased {
+		t.Fatalf("type 1: %+v; want erased at once", d)
+	}
+	h.clock.Advance(time.Second)
+	later := h.newService()
+	must(t, later.SyncRevocations(h.ctx))
+	_, err := later.VerifyAccessToken(h.ctx, res.Tokens.Access.Value)
+	wantKind(t, "an erased user's access token on an instance started after the erasure", err, domain.KindTokenInvalid)
+	if _, err := later.VerifyAccessToken(h.ctx, bob.Tokens.Access.Value); err != nil {
+		t.Fatalf("another user's token on the later instance: %v", err)
+	}
+}
