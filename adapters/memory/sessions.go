@@ -43,7 +43,7 @@ func (s *Store) AdvanceRefreshCounter(ctx context.Context, id domain.SessionID, 
 
 // RevokeSession implements application.SessionRepository. An unknown or
 // already revoked session reports false and keeps its revocation time.
-func (s *Store) RevokeSession(ctx context.Context, id domain.SessionID, now time.Time, _ string) (bool, error) {
+func (s *Store) RevokeSession(ctx context.Context, id domain.SessionID, now time.Time, reason string) (bool, error) {
 	if err := live(ctx); err != nil {
 		return false, err
 	}
@@ -54,11 +54,12 @@ func (s *Store) RevokeSession(ctx context.Context, id domain.SessionID, now time
 		return false, nil
 	}
 	s.sessions[id] = withState(sess, sess.Counter(), sess.RefreshExpiresAt(), sess.RotatedAt(), now)
+	s.setRevokeReason(id, reason)
 	return true, nil
 }
 
 // RevokeUserSessions implements application.SessionRepository.
-func (s *Store) RevokeUserSessions(ctx context.Context, uid string, now time.Time, _ string) ([]domain.SessionID, string, error) {
+func (s *Store) RevokeUserSessions(ctx context.Context, uid string, now time.Time, reason string) ([]domain.SessionID, string, error) {
 	if err := live(ctx); err != nil {
 		return nil, "", err
 	}
@@ -69,6 +70,7 @@ func (s *Store) RevokeUserSessions(ctx context.Context, uid string, now time.Tim
 	for id, sess := range s.sessions {
 		if sess.UserID() == uid && !sess.Revoked() {
 			s.sessions[id] = withState(sess, sess.Counter(), sess.RefreshExpiresAt(), sess.RotatedAt(), now)
+			s.setRevokeReason(id, reason)
 			ids = append(ids, id)
 			userDomain = sess.UserDomain()
 		}
@@ -139,6 +141,7 @@ func (s *Store) PurgeSessions(ctx context.Context, p application.SessionPurge) (
 	for _, sess := range dead {
 		delete(s.sessions, sess.ID())
 		delete(s.logoutDevices, sess.ID())
+		delete(s.revokeReasons, sess.ID())
 	}
 	return application.PurgeBatch{Held: true, Deleted: len(dead), SweepDone: len(dead) < p.Limit}, nil
 }
