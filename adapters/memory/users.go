@@ -21,7 +21,7 @@ type identityKey struct {
 type binding struct {
 	uid     string
 	unionID string
-	seq     int64 // order of creation
+	seq     int64     // order of creation
 	at      time.Time // when it was bound
 }
 
