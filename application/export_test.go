@@ -46,7 +46,6 @@ func (a *fakeAuditTrail) UserAuditRecords(_ context.Context, userDomain, uid str
 	return out, nil
 }
 
-
 // TestExportUser: the export maps everything stored about the user (two apps
 // joined by unionid, the profile, a refreshed and a logged-out session, a
 // pending deletion, the audit records) into the document, in UTC, with no
