@@ -225,6 +225,7 @@ func TestUserExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer rows.Close()
 	for rows.Next() {
 		var enc []byte
 		if err := rows.Scan(&enc); err != nil {
