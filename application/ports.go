@@ -137,6 +137,7 @@ type UserRepository interface {
 	// first. Errors: KindUserNotFound.
 	UserWithWeChatApps(ctx context.Context, uid string) (UserApps, error)
 	AccountDeletionRepository
+	UserExportRepository
 }
 
 // UserApps is a user with its WeChat bindings.

@@ -87,6 +87,7 @@ type Service struct {
 	tenants     *tenantCache
 	purgeHolder string
 	audit       AuditLog
+	auditReader AuditReader
 
 	limiter       Limiter
 	onLockout     LockoutHook

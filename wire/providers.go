@@ -94,6 +94,7 @@ var PersistenceSet = wire.NewSet(
 	wire.Bind(new(application.UserRepository), new(*postgres.Store)),
 	wire.Bind(new(application.SessionRepository), new(*postgres.Store)),
 	wire.Bind(new(application.SigningKeyRepository), new(*postgres.Store)),
+	wire.Bind(new(application.AuditReader), new(*postgres.Store)),
 )
 
 // NewLimits assembles the abuse limits and the code replay guard's memory.
@@ -175,15 +176,17 @@ func NewAuditWriter(cfg Config, store *postgres.Store, db *gorm.DB, log *slog.Lo
 }
 
 // NewService provides the facade, recording its security events in audit
-// (when there is one).
+// (when there is one); user exports read the trail through auditTrail (also
+// when recording is off: the records kept from before are the user's).
 func NewService(cfg application.Config, clock application.Clock, wechat application.WeChatOAuth, domains application.UserDomainRepository,
 	accounts application.OfficialAccountRepository, dataCenters application.DataCenterRepository, users application.UserRepository,
 	sessions application.SessionRepository, tokens application.TokenIssuer, log *slog.Logger, audit *postgres.AuditWriter,
-	opts []application.Option) *application.Service {
+	auditTrail application.AuditReader, opts []application.Option) *application.Service {
 	s := application.NewService(cfg, clock, wechat, domains, accounts, dataCenters, users, sessions, tokens, log, opts...)
 	if audit != nil {
 		s.SetAuditLog(audit)
 	}
+	s.SetAuditReader(auditTrail)
 	return s
 }
 

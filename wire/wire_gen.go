@@ -45,7 +45,7 @@ func NewModule(cfg Config, db *gorm.DB, hc *http.Client, log *slog.Logger, reg p
 		return nil, err
 	}
 	v := NewServiceOptions(cfg, limits)
-	service := NewService(config, clock, weChatOAuth, store, store, store, store, store, issuer, log, auditWriter, v)
+	service := NewService(config, clock, weChatOAuth, store, store, store, store, store, issuer, log, auditWriter, store, v)
 	metrics, err := httpapi.NewMetrics(reg)
 	if err != nil {
 		return nil, err

@@ -74,6 +74,7 @@ func (s *Store) EraseUser(ctx context.Context, uid string, now time.Time) (appli
 		if sess.UserID() == uid {
 			delete(s.sessions, id)
 			delete(s.logoutDevices, id)
+			delete(s.revokeReasons, id)
 		}
 	}
 	delete(s.users, uid)

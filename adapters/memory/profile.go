@@ -49,6 +49,7 @@ func (s *Store) LogoutSession(ctx context.Context, id domain.SessionID, now time
 		return false, nil
 	}
 	s.sessions[id] = withState(sess, sess.Counter(), sess.RefreshExpiresAt(), sess.RotatedAt(), now)
+	s.setRevokeReason(id, "logout")
 	if deviceID != "" {
 		s.logoutDevices[id] = deviceID
 	}

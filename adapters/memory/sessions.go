@@ -43,7 +43,7 @@ func (s *Store) AdvanceRefreshCounter(ctx context.Context, id domain.SessionID, 
 
 // RevokeSession implements application.SessionRepository. An unknown or
 // already revoked session reports false and keeps its revocation time.
-func (s *Store) RevokeSession(ctx context.Context, id domain.SessionID, now time.Time, _ string) (bool, error) {
+func (s *Store) RevokeSession(ctx context.Context, id domain.SessionID, now time.Time, reason string) (bool, error) {
 	if err := live(ctx); err != nil {
 		return false, err
 	}
@@ -54,6 +54,7 @@ func (s *Store) RevokeSession(ctx context.Context, id domain.SessionID, now time
 		return false, nil
 	}
 	s.sessions[id] = withState(sess, sess.Counter(), sess.RefreshExpiresAt(), sess.RotatedAt(), now)
+	s.setRevokeReason(id, reason)
 	return true, nil
 }
 
@@ -264,6 +265,7 @@ func (s *Store) PurgeSessions(ctx context.Context, p application.SessionPurge) (
 	for _, sess := range dead {
 		delete(s.sessions, sess.ID())
 		delete(s.logoutDevices, sess.ID())
+		delete(s.revokeReasons, sess.ID())
 	}
 	return application.PurgeBatch{Held: true, Deleted: len(dead), SweepDone: len(dead) < p.Limit}, nil
 }

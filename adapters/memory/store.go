@@ -51,6 +51,7 @@ type Store struct {
 	profiles      map[string]domain.Profile // by uid; absent: never set
 
 	logoutDevices map[domain.SessionID]string // the device a logout named
+	revokeReasons map[domain.SessionID]string // why a session was revoked
 	// deletionDue holds the pending deletions: uid -> when it is erased.
 	deletionDue map[string]time.Time
 	outbox      []application.ErasureNotice // by ascending id
@@ -84,6 +85,7 @@ func NewStore() *Store {
 		unions:        map[unionKey]string{},
 		profiles:      map[string]domain.Profile{},
 		logoutDevices: map[domain.SessionID]string{},
+		revokeReasons: map[domain.SessionID]string{},
 		sessions:      map[domain.SessionID]domain.Session{},
 		refreshKeys:   map[uint32]domain.RefreshMasterKey{},
 		deletionDue:   map[string]time.Time{},

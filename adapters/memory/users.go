@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/iotplatform/enduser-auth/application"
 	"github.com/iotplatform/enduser-auth/domain"
@@ -20,7 +21,8 @@ type identityKey struct {
 type binding struct {
 	uid     string
 	unionID string
-	seq     int64 // order of creation
+	seq     int64     // order of creation
+	at      time.Time // when it was bound
 }
 
 // unionKey identifies a person across the official accounts of one Open
@@ -79,7 +81,7 @@ func (s *Store) RecordLogin(ctx context.Context, l application.LoginRecord) (app
 	}
 	if d.BindOpenID {
 		s.bindingSeq++
-		b = binding{uid: d.UID, seq: s.bindingSeq}
+		b = binding{uid: d.UID, seq: s.bindingSeq, at: l.At}
 	}
 	if d.ClaimUnionID {
 		s.unions[uk] = d.UID

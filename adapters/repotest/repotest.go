@@ -42,6 +42,7 @@ func Run(t *testing.T, newRepos func(t *testing.T) Repos) {
 	t.Run("Profiles", s.profiles)
 	t.Run("Logouts", s.logouts)
 	t.Run("Deletion", s.deletion)
+	t.Run("Export", s.export)
 	t.Run("Purge", s.purge)
 	t.Run("SigningKeys", s.signingKeys)
 	t.Run("RefreshKeys", s.refreshKeys)

@@ -161,13 +161,17 @@ func cmdIP(ctx context.Context, args []string, e env) error {
 	return nil
 }
 
-// cmdUser is `enduser user logout-all|disable|enable UID` and `enduser user delete UID [--now]`.
+// cmdUser is `enduser user logout-all|disable|enable UID`, `enduser user delete UID [--now]`
+// and `enduser user export UID`.
 func cmdUser(ctx context.Context, args []string, e env) error {
 	if len(args) > 0 && args[0] == "delete" {
 		return cmdUserDelete(ctx, args[1:], e)
 	}
+	if len(args) > 0 && args[0] == "export" {
+		return cmdUserExport(ctx, args[1:], e)
+	}
 	if len(args) == 0 || (args[0] != "logout-all" && args[0] != "disable" && args[0] != "enable") {
-		return usageErr("user logout-all|disable|enable UID | user delete UID [--now]")
+		return usageErr("user logout-all|disable|enable UID | user delete UID [--now] | user export UID")
 	}
 	sub := args[0]
 	fs := flag.NewFlagSet("user "+sub, flag.ContinueOnError)

@@ -67,6 +67,8 @@ commands:
                         tokens refused; a new key signs at once when it signed
   ip unblock IP         lift the lockouts of a client IP (in Redis: needs ENDUSER_REDIS_URL)
   user logout-all UID   end every session of a user (a stolen phone); the user may log in again
+  user export UID       print one JSON document with everything held about a user (profile,
+                        WeChat identities, sessions without secrets, audit records)
   import users FILE     import users with their uids from JSON lines (FILE "-": standard input);
                         refused lines on stderr, then "imported N, already present M, refused K";
                         exit status 1 when K > 0
