@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/iotplatform/enduser-auth/adapters/wechat/wechatfake"
 	"github.com/iotplatform/enduser-auth/application"
 	"github.com/iotplatform/enduser-auth/domain"
+	"github.com/iotplatform/enduser-auth/internal/fakeclock"
 )
 
 // TestParametersQueryFormAndJSON: the login's parameters come from the query,
@@ -349,7 +351,8 @@ func TestSessionEndpoints(t *testing.T) {
 // 5148 with a Retry-After in whole seconds, rounded up; the JWKS is not
 // limited.
 func TestRequestLimitAndRetryAfter(t *testing.T) {
-	lim := ratelimit.NewMemory(ratelimit.Config{IPRate: 0.4, IPBurst: 1}, application.SystemClock{})
+	clock := fakeclock.Default()
+	lim := ratelimit.NewMemory(ratelimit.Config{IPRate: 0.4, IPBurst: 1}, clock)
 	h := newMemHarness(t, memSetup{svcOpts: []application.Option{application.WithLimiter(lim)}})
 	if a := h.do(http.MethodPost, httpapi.PathWeChatOffiaccountLogin, nil); a.Code != 5023 {
 		t.Fatalf("first request: %d", a.Code)
@@ -358,16 +361,24 @@ func TestRequestLimitAndRetryAfter(t *testing.T) {
 	if a.Code != 5148 || a.Header.Get("Retry-After") == "" {
 		t.Fatalf("over the rate: %d %v", a.Code, a.Header)
 	}
-	// 1 / 0.4 = 2.5 s to the next token: at most 3 s, never 0.
-	if ra := a.Header.Get("Retry-After"); ra != "3" && ra != "2" {
-		t.Fatalf("Retry-After %q", ra)
+	// 1 / 0.4 = 2.5 s to the next token, rounded up.
+	if ra := a.Header.Get("Retry-After"); ra != "3" {
+		t.Fatalf("Retry-After %q, want 3", ra)
+	}
+	clock.Advance(2 * time.Second)
+	if a := h.do(http.MethodPost, httpapi.PathWeChatOffiaccountLogin, nil); a.Code != 5148 || a.Header.Get("Retry-After") != "1" {
+		t.Fatalf("2 s later: %d Retry-After %q, want 5148 and 1", a.Code, a.Header.Get("Retry-After"))
+	}
+	clock.Advance(500 * time.Millisecond)
+	if a := h.do(http.MethodPost, httpapi.PathWeChatOffiaccountLogin, nil); a.Code != 5023 {
+		t.Fatalf("after Retry-After: %d", a.Code)
 	}
 	for range 3 {
 		if a := h.do(http.MethodGet, httpapi.PathJWKS, nil); a.Status != 200 {
 			t.Fatalf("JWKS under the limit: %d", a.Status)
 		}
 	}
-	if got := h.counter("login", 5148); got != 1 {
+	if got := h.counter("login", 5148); got != 2 {
 		t.Fatalf("requests_total{login,5148} = %v", got)
 	}
 }
@@ -376,7 +387,7 @@ func TestRequestLimitAndRetryAfter(t *testing.T) {
 // forwarded client, elsewhere the peer (a forged X-Forwarded-For changes
 // nothing).
 func TestTrustedProxyClientIP(t *testing.T) {
-	lim := ratelimit.NewMemory(ratelimit.Config{IPRate: 0.001, IPBurst: 1}, application.SystemClock{})
+	lim := ratelimit.NewMemory(ratelimit.Config{IPRate: 0.001, IPBurst: 1}, fakeclock.Default())
 	h := newMemHarness(t, memSetup{svcOpts: []application.Option{application.WithLimiter(lim)}})
 	send := func(peer, xff string) int {
 		req := httptestRequest(t, http.MethodPost, httpapi.PathWeChatOffiaccountLogin)
@@ -388,7 +399,7 @@ func TestTrustedProxyClientIP(t *testing.T) {
 		t.Fatalf("untrusted peer: a forged X-Forwarded-For made a new client (%d, %d)", c1, c2)
 	}
 
-	lim = ratelimit.NewMemory(ratelimit.Config{IPRate: 0.001, IPBurst: 1}, application.SystemClock{})
+	lim = ratelimit.NewMemory(ratelimit.Config{IPRate: 0.001, IPBurst: 1}, fakeclock.Default())
 	h = newMemHarness(t, memSetup{svcOpts: []application.Option{application.WithLimiter(lim)},
 		opts: httpapi.Options{TrustedProxies: mustPrefixes(t, "198.51.100.0/24")}})
 	if c1, c2 := send("198.51.100.1:1000", "203.0.113.1"), send("198.51.100.2:1000", "203.0.113.2"); c1 != 5023 || c2 != 5023 {

@@ -16,6 +16,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/iotplatform/enduser-auth/domain"
+	"github.com/iotplatform/enduser-auth/internal/fakeclock"
 )
 
 // memKeys is an in-test SigningKeyRepository with the documented semantics.
@@ -90,24 +91,6 @@ func (m *memKeys) key(t *testing.T, kid string) domain.SigningKey {
 	return domain.SigningKey{}
 }
 
-// fakeClock is a settable clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 const ttl = 2 * time.Hour
 
 var testConfig = Config{AccessTokenTTL: ttl, Leeway: 30 * time.Second, KeyRefreshInterval: time.Minute, PublishDelay: 2 * time.Minute}
@@ -115,15 +98,15 @@ var testConfig = Config{AccessTokenTTL: ttl, Leeway: 30 * time.Second, KeyRefres
 // noDelayConfig makes a new key sign at once.
 var noDelayConfig = func() Config { c := testConfig; c.PublishDelay = NoPublishDelay; return c }()
 
-func setup(t *testing.T) (*Issuer, *memKeys, *fakeClock) {
+func setup(t *testing.T) (*Issuer, *memKeys, *fakeclock.Clock) {
 	t.Helper()
 	return setupWith(t, testConfig)
 }
 
-func setupWith(t *testing.T, cfg Config) (*Issuer, *memKeys, *fakeClock) {
+func setupWith(t *testing.T, cfg Config) (*Issuer, *memKeys, *fakeclock.Clock) {
 	t.Helper()
 	repo := &memKeys{}
-	clk := &fakeClock{t: time.Date(2025, 4, 16, 8, 0, 0, 0, time.UTC)}
+	clk := fakeclock.Default()
 	return NewIssuer(cfg, repo, clk), repo, clk
 }
 
@@ -496,12 +479,6 @@ func TestRotationWithoutPublishDelay(t *testing.T) {
 	}
 }
 
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
-
 func jwksKIDs(t *testing.T, iss *Issuer) []string {
 	t.Helper()
 	b, err := iss.JWKS(context.Background())
@@ -558,7 +535,7 @@ func TestJWKSVerifiesTokens(t *testing.T) {
 
 func TestTwoInstancesShareKeys(t *testing.T) {
 	repo := &memKeys{}
-	clk := &fakeClock{t: time.Date(2025, 4, 16, 8, 0, 0, 0, time.UTC)}
+	clk := fakeclock.Default()
 	a, b := NewIssuer(testConfig, repo, clk), NewIssuer(testConfig, repo, clk)
 	ta, tb := sign(t, a, claimsAt(clk.Now())), sign(t, b, claimsAt(clk.Now()))
 	if kidOfToken(t, ta) != kidOfToken(t, tb) {
@@ -573,7 +550,7 @@ func TestTwoInstancesShareKeys(t *testing.T) {
 
 func TestSecondInstancePicksUpRotationWithoutPublishDelay(t *testing.T) {
 	repo := &memKeys{}
-	clk := &fakeClock{t: time.Date(2025, 4, 16, 8, 0, 0, 0, time.UTC)}
+	clk := fakeclock.Default()
 	a, b := NewIssuer(noDelayConfig, repo, clk), NewIssuer(noDelayConfig, repo, clk)
 	oldKID := kidOfToken(t, sign(t, b, claimsAt(clk.Now())))
 
@@ -599,7 +576,7 @@ func TestSecondInstancePicksUpRotationWithoutPublishDelay(t *testing.T) {
 
 func TestConcurrentFirstUseCreatesOneKey(t *testing.T) {
 	repo := &memKeys{}
-	clk := &fakeClock{t: time.Date(2025, 4, 16, 8, 0, 0, 0, time.UTC)}
+	clk := fakeclock.Default()
 	issuers := []*Issuer{NewIssuer(testConfig, repo, clk), NewIssuer(testConfig, repo, clk), NewIssuer(testConfig, repo, clk)}
 	var wg sync.WaitGroup
 	var mu sync.Mutex

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/iotplatform/enduser-auth/internal/fakeclock"
 )
 
 const (
@@ -21,29 +23,11 @@ const (
 	testSecret = "s3cr3t"
 )
 
-// fakeClock is a settable clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func newFake(t *testing.T) (*Server, *fakeClock) {
+func newFake(t *testing.T) (*Server, *fakeclock.Clock) {
 	t.Helper()
 	s := New()
-	clk := &fakeClock{t: time.Date(2025, 4, 16, 8, 0, 0, 0, time.UTC)}
-	s.SetClock(clk.now)
+	clk := fakeclock.Default()
+	s.SetClock(clk.Now)
 	s.AddAccount(testApp, testSecret)
 	return s, clk
 }
@@ -163,18 +147,18 @@ func TestCodeExpiresAfterFiveMinutes(t *testing.T) {
 	s, clk := newFake(t)
 	fresh := s.IssueCode(testApp, User{OpenID: "oAbc"})
 	stale := s.IssueCode(testApp, User{OpenID: "oAbc"})
-	clk.advance(CodeTTL - time.Second)
+	clk.Advance(CodeTTL - time.Second)
 	if a := exchange(t, s, fresh); a.fields["openid"] != "oAbc" {
 		t.Fatalf("exchange just before expiry: %s", a.raw)
 	}
-	clk.advance(time.Second)
+	clk.Advance(time.Second)
 	wantError(t, exchange(t, s, stale), ErrCodeExpired, "code expired")
 }
 
 func TestIssuedCodesAreForgottenLater(t *testing.T) {
 	s, clk := newFake(t)
 	code := s.IssueCode(testApp, User{OpenID: "oAbc"})
-	clk.advance(2*CodeTTL + sweepInterval)
+	clk.Advance(2*CodeTTL + sweepInterval)
 	wantError(t, exchange(t, s, code), ErrInvalidCode, "invalid code")
 	s.mu.Lock()
 	n := len(s.codes)
@@ -351,9 +335,9 @@ func TestAcceptAnyCodeMemoryIsBounded(t *testing.T) {
 	for i := range 100 {
 		exchange(t, s, fmt.Sprintf("u.%d", i))
 	}
-	clk.advance(CodeTTL)
+	clk.Advance(CodeTTL)
 	exchange(t, s, "u.late")
-	clk.advance(CodeTTL)
+	clk.Advance(CodeTTL)
 	exchange(t, s, "u.later")
 	s.mu.Lock()
 	n := s.anyUsed.len()
