@@ -110,7 +110,7 @@ func TestRetiredSignerKeepsItsPrivateKeyOnlyWhileItMaySign(t *testing.T) {
 }
 
 func TestInstancesSwitchSignerWhenTheDelayHasPassed(t *testing.T) {
-	repo := &memKeys{}
+	repo := newMemKeys()
 	clk := fakeclock.Default()
 	a, b := NewIssuer(testConfig, repo, clk), NewIssuer(testConfig, repo, clk)
 	oldKID := kidOfToken(t, sign(t, b, claimsAt(clk.Now())))
@@ -195,7 +195,7 @@ func TestMalformedPrivateKeyOfARetiredKeyThatMaySignIsAnError(t *testing.T) {
 	retired.RetiredAt = clk.Now().Add(-time.Second)
 	retired.PrivateKey = retired.PrivateKey[:10]
 	active, _ := newSigningKey(retired.RetiredAt)
-	repo.keys = append(repo.keys, retired, active)
+	repo.put(t, retired, active)
 	if err := iss.Init(context.Background()); err == nil {
 		t.Error("Init accepted the truncated private key of the key that signs")
 	}
