@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/iotplatform/enduser-auth/internal/fakeclock"
@@ -260,32 +261,41 @@ func TestScriptedStatusAndBody(t *testing.T) {
 	}
 }
 
+// TestScriptedDelay: the answer is held back by the delay, no less (in a
+// synctest bubble: the bubble's clock, no real wait).
 func TestScriptedDelay(t *testing.T) {
-	s, _ := newFake(t)
-	code := s.IssueCode(testApp, User{OpenID: "oAbc"})
-	s.SetFailure(code, Failure{Delay: 50 * time.Millisecond})
-	start := time.Now()
-	if a := exchange(t, s, code); a.fields["openid"] != "oAbc" {
-		t.Fatalf("delayed exchange: %s", a.raw)
-	}
-	if took := time.Since(start); took < 50*time.Millisecond {
-		t.Errorf("answered after %v, want at least 50ms", took)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		s, _ := newFake(t)
+		code := s.IssueCode(testApp, User{OpenID: "oAbc"})
+		s.SetFailure(code, Failure{Delay: 50 * time.Millisecond})
+		start := time.Now()
+		if a := exchange(t, s, code); a.fields["openid"] != "oAbc" {
+			t.Fatalf("delayed exchange: %s", a.raw)
+		}
+		if took := time.Since(start); took < 50*time.Millisecond {
+			t.Errorf("answered after %v, want at least 50ms", took)
+		}
+	})
 }
 
+// TestScriptedDelayStopsWhenTheCallerGoesAway: the request's cancellation
+// cuts an hour's delay short (in a synctest bubble: the handler returns when
+// the request's 20 ms deadline passes, not an hour later).
 func TestScriptedDelayStopsWhenTheCallerGoesAway(t *testing.T) {
-	s, _ := newFake(t)
-	s.SetFailure("slow", Failure{Delay: time.Hour})
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-	defer cancel()
-	req := httptest.NewRequest(http.MethodGet, exchangeURL(testApp, testSecret, "slow"), nil).WithContext(ctx)
-	done := make(chan struct{})
-	go func() { s.ServeHTTP(httptest.NewRecorder(), req); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the handler kept sleeping after its request was cancelled")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		s, _ := newFake(t)
+		s.SetFailure("slow", Failure{Delay: time.Hour})
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+		defer cancel()
+		req := httptest.NewRequest(http.MethodGet, exchangeURL(testApp, testSecret, "slow"), nil).WithContext(ctx)
+		done := make(chan struct{})
+		go func() { s.ServeHTTP(httptest.NewRecorder(), req); close(done) }()
+		<-done
+		if took := time.Since(start); took >= time.Hour {
+			t.Fatalf("the handler kept sleeping %v after its request was cancelled at 20ms", took)
+		}
+	})
 }
 
 func TestAcceptAnyCode(t *testing.T) {
