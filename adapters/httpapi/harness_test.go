@@ -58,9 +58,20 @@ type memSetup struct {
 	extra func(e *echo.Echo, h *httpapi.Handler)
 }
 
-// newMemService is the one place the tests build the facade on the memory
-// store: a change of application.NewService's signature is an edit here.
-func newMemService(wx application.WeChatOAuth, store *memory.Store, tokens application.TokenIssuer, clock application.Clock,
+// serviceStore is every repository the facade takes, as one store (memory's
+// or PostgreSQL's) implements them.
+type serviceStore interface {
+	application.UserDomainRepository
+	application.OfficialAccountRepository
+	application.DataCenterRepository
+	application.UserRepository
+	application.SessionRepository
+}
+
+// newTestService is the one place this package's tests build the facade (on
+// the memory store here, on PostgreSQL in the fuzz test): a change of
+// application.NewService's signature is an edit here only.
+func newTestService(wx application.WeChatOAuth, store serviceStore, tokens application.TokenIssuer, clock application.Clock,
 	opts ...application.Option) *application.Service {
 	return application.NewService(application.DefaultConfig(), clock, wx, store, store, store, store, store, tokens, nil, opts...)
 }
@@ -78,7 +89,7 @@ func newMemHarness(t *testing.T, setup memSetup) *memHarness {
 	}
 	store := memory.NewStore()
 	clock := application.SystemClock{}
-	svc := newMemService(port, store, token.NewIssuer(token.Config{}, store, clock), clock, setup.svcOpts...)
+	svc := newTestService(port, store, token.NewIssuer(token.Config{}, store, clock), clock, setup.svcOpts...)
 	ctx := t.Context()
 	if _, err := svc.CreateUserDomain(ctx, mDomain, mSecret); err != nil {
 		t.Fatal(err)
