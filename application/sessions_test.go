@@ -327,6 +327,19 @@ func TestRunSyncsRevocationsUntilCancelled(t *testing.T) {
 		if _, err := h.svc.VerifyAccessToken(h.ctx, res.Tokens.Access.Value); err == nil {
 			t.Fatal("Run did not pick up the revocation within one RevocationSyncInterval")
 		}
+		// A revocation made while Run waits: the next tick picks it up.
+		bob := h.login(signed(appID, "code-bob"))
+		_, err = h.store.RevokeSession(h.ctx, h.verify(bob.Tokens.Access.Value).SessionID, h.clock.Now(), "logout")
+		must(t, err)
+		synctest.Wait()
+		if _, err := h.svc.VerifyAccessToken(h.ctx, bob.Tokens.Access.Value); err != nil {
+			t.Fatalf("refused before the next sync: %v", err)
+		}
+		time.Sleep(time.Millisecond)
+		synctest.Wait()
+		if _, err := h.svc.VerifyAccessToken(h.ctx, bob.Tokens.Access.Value); err == nil {
+			t.Fatal("Run's next tick did not pick up the revocation")
+		}
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("Run returned %v, want nil", err)
