@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/iotplatform/enduser-auth/application"
@@ -267,26 +268,30 @@ func TestErasureAnnouncedAfterACrashBeforeTheDispatch(t *testing.T) {
 }
 
 // TestRunErasesAndAnnounces: Run's erasure loop erases a due account and
-// delivers its announcement by itself (polled with a deadline).
+// delivers its announcement by itself, within one ErasureInterval (in a
+// synctest bubble: the loop's ticker runs on the bubble's clock).
 func TestRunErasesAndAnnounces(t *testing.T) {
-	h := newHarness(t, func(c *application.Config) { c.ErasureInterval = 10 * time.Millisecond })
-	alice := h.login(signed(appID, "code-alice"))
-	l := &listener{}
-	h.svc.OnUserErased(l.on)
-	h.deleteAccount(alice, domain.DeletionAfterCoolingOff)
-	ctx, cancel := context.WithCancel(h.ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); _ = h.svc.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	h.clock.Advance(domain.DefaultDeletionCoolingOff)
-	for deadline := time.Now().Add(10 * time.Second); len(l.erased()) == 0; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("Run neither erased nor announced the due account within 10 s")
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, func(c *application.Config) { c.ErasureInterval = 10 * time.Millisecond })
+		alice := h.login(signed(appID, "code-alice"))
+		l := &listener{}
+		h.svc.OnUserErased(l.on)
+		h.deleteAccount(alice, domain.DeletionAfterCoolingOff)
+		ctx, cancel := context.WithCancel(h.ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); _ = h.svc.Run(ctx) }()
+		defer func() { cancel(); <-done }()
+		synctest.Wait()
+		if got := l.erased(); len(got) != 0 {
+			t.Fatalf("announced %+v before the cooling-off ended", got)
 		}
-	}
-	if got := l.erased(); got[0].UID != alice.UID {
-		t.Fatalf("announced %+v", got)
-	}
+		h.clock.Advance(domain.DefaultDeletionCoolingOff)
+		time.Sleep(10 * time.Millisecond)
+		synctest.Wait()
+		if got := l.erased(); len(got) != 1 || got[0].UID != alice.UID {
+			t.Fatalf("one ErasureInterval after the deletion was due: announced %+v", got)
+		}
+	})
 }
 
 // TestErasedUsersTokenStaysRefusedOnAnInstanceStartedAfterTheErasure: the

@@ -11,6 +11,7 @@ import (
 	"github.com/iotplatform/enduser-auth/adapters/memory"
 	"github.com/iotplatform/enduser-auth/application"
 	"github.com/iotplatform/enduser-auth/domain"
+	"github.com/iotplatform/enduser-auth/internal/fakeclock"
 )
 
 // The tenant every test starts with.
@@ -54,7 +55,7 @@ type harness struct {
 	t      *testing.T
 	ctx    context.Context
 	cfg    application.Config
-	clock  *fakeClock
+	clock  *fakeclock.Clock
 	wechat *fakeWeChat
 	tokens *hmacTokens
 	store  *faultyStore
@@ -72,7 +73,7 @@ func newHarness(t *testing.T, configure ...func(*application.Config)) *harness {
 		t:      t,
 		ctx:    t.Context(),
 		cfg:    cfg,
-		clock:  &fakeClock{now: start},
+		clock:  fakeclock.New(start),
 		wechat: &fakeWeChat{codes: maps.Clone(wechatCodes)},
 		tokens: &hmacTokens{key: []byte("test-signing-key-0123456789abcdef")},
 		store:  &faultyStore{Store: memory.NewStore(), faults: map[string]error{}},

@@ -4,7 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
+	"testing/synctest"
 
 	"github.com/iotplatform/enduser-auth/application"
 	"github.com/iotplatform/enduser-auth/domain"
@@ -37,7 +37,14 @@ func TestSetUserInfoCodes(t *testing.T) {
 	wantInternal(t, "store failure", err, domain.KindProfileSaveFailed)
 }
 
+// TestLogoutDeviceAnnouncesToListeners: the listeners hear of a logout (in a
+// synctest bubble: synctest.Wait, not a timeout, says they have run), a
+// panicking one does not stop the others.
 func TestLogoutDeviceAnnouncesToListeners(t *testing.T) {
+	synctest.Test(t, testLogoutDeviceAnnouncesToListeners)
+}
+
+func testLogoutDeviceAnnouncesToListeners(t *testing.T) {
 	h := newHarness(t)
 	got := make(chan application.LogoutEvent, 2)
 	h.svc.OnLogout(func(context.Context, application.LogoutEvent) { panic("a broken push module") })
@@ -51,12 +58,13 @@ func TestLogoutDeviceAnnouncesToListeners(t *testing.T) {
 	h.verify(res.Tokens.Access.Value) // a refused deviceId ends nothing
 
 	must(t, h.svc.LogoutDevice(h.ctx, res.Tokens.Access.Value, "fcm:APA91b-token_1"))
+	synctest.Wait()
 	select {
 	case e := <-got:
 		if e.UID != p.UID || e.SessionID != p.SessionID || e.DeviceID != "fcm:APA91b-token_1" || e.UserDomain != p.UserDomain {
 			t.Fatalf("event = %+v, principal %+v", e, p)
 		}
-	case <-time.After(10 * time.Second):
+	default:
 		t.Fatal("the listener never heard of the logout")
 	}
 	if d := h.store.LogoutDevice(p.SessionID); d != "fcm:APA91b-token_1" {

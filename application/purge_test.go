@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/iotplatform/enduser-auth/application"
@@ -108,47 +109,49 @@ func TestPurgeOneInstanceAtATime(t *testing.T) {
 }
 
 // TestRunPurgesInTheBackground: Run purges every SessionPurgeInterval next to
-// the revocation sync; with the interval 0 it never purges.
+// the revocation sync; with the interval 0 it never purges. In a synctest
+// bubble: Run's tickers run on the bubble's clock, so "within one interval"
+// and "not in an hour of syncs" are exact, not a guess at a sleep.
 func TestRunPurgesInTheBackground(t *testing.T) {
 	for _, interval := range []time.Duration{time.Millisecond, 0} {
-		h := newHarness(t, func(c *application.Config) {
-			c.SessionPurgeInterval = interval
-			c.RevocationSyncInterval = time.Millisecond
-		})
-		res := h.login(signed(appID, "code-alice"))
-		sid := h.verify(res.Tokens.Access.Value).SessionID
-		must(t, h.svc.Logout(h.ctx, res.Tokens.Access.Value))
-		h.clock.Advance(h.svc.PurgeHorizon() + time.Second)
-
-		ctx, cancel := context.WithCancel(h.ctx)
-		done := make(chan error, 1)
-		go func() { done <- h.svc.Run(ctx) }()
-		if interval > 0 {
-			deadline := time.Now().Add(10 * time.Second)
-			for h.sessionExists(sid) {
-				if time.Now().After(deadline) {
-					t.Fatal("Run did not purge")
+		synctest.Test(t, func(t *testing.T) {
+			h := newHarness(t, func(c *application.Config) {
+				c.SessionPurgeInterval = interval
+				c.RevocationSyncInterval = time.Millisecond
+				if interval == 0 {
+					c.RevocationSyncInterval = time.Second // an hour of syncs, not millions
 				}
-				time.Sleep(time.Millisecond)
+			})
+			res := h.login(signed(appID, "code-alice"))
+			sid := h.verify(res.Tokens.Access.Value).SessionID
+			must(t, h.svc.Logout(h.ctx, res.Tokens.Access.Value))
+			h.clock.Advance(h.svc.PurgeHorizon() + time.Second)
+
+			ctx, cancel := context.WithCancel(h.ctx)
+			done := make(chan error, 1)
+			go func() { done <- h.svc.Run(ctx) }()
+			if interval > 0 {
+				time.Sleep(interval)
+				synctest.Wait()
+				if h.sessionExists(sid) {
+					t.Fatal("Run did not purge within one SessionPurgeInterval")
+				}
+			} else {
+				// An hour of Run's revocation syncs (every second: longer than
+				// the default purge interval, 10m), then the session is still
+				// there.
+				must(t, h.svc.SyncRevocations(h.ctx))
+				time.Sleep(time.Hour)
+				synctest.Wait()
+				if !h.sessionExists(sid) {
+					t.Fatal("Run purged with SessionPurgeInterval 0")
+				}
 			}
-		} else {
-			// Let Run sync a few times (proof that it runs), then check that
-			// the session is still there.
-			must(t, h.svc.SyncRevocations(h.ctx))
-			time.Sleep(20 * time.Millisecond)
-			if !h.sessionExists(sid) {
-				t.Fatal("Run purged with SessionPurgeInterval 0")
-			}
-		}
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
+			cancel()
+			if err := <-done; err != nil {
 				t.Errorf("Run returned %v", err)
 			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("Run did not return after cancellation")
-		}
+		})
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/iotplatform/enduser-auth/application"
@@ -307,35 +308,43 @@ func TestSyncRevocationsFailure(t *testing.T) {
 	wantInternal(t, "SyncRevocations", h.svc.SyncRevocations(h.ctx), domain.KindInternal)
 }
 
+// TestRunSyncsRevocationsUntilCancelled: Run's sync loop picks up another
+// instance's revocation within one interval and returns when cancelled (in a
+// synctest bubble: the loop's ticker runs on the bubble's clock).
 func TestRunSyncsRevocationsUntilCancelled(t *testing.T) {
-	h := newHarness(t, func(c *application.Config) { c.RevocationSyncInterval = time.Millisecond })
-	res := h.login(signed(appID, "code-alice"))
-	sid := h.verify(res.Tokens.Access.Value).SessionID
-	_, err := h.store.RevokeSession(h.ctx, sid, h.clock.Now(), "logout")
-	must(t, err)
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, func(c *application.Config) { c.RevocationSyncInterval = time.Millisecond })
+		res := h.login(signed(appID, "code-alice"))
+		sid := h.verify(res.Tokens.Access.Value).SessionID
+		_, err := h.store.RevokeSession(h.ctx, sid, h.clock.Now(), "logout")
+		must(t, err)
 
-	ctx, cancel := context.WithCancel(h.ctx)
-	done := make(chan error, 1)
-	go func() { done <- h.svc.Run(ctx) }()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if _, err := h.svc.VerifyAccessToken(h.ctx, res.Tokens.Access.Value); err != nil {
-			break
+		ctx, cancel := context.WithCancel(h.ctx)
+		done := make(chan error, 1)
+		go func() { done <- h.svc.Run(ctx) }()
+		time.Sleep(time.Millisecond) // one RevocationSyncInterval of the bubble's clock
+		synctest.Wait()
+		if _, err := h.svc.VerifyAccessToken(h.ctx, res.Tokens.Access.Value); err == nil {
+			t.Fatal("Run did not pick up the revocation within one RevocationSyncInterval")
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("Run did not pick up the revocation")
+		// A revocation made while Run waits: the next tick picks it up.
+		bob := h.login(signed(appID, "code-bob"))
+		_, err = h.store.RevokeSession(h.ctx, h.verify(bob.Tokens.Access.Value).SessionID, h.clock.Now(), "logout")
+		must(t, err)
+		synctest.Wait()
+		if _, err := h.svc.VerifyAccessToken(h.ctx, bob.Tokens.Access.Value); err != nil {
+			t.Fatalf("refused before the next sync: %v", err)
 		}
 		time.Sleep(time.Millisecond)
-	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
+		synctest.Wait()
+		if _, err := h.svc.VerifyAccessToken(h.ctx, bob.Tokens.Access.Value); err == nil {
+			t.Fatal("Run's next tick did not pick up the revocation")
+		}
+		cancel()
+		if err := <-done; err != nil {
 			t.Errorf("Run returned %v, want nil", err)
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return after cancellation")
-	}
+	})
 }
 
 func TestUserInfo(t *testing.T) {

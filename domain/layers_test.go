@@ -70,3 +70,44 @@ func TestLayers(t *testing.T) {
 		}
 	}
 }
+
+// TestAdaptersStayBelowTheWiring: no adapter (nor its tests, nor a test
+// helper under adapters/ or internal/) imports the wiring or a command: the
+// wiring assembles adapters, never the other way round. internal/ helpers
+// use the standard library only, so any package's tests can import them.
+func TestAdaptersStayBelowTheWiring(t *testing.T) {
+	var dirs []string
+	for _, root := range []string{"../adapters", "../internal"} {
+		err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				if m, _ := filepath.Glob(filepath.Join(p, "*.go")); len(m) > 0 {
+					dirs = append(dirs, p)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(dirs) < 10 {
+		t.Fatalf("found only %d packages under adapters/ and internal/: %v", len(dirs), dirs)
+	}
+	for _, dir := range dirs {
+		for path, files := range importsOf(t, dir, true) {
+			if path == module+"/wire" || strings.HasPrefix(path, module+"/wire/") || strings.HasPrefix(path, module+"/cmd/") {
+				t.Errorf("%s imports %s (in %v): adapters stay below the wiring and the commands", dir, path, files)
+			}
+		}
+		if strings.HasPrefix(filepath.ToSlash(dir), "../internal/") {
+			for path, files := range importsOf(t, dir, false) {
+				if !isStandard(path) {
+					t.Errorf("%s imports %s (in %v): test helpers under internal/ use the standard library only", dir, path, files)
+				}
+			}
+		}
+	}
+}

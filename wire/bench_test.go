@@ -21,6 +21,7 @@ import (
 
 	"github.com/iotplatform/enduser-auth/adapters/postgres/pgtest"
 	"github.com/iotplatform/enduser-auth/adapters/ratelimit"
+	"github.com/iotplatform/enduser-auth/adapters/ratelimit/redistest"
 	"github.com/iotplatform/enduser-auth/adapters/token"
 	"github.com/iotplatform/enduser-auth/adapters/wechat"
 	"github.com/iotplatform/enduser-auth/adapters/wechat/wechatfake"
@@ -355,22 +356,9 @@ func benchLimits(b *testing.B, rdb *redis.Client, prefix string) {
 func BenchmarkLoginEndpointLimits(b *testing.B) { benchLimits(b, nil, "") }
 
 // BenchmarkLoginEndpointLimitsRedis: the same with the limits in the real
-// Redis (127.0.0.1:6379, keys under a prefix of this run's own, deleted).
+// Redis (redistest: ENDUSER_TEST_REDIS_URL, keys under a prefix of this run's
+// own, deleted).
 func BenchmarkLoginEndpointLimitsRedis(b *testing.B) {
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
-	b.Cleanup(func() { rdb.Close() })
-	if err := rdb.Ping(context.Background()).Err(); err != nil {
-		b.Fatalf("Redis at 127.0.0.1:6379: %v", err)
-	}
-	prefix := fmt.Sprintf("enduser-bench:%d:", time.Now().UnixNano())
-	b.Cleanup(func() {
-		ctx := context.Background()
-		for _, pat := range []string{prefix + "*", "rate:" + prefix + "*"} {
-			iter := rdb.Scan(ctx, 0, pat, 500).Iterator()
-			for iter.Next(ctx) {
-				rdb.Del(ctx, iter.Val())
-			}
-		}
-	})
+	rdb, prefix := redistest.Open(b)
 	benchLimits(b, rdb, prefix)
 }

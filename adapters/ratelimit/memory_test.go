@@ -3,29 +3,13 @@ package ratelimit
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/iotplatform/enduser-auth/internal/fakeclock"
 )
 
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func newClock() *fakeClock { return &fakeClock{now: time.Date(2026, 12, 2, 8, 0, 0, 0, time.UTC)} }
+func newClock() *fakeclock.Clock { return fakeclock.New(time.Date(2026, 12, 2, 8, 0, 0, 0, time.UTC)) }
 
 func TestMemoryIPBucketTripsAndRecovers(t *testing.T) {
 	clock := newClock()

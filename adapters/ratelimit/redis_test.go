@@ -2,49 +2,23 @@ package ratelimit
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/iotplatform/enduser-auth/adapters/ratelimit/redistest"
 )
 
-// testRedis connects to the shared Redis (ENDUSER_TEST_REDIS_URL, default
-// 127.0.0.1:6379) and returns a key prefix of this test's own; its keys are
-// deleted at the end. Never FLUSHDB: other tests share the server.
+// testRedis is the shared Redis and a key prefix of this test's own
+// (redistest: its keys are deleted at the end, the server never flushed).
 func testRedis(t *testing.T) (*redis.Client, string) {
 	t.Helper()
-	u := os.Getenv("ENDUSER_TEST_REDIS_URL")
-	if u == "" {
-		u = "redis://127.0.0.1:6379/0"
-	}
-	opts, err := redis.ParseURL(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opts)
-	ctx := context.Background()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		t.Fatalf("Redis at %s does not answer (the tests need it): %v", u, err)
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	prefix := "enduser-test:" + hex.EncodeToString(b[:]) + ":"
-	t.Cleanup(func() {
-		for _, pat := range []string{globEscape(prefix) + "*", "rate:" + globEscape(prefix) + "*"} {
-			iter := rdb.Scan(ctx, 0, pat, 500).Iterator()
-			for iter.Next(ctx) {
-				rdb.Del(ctx, iter.Val())
-			}
-		}
-		rdb.Close()
-	})
-	return rdb, prefix
+	return redistest.Open(t)
 }
 
 // deadRedis is a client of a port nobody listens on.

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -15,53 +14,44 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/iotplatform/enduser-auth/adapters/memory"
 	"github.com/iotplatform/enduser-auth/domain"
+	"github.com/iotplatform/enduser-auth/internal/fakeclock"
 )
 
-// memKeys is an in-test SigningKeyRepository with the documented semantics.
+// memKeys is adapters/memory's signing key store (the one that passes the
+// repository contract, adapters/repotest) with load and add counters and an
+// injectable failure.
 type memKeys struct {
+	*memory.Store
 	mu    sync.Mutex
-	keys  []domain.SigningKey
 	loads int
 	adds  int
 	fail  error
 }
 
-func (m *memKeys) SigningKeys(_ context.Context, retiredSince time.Time) ([]domain.SigningKey, error) {
+func newMemKeys() *memKeys { return &memKeys{Store: memory.NewStore()} }
+
+func (m *memKeys) SigningKeys(ctx context.Context, retiredSince time.Time) ([]domain.SigningKey, error) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.loads++
-	if m.fail != nil {
-		return nil, m.fail
+	fail := m.fail
+	m.mu.Unlock()
+	if fail != nil {
+		return nil, fail
 	}
-	var out []domain.SigningKey
-	for _, k := range m.keys {
-		if !k.Retired() || !k.RetiredAt.Before(retiredSince) {
-			out = append(out, k)
-		}
-	}
-	sort.Slice(out, func(a, b int) bool { return out[a].CreatedAt.After(out[b].CreatedAt) })
-	return out, nil
+	return m.Store.SigningKeys(ctx, retiredSince)
 }
 
-func (m *memKeys) AddSigningKey(_ context.Context, k domain.SigningKey, retireActive bool) (bool, error) {
+func (m *memKeys) AddSigningKey(ctx context.Context, k domain.SigningKey, retireActive bool) (bool, error) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.adds++
-	if m.fail != nil {
-		return false, m.fail
+	fail := m.fail
+	m.mu.Unlock()
+	if fail != nil {
+		return false, fail
 	}
-	for idx := range m.keys {
-		if m.keys[idx].Retired() {
-			continue
-		}
-		if !retireActive {
-			return false, nil
-		}
-		m.keys[idx].RetiredAt = k.CreatedAt
-	}
-	m.keys = append(m.keys, k)
-	return true, nil
+	return m.Store.AddSigningKey(ctx, k, retireActive)
 }
 
 func (m *memKeys) setFail(err error) {
@@ -70,42 +60,51 @@ func (m *memKeys) setFail(err error) {
 	m.mu.Unlock()
 }
 
+// all is every stored key (retired ones included, revoked ones not),
+// newest first; no load is counted.
+func (m *memKeys) all(t testing.TB) []domain.SigningKey {
+	t.Helper()
+	keys, err := m.Store.SigningKeys(context.Background(), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
 func (m *memKeys) count() (keys, loads int) {
+	all, err := m.Store.SigningKeys(context.Background(), time.Time{})
+	if err != nil {
+		panic(err)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return len(m.keys), m.loads
+	return len(all), m.loads
+}
+
+// put stores keys in order through the repository's own operations; a key
+// with a RetiredAt is retired by the next one, which must be created then.
+func (m *memKeys) put(t testing.TB, keys ...domain.SigningKey) {
+	t.Helper()
+	for i, k := range keys {
+		if k.Retired() && (i+1 == len(keys) || !keys[i+1].CreatedAt.Equal(k.RetiredAt)) {
+			t.Fatalf("put: key %s retires at %v, the next key must be created then", k.KID, k.RetiredAt)
+		}
+		if ok, err := m.Store.AddSigningKey(context.Background(), k, i > 0 && keys[i-1].Retired()); err != nil || !ok {
+			t.Fatalf("put %s: %v %v", k.KID, ok, err)
+		}
+	}
 }
 
 // key returns the stored key kid.
-func (m *memKeys) key(t *testing.T, kid string) domain.SigningKey {
+func (m *memKeys) key(t testing.TB, kid string) domain.SigningKey {
 	t.Helper()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, k := range m.keys {
+	for _, k := range m.all(t) {
 		if k.KID == kid {
 			return k
 		}
 	}
 	t.Fatalf("no key %q", kid)
 	return domain.SigningKey{}
-}
-
-// fakeClock is a settable clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }
 
 const ttl = 2 * time.Hour
@@ -115,15 +114,15 @@ var testConfig = Config{AccessTokenTTL: ttl, Leeway: 30 * time.Second, KeyRefres
 // noDelayConfig makes a new key sign at once.
 var noDelayConfig = func() Config { c := testConfig; c.PublishDelay = NoPublishDelay; return c }()
 
-func setup(t *testing.T) (*Issuer, *memKeys, *fakeClock) {
+func setup(t *testing.T) (*Issuer, *memKeys, *fakeclock.Clock) {
 	t.Helper()
 	return setupWith(t, testConfig)
 }
 
-func setupWith(t *testing.T, cfg Config) (*Issuer, *memKeys, *fakeClock) {
+func setupWith(t *testing.T, cfg Config) (*Issuer, *memKeys, *fakeclock.Clock) {
 	t.Helper()
-	repo := &memKeys{}
-	clk := &fakeClock{t: time.Date(2025, 4, 16, 8, 0, 0, 0, time.UTC)}
+	repo := newMemKeys()
+	clk := fakeclock.Default()
 	return NewIssuer(cfg, repo, clk), repo, clk
 }
 
@@ -396,7 +395,7 @@ func TestGarbageIsInvalid(t *testing.T) {
 }
 
 func TestNoIOUntilFirstUse(t *testing.T) {
-	repo := &memKeys{}
+	repo := newMemKeys()
 	iss := NewIssuer(Config{}, repo, nil)
 	if _, loads := repo.count(); loads != 0 {
 		t.Fatalf("NewIssuer did %d loads", loads)
@@ -496,12 +495,6 @@ func TestRotationWithoutPublishDelay(t *testing.T) {
 	}
 }
 
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
-
 func jwksKIDs(t *testing.T, iss *Issuer) []string {
 	t.Helper()
 	b, err := iss.JWKS(context.Background())
@@ -557,8 +550,8 @@ func TestJWKSVerifiesTokens(t *testing.T) {
 }
 
 func TestTwoInstancesShareKeys(t *testing.T) {
-	repo := &memKeys{}
-	clk := &fakeClock{t: time.Date(2025, 4, 16, 8, 0, 0, 0, time.UTC)}
+	repo := newMemKeys()
+	clk := fakeclock.Default()
 	a, b := NewIssuer(testConfig, repo, clk), NewIssuer(testConfig, repo, clk)
 	ta, tb := sign(t, a, claimsAt(clk.Now())), sign(t, b, claimsAt(clk.Now()))
 	if kidOfToken(t, ta) != kidOfToken(t, tb) {
@@ -572,8 +565,8 @@ func TestTwoInstancesShareKeys(t *testing.T) {
 }
 
 func TestSecondInstancePicksUpRotationWithoutPublishDelay(t *testing.T) {
-	repo := &memKeys{}
-	clk := &fakeClock{t: time.Date(2025, 4, 16, 8, 0, 0, 0, time.UTC)}
+	repo := newMemKeys()
+	clk := fakeclock.Default()
 	a, b := NewIssuer(noDelayConfig, repo, clk), NewIssuer(noDelayConfig, repo, clk)
 	oldKID := kidOfToken(t, sign(t, b, claimsAt(clk.Now())))
 
@@ -598,8 +591,8 @@ func TestSecondInstancePicksUpRotationWithoutPublishDelay(t *testing.T) {
 }
 
 func TestConcurrentFirstUseCreatesOneKey(t *testing.T) {
-	repo := &memKeys{}
-	clk := &fakeClock{t: time.Date(2025, 4, 16, 8, 0, 0, 0, time.UTC)}
+	repo := newMemKeys()
+	clk := fakeclock.Default()
 	issuers := []*Issuer{NewIssuer(testConfig, repo, clk), NewIssuer(testConfig, repo, clk), NewIssuer(testConfig, repo, clk)}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -672,7 +665,7 @@ func TestMalformedStoredKeyIsAnError(t *testing.T) {
 	iss, repo, clk := setup(t)
 	k, _ := newSigningKey(clk.Now())
 	k.PrivateKey = k.PrivateKey[:10]
-	repo.keys = append(repo.keys, k)
+	repo.put(t, k)
 	if err := iss.Init(context.Background()); err == nil {
 		t.Error("Init accepted a truncated private key")
 	}
@@ -680,8 +673,9 @@ func TestMalformedStoredKeyIsAnError(t *testing.T) {
 
 func TestKeysOfAnotherAlgorithmAreSkipped(t *testing.T) {
 	iss, repo, clk := setup(t)
-	repo.keys = append(repo.keys, domain.SigningKey{KID: "rsa", Algorithm: "RS256", PublicKey: []byte("x"),
-		CreatedAt: clk.Now().Add(-time.Hour), RetiredAt: clk.Now().Add(-time.Minute)})
+	ed, _ := newSigningKey(clk.Now().Add(-time.Minute))
+	repo.put(t, domain.SigningKey{KID: "rsa", Algorithm: "RS256", PublicKey: []byte("x"),
+		CreatedAt: clk.Now().Add(-time.Hour), RetiredAt: clk.Now().Add(-time.Minute)}, ed)
 	if err := iss.Init(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -692,7 +686,7 @@ func TestKeysOfAnotherAlgorithmAreSkipped(t *testing.T) {
 
 func TestAnActiveKeyOfAnotherAlgorithmCannotSign(t *testing.T) {
 	iss, repo, clk := setup(t)
-	repo.keys = append(repo.keys, domain.SigningKey{KID: "rsa", Algorithm: "RS256", PublicKey: []byte("x"), CreatedAt: clk.Now()})
+	repo.put(t, domain.SigningKey{KID: "rsa", Algorithm: "RS256", PublicKey: []byte("x"), CreatedAt: clk.Now()})
 	if err := iss.Init(context.Background()); err == nil {
 		t.Error("Init succeeded although the active key is not EdDSA")
 	}
@@ -702,7 +696,7 @@ func TestAnActiveKeyOfAnotherAlgorithmCannotSign(t *testing.T) {
 }
 
 func BenchmarkSignAccessToken(b *testing.B) {
-	repo := &memKeys{}
+	repo := newMemKeys()
 	iss := NewIssuer(testConfig, repo, nil)
 	c := claimsAt(time.Now())
 	if err := iss.Init(context.Background()); err != nil {
@@ -717,7 +711,7 @@ func BenchmarkSignAccessToken(b *testing.B) {
 }
 
 func BenchmarkParseAccessToken(b *testing.B) {
-	repo := &memKeys{}
+	repo := newMemKeys()
 	iss := NewIssuer(testConfig, repo, nil)
 	now := time.Now()
 	tok, err := iss.SignAccessToken(context.Background(), claimsAt(now))

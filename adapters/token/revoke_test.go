@@ -9,25 +9,6 @@ import (
 	"github.com/iotplatform/enduser-auth/domain"
 )
 
-// RevokeSigningKey of the in-test repository: the key is gone from
-// SigningKeys; an active one is replaced.
-func (m *memKeys) RevokeSigningKey(_ context.Context, kid string, at time.Time, replacement domain.SigningKey) (bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for idx, k := range m.keys {
-		if k.KID != kid {
-			continue
-		}
-		m.keys = slices.Delete(m.keys, idx, idx+1)
-		if k.Retired() {
-			return false, nil
-		}
-		m.keys = append(m.keys, replacement)
-		return true, nil
-	}
-	return false, domain.Errorf(domain.KindNotFound, "no signing key %q", kid)
-}
-
 // Revoking the signer: its tokens stop verifying at once here and at the
 // other instance's reload, it leaves the JWKS, and the replacement signs at
 // once although the publish delay is 2 minutes.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/iotplatform/enduser-auth/domain"
+	"github.com/iotplatform/enduser-auth/internal/fakeclock"
 )
 
 // rotate rotates the signing key through iss and returns the new kid.
@@ -20,7 +21,7 @@ func rotate(t *testing.T, iss *Issuer) string {
 }
 
 // wantSigner checks the kid of a token iss signs at the clock's now.
-func wantSigner(t *testing.T, what string, iss *Issuer, clk *fakeClock, kid string) {
+func wantSigner(t *testing.T, what string, iss *Issuer, clk *fakeclock.Clock, kid string) {
 	t.Helper()
 	if got := kidOfToken(t, sign(t, iss, claimsAt(clk.Now()))); got != kid {
 		t.Errorf("%s: new tokens carry kid %q, want %q", what, got, kid)
@@ -109,8 +110,8 @@ func TestRetiredSignerKeepsItsPrivateKeyOnlyWhileItMaySign(t *testing.T) {
 }
 
 func TestInstancesSwitchSignerWhenTheDelayHasPassed(t *testing.T) {
-	repo := &memKeys{}
-	clk := &fakeClock{t: time.Date(2025, 4, 16, 8, 0, 0, 0, time.UTC)}
+	repo := newMemKeys()
+	clk := fakeclock.Default()
 	a, b := NewIssuer(testConfig, repo, clk), NewIssuer(testConfig, repo, clk)
 	oldKID := kidOfToken(t, sign(t, b, claimsAt(clk.Now())))
 
@@ -194,7 +195,7 @@ func TestMalformedPrivateKeyOfARetiredKeyThatMaySignIsAnError(t *testing.T) {
 	retired.RetiredAt = clk.Now().Add(-time.Second)
 	retired.PrivateKey = retired.PrivateKey[:10]
 	active, _ := newSigningKey(retired.RetiredAt)
-	repo.keys = append(repo.keys, retired, active)
+	repo.put(t, retired, active)
 	if err := iss.Init(context.Background()); err == nil {
 		t.Error("Init accepted the truncated private key of the key that signs")
 	}

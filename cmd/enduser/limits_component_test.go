@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -21,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/iotplatform/enduser-auth/adapters/httpapi/openapitest"
+	"github.com/iotplatform/enduser-auth/adapters/ratelimit/redistest"
 	"github.com/iotplatform/enduser-auth/adapters/wechat/wechatfake"
 	"github.com/iotplatform/enduser-auth/domain"
 )
@@ -100,36 +98,11 @@ func retryAfter(t *testing.T, r reply) int {
 	return n
 }
 
-// redisPrefix returns a Redis key prefix of this test's own and deletes its
-// keys at the end (the shared Redis is never flushed).
+// redisPrefix returns the shared Redis's URL and a key prefix of this test's
+// own, whose keys are deleted at the end (the shared Redis is never flushed).
 func redisPrefix(t *testing.T) (string, string) {
 	t.Helper()
-	u := os.Getenv("ENDUSER_TEST_REDIS_URL")
-	if u == "" {
-		u = "redis://127.0.0.1:6379/0"
-	}
-	opts, err := redis.ParseURL(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opts)
-	ctx := context.Background()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		t.Fatalf("Redis at %s does not answer (these tests need it): %v", u, err)
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	prefix := "enduser-test:" + hex.EncodeToString(b[:]) + ":"
-	t.Cleanup(func() {
-		for _, pat := range []string{prefix + "*", "rate:" + prefix + "*"} {
-			iter := rdb.Scan(ctx, 0, pat, 500).Iterator()
-			for iter.Next(ctx) {
-				rdb.Del(ctx, iter.Val())
-			}
-		}
-		rdb.Close()
-	})
-	return u, prefix
+	return redistest.Prefix(t)
 }
 
 // TestIPRateLimit: the per-IP bucket refuses with 5148 and Retry-After, per

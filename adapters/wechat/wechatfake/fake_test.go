@@ -13,7 +13,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	"github.com/iotplatform/enduser-auth/internal/fakeclock"
 )
 
 const (
@@ -21,29 +24,11 @@ const (
 	testSecret = "s3cr3t"
 )
 
-// fakeClock is a settable clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func newFake(t *testing.T) (*Server, *fakeClock) {
+func newFake(t *testing.T) (*Server, *fakeclock.Clock) {
 	t.Helper()
 	s := New()
-	clk := &fakeClock{t: time.Date(2025, 4, 16, 8, 0, 0, 0, time.UTC)}
-	s.SetClock(clk.now)
+	clk := fakeclock.Default()
+	s.SetClock(clk.Now)
 	s.AddAccount(testApp, testSecret)
 	return s, clk
 }
@@ -163,18 +148,18 @@ func TestCodeExpiresAfterFiveMinutes(t *testing.T) {
 	s, clk := newFake(t)
 	fresh := s.IssueCode(testApp, User{OpenID: "oAbc"})
 	stale := s.IssueCode(testApp, User{OpenID: "oAbc"})
-	clk.advance(CodeTTL - time.Second)
+	clk.Advance(CodeTTL - time.Second)
 	if a := exchange(t, s, fresh); a.fields["openid"] != "oAbc" {
 		t.Fatalf("exchange just before expiry: %s", a.raw)
 	}
-	clk.advance(time.Second)
+	clk.Advance(time.Second)
 	wantError(t, exchange(t, s, stale), ErrCodeExpired, "code expired")
 }
 
 func TestIssuedCodesAreForgottenLater(t *testing.T) {
 	s, clk := newFake(t)
 	code := s.IssueCode(testApp, User{OpenID: "oAbc"})
-	clk.advance(2*CodeTTL + sweepInterval)
+	clk.Advance(2*CodeTTL + sweepInterval)
 	wantError(t, exchange(t, s, code), ErrInvalidCode, "invalid code")
 	s.mu.Lock()
 	n := len(s.codes)
@@ -276,32 +261,41 @@ func TestScriptedStatusAndBody(t *testing.T) {
 	}
 }
 
+// TestScriptedDelay: the answer is held back by the delay, no less (in a
+// synctest bubble: the bubble's clock, no real wait).
 func TestScriptedDelay(t *testing.T) {
-	s, _ := newFake(t)
-	code := s.IssueCode(testApp, User{OpenID: "oAbc"})
-	s.SetFailure(code, Failure{Delay: 50 * time.Millisecond})
-	start := time.Now()
-	if a := exchange(t, s, code); a.fields["openid"] != "oAbc" {
-		t.Fatalf("delayed exchange: %s", a.raw)
-	}
-	if took := time.Since(start); took < 50*time.Millisecond {
-		t.Errorf("answered after %v, want at least 50ms", took)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		s, _ := newFake(t)
+		code := s.IssueCode(testApp, User{OpenID: "oAbc"})
+		s.SetFailure(code, Failure{Delay: 50 * time.Millisecond})
+		start := time.Now()
+		if a := exchange(t, s, code); a.fields["openid"] != "oAbc" {
+			t.Fatalf("delayed exchange: %s", a.raw)
+		}
+		if took := time.Since(start); took < 50*time.Millisecond {
+			t.Errorf("answered after %v, want at least 50ms", took)
+		}
+	})
 }
 
+// TestScriptedDelayStopsWhenTheCallerGoesAway: the request's cancellation
+// cuts an hour's delay short (in a synctest bubble: the handler returns when
+// the request's 20 ms deadline passes, not an hour later).
 func TestScriptedDelayStopsWhenTheCallerGoesAway(t *testing.T) {
-	s, _ := newFake(t)
-	s.SetFailure("slow", Failure{Delay: time.Hour})
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-	defer cancel()
-	req := httptest.NewRequest(http.MethodGet, exchangeURL(testApp, testSecret, "slow"), nil).WithContext(ctx)
-	done := make(chan struct{})
-	go func() { s.ServeHTTP(httptest.NewRecorder(), req); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the handler kept sleeping after its request was cancelled")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		s, _ := newFake(t)
+		s.SetFailure("slow", Failure{Delay: time.Hour})
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+		defer cancel()
+		req := httptest.NewRequest(http.MethodGet, exchangeURL(testApp, testSecret, "slow"), nil).WithContext(ctx)
+		done := make(chan struct{})
+		go func() { s.ServeHTTP(httptest.NewRecorder(), req); close(done) }()
+		<-done
+		if took := time.Since(start); took >= time.Hour {
+			t.Fatalf("the handler kept sleeping %v after its request was cancelled at 20ms", took)
+		}
+	})
 }
 
 func TestAcceptAnyCode(t *testing.T) {
@@ -351,9 +345,9 @@ func TestAcceptAnyCodeMemoryIsBounded(t *testing.T) {
 	for i := range 100 {
 		exchange(t, s, fmt.Sprintf("u.%d", i))
 	}
-	clk.advance(CodeTTL)
+	clk.Advance(CodeTTL)
 	exchange(t, s, "u.late")
-	clk.advance(CodeTTL)
+	clk.Advance(CodeTTL)
 	exchange(t, s, "u.later")
 	s.mu.Lock()
 	n := s.anyUsed.len()

@@ -53,7 +53,7 @@ func TestJSCode2SessionWireFormat(t *testing.T) {
 	wantError(t, do(t, s, http.MethodGet, exchangeURL(testMini, testMiniSecret, js)), ErrInvalidAppID, "invalid appid")
 	// An expired jsCode is 40029, as jscode2session says.
 	old := s.IssueJSCode(testMini, User{OpenID: "oMini"})
-	clk.advance(CodeTTL + time.Second)
+	clk.Advance(CodeTTL + time.Second)
 	wantError(t, do(t, s, http.MethodGet, jsCodeURL(testMini, testMiniSecret, old)), ErrInvalidCode, "invalid code")
 	// Scripted errcodes, 40226 included.
 	risky := s.IssueJSCode(testMini, User{OpenID: "oMini"})
