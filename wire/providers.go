@@ -93,7 +93,7 @@ var PersistenceSet = wire.NewSet(
 	wire.Bind(new(application.DataCenterRepository), new(*postgres.Store)),
 	wire.Bind(new(application.UserRepository), new(*postgres.Store)),
 	wire.Bind(new(application.SessionRepository), new(*postgres.Store)),
-	wire.Bind(new(application.SigningKeyRepository), new(*postgres.Store)),
+	wire.Bind(new(token.KeyRepository), new(*postgres.Store)),
 )
 
 // NewLimits assembles the abuse limits and the code replay guard's memory.

@@ -18,7 +18,7 @@ import (
 	"github.com/iotplatform/enduser-auth/domain"
 )
 
-// memKeys is an in-test SigningKeyRepository with the documented semantics.
+// memKeys is an in-test KeyRepository with the documented semantics.
 type memKeys struct {
 	mu    sync.Mutex
 	keys  []domain.SigningKey
