@@ -1,5 +1,5 @@
 // Package token issues and verifies the access tokens: JWTs signed with
-// Ed25519 keys that every instance shares through a SigningKeyRepository. It
+// Ed25519 keys that every instance shares through a KeyRepository (ports.go). It
 // implements application.TokenIssuer.
 //
 // The JWT library is github.com/golang-jwt/jwt/v5: it is maintained, lets the
