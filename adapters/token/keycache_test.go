@@ -48,3 +48,54 @@ func TestAFailedRefreshIsRetriedAfterTheRetryInterval(t *testing.T) {
 		t.Errorf("loads went from %d to %d after the retry interval, want one more", failed, n)
 	}
 }
+
+// TestKeysUnderConcurrentRotationsAndReloads: signing and verifying go on
+// while other goroutines rotate, reload (the revocation sync) and make the
+// keys due; every token signed verifies on the same issuer (a rotated-in key
+// is published at once, its predecessor verifies on), and there is no race
+// (go test -race).
+func TestKeysUnderConcurrentRotationsAndReloads(t *testing.T) {
+	iss, _, clk := setup(t)
+	now := clk.Now()
+	sign(t, iss, claimsAt(now))
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 50 {
+				tok, err := iss.SignAccessToken(ctx, claimsAt(now))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if _, err := iss.ParseAccessToken(ctx, tok, now); err != nil {
+					t.Errorf("a token signed while keys change does not verify: %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 10 {
+			if _, err := iss.RotateSigningKey(ctx); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	wg.Go(func() {
+		for range 5 {
+			clk.Advance(testConfig.KeyRefreshInterval) // the held keys are due
+		}
+	})
+	wg.Go(func() {
+		for range 20 {
+			if _, err := iss.ReloadSigningKeys(ctx); err != nil {
+				t.Error(err)
+			}
+			if _, err := iss.JWKS(ctx); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	wg.Wait()
+}
