@@ -86,12 +86,17 @@ func (m *Module) Started() <-chan struct{} { return m.started }
 // ReadyHandler answers a readiness probe (a host mounts it as /readyz): 200
 // {"status":"ready"} when the module is Ready and its database answers a
 // ping within 2 s, else 503 {"status":"starting"} or {"status":"database
-// unavailable"}.
+// unavailable"}, or {"status":"stopped"} once Run has returned.
 func (m *Module) ReadyHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		status, code := "ready", http.StatusOK
 		if !m.Ready() {
 			status, code = "starting", http.StatusServiceUnavailable
+			select {
+			case <-m.started:
+				status = "stopped" // Run has returned
+			default:
+			}
 		} else {
 			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 			defer cancel()

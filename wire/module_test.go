@@ -83,8 +83,8 @@ func TestModuleLifecycle(t *testing.T) {
 	if mod.Ready() {
 		t.Error("still ready after Run returned")
 	}
-	if code, _ := readyz(mod); code != http.StatusServiceUnavailable {
-		t.Errorf("readyz after Run returned: %d, want 503", code)
+	if code, body := readyz(mod); code != http.StatusServiceUnavailable || body != `{"status":"stopped"}` {
+		t.Errorf("readyz after Run returned: %d %s, want 503 stopped", code, body)
 	}
 	var n int64
 	if err := db.Table("enduser_audit_events").Where("event = ?", application.AuditUserDomainDisabled).Count(&n).Error; err != nil || n != 1 {
