@@ -65,7 +65,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	if err := mod.Service.PutOfficialAccount(ctx, ud.Name(), benchApp, "bench-secret"); err != nil {
 		b.Fatal(err)
 	}
-	if err := mod.Tokens.Init(ctx); err != nil {
+	if err := mod.TokensForTest().Init(ctx); err != nil {
 		b.Fatal(err)
 	}
 	// As a host does: keep the revocation cache in sync while serving.
@@ -77,7 +77,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	go func() { _ = mod.Service.Run(runCtx) }()
 	ec := echo.New()
 	mod.HTTP.Register(ec.Group(""))
-	return &benchEnv{svc: mod.Service, db: db, fake: fake, wxURL: wx.URL, hc: hc, domain: ud, echo: ec, tokens: mod.Tokens}
+	return &benchEnv{svc: mod.Service, db: db, fake: fake, wxURL: wx.URL, hc: hc, domain: ud, echo: ec, tokens: mod.TokensForTest()}
 }
 
 // serve sends one request through the module's Echo routes, in-process, and
@@ -321,7 +321,7 @@ func (e *benchEnv) limitedEcho(b *testing.B, rdb *redis.Client, prefix string) *
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := mod.Tokens.Init(context.Background()); err != nil {
+	if err := mod.TokensForTest().Init(context.Background()); err != nil {
 		b.Fatal(err)
 	}
 	ec := echo.New()

@@ -27,7 +27,7 @@ func newDeletionModule(t *testing.T, db *gorm.DB, wxURL string) *modwire.Module 
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := mod.Tokens.Init(t.Context()); err != nil {
+	if err := mod.TokensForTest().Init(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	return mod

@@ -64,18 +64,27 @@ func ExampleNewModule() {
 		gormDB, wechat.NewHTTPClient(5*time.Second), logger, prometheus.NewRegistry()) // nil registerer: no metrics
 	must(err)
 	must(migrations.Up(ctx, sqlDB)) // this module's tables and version table only
-	must(mod.Tokens.Init(ctx))      // load or create the signing key
 	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	go mod.Service.Run(runCtx)     // keeps the revocation cache in sync across instances, purges ended sessions, erases deleted accounts
-	go mod.Audit.Run(runCtx)       // writes the audit trail in batches; flushes when runCtx ends (after the last request)
-	mod.HTTP.Register(e.Group("")) // the end-user endpoints; your error handler stays yours
+	running := make(chan error, 1)
+	go func() { running <- mod.Run(runCtx) }() // loads the keys and revocations, then syncs them, purges, erases, writes the audit trail
+	defer func() { stop(); must(<-running) }() // after the last request (the audit trail flushes), before sqlDB.Close
+	select {
+	case <-mod.Started(): // mod.Ready() is now true
+	case err := <-running:
+		must(err) // the keys or the revocations did not load
+	}
+	e.GET("/readyz", echo.WrapHandler(mod.ReadyHandler())) // 200 once Run has started and the database answers, else 503
+	mod.HTTP.Register(e.Group(""))                         // the end-user endpoints; your error handler stays yours
 	devices := e.Group("/devices", mod.HTTP.RequireAccessToken())
 	devices.GET("", func(c echo.Context) error {
 		p, _ := application.PrincipalFromContext(c.Request().Context()) // uid, user domain, session
 		return c.JSON(http.StatusOK, map[string]string{"owner": p.UID, "userDomain": p.UserDomain})
 	})
 	// --- end ---
+
+	ready := httptest.NewRecorder()
+	e.ServeHTTP(ready, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	fmt.Println("ready:", ready.Code)
 
 	// A tenant, as `enduser userdomain create` and `enduser officialaccount add` make one.
 	ud, err := mod.Service.CreateUserDomain(ctx, "H.DM.1.1", "")
@@ -121,6 +130,7 @@ func ExampleNewModule() {
 	principal, err := mod.Service.VerifyAccessToken(ctx, login.Data.AccessToken.Token)
 	fmt.Println("verified:", err == nil, principal.UID == owner)
 	// Output:
+	// ready: 200
 	// login: 200
 	// devices: 200 H.DM.1.1
 	// devices without a token: 5106

@@ -44,7 +44,7 @@ func TestLogoutWithDeviceReachesThePushModule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := mod.Tokens.Init(ctx); err != nil {
+	if err := mod.TokensForTest().Init(ctx); err != nil {
 		t.Fatal(err)
 	}
 	ud, err := mod.Service.CreateUserDomain(ctx, "P.DM.1.1", "")

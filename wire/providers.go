@@ -18,33 +18,6 @@ import (
 	"github.com/iotplatform/enduser-auth/application"
 )
 
-// Module is the assembled module, as a host uses it.
-type Module struct {
-	// Service is the facade other modules call in-process.
-	Service *application.Service
-	// HTTP registers the endpoints on a group and offers the auth middleware.
-	HTTP *httpapi.Handler
-	// Store is the persistence adapter (readiness checks use its Ping).
-	Store *postgres.Store
-	// Tokens is the access-token issuer (Init loads or creates the signing key).
-	Tokens *token.Issuer
-	// Audit writes the audit trail; the host runs Audit.Run next to
-	// Service.Run and waits for it on shutdown (it flushes). Nil when the
-	// audit is off (Run then just waits for its context).
-	Audit *postgres.AuditWriter
-	// StoreMetrics are the Store's metrics, on the host's registerer.
-	StoreMetrics StoreMetrics
-	// Limits are the abuse limits (Unblock lifts a lockout).
-	Limits *ratelimit.Limits
-}
-
-// OnLogout registers a host's listener of logouts (a push module, which
-// stops pushing to the device the logout named): Service.OnLogout, which
-// says how listeners are called.
-func (m *Module) OnLogout(listener func(context.Context, application.LogoutEvent)) {
-	m.Service.OnLogout(listener)
-}
-
 // StoreMetrics marks the persistence adapter's metrics as registered:
 // enduser_auth_db_retries_total (statements or transactions run again after
 // a serialization failure or a deadlock) and
@@ -93,7 +66,7 @@ var PersistenceSet = wire.NewSet(
 	wire.Bind(new(application.DataCenterRepository), new(*postgres.Store)),
 	wire.Bind(new(application.UserRepository), new(*postgres.Store)),
 	wire.Bind(new(application.SessionRepository), new(*postgres.Store)),
-	wire.Bind(new(application.SigningKeyRepository), new(*postgres.Store)),
+	wire.Bind(new(token.KeyRepository), new(*postgres.Store)),
 	wire.Bind(new(application.AuditReader), new(*postgres.Store)),
 )
 
@@ -204,5 +177,5 @@ var ModuleSet = wire.NewSet(
 	TokenSet,
 	LimitsSet,
 	ApplicationSet,
-	wire.Struct(new(Module), "*"),
+	newModule,
 )

@@ -82,7 +82,7 @@ func TestRefreshRoundTripsOnPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := mod.Tokens.Init(ctx); err != nil {
+	if err := mod.TokensForTest().Init(ctx); err != nil {
 		t.Fatal(err)
 	}
 	svc := mod.Service
@@ -121,7 +121,7 @@ func TestRefreshRoundTripsOnPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec, err := mod.Store.RecordLogin(ctx, application.LoginRecord{UserDomainID: ud.ID(), Identity: alice, Candidate: candidate,
+	if rec, err := mod.StoreForTest().RecordLogin(ctx, application.LoginRecord{UserDomainID: ud.ID(), Identity: alice, Candidate: candidate,
 		Session: old, At: time.Now()}); err != nil || rec.User.ID() != res.UID {
 		t.Fatalf("store a v1 session for alice: %+v, %v", rec, err)
 	}

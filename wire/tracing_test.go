@@ -74,7 +74,7 @@ func TestOneLoginIsOneSpanTree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := mod.Tokens.Init(ctx); err != nil {
+	if err := mod.TokensForTest().Init(ctx); err != nil {
 		t.Fatal(err)
 	}
 	ud, err := mod.Service.CreateUserDomain(ctx, "T.DM.1.1", "")

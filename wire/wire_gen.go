@@ -55,14 +55,6 @@ func NewModule(cfg Config, db *gorm.DB, hc *http.Client, log *slog.Logger, reg p
 	if err != nil {
 		return nil, err
 	}
-	module := &Module{
-		Service:      service,
-		HTTP:         handler,
-		Store:        store,
-		Tokens:       issuer,
-		Audit:        auditWriter,
-		StoreMetrics: storeMetrics,
-		Limits:       limits,
-	}
+	module := newModule(service, handler, store, issuer, auditWriter, storeMetrics, limits)
 	return module, nil
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/iotplatform/enduser-auth/domain"
 )
 
-// SigningKeys implements application.SigningKeyRepository.
+// SigningKeys implements token.KeyRepository.
 func (s *Store) SigningKeys(ctx context.Context, retiredSince time.Time) ([]domain.SigningKey, error) {
 	if err := live(ctx); err != nil {
 		return nil, err
@@ -31,7 +31,7 @@ func (s *Store) SigningKeys(ctx context.Context, retiredSince time.Time) ([]doma
 	return list, nil
 }
 
-// AddSigningKey implements application.SigningKeyRepository.
+// AddSigningKey implements token.KeyRepository.
 func (s *Store) AddSigningKey(ctx context.Context, k domain.SigningKey, retireActive bool) (bool, error) {
 	if err := live(ctx); err != nil {
 		return false, err
@@ -59,7 +59,7 @@ func (s *Store) AddSigningKey(ctx context.Context, k domain.SigningKey, retireAc
 	return true, nil
 }
 
-// RevokeSigningKey implements application.SigningKeyRepository.
+// RevokeSigningKey implements token.KeyRepository.
 func (s *Store) RevokeSigningKey(ctx context.Context, kid string, at time.Time, replacement domain.SigningKey) (bool, error) {
 	if err := live(ctx); err != nil {
 		return false, err

@@ -23,7 +23,6 @@ var (
 	_ application.DataCenterRepository      = (*Store)(nil)
 	_ application.UserRepository            = (*Store)(nil)
 	_ application.SessionRepository         = (*Store)(nil)
-	_ application.SigningKeyRepository      = (*Store)(nil)
 )
 
 // Store holds every repository of the module in memory. The zero value is not

@@ -42,7 +42,6 @@ var (
 	_ application.DataCenterRepository      = (*Store)(nil)
 	_ application.UserRepository            = (*Store)(nil)
 	_ application.SessionRepository         = (*Store)(nil)
-	_ application.SigningKeyRepository      = (*Store)(nil)
 )
 
 // NewStore returns a Store on db (see Open) that encrypts secrets with box.

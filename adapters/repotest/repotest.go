@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iotplatform/enduser-auth/adapters/token"
 	"github.com/iotplatform/enduser-auth/application"
 	"github.com/iotplatform/enduser-auth/domain"
 )
@@ -25,7 +26,7 @@ type Repos struct {
 	DataCenters      application.DataCenterRepository
 	Users            application.UserRepository
 	Sessions         application.SessionRepository
-	SigningKeys      application.SigningKeyRepository
+	SigningKeys      token.KeyRepository
 }
 
 // Run runs the contract; newRepos must return fresh, empty repositories for

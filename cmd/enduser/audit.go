@@ -45,7 +45,7 @@ func cmdAudit(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer a.Close()
-	recs, err := a.module.Store.AuditEvents(ctx, postgres.AuditQuery{UserDomain: strings.TrimSpace(*ud), UID: *uid,
+	recs, err := a.parts.Store.AuditEvents(ctx, postgres.AuditQuery{UserDomain: strings.TrimSpace(*ud), UID: *uid,
 		Since: time.Now().Add(-d), Limit: *limit})
 	if err != nil {
 		return err

@@ -23,6 +23,7 @@ import (
 	"github.com/iotplatform/enduser-auth/adapters/wechat"
 	"github.com/iotplatform/enduser-auth/application"
 	"github.com/iotplatform/enduser-auth/domain"
+	"github.com/iotplatform/enduser-auth/internal/moduleparts"
 	"github.com/iotplatform/enduser-auth/migrations"
 	modwire "github.com/iotplatform/enduser-auth/wire"
 )
@@ -33,7 +34,10 @@ type app struct {
 	sqlDB  *sql.DB
 	redis  *redis.Client
 	module *modwire.Module
-	log    *slog.Logger
+	// parts are the module's adapters, which the admin commands use (hosts
+	// that embed the module do not see them).
+	parts moduleparts.Parts
+	log   *slog.Logger
 	// metrics is the process's Prometheus registry, served on /metrics.
 	metrics *prometheus.Registry
 }
@@ -107,7 +111,7 @@ func openApp(ctx context.Context, cfg config, e env, opts setupOptions) (*app, e
 		a.Close()
 		return nil, err
 	}
-	a.module = mod
+	a.module, a.parts = mod, moduleparts.Of(mod)
 	return a, nil
 }
 
@@ -197,7 +201,7 @@ func cmdUser(ctx context.Context, args []string, e env) error {
 		} else {
 			err = svc.EnableUser(ctx, uid)
 		}
-		a.module.Audit.Flush(ctx)
+		a.parts.Audit.Flush(ctx)
 		if err != nil {
 			return adminErr(err)
 		}
@@ -209,7 +213,7 @@ func cmdUser(ctx context.Context, args []string, e env) error {
 		return nil
 	}
 	n, err := svc.EndUserSessions(ctx, uid)
-	a.module.Audit.Flush(ctx) // the audit record is queued: write it before the process ends
+	a.parts.Audit.Flush(ctx) // the audit record is queued: write it before the process ends
 	if err != nil {
 		return adminErr(err)
 	}
@@ -238,7 +242,7 @@ func cmdUserDelete(ctx context.Context, args []string, e env) error {
 	}
 	defer a.Close()
 	d, err := a.module.Service.DeleteUser(ctx, pos[0], *now)
-	a.module.Audit.Flush(ctx) // the audit records are queued: write them before the process ends
+	a.parts.Audit.Flush(ctx) // the audit records are queued: write them before the process ends
 	if err != nil {
 		return adminErr(err)
 	}
@@ -402,7 +406,7 @@ func cmdUserDomain(ctx context.Context, args []string, e env) error {
 		fmt.Fprintf(e.stdout, "created user domain %s\nsecret: %s\n", d.Name(), d.Secret())
 	case "disable", "enable":
 		err := svc.SetUserDomainEnabled(ctx, pos[0], sub == "enable")
-		a.module.Audit.Flush(ctx)
+		a.parts.Audit.Flush(ctx)
 		if err != nil {
 			return adminErr(err)
 		}
@@ -410,7 +414,7 @@ func cmdUserDomain(ctx context.Context, args []string, e env) error {
 	case "rotate-secret":
 		d, err := svc.RotateUserDomainSecret(ctx, pos[0], secret, *overlap)
 		// The audit record is queued: write it before the process ends.
-		a.module.Audit.Flush(ctx)
+		a.parts.Audit.Flush(ctx)
 		if err != nil {
 			return adminErr(err)
 		}
@@ -631,14 +635,14 @@ func cmdKeysRotateMaster(ctx context.Context, args []string, e env) error {
 		primary = secretbox.KeyID(devMasterKey)
 	}
 	fmt.Fprintf(e.stdout, "re-encrypting every secret under master key %s (the first of ENDUSER_MASTER_KEY)\n", primary)
-	res, err := a.module.Store.ReencryptSecrets(ctx, *batch, nil)
+	res, err := a.parts.Store.ReencryptSecrets(ctx, *batch, nil)
 	for _, p := range res {
 		fmt.Fprintf(e.stdout, "  %s: %d re-encrypted, %d changed or deleted meanwhile by another writer (its value kept)\n", p.Column, p.Rewritten, p.Skipped)
 	}
 	if err != nil {
 		return err
 	}
-	left, err := a.module.Store.SecretsNotUnderPrimary(ctx)
+	left, err := a.parts.Store.SecretsNotUnderPrimary(ctx)
 	if err != nil {
 		return err
 	}
@@ -679,7 +683,7 @@ func cmdKeysRevoke(ctx context.Context, args []string, e env) error {
 	}
 	defer a.Close()
 	signer, err := a.module.Service.RevokeSigningKey(ctx, pos[0])
-	a.module.Audit.Flush(ctx) // the audit record is queued: write it before the process ends
+	a.parts.Audit.Flush(ctx) // the audit record is queued: write it before the process ends
 	if err != nil {
 		return adminErr(err)
 	}

@@ -114,7 +114,7 @@ func (a *app) provisionDemo(ctx context.Context) (string, error) {
 	if err := svc.SetUserDomainEnabled(ctx, devUserDomain, true); err != nil {
 		return "", fmt.Errorf("provision demo user domain: %w", err)
 	}
-	d, err := a.module.Store.UserDomainByName(ctx, devUserDomain)
+	d, err := a.parts.Store.UserDomainByName(ctx, devUserDomain)
 	if err != nil {
 		return "", fmt.Errorf("provision demo user domain: %w", err)
 	}

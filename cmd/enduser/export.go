@@ -28,7 +28,7 @@ func cmdUserExport(ctx context.Context, args []string, e env) error {
 	}
 	defer a.Close()
 	x, err := a.module.Service.ExportUser(ctx, pos[0])
-	a.module.Audit.Flush(ctx) // the export's own audit record is queued: write it before the process ends
+	a.parts.Audit.Flush(ctx) // the export's own audit record is queued: write it before the process ends
 	if err != nil {
 		return adminErr(err)
 	}

@@ -70,19 +70,13 @@ func adminAddrOr(addr, def string) string {
 	return addr
 }
 
-// health registers /healthz and /readyz on e.
+// health registers /healthz and /readyz on e (readiness: the module's Run
+// has loaded the keys and the revocations, and the database answers).
 func (a *app) health(e *echo.Echo) {
 	e.GET("/healthz", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 	})
-	e.GET("/readyz", func(c echo.Context) error {
-		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
-		defer cancel()
-		if err := a.module.Store.Ping(ctx); err != nil {
-			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "database unavailable"})
-		}
-		return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
-	})
+	e.GET("/readyz", echo.WrapHandler(a.module.ReadyHandler()))
 }
 
 // newAdminEcho is the admin listener: metrics (runtime and process data, not
@@ -106,11 +100,13 @@ func (a *app) newEcho() *echo.Echo {
 	return e
 }
 
-// serve loads the signing keys, starts the revocation sync and the audit
-// writer, serves HTTP on addr (and the admin listener on adminAddr unless it
-// is "off") until ctx ends, then finishes in-flight requests and flushes the
-// audit trail.
-func (a *app) serve(ctx context.Context, e env, addr, adminAddr string, announce func(addr, admin string)) error {
+// serve runs the module (it loads the signing keys and the revocations,
+// then runs the revocation sync, the purges, the erasures and the audit
+// writer), serves HTTP on addr (and the admin listener on adminAddr unless it
+// is "off") once the module is ready, until ctx ends, then finishes in-flight
+// requests, stops the module (the audit writer flushes) and waits for it, so
+// that the database is closed only after its last use.
+func (a *app) serve(ctx context.Context, e env, addr, adminAddr string, announce func(addr, admin string)) (err error) {
 	stopTracing, tracing, err := telemetry.Setup(ctx, e.getenv, e.stderr)
 	if err != nil {
 		return err
@@ -123,13 +119,29 @@ func (a *app) serve(ctx context.Context, e env, addr, adminAddr string, announce
 	if tracing != "" {
 		a.log.Info("tracing on", slog.String("exporter", tracing))
 	}
-	if err := a.module.Tokens.Init(ctx); err != nil {
-		return fmt.Errorf("signing keys: %w", err)
-	}
-	// Load the revocations before the first request, so that none is
-	// verified against an empty cache.
-	if err := a.module.Service.SyncRevocations(ctx); err != nil {
-		return fmt.Errorf("load revocations: %w", err)
+	// The module runs until the last request is done (runCtx ends after the
+	// HTTP shutdown), so that the audit writer flushes the records of every
+	// request.
+	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
+	runDone := make(chan struct{})
+	var runErr error
+	go func() {
+		defer close(runDone)
+		runErr = a.module.Run(runCtx)
+	}()
+	defer func() {
+		stopRun()
+		<-runDone
+		if err == nil && runErr != nil && !errors.Is(runErr, context.Canceled) {
+			err = fmt.Errorf("module: %w", runErr)
+		}
+	}()
+	select {
+	case <-a.module.Started():
+	case <-runDone:
+		return runErr
+	case <-ctx.Done():
+		return nil
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -152,14 +164,7 @@ func (a *app) serve(ctx context.Context, e env, addr, adminAddr string, announce
 		}
 	}
 	srv := newServer(a.newEcho())
-	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopRun()
-	go func() { _ = a.module.Service.Run(runCtx) }()
-	// The audit writer stops after the last request and flushes what is queued.
-	auditCtx, stopAudit := context.WithCancel(context.WithoutCancel(ctx))
-	auditDone := make(chan struct{})
-	go func() { _ = a.module.Audit.Run(auditCtx); close(auditDone) }()
-	defer func() { stopAudit(); <-auditDone }()
+	stoppedEarly := false
 
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
@@ -183,6 +188,10 @@ func (a *app) serve(ctx context.Context, e env, addr, adminAddr string, announce
 	select {
 	case err := <-errc:
 		return fmt.Errorf("http server: %w", err)
+	case <-runDone:
+		// A background loop failed: stop serving; the deferred wait reports it.
+		a.log.Error("the module stopped: shutting down")
+		stoppedEarly = true
 	case <-ctx.Done():
 	}
 	a.log.Info("shutting down: finishing in-flight requests")
@@ -193,6 +202,9 @@ func (a *app) serve(ctx context.Context, e env, addr, adminAddr string, announce
 	}
 	if err := srv.Shutdown(shutCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	if stoppedEarly && runErr == nil {
+		return errors.New("module: its background loops stopped")
 	}
 	return nil
 }
