@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/iotplatform/enduser-auth/domain"
@@ -133,4 +135,72 @@ func (s *Service) RotateUserDomainSecret(ctx context.Context, name, newSecret st
 	}
 	s.record(ctx, AuditEvent{Event: AuditSecretRotated, UserDomain: n})
 	return d, nil
+}
+
+// EndUserSessions ends every session of the user uid at once (a stolen
+// phone), by one user-scope revocation: their refresh tokens answer 5032 from
+// now on, their access tokens stop verifying here at once and on every other
+// instance within the revocation sync interval. It returns how many live
+// sessions it ended; an unknown user has none. The user may log in again.
+func (s *Service) EndUserSessions(ctx context.Context, uid string) (n int, err error) {
+	var userDomain string
+	defer func() {
+		s.logOutcome(ctx, "sessions.end_all", err, slog.String("uid", safeLog(uid)), slog.Int("sessions", n))
+		if err == nil {
+			s.record(ctx, AuditEvent{Event: AuditSessionsEnded, UserDomain: userDomain, UID: safeLog(uid)})
+		}
+	}()
+	uid = strings.TrimSpace(uid)
+	if uid == "" {
+		return 0, &domain.Error{Kind: domain.KindInvalid, Detail: "a uid is required"}
+	}
+	now := s.clock.Now()
+	n, userDomain, err = s.sessions.RevokeScope(ctx, ScopeUser, uid, now)
+	if err != nil {
+		return 0, internal(err)
+	}
+	if userDomain != "" {
+		s.revoked.revokeUser(uid, now)
+	}
+	return n, nil
+}
+
+// DisableUser disables the end user uid: its sessions end (as
+// EndUserSessions), and until EnableUser its logins, refreshes and tokens
+// answer KindUserDisabled (5041) on this instance at once, on the others
+// within the revocation sync interval (refreshes and logins everywhere at
+// once: the store decides them). Errors: KindInvalid, KindUserNotFound.
+func (s *Service) DisableUser(ctx context.Context, uid string) error {
+	return s.setUserDisabled(ctx, uid, true)
+}
+
+// EnableUser lets a disabled user log in again; the sessions the disable
+// ended stay ended. Enabling a user that is not disabled changes nothing.
+// Errors: KindInvalid, KindUserNotFound.
+func (s *Service) EnableUser(ctx context.Context, uid string) error {
+	return s.setUserDisabled(ctx, uid, false)
+}
+
+func (s *Service) setUserDisabled(ctx context.Context, uid string, disabled bool) (err error) {
+	var userDomain string
+	event, ev := "user.enable", AuditUserEnabled
+	if disabled {
+		event, ev = "user.disable", AuditUserDisabled
+	}
+	defer func() {
+		s.logOutcome(ctx, event, err, slog.String("uid", safeLog(uid)))
+		if err == nil {
+			s.record(ctx, AuditEvent{Event: ev, UserDomain: userDomain, UID: safeLog(uid)})
+		}
+	}()
+	uid = strings.TrimSpace(uid)
+	if uid == "" {
+		return &domain.Error{Kind: domain.KindInvalid, Detail: "a uid is required"}
+	}
+	now := s.clock.Now()
+	if userDomain, err = s.sessions.SetUserDisabled(ctx, uid, disabled, now); err != nil {
+		return internalUnless(err, domain.KindUserNotFound)
+	}
+	s.revoked.setDisabled(uid, disabled, now)
+	return nil
 }

@@ -10,36 +10,43 @@ import (
 	"github.com/iotplatform/enduser-auth/domain"
 )
 
-// SetUserProfile changes the profile of the user uid: only the fields u
-// changes, in one atomic write (concurrent changes of other fields are
-// kept). Errors: KindUserNotFound, KindProfileSaveFailed (the store failed).
-// u comes from domain.ParseProfileUpdate, which checks the rules.
-func (s *Service) SetUserProfile(ctx context.Context, uid string, u domain.ProfileUpdate) (err error) {
-	defer func() { s.logOutcome(ctx, "profile.update", err, slog.String("uid", safeLog(uid))) }()
-	if err := s.users.UpdateUserProfile(ctx, uid, u); err != nil {
-		if domain.IsKind(err, domain.KindUserNotFound) {
-			return err
-		}
-		return &domain.Error{Kind: domain.KindProfileSaveFailed, Err: err}
-	}
-	return nil
+// Logout ends the session of the presented access token: its refresh tokens
+// stop working, and so does the access token (at once on this instance).
+// Errors: KindAccessTokenRequired, KindTokenInvalid, KindLogoutFailed.
+func (s *Service) Logout(ctx context.Context, accessToken string) error {
+	return s.LogoutDevice(ctx, accessToken, "")
 }
 
-// SetUserInfo is setUserInfo: it verifies the access token, checks the sent
-// parameters (name to raw value, as domain.ParseProfileUpdate takes them)
-// and changes the profile of the token's user. Errors: KindAccessTokenRequired,
-// KindTokenInvalid, the kinds of domain.ParseProfileUpdate, KindUserNotFound,
-// KindProfileSaveFailed. The token is checked first, then the parameters.
-func (s *Service) SetUserInfo(ctx context.Context, accessToken string, sent map[string]string) error {
-	p, err := s.VerifyAccessToken(ctx, accessToken)
+// LogoutDevice is Logout naming the push device of the phone (its push
+// token; "" none): the device is recorded with the ended session, and the
+// listeners registered with OnLogout hear of the logout once the revocation
+// is stored. A deviceId that is longer than domain.MaxDeviceIDLength or holds
+// anything but printable ASCII fails with KindLogoutFailed and ends nothing.
+func (s *Service) LogoutDevice(ctx context.Context, accessToken, deviceID string) (err error) {
+	var p domain.Principal
+	defer func() {
+		s.logOutcome(ctx, "logout", err, slog.Bool("deviceGiven", deviceID != ""))
+		s.record(ctx, AuditEvent{Event: AuditLogout, Outcome: domain.KindOf(err), UserDomain: p.UserDomain, AppID: p.AppID, UID: p.UID,
+			DeviceGiven: deviceID != ""})
+	}()
+	p, err = s.VerifyAccessToken(ctx, accessToken)
 	if err != nil {
 		return err
 	}
-	u, err := domain.ParseProfileUpdate(sent)
-	if err != nil {
+	if err := domain.CheckDeviceID(deviceID); err != nil {
 		return err
 	}
-	return s.SetUserProfile(ctx, p.UID, u)
+	now := s.clock.Now()
+	revoked, err := s.sessions.LogoutSession(ctx, p.SessionID, now, deviceID)
+	if err != nil {
+		return &domain.Error{Kind: domain.KindLogoutFailed, Err: err}
+	}
+	s.revoked.add(p.SessionID, now)
+	if revoked {
+		s.announceLogout(ctx, LogoutEvent{UID: p.UID, UserDomain: p.UserDomain, AppID: p.AppID, SessionID: p.SessionID,
+			DeviceID: deviceID, At: now})
+	}
+	return nil
 }
 
 // LogoutEvent is a logout that ended a session, as OnLogout's listeners hear it.
