@@ -29,8 +29,7 @@ func (s *Service) CreateUserDomain(ctx context.Context, name, secret string) (do
 	if err != nil {
 		return domain.UserDomain{}, err
 	}
-	defer s.tenants.clear()
-	d, err = s.domains.CreateUserDomain(ctx, d)
+	d, err = s.tenants.CreateUserDomain(ctx, d)
 	if err != nil {
 		return domain.UserDomain{}, internalUnless(err, domain.KindInvalid)
 	}
@@ -48,8 +47,7 @@ func (s *Service) SetUserDomainEnabled(ctx context.Context, name string, enabled
 	if err != nil {
 		return err
 	}
-	defer s.tenants.clear()
-	if err := s.domains.SetUserDomainEnabled(ctx, n, enabled); err != nil {
+	if err := s.tenants.SetUserDomainEnabled(ctx, n, enabled); err != nil {
 		return internalUnless(err, domain.KindUserDomainNotFound)
 	}
 	ev := AuditUserDomainEnabled
@@ -97,8 +95,7 @@ func (s *Service) PutWeChatApp(ctx context.Context, kind domain.AppKind, userDom
 	if err != nil {
 		return err
 	}
-	defer s.tenants.clear()
-	return internalUnless(s.accounts.PutWeChatApp(ctx, a), domain.KindInvalid)
+	return internalUnless(s.tenants.PutWeChatApp(ctx, a), domain.KindInvalid)
 }
 
 // PutDataCenter creates or replaces a data center and the MCCs it serves.
@@ -107,8 +104,7 @@ func (s *Service) PutDataCenter(ctx context.Context, code, apiURL string, mccs [
 	if err != nil {
 		return err
 	}
-	defer s.tenants.clear()
-	return internalUnless(s.dataCenters.PutDataCenter(ctx, dc), domain.KindInvalid)
+	return internalUnless(s.tenants.PutDataCenter(ctx, dc), domain.KindInvalid)
 }
 
 // RotateUserDomainSecret gives a user domain a new secret (generated, 256
@@ -126,8 +122,7 @@ func (s *Service) RotateUserDomainSecret(ctx context.Context, name, newSecret st
 		newSecret = generateSecret()
 	}
 	now := s.clock.Now()
-	defer s.tenants.clear()
-	d, err := s.domains.RotateUserDomainSecret(ctx, n, func(cur domain.UserDomain) (domain.UserDomain, error) {
+	d, err := s.tenants.RotateUserDomainSecret(ctx, n, func(cur domain.UserDomain) (domain.UserDomain, error) {
 		return cur.RotateSecret(newSecret, now, overlap)
 	})
 	if err != nil {

@@ -45,23 +45,6 @@ var Allow = Decision{Allowed: true}
 // LockoutHook is told of every lockout once (not per refused request).
 type LockoutHook func(ctx context.Context, clientIP, userDomain string, until time.Time)
 
-// Option configures a Service beyond its ports.
-type Option func(*Service)
-
-// WithLimiter makes the login enforce the abuse limits of l (nil: none).
-func WithLimiter(l Limiter) Option { return func(s *Service) { s.limiter = l } }
-
-// WithLockoutHook has hook told of each lockout (after the WARN log line and
-// the audit record the service writes itself).
-func WithLockoutHook(hook LockoutHook) Option { return func(s *Service) { s.onLockout = hook } }
-
-// WithCoolDown sets how long an appId cools down after WeChat answers 45011:
-// next(now) is the end of the cool-down (default: the start of the next
-// wall-clock minute, WeChat's "retry next minute").
-func WithCoolDown(next func(now time.Time) time.Time) Option {
-	return func(s *Service) { s.coolDownUntil = next }
-}
-
 // NextMinute is the default cool-down end: the start of the next minute.
 func NextMinute(now time.Time) time.Time { return now.Truncate(time.Minute).Add(time.Minute) }
 

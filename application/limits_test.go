@@ -21,11 +21,11 @@ type lockoutCall struct {
 func limitedService(h *harness, cfg ratelimit.Config) (*application.Service, *[]lockoutCall) {
 	var calls []lockoutCall
 	s := h.store
-	svc := application.NewService(h.cfg, h.clock, h.wechat, s, s, s, s, s, h.tokens, nil,
-		application.WithLimiter(ratelimit.NewMemory(cfg, h.clock)),
-		application.WithLockoutHook(func(_ context.Context, ip, ud string, until time.Time) {
+	svc := application.NewService(h.cfg, application.Deps{Clock: h.clock, WeChat: h.wechat, Domains: s, Apps: s, DataCenters: s, Users: s, Sessions: s, Tokens: h.tokens,
+		Limiter: ratelimit.NewMemory(cfg, h.clock),
+		OnLockout: func(_ context.Context, ip, ud string, until time.Time) {
 			calls = append(calls, lockoutCall{ip, ud, until})
-		}))
+		}})
 	return svc, &calls
 }
 

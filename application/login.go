@@ -103,7 +103,7 @@ func (s *Service) loginWithWeChat(ctx context.Context, kind domain.AppKind, in W
 	case sig == "":
 		return res, domain.E(domain.KindSignatureRequired)
 	}
-	ud, err := s.userDomain(ctx, name)
+	ud, err := s.tenants.UserDomainByName(ctx, name)
 	if err != nil {
 		return res, internalUnless(err, domain.KindUserDomainNotFound)
 	}
@@ -169,7 +169,7 @@ func (s *Service) appOfKind(ctx context.Context, userDomainID int64, appID strin
 		// No app can have such an appId; the store need not be asked.
 		return domain.WeChatApp{}, domain.E(kind.MissingKind())
 	}
-	app, err := s.weChatApp(ctx, userDomainID, appID)
+	app, err := s.tenants.WeChatApp(ctx, userDomainID, appID)
 	if domain.IsKind(err, domain.KindNotFound) || (err == nil && app.Kind() != kind) {
 		return domain.WeChatApp{}, domain.E(kind.MissingKind())
 	}
@@ -195,7 +195,7 @@ func (s *Service) checkMCC(ctx context.Context, raw string) error {
 	if err != nil {
 		return err
 	}
-	dc, err := s.dataCenterByMCC(ctx, mcc)
+	dc, err := s.tenants.DataCenterByMCC(ctx, mcc)
 	if err != nil {
 		if domain.IsKind(err, domain.KindMCCUnresolved) {
 			return err

@@ -189,7 +189,7 @@ func TestPurgeRoundEnds(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s := &scriptedPurge{faultyStore: h.store, batches: tt.batches}
-			svc := application.NewService(h.cfg, h.clock, h.wechat, s, s, s, s, s, h.tokens, nil)
+			svc := application.NewService(h.cfg, application.Deps{Clock: h.clock, WeChat: h.wechat, Domains: s, Apps: s, DataCenters: s, Users: s, Sessions: s, Tokens: h.tokens})
 			n, err := svc.PurgeSessions(h.ctx)
 			must(t, err)
 			if n != tt.want || len(s.got) != len(tt.batches) {
@@ -205,7 +205,7 @@ func TestPurgeRoundEnds(t *testing.T) {
 		})
 	}
 	s := &scriptedPurge{faultyStore: h.store}
-	svc := application.NewService(h.cfg, h.clock, h.wechat, s, s, s, s, s, h.tokens, nil)
+	svc := application.NewService(h.cfg, application.Deps{Clock: h.clock, WeChat: h.wechat, Domains: s, Apps: s, DataCenters: s, Users: s, Sessions: s, Tokens: h.tokens})
 	_, err := svc.PurgeSessions(h.ctx)
 	wantInternal(t, "PurgeSessions", err, domain.KindInternal)
 }

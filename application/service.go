@@ -50,6 +50,10 @@ type Config struct {
 	// due and retries the announcements of erasures not yet delivered
 	// (zero: 1 minute).
 	ErasureInterval time.Duration
+	// WeChatCoolDown is how long an appId's exchanges pause after WeChat
+	// answers 45011 (zero: until the start of the next wall-clock minute,
+	// WeChat's "retry next minute").
+	WeChatCoolDown time.Duration
 }
 
 // DefaultConfig returns the documented defaults.
@@ -72,12 +76,14 @@ func DefaultConfig() Config {
 // Service is the module's facade. Other modules hold a *Service and call it
 // directly; the HTTP adapter is one more caller.
 type Service struct {
-	cfg         Config
-	clock       Clock
-	wechat      WeChatOAuth
+	cfg    Config
+	clock  Clock
+	wechat WeChatOAuth
+	// domains and accounts are the tenant repositories themselves, for the
+	// reads that must not be cached (admin, import); tenants decorates them
+	// with the cache (the login's reads, every tenant write).
 	domains     UserDomainRepository
 	accounts    OfficialAccountRepository
-	dataCenters DataCenterRepository
 	users       UserRepository
 	sessions    SessionRepository
 	tokens      TokenIssuer
@@ -99,13 +105,35 @@ type Service struct {
 	erasure         erasureState
 }
 
-// NewService builds the facade from its ports. Zero lifetimes and intervals
-// in cfg take their defaults (a zero RefreshReuseGrace means no grace
-// window, a zero TenantCacheTTL no cache, a zero SessionPurgeInterval no purge); a nil clock is the wall clock and a nil logger discards.
-// Without options no abuse limit applies (WithLimiter adds them).
-func NewService(cfg Config, clock Clock, wechat WeChatOAuth, domains UserDomainRepository, accounts OfficialAccountRepository,
-	dataCenters DataCenterRepository, users UserRepository, sessions SessionRepository, tokens TokenIssuer, log *slog.Logger,
-	opts ...Option) *Service {
+// Deps are the service's ports: the adapters it drives. Clock, Log,
+// Limiter, Audit and OnLockout may be nil (the wall clock, a logger that
+// discards, no abuse limit, no audit trail, no lockout hook); the others are
+// required by the use cases that call them.
+type Deps struct {
+	Clock       Clock
+	WeChat      WeChatOAuth
+	Domains     UserDomainRepository
+	Apps        WeChatAppRepository
+	DataCenters DataCenterRepository
+	Users       UserRepository
+	Sessions    SessionRepository
+	Tokens      TokenIssuer
+	Log         *slog.Logger
+	// Limiter makes the login enforce the abuse limits (nil: none).
+	Limiter Limiter
+	// Audit records the security events (nil: no audit trail).
+	Audit AuditLog
+	// OnLockout is told of each lockout, after the WARN log line and the
+	// audit record the service writes itself (nil: nobody).
+	OnLockout LockoutHook
+}
+
+// NewService builds the facade from its configuration and its ports. Zero
+// lifetimes and intervals in cfg take their defaults (a zero
+// RefreshReuseGrace means no grace window, a zero TenantCacheTTL no cache, a
+// zero SessionPurgeInterval no purge). The tenant repositories are used
+// behind the tenant cache (a decorator of them, cfg.TenantCacheTTL).
+func NewService(cfg Config, deps Deps) *Service {
 	def := DefaultConfig()
 	if cfg.AccessTokenTTL <= 0 {
 		cfg.AccessTokenTTL = def.AccessTokenTTL
@@ -137,21 +165,26 @@ func NewService(cfg Config, clock Clock, wechat WeChatOAuth, domains UserDomainR
 	if cfg.ErasureInterval <= 0 {
 		cfg.ErasureInterval = def.ErasureInterval
 	}
+	if cfg.WeChatCoolDown < 0 {
+		cfg.WeChatCoolDown = 0
+	}
+	clock, log := deps.Clock, deps.Log
 	if clock == nil {
 		clock = SystemClock{}
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{cfg: cfg, clock: clock, wechat: wechat, domains: domains, accounts: accounts, dataCenters: dataCenters,
-		users: users, sessions: sessions, tokens: tokens, log: log, revoked: newRevocationCache(),
-		tenants: newTenantCache(cfg.TenantCacheTTL), purgeHolder: newPurgeHolder(), coolDownUntil: NextMinute,
-		refreshKeys: newRefreshKeyring(sessions, clock), verified: newVerifiedCache(cfg.VerifiedTokenCacheSize),
-		erasure: newErasureState()}
-	for _, o := range opts {
-		o(s)
+	coolDownUntil := NextMinute
+	if d := cfg.WeChatCoolDown; d > 0 {
+		coolDownUntil = func(now time.Time) time.Time { return now.Add(d) }
 	}
-	return s
+	return &Service{cfg: cfg, clock: clock, wechat: deps.WeChat, domains: deps.Domains, accounts: deps.Apps,
+		users: deps.Users, sessions: deps.Sessions, tokens: deps.Tokens, log: log, revoked: newRevocationCache(),
+		tenants:     newTenantCache(cfg.TenantCacheTTL, clock, deps.Domains, deps.Apps, deps.DataCenters),
+		purgeHolder: newPurgeHolder(), audit: deps.Audit, limiter: deps.Limiter, onLockout: deps.OnLockout,
+		coolDownUntil: coolDownUntil, refreshKeys: newRefreshKeyring(deps.Sessions, clock),
+		verified: newVerifiedCache(cfg.VerifiedTokenCacheSize), erasure: newErasureState()}
 }
 
 // Config returns the effective configuration.

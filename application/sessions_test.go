@@ -451,7 +451,7 @@ func TestARefreshThatLosesTheRaceGetsTheChild(t *testing.T) {
 	h := newHarness(t, func(c *application.Config) { c.RefreshReuseGrace = 0 })
 	res := h.login(signed(appID, "code-alice"))
 	s := h.store
-	racing := application.NewService(h.cfg, h.clock, h.wechat, s, s, s, s, racingSessions{SessionRepository: s, skew: time.Second}, h.tokens, nil)
+	racing := application.NewService(h.cfg, application.Deps{Clock: h.clock, WeChat: h.wechat, Domains: s, Apps: s, DataCenters: s, Users: s, Sessions: racingSessions{SessionRepository: s, skew: time.Second}, Tokens: h.tokens})
 	pair, err := racing.Refresh(h.ctx, res.Tokens.Refresh.Value)
 	if err != nil {
 		t.Fatalf("the loser of a race must get the child, got %v", err)

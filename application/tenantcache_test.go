@@ -58,7 +58,7 @@ func TestTenantCacheNegativeEntries(t *testing.T) {
 	h := newHarness(t, func(c *application.Config) { c.TenantCacheTTL = 5 * time.Second })
 	counter := &countingDomains{UserDomainRepository: h.store}
 	s := h.store
-	svc := application.NewService(h.cfg, h.clock, h.wechat, counter, s, s, s, s, h.tokens, nil)
+	svc := application.NewService(h.cfg, application.Deps{Clock: h.clock, WeChat: h.wechat, Domains: counter, Apps: s, DataCenters: s, Users: s, Sessions: s, Tokens: h.tokens})
 	login := func(domainName string) error {
 		in := signed(appID, "code-alice")
 		in.UserDomain = domainName

@@ -34,9 +34,6 @@ type Config struct {
 	// Limits are the abuse limits and the code replay guard (zero: limits
 	// off, the replay guard in memory).
 	Limits ratelimit.Settings
-	// WeChatCoolDown is how long an appId's exchanges pause after WeChat
-	// answers 45011 (zero: until the next wall-clock minute).
-	WeChatCoolDown time.Duration
 }
 
 // AuditConfig configures the audit trail.

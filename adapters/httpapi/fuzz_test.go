@@ -45,9 +45,10 @@ func newTestEcho(t testing.TB) (*echo.Echo, *wechatfake.Server) {
 	}
 	store := postgres.NewStore(pgtest.Open(t), box)
 	clock := application.SystemClock{}
-	svc := application.NewService(application.DefaultConfig(), clock,
-		wechat.NewClient(wechat.Config{BaseURL: wx.URL}, wechat.NewHTTPClient(0)),
-		store, store, store, store, store, token.NewIssuer(token.Config{}, store, clock), nil)
+	svc := application.NewService(application.DefaultConfig(), application.Deps{Clock: clock,
+		WeChat:  wechat.NewClient(wechat.Config{BaseURL: wx.URL}, wechat.NewHTTPClient(0)),
+		Domains: store, Apps: store, DataCenters: store, Users: store, Sessions: store,
+		Tokens: token.NewIssuer(token.Config{}, store, clock)})
 	ctx := context.Background()
 	if _, err := svc.CreateUserDomain(ctx, fzDomain, fzSecret); err != nil {
 		t.Fatal(err)

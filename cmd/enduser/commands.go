@@ -98,7 +98,7 @@ func openApp(ctx context.Context, cfg config, e env, opts setupOptions) (*app, e
 		mcfg.OlderMasterKeys = cfg.OlderMasterKeys
 	}
 	mcfg.Limits = cfg.limitSettings(a.redis)
-	mcfg.WeChatCoolDown = cfg.WeChatCoolDown
+	mcfg.Application.WeChatCoolDown = cfg.WeChatCoolDown
 	mcfg.HTTP.TrustedProxies = cfg.TrustedProxies
 	mcfg.Audit = modwire.AuditConfig{Off: cfg.AuditOff, Retention: cfg.AuditRetention}
 	mcfg.HTTP.CORSOrigins = cfg.CORSOrigins
