@@ -36,7 +36,7 @@ func fromIP(ctx context.Context, ip string) context.Context {
 // TestLockoutComesBeforeAnyWork: a locked-out (IP, user domain) is refused
 // before the store or WeChat is asked; the hook hears of it once.
 func TestLockoutComesBeforeAnyWork(t *testing.T) {
-	h := newHarness(t, func(c *application.Config) { c.TenantCacheTTL = 0 })
+	h := newHarness(t, func(c *application.Config) { c.TenantCacheOff = true })
 	svc, calls := limitedService(h, ratelimit.Config{LockoutFailures: 2, LockoutDuration: 20 * time.Minute})
 	ctx := fromIP(h.ctx, "192.0.2.1")
 	bad := signed(appID, "code-alice")

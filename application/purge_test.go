@@ -112,7 +112,7 @@ func TestPurgeOneInstanceAtATime(t *testing.T) {
 func TestRunPurgesInTheBackground(t *testing.T) {
 	for _, interval := range []time.Duration{time.Millisecond, 0} {
 		h := newHarness(t, func(c *application.Config) {
-			c.SessionPurgeInterval = interval
+			c.SessionPurgeInterval, c.PurgeOff = interval, interval == 0
 			c.RevocationSyncInterval = time.Millisecond
 		})
 		res := h.login(signed(appID, "code-alice"))

@@ -15,9 +15,12 @@ import (
 	"github.com/iotplatform/enduser-auth/domain"
 )
 
-// Config holds the service's policy settings.
+// Config holds the service's policy settings. In every field zero means
+// "the default" (DefaultConfig, the one place the defaults are defined); a
+// setting that may be switched off has an Off field of its own.
 type Config struct {
-	// DataCenter is the code of the data center this deployment serves.
+	// DataCenter is the code of the data center this deployment serves
+	// (DefaultConfig: CN; NewService keeps an empty one empty).
 	DataCenter string
 	// AccessTokenTTL is the access token lifetime (default 2h).
 	AccessTokenTTL time.Duration
@@ -28,35 +31,42 @@ type Config struct {
 	SessionMaxLifetime time.Duration
 	// RefreshReuseGrace is how long after its first use a refresh token still
 	// returns its child instead of revoking the session (default 10s).
-	RefreshReuseGrace time.Duration
+	// RefreshReuseGraceOff means no grace window (a duplicate that races the
+	// rotation itself still gets the child).
+	RefreshReuseGrace    time.Duration
+	RefreshReuseGraceOff bool
 	// RevocationSyncInterval bounds how long a revocation made by another
 	// instance takes to reach this one (default 5s).
 	RevocationSyncInterval time.Duration
-	// TenantCacheTTL is how long user domains, official accounts and data
-	// centers are cached (DefaultConfig: 5s; zero disables the cache). A change made by
+	// TenantCacheTTL is how long user domains, WeChat apps and data centers
+	// are cached (default 5s; TenantCacheOff: not cached). A change made by
 	// another process (the CLI, another instance) takes effect within it.
 	TenantCacheTTL time.Duration
+	TenantCacheOff bool
 	// SessionPurgeInterval is how often Run deletes the sessions that ended
-	// more than PurgeHorizon ago (DefaultConfig: 10m; zero: never).
+	// more than PurgeHorizon ago (default 10m; PurgeOff: never).
 	SessionPurgeInterval time.Duration
+	PurgeOff             bool
 	// VerifiedTokenCacheSize bounds how many verified access tokens
-	// VerifyAccessToken remembers, each until its expiry (zero: the default,
-	// 65,536, about 20 MB when full; negative: no cache).
+	// VerifyAccessToken remembers, each until its expiry (default 65,536,
+	// about 20 MB when full; VerifiedCacheOff: no cache).
 	VerifiedTokenCacheSize int
+	VerifiedCacheOff       bool
 	// DeletionCoolingOff is how long after a type 2 deletion request the
-	// account is erased unless a login cancels it (zero: 7 days).
+	// account is erased unless a login cancels it (default 7 days).
 	DeletionCoolingOff time.Duration
 	// ErasureInterval is how often Run erases the accounts whose deletion is
 	// due and retries the announcements of erasures not yet delivered
-	// (zero: 1 minute).
+	// (default 1 minute).
 	ErasureInterval time.Duration
 	// WeChatCoolDown is how long an appId's exchanges pause after WeChat
-	// answers 45011 (zero: until the start of the next wall-clock minute,
+	// answers 45011 (default: until the start of the next wall-clock minute,
 	// WeChat's "retry next minute").
 	WeChatCoolDown time.Duration
 }
 
-// DefaultConfig returns the documented defaults.
+// DefaultConfig returns the documented defaults: the only place they are
+// defined.
 func DefaultConfig() Config {
 	return Config{
 		DataCenter:             "CN",
@@ -71,6 +81,47 @@ func DefaultConfig() Config {
 		DeletionCoolingOff:     domain.DefaultDeletionCoolingOff,
 		ErasureInterval:        time.Minute,
 	}
+}
+
+// WithDefaults returns c with every zero (or negative) setting replaced by
+// its default, and the settings that are off zeroed: the effective
+// configuration (Service.Config). DataCenter and WeChatCoolDown (zero: the
+// next minute) are kept as they are.
+func (c Config) WithDefaults() Config {
+	def := DefaultConfig()
+	orDefault := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	orDefault(&c.AccessTokenTTL, def.AccessTokenTTL)
+	orDefault(&c.RefreshTokenTTL, def.RefreshTokenTTL)
+	orDefault(&c.SessionMaxLifetime, def.SessionMaxLifetime)
+	orDefault(&c.RefreshReuseGrace, def.RefreshReuseGrace)
+	orDefault(&c.RevocationSyncInterval, def.RevocationSyncInterval)
+	orDefault(&c.TenantCacheTTL, def.TenantCacheTTL)
+	orDefault(&c.SessionPurgeInterval, def.SessionPurgeInterval)
+	orDefault(&c.DeletionCoolingOff, def.DeletionCoolingOff)
+	orDefault(&c.ErasureInterval, def.ErasureInterval)
+	if c.VerifiedTokenCacheSize <= 0 {
+		c.VerifiedTokenCacheSize = def.VerifiedTokenCacheSize
+	}
+	if c.WeChatCoolDown < 0 {
+		c.WeChatCoolDown = 0
+	}
+	if c.RefreshReuseGraceOff {
+		c.RefreshReuseGrace = 0
+	}
+	if c.TenantCacheOff {
+		c.TenantCacheTTL = 0
+	}
+	if c.PurgeOff {
+		c.SessionPurgeInterval = 0
+	}
+	if c.VerifiedCacheOff {
+		c.VerifiedTokenCacheSize = 0
+	}
+	return c
 }
 
 // Service is the module's facade. Other modules hold a *Service and call it
@@ -129,45 +180,11 @@ type Deps struct {
 }
 
 // NewService builds the facade from its configuration and its ports. Zero
-// lifetimes and intervals in cfg take their defaults (a zero
-// RefreshReuseGrace means no grace window, a zero TenantCacheTTL no cache, a
-// zero SessionPurgeInterval no purge). The tenant repositories are used
-// behind the tenant cache (a decorator of them, cfg.TenantCacheTTL).
+// settings in cfg take their defaults (Config.WithDefaults). The tenant
+// repositories are used behind the tenant cache (a decorator of them,
+// cfg.TenantCacheTTL).
 func NewService(cfg Config, deps Deps) *Service {
-	def := DefaultConfig()
-	if cfg.AccessTokenTTL <= 0 {
-		cfg.AccessTokenTTL = def.AccessTokenTTL
-	}
-	if cfg.RefreshTokenTTL <= 0 {
-		cfg.RefreshTokenTTL = def.RefreshTokenTTL
-	}
-	if cfg.SessionMaxLifetime <= 0 {
-		cfg.SessionMaxLifetime = def.SessionMaxLifetime
-	}
-	if cfg.RefreshReuseGrace < 0 {
-		cfg.RefreshReuseGrace = 0
-	}
-	if cfg.TenantCacheTTL < 0 {
-		cfg.TenantCacheTTL = 0
-	}
-	if cfg.SessionPurgeInterval < 0 {
-		cfg.SessionPurgeInterval = 0
-	}
-	if cfg.VerifiedTokenCacheSize == 0 {
-		cfg.VerifiedTokenCacheSize = def.VerifiedTokenCacheSize
-	}
-	if cfg.RevocationSyncInterval <= 0 {
-		cfg.RevocationSyncInterval = def.RevocationSyncInterval
-	}
-	if cfg.DeletionCoolingOff <= 0 {
-		cfg.DeletionCoolingOff = def.DeletionCoolingOff
-	}
-	if cfg.ErasureInterval <= 0 {
-		cfg.ErasureInterval = def.ErasureInterval
-	}
-	if cfg.WeChatCoolDown < 0 {
-		cfg.WeChatCoolDown = 0
-	}
+	cfg = cfg.WithDefaults()
 	clock, log := deps.Clock, deps.Log
 	if clock == nil {
 		clock = SystemClock{}

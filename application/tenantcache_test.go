@@ -34,7 +34,7 @@ func TestTenantCache(t *testing.T) {
 
 // TestTenantCacheDisabled: with a zero TTL every login reads the store.
 func TestTenantCacheDisabled(t *testing.T) {
-	h := newHarness(t, func(c *application.Config) { c.TenantCacheTTL = 0 })
+	h := newHarness(t, func(c *application.Config) { c.TenantCacheOff = true })
 	h.login(signed(appID, "code-alice"))
 	must(t, h.store.SetUserDomainEnabled(h.ctx, tenant, false))
 	_, err := h.svc.LoginWithWeChatOfficialAccount(h.ctx, signed(appID, "code-bob"))

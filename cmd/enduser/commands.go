@@ -93,7 +93,8 @@ func openApp(ctx context.Context, cfg config, e env, opts setupOptions) (*app, e
 		a.Close()
 		return nil, err
 	}
-	mcfg := modwire.NewConfig(key, cfg.App, cfg.WeChatBaseURL, cfg.WeChatTimeout, cfg.SigningKeyPublishDelay)
+	mcfg := modwire.NewConfig(modwire.ConfigParams{MasterKey: key, Application: cfg.App, WeChatBaseURL: cfg.WeChatBaseURL,
+		WeChatTimeout: cfg.WeChatTimeout, KeyPublishDelay: cfg.SigningKeyPublishDelay, KeyPublishOff: cfg.SigningKeyPublishOff})
 	if !isDev {
 		mcfg.OlderMasterKeys = cfg.OlderMasterKeys
 	}
