@@ -140,7 +140,7 @@ func (s *Service) RotateUserDomainSecret(ctx context.Context, name, newSecret st
 func (s *Service) EndUserSessions(ctx context.Context, uid string) (n int, err error) {
 	var userDomain string
 	defer func() {
-		s.logOutcome(ctx, "sessions.end_all", err, slog.String("uid", safeLog(uid)), slog.Int("sessions", n))
+		err = s.logOutcome(ctx, "sessions.end_all", err, slog.String("uid", safeLog(uid)), slog.Int("sessions", n))
 		if err == nil {
 			s.record(ctx, AuditEvent{Event: AuditSessionsEnded, UserDomain: userDomain, UID: safeLog(uid)})
 		}
@@ -183,7 +183,7 @@ func (s *Service) setUserDisabled(ctx context.Context, uid string, disabled bool
 		event, ev = "user.disable", AuditUserDisabled
 	}
 	defer func() {
-		s.logOutcome(ctx, event, err, slog.String("uid", safeLog(uid)))
+		err = s.logOutcome(ctx, event, err, slog.String("uid", safeLog(uid)))
 		if err == nil {
 			s.record(ctx, AuditEvent{Event: ev, UserDomain: userDomain, UID: safeLog(uid)})
 		}

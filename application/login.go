@@ -81,7 +81,7 @@ func (s *Service) loginWithWeChat(ctx context.Context, kind domain.AppKind, in W
 		if err == nil {
 			attrs = append(attrs, slog.String("uid", res.UID), slog.Bool("registered", res.Registered), slog.String("identity", res.Outcome.String()))
 		}
-		s.logOutcome(ctx, loginEvents[kind], err, attrs...)
+		err = s.logOutcome(ctx, loginEvents[kind], err, attrs...)
 		s.record(ctx, AuditEvent{Event: AuditLogin, Outcome: domain.KindOf(err), WeChatErrcode: weChatErrcode(err),
 			UserDomain: safeLog(strings.TrimSpace(in.UserDomain)), AppID: safeLog(strings.TrimSpace(in.AppID)), AppKind: kind,
 			UID: res.UID, OpenID: openID})

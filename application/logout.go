@@ -25,7 +25,7 @@ func (s *Service) Logout(ctx context.Context, accessToken string) error {
 func (s *Service) LogoutDevice(ctx context.Context, accessToken, deviceID string) (err error) {
 	var p domain.Principal
 	defer func() {
-		s.logOutcome(ctx, "logout", err, slog.Bool("deviceGiven", deviceID != ""))
+		err = s.logOutcome(ctx, "logout", err, slog.Bool("deviceGiven", deviceID != ""))
 		s.record(ctx, AuditEvent{Event: AuditLogout, Outcome: domain.KindOf(err), UserDomain: p.UserDomain, AppID: p.AppID, UID: p.UID,
 			DeviceGiven: deviceID != ""})
 	}()

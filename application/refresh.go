@@ -23,7 +23,7 @@ import (
 // one database round trip. A version-1 token needs its session's stored key
 // first: two. Each session's children keep its version.
 func (s *Service) Refresh(ctx context.Context, refreshToken string) (pair domain.TokenPair, err error) {
-	defer func() { s.logOutcome(ctx, "token.refresh", err) }()
+	defer func() { err = s.logOutcome(ctx, "token.refresh", err) }()
 	if domain.StripBearer(refreshToken) == "" {
 		return pair, domain.E(domain.KindRefreshTokenRequired)
 	}

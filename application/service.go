@@ -278,12 +278,14 @@ func (s *Service) pairFor(ctx context.Context, sess domain.Session, now time.Tim
 // logOutcome logs an authentication attempt with its outcome (ASVS 16.3.1).
 // A failure's cause, when it has one (WeChat down, a database error), is
 // logged too: it never reaches the client, so the log is where it goes.
-// Callers never pass secrets, codes, tokens or openids in attrs.
-func (s *Service) logOutcome(ctx context.Context, event string, err error, attrs ...any) {
+// Callers never pass secrets, codes, tokens or openids in attrs. It returns
+// err, marked as logged (Logged) when it logged it at ERROR, so that an
+// adapter does not log the same failure again.
+func (s *Service) logOutcome(ctx context.Context, event string, err error, attrs ...any) error {
 	attrs = append([]any{slog.String("event", event)}, attrs...)
 	if err == nil {
 		s.log.InfoContext(ctx, event+" succeeded", append(attrs, slog.String("outcome", "ok"))...)
-		return
+		return nil
 	}
 	k := domain.KindOf(err)
 	attrs = append(attrs, slog.String("outcome", string(k)))
@@ -293,11 +295,25 @@ func (s *Service) logOutcome(ctx context.Context, event string, err error, attrs
 	}
 	if k == domain.KindInternal || k == domain.KindLogoutFailed {
 		s.log.ErrorContext(ctx, event+" failed", attrs...)
-		return
+		return loggedError{err}
 	}
 	if k == domain.KindWeChatUnavailable { // an outage an operator must see
 		s.log.WarnContext(ctx, event+" failed", attrs...)
-		return
+		return err
 	}
 	s.log.InfoContext(ctx, event+" refused", attrs...)
+	return err
+}
+
+// loggedError is an error the service has logged with its cause already.
+type loggedError struct{ error }
+
+func (e loggedError) Unwrap() error { return e.error }
+
+// Logged reports whether the service has logged err (an internal failure)
+// already, with its cause and the request's id: an adapter that logs the
+// internal failures it answers skips those, so that each is logged once.
+func Logged(err error) bool {
+	var l loggedError
+	return errors.As(err, &l)
 }

@@ -66,7 +66,7 @@ func (s *Service) UserInfo(ctx context.Context, p domain.Principal) (UserProfile
 // kept). Errors: KindUserNotFound, KindProfileSaveFailed (the store failed).
 // u comes from domain.ParseProfileUpdate, which checks the rules.
 func (s *Service) SetUserProfile(ctx context.Context, uid string, u domain.ProfileUpdate) (err error) {
-	defer func() { s.logOutcome(ctx, "profile.update", err, slog.String("uid", safeLog(uid))) }()
+	defer func() { err = s.logOutcome(ctx, "profile.update", err, slog.String("uid", safeLog(uid))) }()
 	if err := s.users.UpdateUserProfile(ctx, uid, u); err != nil {
 		if domain.IsKind(err, domain.KindUserNotFound) {
 			return err
