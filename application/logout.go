@@ -22,17 +22,37 @@ func (s *Service) Logout(ctx context.Context, accessToken string) error {
 // listeners registered with OnLogout hear of the logout once the revocation
 // is stored. A deviceId that is longer than domain.MaxDeviceIDLength or holds
 // anything but printable ASCII fails with KindLogoutFailed and ends nothing.
+// It is VerifyAccessToken then LogoutSession, logged and audited as one
+// logout attempt (a refused token too).
 func (s *Service) LogoutDevice(ctx context.Context, accessToken, deviceID string) (err error) {
 	var p domain.Principal
-	defer func() {
-		err = s.logOutcome(ctx, "logout", err, slog.Bool("deviceGiven", deviceID != ""))
-		s.record(ctx, AuditEvent{Event: AuditLogout, Outcome: domain.KindOf(err), UserDomain: p.UserDomain, AppID: p.AppID, UID: p.UID,
-			DeviceGiven: deviceID != ""})
-	}()
+	defer func() { err = s.logoutOutcome(ctx, p, deviceID, err) }()
 	p, err = s.VerifyAccessToken(ctx, accessToken)
 	if err != nil {
 		return err
 	}
+	return s.endSession(ctx, p, deviceID)
+}
+
+// LogoutSession is LogoutDevice for a principal the caller has verified
+// already (VerifyAccessToken, or httpapi's RequireAccessToken middleware):
+// like UserInfo and DeleteAccount, it takes the principal, not the token.
+// Errors: KindLogoutFailed.
+func (s *Service) LogoutSession(ctx context.Context, p domain.Principal, deviceID string) (err error) {
+	defer func() { err = s.logoutOutcome(ctx, p, deviceID, err) }()
+	return s.endSession(ctx, p, deviceID)
+}
+
+// logoutOutcome logs and audits one logout attempt.
+func (s *Service) logoutOutcome(ctx context.Context, p domain.Principal, deviceID string, err error) error {
+	err = s.logOutcome(ctx, "logout", err, slog.Bool("deviceGiven", deviceID != ""))
+	s.record(ctx, AuditEvent{Event: AuditLogout, Outcome: domain.KindOf(err), UserDomain: p.UserDomain, AppID: p.AppID, UID: p.UID,
+		DeviceGiven: deviceID != ""})
+	return err
+}
+
+// endSession is the logout of a verified principal.
+func (s *Service) endSession(ctx context.Context, p domain.Principal, deviceID string) error {
 	if err := domain.CheckDeviceID(deviceID); err != nil {
 		return err
 	}

@@ -81,11 +81,18 @@ func (s *Service) SetUserProfile(ctx context.Context, uid string, u domain.Profi
 // and changes the profile of the token's user. Errors: KindAccessTokenRequired,
 // KindTokenInvalid, the kinds of domain.ParseProfileUpdate, KindUserNotFound,
 // KindProfileSaveFailed. The token is checked first, then the parameters.
+// It is VerifyAccessToken then UpdateUserInfo.
 func (s *Service) SetUserInfo(ctx context.Context, accessToken string, sent map[string]string) error {
 	p, err := s.VerifyAccessToken(ctx, accessToken)
 	if err != nil {
 		return err
 	}
+	return s.UpdateUserInfo(ctx, p, sent)
+}
+
+// UpdateUserInfo is SetUserInfo for a principal the caller has verified
+// already (like UserInfo, it takes the principal, not the token).
+func (s *Service) UpdateUserInfo(ctx context.Context, p domain.Principal, sent map[string]string) error {
 	u, err := domain.ParseProfileUpdate(sent)
 	if err != nil {
 		return err
