@@ -196,12 +196,27 @@ func NewService(cfg Config, deps Deps) *Service {
 	if d := cfg.WeChatCoolDown; d > 0 {
 		coolDownUntil = func(now time.Time) time.Time { return now.Add(d) }
 	}
-	return &Service{cfg: cfg, clock: clock, wechat: deps.WeChat, domains: deps.Domains, accounts: deps.Apps,
-		users: deps.Users, sessions: deps.Sessions, tokens: deps.Tokens, log: log, revoked: newRevocationCache(),
-		tenants:     newTenantCache(cfg.TenantCacheTTL, clock, deps.Domains, deps.Apps, deps.DataCenters),
-		purgeHolder: newPurgeHolder(), audit: deps.Audit, limiter: deps.Limiter, onLockout: deps.OnLockout,
-		coolDownUntil: coolDownUntil, refreshKeys: newRefreshKeyring(deps.Sessions, clock),
-		verified: newVerifiedCache(cfg.VerifiedTokenCacheSize), erasure: newErasureState()}
+	return &Service{
+		cfg:           cfg,
+		clock:         clock,
+		wechat:        deps.WeChat,
+		domains:       deps.Domains,
+		accounts:      deps.Apps,
+		tenants:       newTenantCache(cfg.TenantCacheTTL, clock, deps.Domains, deps.Apps, deps.DataCenters),
+		users:         deps.Users,
+		sessions:      deps.Sessions,
+		tokens:        deps.Tokens,
+		log:           log,
+		audit:         deps.Audit,
+		limiter:       deps.Limiter,
+		onLockout:     deps.OnLockout,
+		coolDownUntil: coolDownUntil,
+		revoked:       newRevocationCache(),
+		purgeHolder:   newPurgeHolder(),
+		refreshKeys:   newRefreshKeyring(deps.Sessions, clock),
+		verified:      newVerifiedCache(cfg.VerifiedTokenCacheSize),
+		erasure:       newErasureState(),
+	}
 }
 
 // Config returns the effective configuration.
