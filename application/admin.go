@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/iotplatform/enduser-auth/domain"
@@ -27,8 +29,7 @@ func (s *Service) CreateUserDomain(ctx context.Context, name, secret string) (do
 	if err != nil {
 		return domain.UserDomain{}, err
 	}
-	defer s.tenants.clear()
-	d, err = s.domains.CreateUserDomain(ctx, d)
+	d, err = s.tenants.CreateUserDomain(ctx, d)
 	if err != nil {
 		return domain.UserDomain{}, internalUnless(err, domain.KindInvalid)
 	}
@@ -46,8 +47,7 @@ func (s *Service) SetUserDomainEnabled(ctx context.Context, name string, enabled
 	if err != nil {
 		return err
 	}
-	defer s.tenants.clear()
-	if err := s.domains.SetUserDomainEnabled(ctx, n, enabled); err != nil {
+	if err := s.tenants.SetUserDomainEnabled(ctx, n, enabled); err != nil {
 		return internalUnless(err, domain.KindUserDomainNotFound)
 	}
 	ev := AuditUserDomainEnabled
@@ -95,8 +95,7 @@ func (s *Service) PutWeChatApp(ctx context.Context, kind domain.AppKind, userDom
 	if err != nil {
 		return err
 	}
-	defer s.tenants.clear()
-	return internalUnless(s.accounts.PutWeChatApp(ctx, a), domain.KindInvalid)
+	return internalUnless(s.tenants.PutWeChatApp(ctx, a), domain.KindInvalid)
 }
 
 // PutDataCenter creates or replaces a data center and the MCCs it serves.
@@ -105,8 +104,7 @@ func (s *Service) PutDataCenter(ctx context.Context, code, apiURL string, mccs [
 	if err != nil {
 		return err
 	}
-	defer s.tenants.clear()
-	return internalUnless(s.dataCenters.PutDataCenter(ctx, dc), domain.KindInvalid)
+	return internalUnless(s.tenants.PutDataCenter(ctx, dc), domain.KindInvalid)
 }
 
 // RotateUserDomainSecret gives a user domain a new secret (generated, 256
@@ -124,8 +122,7 @@ func (s *Service) RotateUserDomainSecret(ctx context.Context, name, newSecret st
 		newSecret = generateSecret()
 	}
 	now := s.clock.Now()
-	defer s.tenants.clear()
-	d, err := s.domains.RotateUserDomainSecret(ctx, n, func(cur domain.UserDomain) (domain.UserDomain, error) {
+	d, err := s.tenants.RotateUserDomainSecret(ctx, n, func(cur domain.UserDomain) (domain.UserDomain, error) {
 		return cur.RotateSecret(newSecret, now, overlap)
 	})
 	if err != nil {
@@ -133,4 +130,72 @@ func (s *Service) RotateUserDomainSecret(ctx context.Context, name, newSecret st
 	}
 	s.record(ctx, AuditEvent{Event: AuditSecretRotated, UserDomain: n})
 	return d, nil
+}
+
+// EndUserSessions ends every session of the user uid at once (a stolen
+// phone), by one user-scope revocation: their refresh tokens answer 5032 from
+// now on, their access tokens stop verifying here at once and on every other
+// instance within the revocation sync interval. It returns how many live
+// sessions it ended; an unknown user has none. The user may log in again.
+func (s *Service) EndUserSessions(ctx context.Context, uid string) (n int, err error) {
+	var userDomain string
+	defer func() {
+		err = s.logOutcome(ctx, "sessions.end_all", err, slog.String("uid", safeLog(uid)), slog.Int("sessions", n))
+		if err == nil {
+			s.record(ctx, AuditEvent{Event: AuditSessionsEnded, UserDomain: userDomain, UID: safeLog(uid)})
+		}
+	}()
+	uid = strings.TrimSpace(uid)
+	if uid == "" {
+		return 0, &domain.Error{Kind: domain.KindInvalid, Detail: "a uid is required"}
+	}
+	now := s.clock.Now()
+	n, userDomain, err = s.sessions.RevokeScope(ctx, ScopeUser, uid, now)
+	if err != nil {
+		return 0, internal(err)
+	}
+	if userDomain != "" {
+		s.revoked.revokeUser(uid, now)
+	}
+	return n, nil
+}
+
+// DisableUser disables the end user uid: its sessions end (as
+// EndUserSessions), and until EnableUser its logins, refreshes and tokens
+// answer KindUserDisabled (5041) on this instance at once, on the others
+// within the revocation sync interval (refreshes and logins everywhere at
+// once: the store decides them). Errors: KindInvalid, KindUserNotFound.
+func (s *Service) DisableUser(ctx context.Context, uid string) error {
+	return s.setUserDisabled(ctx, uid, true)
+}
+
+// EnableUser lets a disabled user log in again; the sessions the disable
+// ended stay ended. Enabling a user that is not disabled changes nothing.
+// Errors: KindInvalid, KindUserNotFound.
+func (s *Service) EnableUser(ctx context.Context, uid string) error {
+	return s.setUserDisabled(ctx, uid, false)
+}
+
+func (s *Service) setUserDisabled(ctx context.Context, uid string, disabled bool) (err error) {
+	var userDomain string
+	event, ev := "user.enable", AuditUserEnabled
+	if disabled {
+		event, ev = "user.disable", AuditUserDisabled
+	}
+	defer func() {
+		err = s.logOutcome(ctx, event, err, slog.String("uid", safeLog(uid)))
+		if err == nil {
+			s.record(ctx, AuditEvent{Event: ev, UserDomain: userDomain, UID: safeLog(uid)})
+		}
+	}()
+	uid = strings.TrimSpace(uid)
+	if uid == "" {
+		return &domain.Error{Kind: domain.KindInvalid, Detail: "a uid is required"}
+	}
+	now := s.clock.Now()
+	if userDomain, err = s.sessions.SetUserDisabled(ctx, uid, disabled, now); err != nil {
+		return internalUnless(err, domain.KindUserNotFound)
+	}
+	s.revoked.setDisabled(uid, disabled, now)
+	return nil
 }

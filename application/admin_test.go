@@ -129,7 +129,7 @@ func TestPutDataCenter(t *testing.T) {
 }
 
 func TestNewServiceDefaults(t *testing.T) {
-	s := application.NewService(application.Config{DataCenter: "CN"}, nil, nil, nil, nil, nil, nil, nil, nil, nil)
+	s := application.NewService(application.Config{DataCenter: "CN"}, application.Deps{})
 	got, def := s.Config(), application.DefaultConfig()
 	if got.AccessTokenTTL != def.AccessTokenTTL || got.RefreshTokenTTL != def.RefreshTokenTTL ||
 		got.SessionMaxLifetime != def.SessionMaxLifetime || got.RevocationSyncInterval != def.RevocationSyncInterval {

@@ -80,13 +80,6 @@ type AuditEvent struct {
 	RequestMeta
 }
 
-// AuditLog records security events. Record must not block: an
-// implementation queues the event and writes it later (a login never waits for
-// the audit), dropping it when its queue is full.
-type AuditLog interface {
-	Record(ctx context.Context, e AuditEvent)
-}
-
 // SetAuditLog makes the service record its security events in a (nil: none).
 // Call it before serving.
 func (s *Service) SetAuditLog(a AuditLog) { s.audit = a }

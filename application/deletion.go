@@ -92,7 +92,7 @@ func (s *Service) DeleteUser(ctx context.Context, uid string, now bool) (Deletio
 
 func (s *Service) requestDeletion(ctx context.Context, uid string, t domain.DeletionType) (d DeletionScheduled, err error) {
 	defer func() {
-		s.logOutcome(ctx, "account.deletion_requested", err, slog.String("uid", safeLog(uid)), slog.Int("type", int(t)),
+		err = s.logOutcome(ctx, "account.deletion_requested", err, slog.String("uid", safeLog(uid)), slog.Int("type", int(t)),
 			slog.Time("dueAt", d.DueAt), slog.Bool("erased", d.Erased))
 		if err == nil {
 			ev := AuditDeletionRequested

@@ -30,13 +30,6 @@ type UserExportRepository interface {
 	UserExportData(ctx context.Context, uid string) (StoredUserData, error)
 }
 
-// AuditReader reads the audit trail.
-type AuditReader interface {
-	// UserAuditRecords lists at most limit records of uid in userDomain,
-	// oldest first, as stored (openids as their keyed hashes).
-	UserAuditRecords(ctx context.Context, userDomain, uid string, limit int) ([]AuditRecord, error)
-}
-
 // StoredUserData is what UserExportData returns.
 type StoredUserData struct {
 	User          domain.EndUser
@@ -148,8 +141,7 @@ type ExportedSession struct {
 	LogoutDeviceID   *string    `json:"logoutDeviceId"`
 }
 
-// SetAuditReader gives ExportUser the audit trail to read (nil: exports
-// carry no audit records). Call it before serving.
+// SetAuditReader replaces Deps.AuditTrail (tests).
 func (s *Service) SetAuditReader(r AuditReader) { s.auditReader = r }
 
 // ExportUser returns everything the module holds about uid. Errors:
@@ -157,7 +149,7 @@ func (s *Service) SetAuditReader(r AuditReader) { s.auditReader = r }
 func (s *Service) ExportUser(ctx context.Context, uid string) (out UserExport, err error) {
 	uid = strings.TrimSpace(uid)
 	defer func() {
-		s.logOutcome(ctx, "user.export", err, slog.String("uid", safeLog(uid)))
+		err = s.logOutcome(ctx, "user.export", err, slog.String("uid", safeLog(uid)))
 		if err == nil {
 			s.record(ctx, AuditEvent{Event: AuditUserExported, UserDomain: out.User.UserDomain, UID: out.User.UID})
 		}

@@ -87,7 +87,7 @@ func newHarness(t *testing.T, configure ...func(*application.Config)) *harness {
 // keys, as another process of the deployment would be.
 func (h *harness) newService() *application.Service {
 	s := h.store
-	return application.NewService(h.cfg, h.clock, h.wechat, s, s, s, s, s, h.tokens, nil)
+	return application.NewService(h.cfg, application.Deps{Clock: h.clock, WeChat: h.wechat, Domains: s, Apps: s, DataCenters: s, Users: s, Sessions: s, Tokens: h.tokens})
 }
 
 func (h *harness) seed() {

@@ -10,58 +10,6 @@ import (
 	"github.com/iotplatform/enduser-auth/domain"
 )
 
-// Limiter is the abuse-limit port. Implementations keep their state where
-// they like (memory, Redis) and never fail a request because of it: when
-// their store fails they fall back to something that answers, so the methods
-// return no error.
-type Limiter interface {
-	// AllowRequest takes one request from clientIP's token bucket.
-	AllowRequest(ctx context.Context, clientIP string) Decision
-	// LockedOut reports whether (clientIP, userDomain) is locked out; a
-	// refused Decision carries the time left.
-	LockedOut(ctx context.Context, clientIP, userDomain string) Decision
-	// SignatureFailed records one signature failure of (clientIP,
-	// userDomain). When this failure starts a lockout it returns the
-	// lockout's end and true (once per lockout, whatever the instances).
-	SignatureFailed(ctx context.Context, clientIP, userDomain string) (until time.Time, locked bool)
-	// AllowExchange takes one WeChat exchange of (userDomain, appID)'s cap;
-	// it refuses while appID cools down.
-	AllowExchange(ctx context.Context, userDomain, appID string) Decision
-	// CoolDown refuses every exchange of appID until until (WeChat said
-	// 45011: retry next minute).
-	CoolDown(ctx context.Context, appID string, until time.Time)
-}
-
-// Decision is a limiter's answer.
-type Decision struct {
-	Allowed bool
-	// RetryAfter is, when refused, how long until a retry may pass.
-	RetryAfter time.Duration
-}
-
-// Allow is the Decision that lets a request through.
-var Allow = Decision{Allowed: true}
-
-// LockoutHook is told of every lockout once (not per refused request).
-type LockoutHook func(ctx context.Context, clientIP, userDomain string, until time.Time)
-
-// Option configures a Service beyond its ports.
-type Option func(*Service)
-
-// WithLimiter makes the login enforce the abuse limits of l (nil: none).
-func WithLimiter(l Limiter) Option { return func(s *Service) { s.limiter = l } }
-
-// WithLockoutHook has hook told of each lockout (after the WARN log line and
-// the audit record the service writes itself).
-func WithLockoutHook(hook LockoutHook) Option { return func(s *Service) { s.onLockout = hook } }
-
-// WithCoolDown sets how long an appId cools down after WeChat answers 45011:
-// next(now) is the end of the cool-down (default: the start of the next
-// wall-clock minute, WeChat's "retry next minute").
-func WithCoolDown(next func(now time.Time) time.Time) Option {
-	return func(s *Service) { s.coolDownUntil = next }
-}
-
 // NextMinute is the default cool-down end: the start of the next minute.
 func NextMinute(now time.Time) time.Time { return now.Truncate(time.Minute).Add(time.Minute) }
 

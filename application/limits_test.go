@@ -21,11 +21,11 @@ type lockoutCall struct {
 func limitedService(h *harness, cfg ratelimit.Config) (*application.Service, *[]lockoutCall) {
 	var calls []lockoutCall
 	s := h.store
-	svc := application.NewService(h.cfg, h.clock, h.wechat, s, s, s, s, s, h.tokens, nil,
-		application.WithLimiter(ratelimit.NewMemory(cfg, h.clock)),
-		application.WithLockoutHook(func(_ context.Context, ip, ud string, until time.Time) {
+	svc := application.NewService(h.cfg, application.Deps{Clock: h.clock, WeChat: h.wechat, Domains: s, Apps: s, DataCenters: s, Users: s, Sessions: s, Tokens: h.tokens,
+		Limiter: ratelimit.NewMemory(cfg, h.clock),
+		OnLockout: func(_ context.Context, ip, ud string, until time.Time) {
 			calls = append(calls, lockoutCall{ip, ud, until})
-		}))
+		}})
 	return svc, &calls
 }
 
@@ -36,7 +36,7 @@ func fromIP(ctx context.Context, ip string) context.Context {
 // TestLockoutComesBeforeAnyWork: a locked-out (IP, user domain) is refused
 // before the store or WeChat is asked; the hook hears of it once.
 func TestLockoutComesBeforeAnyWork(t *testing.T) {
-	h := newHarness(t, func(c *application.Config) { c.TenantCacheTTL = 0 })
+	h := newHarness(t, func(c *application.Config) { c.TenantCacheOff = true })
 	svc, calls := limitedService(h, ratelimit.Config{LockoutFailures: 2, LockoutDuration: 20 * time.Minute})
 	ctx := fromIP(h.ctx, "192.0.2.1")
 	bad := signed(appID, "code-alice")

@@ -249,7 +249,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	h := newHarness(t)
 	var buf bytes.Buffer
 	s := h.store
-	svc := application.NewService(h.cfg, h.clock, h.wechat, s, s, s, s, s, h.tokens, slog.New(slog.NewJSONHandler(&buf, nil)))
+	svc := application.NewService(h.cfg, application.Deps{Clock: h.clock, WeChat: h.wechat, Domains: s, Apps: s, DataCenters: s, Users: s, Sessions: s, Tokens: h.tokens, Log: slog.New(slog.NewJSONHandler(&buf, nil))})
 	ok := signed(appID, "code-alice")
 	res, err := svc.LoginWithWeChatOfficialAccount(h.ctx, ok)
 	must(t, err)

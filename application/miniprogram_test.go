@@ -108,7 +108,7 @@ func TestMiniProgramLookupIsCached(t *testing.T) {
 // signature failures, the exchange cap and WeChat's 45011 cool-down apply to
 // its appId.
 func TestMiniProgramLoginHasTheLimits(t *testing.T) {
-	h := newHarness(t, func(c *application.Config) { c.TenantCacheTTL = 0 })
+	h := newHarness(t, func(c *application.Config) { c.TenantCacheOff = true })
 	withMiniProgram(h)
 	h.wechat.codes["js-quota"] = person{err: domain.Errorf(domain.KindWeChatRejected, `{"errcode":45011,"errmsg":"api minute-quota reach limit"}`)}
 	h.wechat.codes["js-alice"] = person{openID: "om-alice"}

@@ -7,33 +7,21 @@ import (
 	"github.com/iotplatform/enduser-auth/domain"
 )
 
-// The ports below are declared here, by the code that uses them. Every error an
-// implementation returns is either a *domain.Error of the kind documented on
-// the method, or an unexpected failure (which the service reports as internal).
-
-// Clock tells the time. Tests pass a fake one.
-type Clock interface {
-	Now() time.Time
-}
-
-// SystemClock is the wall clock.
-type SystemClock struct{}
-
-// Now returns time.Now().
-func (SystemClock) Now() time.Time { return time.Now() }
-
-// WeChatOAuth exchanges an OAuth code for the user's identity.
-type WeChatOAuth interface {
-	// ExchangeCode calls WeChat once (never retried: the code is consumed).
-	// Errors: KindWeChatUnavailable (network, timeout, non-2xx),
-	// KindWeChatRejected (errcode, no openid, snapshot user; Detail carries
-	// WeChat's errcode and errmsg), KindWeChatMalformed (unparseable body).
-	ExchangeCode(ctx context.Context, appID, appSecret, code string) (domain.WeChatIdentity, error)
-	// ExchangeJSCode exchanges a mini program's wx.login() code
-	// (jscode2session) the same way, with the same errors. WeChat's
-	// session_key is dropped: it is neither returned, stored nor logged.
-	ExchangeJSCode(ctx context.Context, appID, appSecret, jsCode string) (domain.WeChatIdentity, error)
-}
+// The ports of the service, declared by the code that uses them, all passed
+// in Deps (NewService):
+//
+//	stores (this file)          UserDomainRepository, OfficialAccountRepository (= WeChatAppRepository),
+//	                            DataCenterRepository, UserRepository (with AccountDeletionRepository),
+//	                            SessionRepository (with RefreshKeyRepository); the signing keys'
+//	                            store is the token adapter's own port (token.KeyRepository)
+//	the outside (ports_external.go)
+//	                            Clock, WeChatOAuth, TokenIssuer (+ SigningKeyReloader), Limiter
+//	                            (+ LockoutHook), AuditLog, AuditReader (user exports)
+//	values they exchange        porttypes.go
+//
+// Every error an implementation returns is either a *domain.Error of the
+// kind documented on the method, or an unexpected failure (which the service
+// reports as internal).
 
 // UserDomainRepository stores user domains (tenants).
 type UserDomainRepository interface {
@@ -81,35 +69,6 @@ type DataCenterRepository interface {
 	PutDataCenter(ctx context.Context, dc domain.DataCenter) error
 }
 
-// LoginRecord is one login to record: who WeChat says the person is, the
-// user to register if nobody is this person yet, and the session to start
-// for whoever it is.
-type LoginRecord struct {
-	UserDomainID int64
-	Identity     domain.WeChatIdentity
-	// Candidate is registered when the identity names nobody (its uid is
-	// fresh, made by the caller).
-	Candidate domain.EndUser
-	// Session is started for the user found (Session.ForUser).
-	Session domain.Session
-	// At is the login time: the user's last login becomes At unless a later
-	// one is recorded already.
-	At time.Time
-	// AppKind is the kind of the app logged in through, recorded as the way
-	// a registered Candidate registered (zero: an official account).
-	AppKind domain.AppKind
-}
-
-// RecordedLogin is what recording a login did.
-type RecordedLogin struct {
-	User    domain.EndUser
-	Session domain.Session // as stored: Session.ForUser(User.ID())
-	Outcome domain.LoginOutcome
-	// DeletionCancelled is true when the user's deletion was pending (a
-	// cooling-off) and this login cancelled it.
-	DeletionCancelled bool
-}
-
 // UserRepository stores end users and their WeChat bindings.
 type UserRepository interface {
 	// RecordLogin records a login as one atomic operation: it decides who the
@@ -140,43 +99,6 @@ type UserRepository interface {
 	UserExportRepository
 }
 
-// UserApps is a user with its WeChat bindings.
-type UserApps struct {
-	User domain.EndUser
-	// RegisteredVia is the kind of app of the login that registered the user.
-	RegisteredVia domain.AppKind
-	// Bindings are the user's openids, oldest first.
-	Bindings []AppBinding
-}
-
-// AppBinding is a user's openid under one WeChat app.
-type AppBinding struct {
-	Kind     domain.AppKind
-	Identity domain.WeChatIdentity
-}
-
-// PendingDeletion is a user's scheduled erasure.
-type PendingDeletion struct {
-	UID        string
-	UserDomain string // the user domain's name
-	DueAt      time.Time
-}
-
-// ErasedUser is an erased account, as other modules learn of it: what they
-// hold under UID in UserDomain is to be deleted.
-type ErasedUser struct {
-	UID        string
-	UserDomain string
-	ErasedAt   time.Time
-}
-
-// ErasureNotice is one undelivered announcement of the erasure outbox.
-type ErasureNotice struct {
-	ID       int64
-	User     ErasedUser
-	Attempts int // failed deliveries so far
-}
-
 // AccountDeletionRepository stores pending deletions, erases accounts and
 // keeps the erasure outbox.
 type AccountDeletionRepository interface {
@@ -203,32 +125,6 @@ type AccountDeletionRepository interface {
 	CompleteErasureNotice(ctx context.Context, id int64) error
 	// RetryErasureNotice counts a failed delivery and makes the notice due at at.
 	RetryErasureNotice(ctx context.Context, id int64, at time.Time) error
-}
-
-// RevokedSession is a revocation, as the revocation cache needs it.
-type RevokedSession struct {
-	ID        domain.SessionID
-	RevokedAt time.Time
-}
-
-// RevocationScope is what a scope revocation covers.
-type RevocationScope string
-
-// The scopes.
-const (
-	ScopeUser       RevocationScope = "user"
-	ScopeUserDomain RevocationScope = "user_domain"
-)
-
-// ScopeRevocation is one scope's revocation, as the revocation cache needs
-// it: the sessions of Subject (a uid, or a user domain's name) started at or
-// before RevokedBefore have ended; Disabled marks a disabled user.
-type ScopeRevocation struct {
-	Scope         RevocationScope
-	Subject       string
-	RevokedBefore time.Time
-	Disabled      bool
-	UpdatedAt     time.Time
 }
 
 // RefreshKeyRepository stores the refresh master keys from which version-2
@@ -318,58 +214,4 @@ type SessionRepository interface {
 	// sliding-expired ones to a sweep that examines at most p.Limit sessions
 	// per batch, moving on from batch to batch (Swept, SweepDone).
 	PurgeSessions(ctx context.Context, p SessionPurge) (PurgeBatch, error)
-}
-
-// SessionPurge is one batch of the session purge, as the service asks it.
-type SessionPurge struct {
-	// Cutoff: a session whose absolute expiry, sliding refresh expiry or
-	// revocation is before Cutoff is dead.
-	Cutoff time.Time
-	// Limit bounds the sessions one batch deletes, and examines when sweeping.
-	Limit int
-	// Holder names the purging instance; Now and LeaseUntil are the lease's
-	// check and its new expiry.
-	Holder          string
-	Now, LeaseUntil time.Time
-}
-
-// PurgeBatch is what one batch of the purge did.
-type PurgeBatch struct {
-	// Held is false when another instance holds the purge lease: the batch
-	// did nothing.
-	Held bool
-	// Deleted is how many sessions it deleted (at most Limit).
-	Deleted int
-	// Swept is how many sessions the sliding-expiry sweep examined; SweepDone
-	// that the sweep has reached the end of the sessions (it starts over on
-	// the next batch) or that there is no separate sweep.
-	Swept     int
-	SweepDone bool
-}
-
-// TokenIssuer signs and verifies access tokens and manages signing keys.
-type TokenIssuer interface {
-	// SignAccessToken signs the claims with the current signing key.
-	SignAccessToken(ctx context.Context, c domain.AccessClaims) (string, error)
-	// ParseAccessToken verifies signature (kid resolved against held keys,
-	// algorithm pinned), type, exp and nbf (with a small leeway) at now.
-	// Errors: KindTokenInvalid.
-	ParseAccessToken(ctx context.Context, token string, now time.Time) (domain.AccessClaims, error)
-	// JWKS returns the JSON Web Key Set of every key that may still have
-	// valid tokens.
-	JWKS(ctx context.Context) ([]byte, error)
-	// RotateSigningKey makes a new key the signer and returns its kid.
-	RotateSigningKey(ctx context.Context) (string, error)
-	// RevokeSigningKey removes kid at once (JWKS, verification) and returns
-	// the kid that signs now, on every instance alike (a new key, not
-	// delayed, when kid signed). Errors: KindNotFound for an unknown kid.
-	RevokeSigningKey(ctx context.Context, kid string) (string, error)
-}
-
-// SigningKeyReloader is implemented by a TokenIssuer that caches its keys:
-// SyncRevocations reloads them, so that a key revoked on another instance
-// stops verifying here within RevocationSyncInterval. removed reports that
-// a key held before is gone (the verified-token cache is then dropped).
-type SigningKeyReloader interface {
-	ReloadSigningKeys(ctx context.Context) (removed bool, err error)
 }

@@ -116,7 +116,7 @@ func TestRunPurgesInTheBackground(t *testing.T) {
 	for _, interval := range []time.Duration{time.Millisecond, 0} {
 		synctest.Test(t, func(t *testing.T) {
 			h := newHarness(t, func(c *application.Config) {
-				c.SessionPurgeInterval = interval
+				c.SessionPurgeInterval, c.PurgeOff = interval, interval == 0
 				c.RevocationSyncInterval = time.Millisecond
 				if interval == 0 {
 					c.RevocationSyncInterval = time.Second // an hour of syncs, not millions
@@ -192,7 +192,7 @@ func TestPurgeRoundEnds(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s := &scriptedPurge{faultyStore: h.store, batches: tt.batches}
-			svc := application.NewService(h.cfg, h.clock, h.wechat, s, s, s, s, s, h.tokens, nil)
+			svc := application.NewService(h.cfg, application.Deps{Clock: h.clock, WeChat: h.wechat, Domains: s, Apps: s, DataCenters: s, Users: s, Sessions: s, Tokens: h.tokens})
 			n, err := svc.PurgeSessions(h.ctx)
 			must(t, err)
 			if n != tt.want || len(s.got) != len(tt.batches) {
@@ -208,7 +208,7 @@ func TestPurgeRoundEnds(t *testing.T) {
 		})
 	}
 	s := &scriptedPurge{faultyStore: h.store}
-	svc := application.NewService(h.cfg, h.clock, h.wechat, s, s, s, s, s, h.tokens, nil)
+	svc := application.NewService(h.cfg, application.Deps{Clock: h.clock, WeChat: h.wechat, Domains: s, Apps: s, DataCenters: s, Users: s, Sessions: s, Tokens: h.tokens})
 	_, err := svc.PurgeSessions(h.ctx)
 	wantInternal(t, "PurgeSessions", err, domain.KindInternal)
 }

@@ -175,7 +175,7 @@ func TestCachedTokenExpires(t *testing.T) {
 }
 
 func TestVerifiedTokenCacheCanBeDisabled(t *testing.T) {
-	h := newHarness(t, func(c *application.Config) { c.VerifiedTokenCacheSize = -1 })
+	h := newHarness(t, func(c *application.Config) { c.VerifiedCacheOff = true })
 	res := h.login(signed(appID, "code-alice"))
 	h.verify(res.Tokens.Access.Value)
 	before := h.tokens.parses.Load()

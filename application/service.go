@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"strings"
@@ -16,9 +15,12 @@ import (
 	"github.com/iotplatform/enduser-auth/domain"
 )
 
-// Config holds the service's policy settings.
+// Config holds the service's policy settings. In every field zero means
+// "the default" (DefaultConfig, the one place the defaults are defined); a
+// setting that may be switched off has an Off field of its own.
 type Config struct {
-	// DataCenter is the code of the data center this deployment serves.
+	// DataCenter is the code of the data center this deployment serves
+	// (DefaultConfig: CN; NewService keeps an empty one empty).
 	DataCenter string
 	// AccessTokenTTL is the access token lifetime (default 2h).
 	AccessTokenTTL time.Duration
@@ -29,31 +31,42 @@ type Config struct {
 	SessionMaxLifetime time.Duration
 	// RefreshReuseGrace is how long after its first use a refresh token still
 	// returns its child instead of revoking the session (default 10s).
-	RefreshReuseGrace time.Duration
+	// RefreshReuseGraceOff means no grace window (a duplicate that races the
+	// rotation itself still gets the child).
+	RefreshReuseGrace    time.Duration
+	RefreshReuseGraceOff bool
 	// RevocationSyncInterval bounds how long a revocation made by another
 	// instance takes to reach this one (default 5s).
 	RevocationSyncInterval time.Duration
-	// TenantCacheTTL is how long user domains, official accounts and data
-	// centers are cached (DefaultConfig: 5s; zero disables the cache). A change made by
+	// TenantCacheTTL is how long user domains, WeChat apps and data centers
+	// are cached (default 5s; TenantCacheOff: not cached). A change made by
 	// another process (the CLI, another instance) takes effect within it.
 	TenantCacheTTL time.Duration
+	TenantCacheOff bool
 	// SessionPurgeInterval is how often Run deletes the sessions that ended
-	// more than PurgeHorizon ago (DefaultConfig: 10m; zero: never).
+	// more than PurgeHorizon ago (default 10m; PurgeOff: never).
 	SessionPurgeInterval time.Duration
+	PurgeOff             bool
 	// VerifiedTokenCacheSize bounds how many verified access tokens
-	// VerifyAccessToken remembers, each until its expiry (zero: the default,
-	// 65,536, about 20 MB when full; negative: no cache).
+	// VerifyAccessToken remembers, each until its expiry (default 65,536,
+	// about 20 MB when full; VerifiedCacheOff: no cache).
 	VerifiedTokenCacheSize int
+	VerifiedCacheOff       bool
 	// DeletionCoolingOff is how long after a type 2 deletion request the
-	// account is erased unless a login cancels it (zero: 7 days).
+	// account is erased unless a login cancels it (default 7 days).
 	DeletionCoolingOff time.Duration
 	// ErasureInterval is how often Run erases the accounts whose deletion is
 	// due and retries the announcements of erasures not yet delivered
-	// (zero: 1 minute).
+	// (default 1 minute).
 	ErasureInterval time.Duration
+	// WeChatCoolDown is how long an appId's exchanges pause after WeChat
+	// answers 45011 (default: until the start of the next wall-clock minute,
+	// WeChat's "retry next minute").
+	WeChatCoolDown time.Duration
 }
 
-// DefaultConfig returns the documented defaults.
+// DefaultConfig returns the documented defaults: the only place they are
+// defined.
 func DefaultConfig() Config {
 	return Config{
 		DataCenter:             "CN",
@@ -70,15 +83,58 @@ func DefaultConfig() Config {
 	}
 }
 
+// WithDefaults returns c with every zero (or negative) setting replaced by
+// its default, and the settings that are off zeroed: the effective
+// configuration (Service.Config). DataCenter and WeChatCoolDown (zero: the
+// next minute) are kept as they are.
+func (c Config) WithDefaults() Config {
+	def := DefaultConfig()
+	orDefault := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	orDefault(&c.AccessTokenTTL, def.AccessTokenTTL)
+	orDefault(&c.RefreshTokenTTL, def.RefreshTokenTTL)
+	orDefault(&c.SessionMaxLifetime, def.SessionMaxLifetime)
+	orDefault(&c.RefreshReuseGrace, def.RefreshReuseGrace)
+	orDefault(&c.RevocationSyncInterval, def.RevocationSyncInterval)
+	orDefault(&c.TenantCacheTTL, def.TenantCacheTTL)
+	orDefault(&c.SessionPurgeInterval, def.SessionPurgeInterval)
+	orDefault(&c.DeletionCoolingOff, def.DeletionCoolingOff)
+	orDefault(&c.ErasureInterval, def.ErasureInterval)
+	if c.VerifiedTokenCacheSize <= 0 {
+		c.VerifiedTokenCacheSize = def.VerifiedTokenCacheSize
+	}
+	if c.WeChatCoolDown < 0 {
+		c.WeChatCoolDown = 0
+	}
+	if c.RefreshReuseGraceOff {
+		c.RefreshReuseGrace = 0
+	}
+	if c.TenantCacheOff {
+		c.TenantCacheTTL = 0
+	}
+	if c.PurgeOff {
+		c.SessionPurgeInterval = 0
+	}
+	if c.VerifiedCacheOff {
+		c.VerifiedTokenCacheSize = 0
+	}
+	return c
+}
+
 // Service is the module's facade. Other modules hold a *Service and call it
 // directly; the HTTP adapter is one more caller.
 type Service struct {
-	cfg         Config
-	clock       Clock
-	wechat      WeChatOAuth
+	cfg    Config
+	clock  Clock
+	wechat WeChatOAuth
+	// domains and accounts are the tenant repositories themselves, for the
+	// reads that must not be cached (admin, import); tenants decorates them
+	// with the cache (the login's reads, every tenant write).
 	domains     UserDomainRepository
 	accounts    OfficialAccountRepository
-	dataCenters DataCenterRepository
 	users       UserRepository
 	sessions    SessionRepository
 	tokens      TokenIssuer
@@ -101,264 +157,76 @@ type Service struct {
 	erasure         erasureState
 }
 
-// NewService builds the facade from its ports. Zero lifetimes and intervals
-// in cfg take their defaults (a zero RefreshReuseGrace means no grace
-// window, a zero TenantCacheTTL no cache, a zero SessionPurgeInterval no purge); a nil clock is the wall clock and a nil logger discards.
-// Without options no abuse limit applies (WithLimiter adds them).
-func NewService(cfg Config, clock Clock, wechat WeChatOAuth, domains UserDomainRepository, accounts OfficialAccountRepository,
-	dataCenters DataCenterRepository, users UserRepository, sessions SessionRepository, tokens TokenIssuer, log *slog.Logger,
-	opts ...Option) *Service {
-	def := DefaultConfig()
-	if cfg.AccessTokenTTL <= 0 {
-		cfg.AccessTokenTTL = def.AccessTokenTTL
-	}
-	if cfg.RefreshTokenTTL <= 0 {
-		cfg.RefreshTokenTTL = def.RefreshTokenTTL
-	}
-	if cfg.SessionMaxLifetime <= 0 {
-		cfg.SessionMaxLifetime = def.SessionMaxLifetime
-	}
-	if cfg.RefreshReuseGrace < 0 {
-		cfg.RefreshReuseGrace = 0
-	}
-	if cfg.TenantCacheTTL < 0 {
-		cfg.TenantCacheTTL = 0
-	}
-	if cfg.SessionPurgeInterval < 0 {
-		cfg.SessionPurgeInterval = 0
-	}
-	if cfg.VerifiedTokenCacheSize == 0 {
-		cfg.VerifiedTokenCacheSize = def.VerifiedTokenCacheSize
-	}
-	if cfg.RevocationSyncInterval <= 0 {
-		cfg.RevocationSyncInterval = def.RevocationSyncInterval
-	}
-	if cfg.DeletionCoolingOff <= 0 {
-		cfg.DeletionCoolingOff = def.DeletionCoolingOff
-	}
-	if cfg.ErasureInterval <= 0 {
-		cfg.ErasureInterval = def.ErasureInterval
-	}
+// Deps are the service's ports: the adapters it drives. Clock, Log,
+// Limiter, Audit and OnLockout may be nil (the wall clock, a logger that
+// discards, no abuse limit, no audit trail, no lockout hook); the others are
+// required by the use cases that call them.
+type Deps struct {
+	Clock       Clock
+	WeChat      WeChatOAuth
+	Domains     UserDomainRepository
+	Apps        WeChatAppRepository
+	DataCenters DataCenterRepository
+	Users       UserRepository
+	Sessions    SessionRepository
+	Tokens      TokenIssuer
+	Log         *slog.Logger
+	// Limiter makes the login enforce the abuse limits (nil: none).
+	Limiter Limiter
+	// Audit records the security events (nil: no audit trail).
+	Audit AuditLog
+	// AuditTrail is read by ExportUser (nil: exports carry no audit
+	// records); also when Audit is nil, since records kept from before are
+	// the user's.
+	AuditTrail AuditReader
+	// OnLockout is told of each lockout, after the WARN log line and the
+	// audit record the service writes itself (nil: nobody).
+	OnLockout LockoutHook
+}
+
+// NewService builds the facade from its configuration and its ports. Zero
+// settings in cfg take their defaults (Config.WithDefaults). The tenant
+// repositories are used behind the tenant cache (a decorator of them,
+// cfg.TenantCacheTTL).
+func NewService(cfg Config, deps Deps) *Service {
+	cfg = cfg.WithDefaults()
+	clock, log := deps.Clock, deps.Log
 	if clock == nil {
 		clock = SystemClock{}
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{cfg: cfg, clock: clock, wechat: wechat, domains: domains, accounts: accounts, dataCenters: dataCenters,
-		users: users, sessions: sessions, tokens: tokens, log: log, revoked: newRevocationCache(),
-		tenants: newTenantCache(cfg.TenantCacheTTL), purgeHolder: newPurgeHolder(), coolDownUntil: NextMinute,
-		refreshKeys: newRefreshKeyring(sessions, clock), verified: newVerifiedCache(cfg.VerifiedTokenCacheSize),
-		erasure: newErasureState()}
-	for _, o := range opts {
-		o(s)
+	coolDownUntil := NextMinute
+	if d := cfg.WeChatCoolDown; d > 0 {
+		coolDownUntil = func(now time.Time) time.Time { return now.Add(d) }
 	}
-	return s
+	return &Service{
+		cfg:           cfg,
+		clock:         clock,
+		wechat:        deps.WeChat,
+		domains:       deps.Domains,
+		accounts:      deps.Apps,
+		tenants:       newTenantCache(cfg.TenantCacheTTL, clock, deps.Domains, deps.Apps, deps.DataCenters),
+		users:         deps.Users,
+		sessions:      deps.Sessions,
+		tokens:        deps.Tokens,
+		log:           log,
+		audit:         deps.Audit,
+		auditReader:   deps.AuditTrail,
+		limiter:       deps.Limiter,
+		onLockout:     deps.OnLockout,
+		coolDownUntil: coolDownUntil,
+		revoked:       newRevocationCache(),
+		purgeHolder:   newPurgeHolder(),
+		refreshKeys:   newRefreshKeyring(deps.Sessions, clock),
+		verified:      newVerifiedCache(cfg.VerifiedTokenCacheSize),
+		erasure:       newErasureState(),
+	}
 }
 
 // Config returns the effective configuration.
 func (s *Service) Config() Config { return s.cfg }
-
-// WeChatLogin is the input of the WeChat official account login, as the client
-// sent it (raw strings: the service validates them in the contract's order).
-type WeChatLogin struct {
-	UserDomain string
-	AppID      string
-	Code       string
-	Signature  string
-	// MCC is the optional mobile country code; "" means not given.
-	MCC string
-}
-
-// LoginResult is a successful login.
-type LoginResult struct {
-	Tokens     domain.TokenPair
-	UID        string
-	Registered bool
-	// Outcome says how the person was recognised (returning, registered,
-	// joined by unionid, unionid attached).
-	Outcome domain.LoginOutcome
-	// DeletionCancelled is true when the user was in a deletion cooling-off
-	// and this login cancelled the deletion (same uid).
-	DeletionCancelled bool
-}
-
-// WeChatMiniProgramLogin is the input of the WeChat mini program login, as
-// the client sent it (raw strings, validated in the contract's order).
-type WeChatMiniProgramLogin struct {
-	UserDomain string
-	AppID      string
-	// JSCode is the code of the mini program's wx.login().
-	JSCode    string
-	Signature string
-	// MCC is the optional mobile country code; "" means not given.
-	MCC string
-}
-
-// LoginWithWeChatOfficialAccount verifies the request, exchanges the code with
-// WeChat, finds or registers the user and starts a session. Checks run in the
-// contract's order; the WeChat call comes last, after the signature, so that
-// unsigned traffic never spends the tenant's WeChat quota.
-func (s *Service) LoginWithWeChatOfficialAccount(ctx context.Context, in WeChatLogin) (LoginResult, error) {
-	return s.loginWithWeChat(ctx, domain.AppKindOfficialAccount, in)
-}
-
-// LoginWithWeChatMiniProgram is the mini program's login: the official
-// account's, with the code of wx.login() exchanged through jscode2session and
-// an appId that must be a mini program's (KindMiniProgramMissing otherwise).
-// The same person (one unionid) is the same user through either kind.
-func (s *Service) LoginWithWeChatMiniProgram(ctx context.Context, in WeChatMiniProgramLogin) (LoginResult, error) {
-	return s.loginWithWeChat(ctx, domain.AppKindMiniProgram, WeChatLogin{UserDomain: in.UserDomain, AppID: in.AppID,
-		Code: in.JSCode, Signature: in.Signature, MCC: in.MCC})
-}
-
-// loginEvents names the log line of each kind's login.
-var loginEvents = map[domain.AppKind]string{
-	domain.AppKindOfficialAccount: "login.wechat_offiaccount",
-	domain.AppKindMiniProgram:     "login.wechat_miniprogram",
-}
-
-// loginWithWeChat is the login through a WeChat app of kind: in.Code is the
-// official account's OAuth code or the mini program's jsCode.
-func (s *Service) loginWithWeChat(ctx context.Context, kind domain.AppKind, in WeChatLogin) (res LoginResult, err error) {
-	start := s.clock.Now()
-	var openID string
-	defer func() {
-		// Trimmed as the login trims them: padding must not hide a login from a
-		// search of the audit trail or the logs by user domain.
-		attrs := []any{slog.String("userDomain", safeLog(strings.TrimSpace(in.UserDomain))), slog.String("appId", safeLog(strings.TrimSpace(in.AppID))),
-			slog.Duration("took", s.clock.Now().Sub(start))}
-		if err == nil {
-			attrs = append(attrs, slog.String("uid", res.UID), slog.Bool("registered", res.Registered), slog.String("identity", res.Outcome.String()))
-		}
-		s.logOutcome(ctx, loginEvents[kind], err, attrs...)
-		s.record(ctx, AuditEvent{Event: AuditLogin, Outcome: domain.KindOf(err), WeChatErrcode: weChatErrcode(err),
-			UserDomain: safeLog(strings.TrimSpace(in.UserDomain)), AppID: safeLog(strings.TrimSpace(in.AppID)), AppKind: kind,
-			UID: res.UID, OpenID: openID})
-	}()
-
-	name, err := domain.ParseUserDomainName(in.UserDomain)
-	if err != nil {
-		return res, err
-	}
-	if err := s.checkLockout(ctx, name); err != nil {
-		return res, err // before any database or WeChat work
-	}
-	appID, code, sig := strings.TrimSpace(in.AppID), strings.TrimSpace(in.Code), strings.TrimSpace(in.Signature)
-	switch {
-	case appID == "":
-		return res, domain.E(domain.KindAppIDRequired)
-	case code == "":
-		return res, domain.E(domain.KindCodeRequired)
-	case sig == "":
-		return res, domain.E(domain.KindSignatureRequired)
-	}
-	ud, err := s.userDomain(ctx, name)
-	if err != nil {
-		return res, internalUnless(err, domain.KindUserDomainNotFound)
-	}
-	if !ud.Enabled() {
-		return res, domain.E(domain.KindUserDomainDisabled)
-	}
-	if err := ud.VerifyLoginSignature(appID, code, sig, s.clock.Now()); err != nil {
-		if domain.IsKind(err, domain.KindSignatureInvalid) {
-			s.signatureFailed(ctx, name)
-		}
-		return res, err
-	}
-	if err := s.checkMCC(ctx, in.MCC); err != nil {
-		return res, err
-	}
-	app, err := s.appOfKind(ctx, ud.ID(), appID, kind)
-	if err != nil {
-		return res, err
-	}
-	if err := s.allowExchange(ctx, name, appID); err != nil {
-		return res, err // the code is neither claimed nor sent: the client may retry it
-	}
-	ident, err := s.exchange(ctx, app, code)
-	openID = ident.OpenID()
-	if err != nil {
-		s.noteWeChatAnswer(ctx, appID, err)
-		return res, internalUnless(err, domain.KindWeChatUnavailable, domain.KindWeChatRejected, domain.KindWeChatMalformed)
-	}
-	now := s.clock.Now()
-	candidate, err := domain.NewEndUser(domain.NewUID(now), ud.ID(), now)
-	if err != nil {
-		return res, err
-	}
-	mk, err := s.refreshKeys.current(ctx)
-	if err != nil {
-		return res, internal(err)
-	}
-	sess := domain.NewSessionV2(candidate.ID(), ud.ID(), ud.Name(), appID, now, s.cfg.RefreshTokenTTL, s.cfg.SessionMaxLifetime, mk)
-	// A disabled user's login is refused here, after every check of the
-	// request and the WeChat exchange (who the person is is known only
-	// then), before anything is written: RecordLogin writes nothing for a
-	// disabled user (so a later cooling-off is not cancelled either).
-	rec, err := s.users.RecordLogin(ctx, LoginRecord{UserDomainID: ud.ID(), Identity: ident, Candidate: candidate, Session: sess, At: now,
-		AppKind: kind})
-	if err != nil {
-		return res, internalUnless(err, domain.KindUserDisabled)
-	}
-	pair, err := s.pairFor(ctx, rec.Session, now)
-	if err != nil {
-		return res, err
-	}
-	if rec.DeletionCancelled {
-		s.record(ctx, AuditEvent{Event: AuditDeletionCancelled, UserDomain: ud.Name(), AppID: appID, UID: rec.User.ID(), OpenID: openID})
-	}
-	return LoginResult{Tokens: pair, UID: rec.User.ID(), Registered: rec.Outcome.Created(), Outcome: rec.Outcome,
-		DeletionCancelled: rec.DeletionCancelled}, nil
-}
-
-// appOfKind is the app with appID in the user domain when it is of kind;
-// otherwise (none, or an app of the other kind) kind's missing error.
-func (s *Service) appOfKind(ctx context.Context, userDomainID int64, appID string, kind domain.AppKind) (domain.WeChatApp, error) {
-	if !domain.ValidAppID(appID) {
-		// No app can have such an appId; the store need not be asked.
-		return domain.WeChatApp{}, domain.E(kind.MissingKind())
-	}
-	app, err := s.weChatApp(ctx, userDomainID, appID)
-	if domain.IsKind(err, domain.KindNotFound) || (err == nil && app.Kind() != kind) {
-		return domain.WeChatApp{}, domain.E(kind.MissingKind())
-	}
-	if err != nil {
-		return domain.WeChatApp{}, internal(err)
-	}
-	return app, nil
-}
-
-// exchange sends the code to WeChat the way app's kind exchanges it.
-func (s *Service) exchange(ctx context.Context, app domain.WeChatApp, code string) (domain.WeChatIdentity, error) {
-	if app.Kind() == domain.AppKindMiniProgram {
-		return s.wechat.ExchangeJSCode(ctx, app.AppID(), app.AppSecret(), code)
-	}
-	return s.wechat.ExchangeCode(ctx, app.AppID(), app.AppSecret(), code)
-}
-
-func (s *Service) checkMCC(ctx context.Context, raw string) error {
-	if strings.TrimSpace(raw) == "" {
-		return nil
-	}
-	mcc, err := domain.ParseMCC(raw)
-	if err != nil {
-		return err
-	}
-	dc, err := s.dataCenterByMCC(ctx, mcc)
-	if err != nil {
-		if domain.IsKind(err, domain.KindMCCUnresolved) {
-			return err
-		}
-		// The lookup failed: the contract answers 6085 for that too.
-		return &domain.Error{Kind: domain.KindMCCUnresolved, Err: err}
-	}
-	if !strings.EqualFold(dc.Code(), s.cfg.DataCenter) {
-		detail, _ := json.Marshal(map[string]string{"dataCenter": dc.Code(), "apiUrl": dc.APIURL()})
-		return &domain.Error{Kind: domain.KindMCCForeign, Detail: string(detail)}
-	}
-	return nil
-}
 
 func (s *Service) issueAccess(ctx context.Context, sess domain.Session, now time.Time) (domain.Token, error) {
 	now = now.Truncate(time.Second)
@@ -414,4 +282,59 @@ func safeLog(s string) string {
 		s = s[:64]
 	}
 	return strings.ToValidUTF8(s, "?")
+}
+
+func (s *Service) pairFor(ctx context.Context, sess domain.Session, now time.Time) (domain.TokenPair, error) {
+	refresh := sess.RefreshToken()
+	if refresh.Value == "" {
+		return domain.TokenPair{}, internal(errors.New("session without its refresh key"))
+	}
+	access, err := s.issueAccess(ctx, sess, now)
+	if err != nil {
+		return domain.TokenPair{}, err
+	}
+	return domain.TokenPair{Access: access, Refresh: refresh}, nil
+}
+
+// logOutcome logs an authentication attempt with its outcome (ASVS 16.3.1).
+// A failure's cause, when it has one (WeChat down, a database error), is
+// logged too: it never reaches the client, so the log is where it goes.
+// Callers never pass secrets, codes, tokens or openids in attrs. It returns
+// err, marked as logged (Logged) when it logged it at ERROR, so that an
+// adapter does not log the same failure again.
+func (s *Service) logOutcome(ctx context.Context, event string, err error, attrs ...any) error {
+	attrs = append([]any{slog.String("event", event)}, attrs...)
+	if err == nil {
+		s.log.InfoContext(ctx, event+" succeeded", append(attrs, slog.String("outcome", "ok"))...)
+		return nil
+	}
+	k := domain.KindOf(err)
+	attrs = append(attrs, slog.String("outcome", string(k)))
+	var de *domain.Error
+	if !errors.As(err, &de) || de.Err != nil || de.Detail != "" {
+		attrs = append(attrs, slog.String("error", err.Error()))
+	}
+	if k == domain.KindInternal || k == domain.KindLogoutFailed {
+		s.log.ErrorContext(ctx, event+" failed", attrs...)
+		return loggedError{err}
+	}
+	if k == domain.KindWeChatUnavailable { // an outage an operator must see
+		s.log.WarnContext(ctx, event+" failed", attrs...)
+		return err
+	}
+	s.log.InfoContext(ctx, event+" refused", attrs...)
+	return err
+}
+
+// loggedError is an error the service has logged with its cause already.
+type loggedError struct{ error }
+
+func (e loggedError) Unwrap() error { return e.error }
+
+// Logged reports whether the service has logged err (an internal failure)
+// already, with its cause and the request's id: an adapter that logs the
+// internal failures it answers skips those, so that each is logged once.
+func Logged(err error) bool {
+	var l loggedError
+	return errors.As(err, &l)
 }

@@ -457,10 +457,10 @@ func (r racingSessions) AdvanceRefreshCounter(ctx context.Context, id domain.Ses
 // refresh whose conditional update lost to a concurrent refresh of the same
 // token gets the winner's child, whatever the grace window and the clocks.
 func TestARefreshThatLosesTheRaceGetsTheChild(t *testing.T) {
-	h := newHarness(t, func(c *application.Config) { c.RefreshReuseGrace = 0 })
+	h := newHarness(t, func(c *application.Config) { c.RefreshReuseGraceOff = true })
 	res := h.login(signed(appID, "code-alice"))
 	s := h.store
-	racing := application.NewService(h.cfg, h.clock, h.wechat, s, s, s, s, racingSessions{SessionRepository: s, skew: time.Second}, h.tokens, nil)
+	racing := application.NewService(h.cfg, application.Deps{Clock: h.clock, WeChat: h.wechat, Domains: s, Apps: s, DataCenters: s, Users: s, Sessions: racingSessions{SessionRepository: s, skew: time.Second}, Tokens: h.tokens})
 	pair, err := racing.Refresh(h.ctx, res.Tokens.Refresh.Value)
 	if err != nil {
 		t.Fatalf("the loser of a race must get the child, got %v", err)

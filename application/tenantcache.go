@@ -8,14 +8,21 @@ import (
 	"github.com/iotplatform/enduser-auth/domain"
 )
 
-// tenantCache keeps user domains, WeChat apps (official accounts and mini
-// programs) and the data centers of
-// MCCs, which every login reads and which change rarely, for a short TTL: it
-// saves a login up to three database round trips. "Not found" answers are cached too, so floods of
-// requests for unknown tenants do not reach the database. Changes made
-// through this Service clear it at once; changes made elsewhere (another
-// instance, the CLI) are seen within the TTL.
+// tenantCache is a decorator of the tenant repositories (user domains,
+// WeChat apps, data centers): it keeps user domains, WeChat apps (official
+// accounts and mini programs) and the data centers of MCCs, which every login
+// reads and which change rarely, for a short TTL: it saves a login up to
+// three database round trips. "Not found" answers are cached too, so floods
+// of requests for unknown tenants do not reach the database. Writes made
+// through it clear it at once; changes made elsewhere (another instance, the
+// CLI) are seen within the TTL. OfficialAccount is not cached (no login reads
+// it).
 type tenantCache struct {
+	domainRepo UserDomainRepository
+	appRepo    WeChatAppRepository
+	centerRepo DataCenterRepository
+	clock      Clock
+
 	ttl time.Duration
 	mu  sync.Mutex
 	// gen counts clears: an answer read before a clear is not stored after
@@ -48,8 +55,18 @@ const maxTenantCacheEntries = 10000
 // no longer cached.
 const maxNegativeEntries = 1000
 
-func newTenantCache(ttl time.Duration) *tenantCache {
-	c := &tenantCache{ttl: ttl}
+// The decorator is each of the three repositories.
+var (
+	_ UserDomainRepository = (*tenantCache)(nil)
+	_ WeChatAppRepository  = (*tenantCache)(nil)
+	_ DataCenterRepository = (*tenantCache)(nil)
+)
+
+// newTenantCache decorates the repositories with a cache of ttl (zero or
+// less: every read goes to them).
+func newTenantCache(ttl time.Duration, clock Clock, domains UserDomainRepository, apps WeChatAppRepository,
+	centers DataCenterRepository) *tenantCache {
+	c := &tenantCache{ttl: ttl, clock: clock, domainRepo: domains, appRepo: apps, centerRepo: centers}
 	c.reset()
 	return c
 }
@@ -114,21 +131,66 @@ func cached[K comparable, V any](c *tenantCache, m *map[K]cacheEntry[V], key K, 
 	return v, err
 }
 
-// userDomain returns the user domain named name, from the cache when fresh.
-func (s *Service) userDomain(ctx context.Context, name string) (domain.UserDomain, error) {
-	return cached(s.tenants, &s.tenants.domains, name, s.clock.Now(), domain.KindUserDomainNotFound,
-		func() (domain.UserDomain, error) { return s.domains.UserDomainByName(ctx, name) })
+// UserDomainByName returns the user domain named name, from the cache when fresh.
+func (c *tenantCache) UserDomainByName(ctx context.Context, name string) (domain.UserDomain, error) {
+	return cached(c, &c.domains, name, c.clock.Now(), domain.KindUserDomainNotFound,
+		func() (domain.UserDomain, error) { return c.domainRepo.UserDomainByName(ctx, name) })
 }
 
-// weChatApp returns a WeChat app (an official account or a mini program:
+// WeChatApp returns a WeChat app (an official account or a mini program:
 // one entry per appId, whatever the kind), from the cache when fresh.
-func (s *Service) weChatApp(ctx context.Context, userDomainID int64, appID string) (domain.WeChatApp, error) {
-	return cached(s.tenants, &s.tenants.accounts, accountKey{userDomainID, appID}, s.clock.Now(), domain.KindNotFound,
-		func() (domain.WeChatApp, error) { return s.accounts.WeChatApp(ctx, userDomainID, appID) })
+func (c *tenantCache) WeChatApp(ctx context.Context, userDomainID int64, appID string) (domain.WeChatApp, error) {
+	return cached(c, &c.accounts, accountKey{userDomainID, appID}, c.clock.Now(), domain.KindNotFound,
+		func() (domain.WeChatApp, error) { return c.appRepo.WeChatApp(ctx, userDomainID, appID) })
 }
 
-// dataCenterByMCC returns the data center serving mcc, from the cache when fresh.
-func (s *Service) dataCenterByMCC(ctx context.Context, mcc domain.MCC) (domain.DataCenter, error) {
-	return cached(s.tenants, &s.tenants.centers, mcc, s.clock.Now(), domain.KindMCCUnresolved,
-		func() (domain.DataCenter, error) { return s.dataCenters.DataCenterByMCC(ctx, mcc) })
+// DataCenterByMCC returns the data center serving mcc, from the cache when fresh.
+func (c *tenantCache) DataCenterByMCC(ctx context.Context, mcc domain.MCC) (domain.DataCenter, error) {
+	return cached(c, &c.centers, mcc, c.clock.Now(), domain.KindMCCUnresolved,
+		func() (domain.DataCenter, error) { return c.centerRepo.DataCenterByMCC(ctx, mcc) })
+}
+
+// OfficialAccount is the repository's, uncached.
+func (c *tenantCache) OfficialAccount(ctx context.Context, userDomainID int64, appID string) (domain.OfficialAccount, error) {
+	return c.appRepo.OfficialAccount(ctx, userDomainID, appID)
+}
+
+// The writes below clear the cache once they return (whatever they
+// returned), so that this instance's next login reads what they wrote.
+
+// CreateUserDomain is the repository's; it clears the cache.
+func (c *tenantCache) CreateUserDomain(ctx context.Context, d domain.UserDomain) (domain.UserDomain, error) {
+	defer c.clear()
+	return c.domainRepo.CreateUserDomain(ctx, d)
+}
+
+// SetUserDomainEnabled is the repository's; it clears the cache.
+func (c *tenantCache) SetUserDomainEnabled(ctx context.Context, name string, enabled bool) error {
+	defer c.clear()
+	return c.domainRepo.SetUserDomainEnabled(ctx, name, enabled)
+}
+
+// RotateUserDomainSecret is the repository's; it clears the cache.
+func (c *tenantCache) RotateUserDomainSecret(ctx context.Context, name string,
+	rotate func(domain.UserDomain) (domain.UserDomain, error)) (domain.UserDomain, error) {
+	defer c.clear()
+	return c.domainRepo.RotateUserDomainSecret(ctx, name, rotate)
+}
+
+// PutOfficialAccount is the repository's; it clears the cache.
+func (c *tenantCache) PutOfficialAccount(ctx context.Context, a domain.OfficialAccount) error {
+	defer c.clear()
+	return c.appRepo.PutOfficialAccount(ctx, a)
+}
+
+// PutWeChatApp is the repository's; it clears the cache.
+func (c *tenantCache) PutWeChatApp(ctx context.Context, a domain.WeChatApp) error {
+	defer c.clear()
+	return c.appRepo.PutWeChatApp(ctx, a)
+}
+
+// PutDataCenter is the repository's; it clears the cache.
+func (c *tenantCache) PutDataCenter(ctx context.Context, dc domain.DataCenter) error {
+	defer c.clear()
+	return c.centerRepo.PutDataCenter(ctx, dc)
 }

@@ -34,7 +34,7 @@ func TestTenantCache(t *testing.T) {
 
 // TestTenantCacheDisabled: with a zero TTL every login reads the store.
 func TestTenantCacheDisabled(t *testing.T) {
-	h := newHarness(t, func(c *application.Config) { c.TenantCacheTTL = 0 })
+	h := newHarness(t, func(c *application.Config) { c.TenantCacheOff = true })
 	h.login(signed(appID, "code-alice"))
 	must(t, h.store.SetUserDomainEnabled(h.ctx, tenant, false))
 	_, err := h.svc.LoginWithWeChatOfficialAccount(h.ctx, signed(appID, "code-bob"))
@@ -58,7 +58,7 @@ func TestTenantCacheNegativeEntries(t *testing.T) {
 	h := newHarness(t, func(c *application.Config) { c.TenantCacheTTL = 5 * time.Second })
 	counter := &countingDomains{UserDomainRepository: h.store}
 	s := h.store
-	svc := application.NewService(h.cfg, h.clock, h.wechat, counter, s, s, s, s, h.tokens, nil)
+	svc := application.NewService(h.cfg, application.Deps{Clock: h.clock, WeChat: h.wechat, Domains: counter, Apps: s, DataCenters: s, Users: s, Sessions: s, Tokens: h.tokens})
 	login := func(domainName string) error {
 		in := signed(appID, "code-alice")
 		in.UserDomain = domainName

@@ -54,7 +54,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	wx := httptest.NewServer(fake)
 	b.Cleanup(wx.Close)
 	hc := wechat.NewHTTPClient(0)
-	mod, err := modwire.NewModule(modwire.NewConfig(bytes.Repeat([]byte{2}, 32), application.DefaultConfig(), wx.URL, 0, token.DefaultPublishDelay), db, hc, nil, nil)
+	mod, err := modwire.NewModule(modwire.NewConfig(modwire.ConfigParams{MasterKey: bytes.Repeat([]byte{2}, 32), Application: application.DefaultConfig(), WeChatBaseURL: wx.URL}), db, hc, nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -314,7 +314,7 @@ func jwksKey(b *testing.B, svc *application.Service) ed25519.PublicKey {
 // its Echo routes.
 func (e *benchEnv) limitedEcho(b *testing.B, rdb *redis.Client, prefix string) *echo.Echo {
 	b.Helper()
-	cfg := modwire.NewConfig(bytes.Repeat([]byte{2}, 32), application.DefaultConfig(), e.wxURL, 0, token.DefaultPublishDelay)
+	cfg := modwire.NewConfig(modwire.ConfigParams{MasterKey: bytes.Repeat([]byte{2}, 32), Application: application.DefaultConfig(), WeChatBaseURL: e.wxURL})
 	cfg.Limits = ratelimit.Settings{Enabled: true, Config: ratelimit.Config{IPRate: 1e6, IPBurst: 1e6, ExchangeRate: 1e6},
 		Redis: rdb, Prefix: prefix}
 	mod, err := modwire.NewModule(cfg, e.db, e.hc, nil, nil)

@@ -34,9 +34,6 @@ type Config struct {
 	// Limits are the abuse limits and the code replay guard (zero: limits
 	// off, the replay guard in memory).
 	Limits ratelimit.Settings
-	// WeChatCoolDown is how long an appId's exchanges pause after WeChat
-	// answers 45011 (zero: until the next wall-clock minute).
-	WeChatCoolDown time.Duration
 }
 
 // AuditConfig configures the audit trail.
@@ -55,24 +52,46 @@ type MasterKey []byte
 // OlderMasterKeys are the master keys that only decrypt (each 32 bytes).
 type OlderMasterKeys [][]byte
 
+// ConfigParams are what NewConfig derives the module's Config from. Zero
+// means the default in every field.
+type ConfigParams struct {
+	// MasterKey encrypts secrets at rest (32 bytes).
+	MasterKey []byte
+	// Application is the service's policy (zero fields: its defaults).
+	Application application.Config
+	// WeChatBaseURL is WeChat's API base ("": wechat.DefaultBaseURL) and
+	// WeChatTimeout bounds one exchange (zero: wechat.DefaultTimeout).
+	WeChatBaseURL string
+	WeChatTimeout time.Duration
+	// KeyPublishDelay is how long a rotated-in signing key is only published
+	// (JWKS) before it signs (zero: token.DefaultPublishDelay, which suits
+	// the served JWKS); KeyPublishOff makes a new key sign at once.
+	KeyPublishDelay time.Duration
+	KeyPublishOff   bool
+}
+
 // NewConfig derives the adapters' settings from the policy settings so they
-// agree (the token issuer's TTL is the service's access-token TTL).
-// keyPublishDelay is how long a new signing key is published before it signs
-// (token.DefaultPublishDelay suits the served JWKS); zero or less means a new
-// key signs at once.
-func NewConfig(masterKey []byte, app application.Config, wechatBaseURL string, wechatTimeout, keyPublishDelay time.Duration) Config {
-	if keyPublishDelay <= 0 {
-		keyPublishDelay = token.NoPublishDelay // token.Config's zero is its default
+// agree (the token issuer's TTL is the service's effective access-token TTL,
+// defined once, in application.DefaultConfig).
+func NewConfig(p ConfigParams) Config {
+	publishDelay := p.KeyPublishDelay
+	switch {
+	case p.KeyPublishOff:
+		publishDelay = token.NoPublishDelay
+	case publishDelay <= 0:
+		publishDelay = token.DefaultPublishDelay
 	}
+	app := p.Application
+	// The issuer must use the service's effective TTL, not a default of its own.
+	ttl := app.WithDefaults().AccessTokenTTL
 	if app.AccessTokenTTL <= 0 {
-		// The issuer must use the service's effective TTL, not a default of its own.
-		app.AccessTokenTTL = application.DefaultConfig().AccessTokenTTL
+		app.AccessTokenTTL = ttl
 	}
 	return Config{
-		MasterKey:   masterKey,
+		MasterKey:   p.MasterKey,
 		Application: app,
-		WeChat:      wechat.Config{BaseURL: wechatBaseURL, Timeout: wechatTimeout},
-		Token:       token.Config{AccessTokenTTL: app.AccessTokenTTL, PublishDelay: keyPublishDelay},
+		WeChat:      wechat.Config{BaseURL: p.WeChatBaseURL, Timeout: p.WeChatTimeout},
+		Token:       token.Config{AccessTokenTTL: ttl, PublishDelay: publishDelay},
 		Audit:       AuditConfig{Retention: postgres.DefaultAuditRetention},
 	}
 }

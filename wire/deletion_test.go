@@ -11,7 +11,6 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/iotplatform/enduser-auth/adapters/token"
 	"github.com/iotplatform/enduser-auth/adapters/wechat"
 	"github.com/iotplatform/enduser-auth/adapters/wechat/wechatfake"
 	"github.com/iotplatform/enduser-auth/application"
@@ -22,7 +21,7 @@ import (
 // newDeletionModule builds the module on db (one process of the deployment).
 func newDeletionModule(t *testing.T, db *gorm.DB, wxURL string) *modwire.Module {
 	t.Helper()
-	mod, err := modwire.NewModule(modwire.NewConfig(bytes.Repeat([]byte{3}, 32), application.DefaultConfig(), wxURL, 0, token.DefaultPublishDelay),
+	mod, err := modwire.NewModule(modwire.NewConfig(modwire.ConfigParams{MasterKey: bytes.Repeat([]byte{3}, 32), Application: application.DefaultConfig(), WeChatBaseURL: wxURL}),
 		db, wechat.NewHTTPClient(0), nil, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -16,7 +16,6 @@ import (
 
 	"github.com/iotplatform/enduser-auth/adapters/httpapi/openapitest"
 	"github.com/iotplatform/enduser-auth/adapters/postgres/pgtest"
-	"github.com/iotplatform/enduser-auth/adapters/token"
 	"github.com/iotplatform/enduser-auth/adapters/wechat"
 	"github.com/iotplatform/enduser-auth/adapters/wechat/wechatfake"
 	"github.com/iotplatform/enduser-auth/application"
@@ -65,7 +64,7 @@ func TestAnotherModuleEmbedsTheModule(t *testing.T) {
 
 	app := application.DefaultConfig()
 	reg := prometheus.NewRegistry()
-	mod, err := modwire.NewModule(modwire.NewConfig(bytes.Repeat([]byte{1}, 32), app, wx.URL, 0, token.DefaultPublishDelay), db, wechat.NewHTTPClient(0), nil, reg)
+	mod, err := modwire.NewModule(modwire.NewConfig(modwire.ConfigParams{MasterKey: bytes.Repeat([]byte{1}, 32), Application: app, WeChatBaseURL: wx.URL}), db, wechat.NewHTTPClient(0), nil, reg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,7 +16,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/iotplatform/enduser-auth/adapters/postgres/pgtest"
-	"github.com/iotplatform/enduser-auth/adapters/token"
 	"github.com/iotplatform/enduser-auth/adapters/wechat"
 	"github.com/iotplatform/enduser-auth/adapters/wechat/wechatfake"
 	"github.com/iotplatform/enduser-auth/application"
@@ -59,9 +57,9 @@ func ExampleNewModule() {
 	e := echo.New()
 
 	// --- Embedding the module ---
-	mod, err := modwire.NewModule(modwire.NewConfig(masterKey, application.DefaultConfig(), wechatURL, 5*time.Second,
-		token.DefaultPublishDelay), // 0 would let a rotated-in key sign at once
-		gormDB, wechat.NewHTTPClient(5*time.Second), logger, prometheus.NewRegistry()) // nil registerer: no metrics
+	mod, err := modwire.NewModule(modwire.NewConfig(modwire.ConfigParams{MasterKey: masterKey,
+		Application: application.DefaultConfig(), WeChatBaseURL: wechatURL}), // zero fields: the defaults
+		gormDB, wechat.NewHTTPClient(wechat.DefaultTimeout), logger, prometheus.NewRegistry()) // nil registerer: no metrics
 	must(err)
 	must(migrations.Up(ctx, sqlDB)) // this module's tables and version table only
 	runCtx, stop := context.WithCancel(ctx)

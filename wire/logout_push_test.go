@@ -14,7 +14,6 @@ import (
 
 	"github.com/iotplatform/enduser-auth/adapters/httpapi/openapitest"
 	"github.com/iotplatform/enduser-auth/adapters/postgres/pgtest"
-	"github.com/iotplatform/enduser-auth/adapters/token"
 	"github.com/iotplatform/enduser-auth/adapters/wechat"
 	"github.com/iotplatform/enduser-auth/adapters/wechat/wechatfake"
 	"github.com/iotplatform/enduser-auth/application"
@@ -39,8 +38,7 @@ func TestLogoutWithDeviceReachesThePushModule(t *testing.T) {
 	fake.AddAccount("wxpush", "push-secret")
 	wx := httptest.NewServer(fake)
 	defer wx.Close()
-	mod, err := modwire.NewModule(modwire.NewConfig(bytes.Repeat([]byte{2}, 32), application.DefaultConfig(), wx.URL, 0,
-		token.DefaultPublishDelay), db, wechat.NewHTTPClient(0), nil, nil)
+	mod, err := modwire.NewModule(modwire.NewConfig(modwire.ConfigParams{MasterKey: bytes.Repeat([]byte{2}, 32), Application: application.DefaultConfig(), WeChatBaseURL: wx.URL}), db, wechat.NewHTTPClient(0), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

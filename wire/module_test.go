@@ -19,8 +19,8 @@ import (
 
 func newLifecycleModule(t *testing.T, db *gorm.DB) *modwire.Module {
 	t.Helper()
-	mod, err := modwire.NewModule(modwire.NewConfig(bytes.Repeat([]byte{4}, 32), application.DefaultConfig(), "http://127.0.0.1:1", 0,
-		token.DefaultPublishDelay), db, wechat.NewHTTPClient(0), nil, nil)
+	mod, err := modwire.NewModule(modwire.NewConfig(modwire.ConfigParams{MasterKey: bytes.Repeat([]byte{4}, 32),
+		Application: application.DefaultConfig(), WeChatBaseURL: "http://127.0.0.1:1", KeyPublishDelay: token.DefaultPublishDelay}), db, wechat.NewHTTPClient(0), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

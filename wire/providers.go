@@ -3,7 +3,6 @@ package wire
 import (
 	"context"
 	"log/slog"
-	"time"
 
 	"github.com/google/wire"
 	"github.com/prometheus/client_golang/prometheus"
@@ -81,15 +80,6 @@ func NewGuardedWeChat(c *wechat.Client, l *ratelimit.Limits) application.WeChatO
 	return l.Guard(c)
 }
 
-// NewServiceOptions gives the service its limiter and WeChat cool-down.
-func NewServiceOptions(cfg Config, l *ratelimit.Limits) []application.Option {
-	opts := []application.Option{application.WithLimiter(l.Limiter)}
-	if d := cfg.WeChatCoolDown; d > 0 {
-		opts = append(opts, application.WithCoolDown(func(now time.Time) time.Time { return now.Add(d) }))
-	}
-	return opts
-}
-
 // WeChatSet provides the WeChat OAuth client behind the code replay guard.
 // It takes the host's *http.Client.
 var WeChatSet = wire.NewSet(
@@ -100,7 +90,6 @@ var WeChatSet = wire.NewSet(
 // LimitsSet provides the abuse limits.
 var LimitsSet = wire.NewSet(
 	NewLimits,
-	NewServiceOptions,
 )
 
 // TokenSet provides the access-token issuer.
@@ -114,7 +103,8 @@ var TokenSet = wire.NewSet(
 var ApplicationSet = wire.NewSet(
 	NewSystemClock,
 	NewAuditWriter,
-	NewService,
+	NewServiceDeps,
+	application.NewService,
 	httpapi.NewMetrics,
 	NewHTTPHandler,
 )
@@ -148,19 +138,18 @@ func NewAuditWriter(cfg Config, store *postgres.Store, db *gorm.DB, log *slog.Lo
 	return w, nil
 }
 
-// NewService provides the facade, recording its security events in audit
-// (when there is one); user exports read the trail through auditTrail (also
-// when recording is off: the records kept from before are the user's).
-func NewService(cfg application.Config, clock application.Clock, wechat application.WeChatOAuth, domains application.UserDomainRepository,
-	accounts application.OfficialAccountRepository, dataCenters application.DataCenterRepository, users application.UserRepository,
-	sessions application.SessionRepository, tokens application.TokenIssuer, log *slog.Logger, audit *postgres.AuditWriter,
-	auditTrail application.AuditReader, opts []application.Option) *application.Service {
-	s := application.NewService(cfg, clock, wechat, domains, accounts, dataCenters, users, sessions, tokens, log, opts...)
-	if audit != nil {
-		s.SetAuditLog(audit)
+// NewServiceDeps gathers the facade's ports: the one store behind every
+// repository, the issuer, the guarded WeChat client, the abuse limiter and
+// the audit trail (when there is one; user exports read it even when
+// recording is off: the records kept from before are the user's).
+func NewServiceDeps(clock application.Clock, wechat application.WeChatOAuth, store *postgres.Store, tokens application.TokenIssuer,
+	log *slog.Logger, limits *ratelimit.Limits, audit *postgres.AuditWriter) application.Deps {
+	d := application.Deps{Clock: clock, WeChat: wechat, Domains: store, Apps: store, DataCenters: store, Users: store,
+		Sessions: store, Tokens: tokens, Log: log, Limiter: limits.Limiter, AuditTrail: store}
+	if audit != nil { // a nil *AuditWriter must not become a non-nil AuditLog
+		d.Audit = audit
 	}
-	s.SetAuditReader(auditTrail)
-	return s
+	return d
 }
 
 // NewHTTPHandler provides the HTTP adapter with its settings.

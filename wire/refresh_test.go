@@ -15,7 +15,6 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/iotplatform/enduser-auth/adapters/postgres/pgtest"
-	"github.com/iotplatform/enduser-auth/adapters/token"
 	"github.com/iotplatform/enduser-auth/adapters/wechat"
 	"github.com/iotplatform/enduser-auth/adapters/wechat/wechatfake"
 	"github.com/iotplatform/enduser-auth/application"
@@ -77,7 +76,7 @@ func TestRefreshRoundTripsOnPostgres(t *testing.T) {
 	fake.AcceptAnyCode(true)
 	wx := httptest.NewServer(fake)
 	defer wx.Close()
-	mod, err := modwire.NewModule(modwire.NewConfig(bytes.Repeat([]byte{3}, 32), application.DefaultConfig(), wx.URL, 0, token.DefaultPublishDelay),
+	mod, err := modwire.NewModule(modwire.NewConfig(modwire.ConfigParams{MasterKey: bytes.Repeat([]byte{3}, 32), Application: application.DefaultConfig(), WeChatBaseURL: wx.URL}),
 		db, wechat.NewHTTPClient(0), nil, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -22,7 +22,6 @@ import (
 	"github.com/iotplatform/enduser-auth/adapters/postgres"
 	"github.com/iotplatform/enduser-auth/adapters/postgres/pgtest"
 	"github.com/iotplatform/enduser-auth/adapters/telemetry"
-	"github.com/iotplatform/enduser-auth/adapters/token"
 	"github.com/iotplatform/enduser-auth/adapters/wechat"
 	"github.com/iotplatform/enduser-auth/adapters/wechat/wechatfake"
 	"github.com/iotplatform/enduser-auth/application"
@@ -68,7 +67,7 @@ func TestOneLoginIsOneSpanTree(t *testing.T) {
 	var logs bytes.Buffer
 	var logMu sync.Mutex
 	log := slog.New(telemetry.LogHandler(slog.NewJSONHandler(syncWriter{&logMu, &logs}, nil)))
-	cfg := modwire.NewConfig(bytes.Repeat([]byte{2}, 32), application.DefaultConfig(), wx.URL, 0, token.DefaultPublishDelay)
+	cfg := modwire.NewConfig(modwire.ConfigParams{MasterKey: bytes.Repeat([]byte{2}, 32), Application: application.DefaultConfig(), WeChatBaseURL: wx.URL})
 	cfg.HTTP.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
 	mod, err := modwire.NewModule(cfg, db, wechat.NewHTTPClient(0), log, nil)
 	if err != nil {

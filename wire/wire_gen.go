@@ -11,6 +11,7 @@ import (
 	"github.com/iotplatform/enduser-auth/adapters/postgres"
 	"github.com/iotplatform/enduser-auth/adapters/token"
 	"github.com/iotplatform/enduser-auth/adapters/wechat"
+	"github.com/iotplatform/enduser-auth/application"
 	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/gorm"
 	"log/slog"
@@ -44,8 +45,8 @@ func NewModule(cfg Config, db *gorm.DB, hc *http.Client, log *slog.Logger, reg p
 	if err != nil {
 		return nil, err
 	}
-	v := NewServiceOptions(cfg, limits)
-	service := NewService(config, clock, weChatOAuth, store, store, store, store, store, issuer, log, auditWriter, store, v)
+	deps := NewServiceDeps(clock, weChatOAuth, store, issuer, log, limits, auditWriter)
+	service := application.NewService(config, deps)
 	metrics, err := httpapi.NewMetrics(reg)
 	if err != nil {
 		return nil, err

@@ -353,7 +353,7 @@ func TestSessionEndpoints(t *testing.T) {
 func TestRequestLimitAndRetryAfter(t *testing.T) {
 	clock := fakeclock.Default()
 	lim := ratelimit.NewMemory(ratelimit.Config{IPRate: 0.4, IPBurst: 1}, clock)
-	h := newMemHarness(t, memSetup{svcOpts: []application.Option{application.WithLimiter(lim)}})
+	h := newMemHarness(t, memSetup{limiter: lim})
 	if a := h.do(http.MethodPost, httpapi.PathWeChatOffiaccountLogin, nil); a.Code != 5023 {
 		t.Fatalf("first request: %d", a.Code)
 	}
@@ -388,7 +388,7 @@ func TestRequestLimitAndRetryAfter(t *testing.T) {
 // nothing).
 func TestTrustedProxyClientIP(t *testing.T) {
 	lim := ratelimit.NewMemory(ratelimit.Config{IPRate: 0.001, IPBurst: 1}, fakeclock.Default())
-	h := newMemHarness(t, memSetup{svcOpts: []application.Option{application.WithLimiter(lim)}})
+	h := newMemHarness(t, memSetup{limiter: lim})
 	send := func(peer, xff string) int {
 		req := httptestRequest(t, http.MethodPost, httpapi.PathWeChatOffiaccountLogin)
 		req.RemoteAddr = peer
@@ -400,7 +400,7 @@ func TestTrustedProxyClientIP(t *testing.T) {
 	}
 
 	lim = ratelimit.NewMemory(ratelimit.Config{IPRate: 0.001, IPBurst: 1}, fakeclock.Default())
-	h = newMemHarness(t, memSetup{svcOpts: []application.Option{application.WithLimiter(lim)},
+	h = newMemHarness(t, memSetup{limiter: lim,
 		opts: httpapi.Options{TrustedProxies: mustPrefixes(t, "198.51.100.0/24")}})
 	if c1, c2 := send("198.51.100.1:1000", "203.0.113.1"), send("198.51.100.2:1000", "203.0.113.2"); c1 != 5023 || c2 != 5023 {
 		t.Fatalf("behind a trusted proxy, two clients: %d, %d", c1, c2)

@@ -46,7 +46,7 @@ func newTestEcho(t testing.TB) (*echo.Echo, *wechatfake.Server) {
 	store := postgres.NewStore(pgtest.Open(t), box)
 	clock := application.SystemClock{}
 	svc := newTestService(wechat.NewClient(wechat.Config{BaseURL: wx.URL}, wechat.NewHTTPClient(0)),
-		store, token.NewIssuer(token.Config{}, store, clock), clock)
+		store, token.NewIssuer(token.Config{}, store, clock), clock, nil)
 	ctx := context.Background()
 	if _, err := svc.CreateUserDomain(ctx, fzDomain, fzSecret); err != nil {
 		t.Fatal(err)

@@ -157,8 +157,15 @@ func okExt(c echo.Context, data any, ext string) error {
 }
 
 // fail answers err with its business code. Unexpected errors are logged with
-// their cause and answered with a generic 5000: a cause never reaches a client.
+// their cause (unless the service logged them already: each failure is
+// logged once) and answered with a generic 5000: a cause never reaches a
+// client.
 func (h *Handler) fail(c echo.Context, err error) error {
+	return h.answerFailure(c, err, application.Logged(err))
+}
+
+// answerFailure is fail; logged says that err has been logged already.
+func (h *Handler) answerFailure(c echo.Context, err error, logged bool) error {
 	r := responseForRoute(c.Path(), err)
 	c.Set(codeKey, r.code)
 	c.Response().Header().Set(echo.HeaderXContentTypeOptions, "nosniff") // also on RequireAccessToken's refusals
@@ -167,8 +174,10 @@ func (h *Handler) fail(c echo.Context, err error) error {
 		env.Msg = r.zh
 	}
 	if r == internalResponse {
-		h.log.ErrorContext(c.Request().Context(), "request failed", slog.String("method", c.Request().Method),
-			slog.String("path", c.Path()), slog.String("error", err.Error()))
+		if !logged {
+			h.log.ErrorContext(c.Request().Context(), "request failed", slog.String("method", c.Request().Method),
+				slog.String("path", c.Path()), slog.String("error", err.Error()))
+		}
 	} else if d := domain.DetailOf(err); d != "" {
 		env.ExtMsg = &d
 	}
@@ -200,7 +209,7 @@ func (h *Handler) guard(endpoint string, next echo.HandlerFunc) echo.HandlerFunc
 				}
 				h.log.ErrorContext(c.Request().Context(), "panic in handler", slog.String("path", c.Path()),
 					slog.String("panic", fmt.Sprint(v)), slog.String("stack", string(debug.Stack())))
-				err = h.fail(c, fmt.Errorf("panic: %v", v))
+				err = h.answerFailure(c, fmt.Errorf("panic: %v", v), true) // logged just above
 			}
 		}()
 		return next(c)

@@ -51,7 +51,7 @@ type memHarness struct {
 // memSetup configures a harness before it is assembled.
 type memSetup struct {
 	opts    httpapi.Options
-	svcOpts []application.Option
+	limiter application.Limiter
 	// wrapWeChat, when set, wraps the WeChat port (to make it misbehave).
 	wrapWeChat func(application.WeChatOAuth) application.WeChatOAuth
 	// extra mounts more routes on the Echo (a host's protected route).
@@ -72,8 +72,9 @@ type serviceStore interface {
 // the memory store here, on PostgreSQL in the fuzz test): a change of
 // application.NewService's signature is an edit here only.
 func newTestService(wx application.WeChatOAuth, store serviceStore, tokens application.TokenIssuer, clock application.Clock,
-	opts ...application.Option) *application.Service {
-	return application.NewService(application.DefaultConfig(), clock, wx, store, store, store, store, store, tokens, nil, opts...)
+	limiter application.Limiter) *application.Service {
+	return application.NewService(application.DefaultConfig(), application.Deps{Clock: clock, WeChat: wx, Domains: store, Apps: store,
+		DataCenters: store, Users: store, Sessions: store, Tokens: tokens, Limiter: limiter})
 }
 
 func newMemHarness(t *testing.T, setup memSetup) *memHarness {
@@ -89,7 +90,7 @@ func newMemHarness(t *testing.T, setup memSetup) *memHarness {
 	}
 	store := memory.NewStore()
 	clock := application.SystemClock{}
-	svc := newTestService(port, store, token.NewIssuer(token.Config{}, store, clock), clock, setup.svcOpts...)
+	svc := newTestService(port, store, token.NewIssuer(token.Config{}, store, clock), clock, setup.limiter)
 	ctx := t.Context()
 	if _, err := svc.CreateUserDomain(ctx, mDomain, mSecret); err != nil {
 		t.Fatal(err)

@@ -81,47 +81,59 @@ func (s *Store) UserExportData(ctx context.Context, uid string) (application.Sto
 				out.Identities = append(out.Identities, application.StoredIdentity{Kind: domain.AppKind(r.Kind), BoundAt: r.CreatedAt.UTC(),
 					Identity: domain.UnmarshalWeChatIdentityFromDatabase(r.AppID, r.OpenID, fromNullString(r.UnionID))})
 			}
-			var sessions []exportSessionRow
-			if err := tx.Raw(`SELECT id, app_id, refresh_counter, created_at, expires_at, refresh_expires_at, rotated_at,
-				revoked_at, revoke_reason, logout_device_id
-				FROM enduser_sessions WHERE user_id = ? ORDER BY created_at, id`, uid).Scan(&sessions).Error; err != nil {
-				return fmt.Errorf("load the sessions of user %s: %w", uid, err)
+			sessions, err := exportSessions(tx, uid, u.User.UserDomainID, u.UserDomain)
+			if err != nil {
+				return err
 			}
-			// The scope revocations that may have ended these sessions
-			// (logout-all, disable, deletion; the user domain's disable):
-			// a session they cover shows as revoked at the scope's time, as
-			// SessionByID shows it.
-			var cover struct{ UserBefore, DomainBefore sql.NullTime }
-			if err := tx.Raw(`SELECT
-				(SELECT revoked_before FROM enduser_revocations WHERE kind = 'user' AND subject = ?) AS user_before,
-				(SELECT revoked_before FROM enduser_revocations WHERE kind = 'user_domain' AND subject = ?) AS domain_before`,
-				uid, u.UserDomain).Scan(&cover).Error; err != nil {
-				return fmt.Errorf("load the scope revocations of user %s: %w", uid, err)
-			}
-			for _, r := range sessions {
-				id, err := domain.ParseSessionID(r.ID)
-				if err != nil {
-					return fmt.Errorf("session %q of user %s: %w", r.ID, uid, err)
-				}
-				revokedAt, reason := fromNullTime(r.RevokedAt), fromNullString(r.RevokeReason)
-				for _, c := range []struct {
-					before sql.NullTime
-					reason string
-				}{{cover.UserBefore, "user_sessions_ended"}, {cover.DomainBefore, "user_domain_disabled"}} {
-					if revokedAt.IsZero() && c.before.Valid && domain.RevokedBy(r.CreatedAt.UTC(), c.before.Time) {
-						revokedAt, reason = c.before.Time.UTC(), c.reason
-					}
-				}
-				sess := domain.UnmarshalSessionFromDatabase(id, uid, u.User.UserDomainID, u.UserDomain, r.AppID, nil, r.RefreshCounter,
-					r.CreatedAt.UTC(), r.ExpiresAt.UTC(), r.RefreshExpiresAt.UTC(), fromNullTime(r.RotatedAt), revokedAt)
-				out.Sessions = append(out.Sessions, application.StoredSession{Session: sess,
-					RevokeReason: reason, LogoutDeviceID: fromNullString(r.LogoutDeviceID)})
-			}
+			out.Sessions = sessions
 			return nil
 		}, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
 	})
 	if err != nil {
 		return application.StoredUserData{}, err
+	}
+	return out, nil
+}
+
+// exportSessions reads uid's sessions without any sealed column, each as the
+// scope revocations see it.
+func exportSessions(tx *gorm.DB, uid string, userDomainID int64, userDomain string) ([]application.StoredSession, error) {
+	var out []application.StoredSession
+	var sessions []exportSessionRow
+	if err := tx.Raw(`SELECT id, app_id, refresh_counter, created_at, expires_at, refresh_expires_at, rotated_at,
+		revoked_at, revoke_reason, logout_device_id
+		FROM enduser_sessions WHERE user_id = ? ORDER BY created_at, id`, uid).Scan(&sessions).Error; err != nil {
+		return nil, fmt.Errorf("load the sessions of user %s: %w", uid, err)
+	}
+	// The scope revocations that may have ended these sessions
+	// (logout-all, disable, deletion; the user domain's disable):
+	// a session they cover shows as revoked at the scope's time, as
+	// SessionByID shows it.
+	var cover struct{ UserBefore, DomainBefore sql.NullTime }
+	if err := tx.Raw(`SELECT
+		(SELECT revoked_before FROM enduser_revocations WHERE kind = 'user' AND subject = ?) AS user_before,
+		(SELECT revoked_before FROM enduser_revocations WHERE kind = 'user_domain' AND subject = ?) AS domain_before`,
+		uid, userDomain).Scan(&cover).Error; err != nil {
+		return nil, fmt.Errorf("load the scope revocations of user %s: %w", uid, err)
+	}
+	for _, r := range sessions {
+		id, err := domain.ParseSessionID(r.ID)
+		if err != nil {
+			return nil, fmt.Errorf("session %q of user %s: %w", r.ID, uid, err)
+		}
+		revokedAt, reason := fromNullTime(r.RevokedAt), fromNullString(r.RevokeReason)
+		for _, c := range []struct {
+			before sql.NullTime
+			reason string
+		}{{cover.UserBefore, "user_sessions_ended"}, {cover.DomainBefore, "user_domain_disabled"}} {
+			if revokedAt.IsZero() && c.before.Valid && domain.RevokedBy(r.CreatedAt.UTC(), c.before.Time) {
+				revokedAt, reason = c.before.Time.UTC(), c.reason
+			}
+		}
+		sess := domain.UnmarshalSessionFromDatabase(id, uid, userDomainID, userDomain, r.AppID, nil, r.RefreshCounter,
+			r.CreatedAt.UTC(), r.ExpiresAt.UTC(), r.RefreshExpiresAt.UTC(), fromNullTime(r.RotatedAt), revokedAt)
+		out = append(out, application.StoredSession{Session: sess,
+			RevokeReason: reason, LogoutDeviceID: fromNullString(r.LogoutDeviceID)})
 	}
 	return out, nil
 }

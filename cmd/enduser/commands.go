@@ -97,12 +97,13 @@ func openApp(ctx context.Context, cfg config, e env, opts setupOptions) (*app, e
 		a.Close()
 		return nil, err
 	}
-	mcfg := modwire.NewConfig(key, cfg.App, cfg.WeChatBaseURL, cfg.WeChatTimeout, cfg.SigningKeyPublishDelay)
+	mcfg := modwire.NewConfig(modwire.ConfigParams{MasterKey: key, Application: cfg.App, WeChatBaseURL: cfg.WeChatBaseURL,
+		WeChatTimeout: cfg.WeChatTimeout, KeyPublishDelay: cfg.SigningKeyPublishDelay, KeyPublishOff: cfg.SigningKeyPublishOff})
 	if !isDev {
 		mcfg.OlderMasterKeys = cfg.OlderMasterKeys
 	}
 	mcfg.Limits = cfg.limitSettings(a.redis)
-	mcfg.WeChatCoolDown = cfg.WeChatCoolDown
+	mcfg.Application.WeChatCoolDown = cfg.WeChatCoolDown
 	mcfg.HTTP.TrustedProxies = cfg.TrustedProxies
 	mcfg.Audit = modwire.AuditConfig{Off: cfg.AuditOff, Retention: cfg.AuditRetention}
 	mcfg.HTTP.CORSOrigins = cfg.CORSOrigins

@@ -18,6 +18,7 @@ import (
 	"github.com/iotplatform/enduser-auth/adapters/ratelimit"
 	"github.com/iotplatform/enduser-auth/adapters/secretbox"
 	"github.com/iotplatform/enduser-auth/adapters/token"
+	"github.com/iotplatform/enduser-auth/adapters/wechat"
 	"github.com/iotplatform/enduser-auth/application"
 )
 
@@ -38,8 +39,10 @@ type config struct {
 	LogLevel        slog.Level
 	App             application.Config
 	// SigningKeyPublishDelay is how long a rotated-in signing key is only
-	// published (JWKS) before it signs; 0 signs at once.
+	// published (JWKS) before it signs; SigningKeyPublishOff (the variable
+	// set to 0) signs at once.
 	SigningKeyPublishDelay time.Duration
+	SigningKeyPublishOff   bool
 	// AdminAddr is the admin listener's address (/metrics, /healthz, /readyz);
 	// "" takes the command's default, "off" turns it off.
 	AdminAddr string
@@ -80,7 +83,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		DatabaseURL:   defaultDatabaseURL,
 		HTTPAddr:      defaultHTTPAddr,
 		WeChatBaseURL: defaultWeChatBase,
-		WeChatTimeout: 5 * time.Second,
+		WeChatTimeout: wechat.DefaultTimeout,
 		App:           def,
 
 		SigningKeyPublishDelay: token.DefaultPublishDelay,
@@ -108,6 +111,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 	durOrZero("ENDUSER_DELETION_COOLING_OFF", &c.App.DeletionCoolingOff, true)
 	durOrZero("ENDUSER_ERASURE_INTERVAL", &c.App.ErasureInterval, true)
 	durOrZero("ENDUSER_SIGNING_KEY_PUBLISH_DELAY", &c.SigningKeyPublishDelay, true)
+	// The documented 0 of these variables is "off"; in the Go structs zero is
+	// "the default", so 0 maps to the Off fields.
+	c.App.TenantCacheOff = c.App.TenantCacheTTL == 0
+	c.App.PurgeOff = c.App.SessionPurgeInterval == 0
+	c.SigningKeyPublishOff = c.SigningKeyPublishDelay == 0
 	str("ENDUSER_ADMIN_ADDR", &c.AdminAddr)
 	dur("ENDUSER_AUDIT_RETENTION", &c.AuditRetention)
 	if v, ok := lookup(getenv, "ENDUSER_AUDIT"); ok {

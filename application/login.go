@@ -1,0 +1,211 @@
+package application
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
+
+	"github.com/iotplatform/enduser-auth/domain"
+)
+
+// WeChatLogin is the input of the WeChat official account login, as the client
+// sent it (raw strings: the service validates them in the contract's order).
+type WeChatLogin struct {
+	UserDomain string
+	AppID      string
+	Code       string
+	Signature  string
+	// MCC is the optional mobile country code; "" means not given.
+	MCC string
+}
+
+// LoginResult is a successful login.
+type LoginResult struct {
+	Tokens     domain.TokenPair
+	UID        string
+	Registered bool
+	// Outcome says how the person was recognised (returning, registered,
+	// joined by unionid, unionid attached).
+	Outcome domain.LoginOutcome
+	// DeletionCancelled is true when the user was in a deletion cooling-off
+	// and this login cancelled the deletion (same uid).
+	DeletionCancelled bool
+}
+
+// WeChatMiniProgramLogin is the input of the WeChat mini program login, as
+// the client sent it (raw strings, validated in the contract's order).
+type WeChatMiniProgramLogin struct {
+	UserDomain string
+	AppID      string
+	// JSCode is the code of the mini program's wx.login().
+	JSCode    string
+	Signature string
+	// MCC is the optional mobile country code; "" means not given.
+	MCC string
+}
+
+// LoginWithWeChatOfficialAccount verifies the request, exchanges the code with
+// WeChat, finds or registers the user and starts a session. Checks run in the
+// contract's order; the WeChat call comes last, after the signature, so that
+// unsigned traffic never spends the tenant's WeChat quota.
+func (s *Service) LoginWithWeChatOfficialAccount(ctx context.Context, in WeChatLogin) (LoginResult, error) {
+	return s.loginWithWeChat(ctx, domain.AppKindOfficialAccount, in)
+}
+
+// LoginWithWeChatMiniProgram is the mini program's login: the official
+// account's, with the code of wx.login() exchanged through jscode2session and
+// an appId that must be a mini program's (KindMiniProgramMissing otherwise).
+// The same person (one unionid) is the same user through either kind.
+func (s *Service) LoginWithWeChatMiniProgram(ctx context.Context, in WeChatMiniProgramLogin) (LoginResult, error) {
+	return s.loginWithWeChat(ctx, domain.AppKindMiniProgram, WeChatLogin{UserDomain: in.UserDomain, AppID: in.AppID,
+		Code: in.JSCode, Signature: in.Signature, MCC: in.MCC})
+}
+
+// loginEvents names the log line of each kind's login.
+var loginEvents = map[domain.AppKind]string{
+	domain.AppKindOfficialAccount: "login.wechat_offiaccount",
+	domain.AppKindMiniProgram:     "login.wechat_miniprogram",
+}
+
+// loginWithWeChat is the login through a WeChat app of kind: in.Code is the
+// official account's OAuth code or the mini program's jsCode.
+func (s *Service) loginWithWeChat(ctx context.Context, kind domain.AppKind, in WeChatLogin) (res LoginResult, err error) {
+	start := s.clock.Now()
+	var openID string
+	defer func() {
+		// Trimmed as the login trims them: padding must not hide a login from a
+		// search of the audit trail or the logs by user domain.
+		attrs := []any{slog.String("userDomain", safeLog(strings.TrimSpace(in.UserDomain))), slog.String("appId", safeLog(strings.TrimSpace(in.AppID))),
+			slog.Duration("took", s.clock.Now().Sub(start))}
+		if err == nil {
+			attrs = append(attrs, slog.String("uid", res.UID), slog.Bool("registered", res.Registered), slog.String("identity", res.Outcome.String()))
+		}
+		err = s.logOutcome(ctx, loginEvents[kind], err, attrs...)
+		s.record(ctx, AuditEvent{Event: AuditLogin, Outcome: domain.KindOf(err), WeChatErrcode: weChatErrcode(err),
+			UserDomain: safeLog(strings.TrimSpace(in.UserDomain)), AppID: safeLog(strings.TrimSpace(in.AppID)), AppKind: kind,
+			UID: res.UID, OpenID: openID})
+	}()
+
+	name, err := domain.ParseUserDomainName(in.UserDomain)
+	if err != nil {
+		return res, err
+	}
+	if err := s.checkLockout(ctx, name); err != nil {
+		return res, err // before any database or WeChat work
+	}
+	appID, code, sig := strings.TrimSpace(in.AppID), strings.TrimSpace(in.Code), strings.TrimSpace(in.Signature)
+	switch {
+	case appID == "":
+		return res, domain.E(domain.KindAppIDRequired)
+	case code == "":
+		return res, domain.E(domain.KindCodeRequired)
+	case sig == "":
+		return res, domain.E(domain.KindSignatureRequired)
+	}
+	ud, err := s.tenants.UserDomainByName(ctx, name)
+	if err != nil {
+		return res, internalUnless(err, domain.KindUserDomainNotFound)
+	}
+	if !ud.Enabled() {
+		return res, domain.E(domain.KindUserDomainDisabled)
+	}
+	if err := ud.VerifyLoginSignature(appID, code, sig, s.clock.Now()); err != nil {
+		if domain.IsKind(err, domain.KindSignatureInvalid) {
+			s.signatureFailed(ctx, name)
+		}
+		return res, err
+	}
+	if err := s.checkMCC(ctx, in.MCC); err != nil {
+		return res, err
+	}
+	app, err := s.appOfKind(ctx, ud.ID(), appID, kind)
+	if err != nil {
+		return res, err
+	}
+	if err := s.allowExchange(ctx, name, appID); err != nil {
+		return res, err // the code is neither claimed nor sent: the client may retry it
+	}
+	ident, err := s.exchange(ctx, app, code)
+	openID = ident.OpenID()
+	if err != nil {
+		s.noteWeChatAnswer(ctx, appID, err)
+		return res, internalUnless(err, domain.KindWeChatUnavailable, domain.KindWeChatRejected, domain.KindWeChatMalformed)
+	}
+	now := s.clock.Now()
+	candidate, err := domain.NewEndUser(domain.NewUID(now), ud.ID(), now)
+	if err != nil {
+		return res, err
+	}
+	mk, err := s.refreshKeys.current(ctx)
+	if err != nil {
+		return res, internal(err)
+	}
+	sess := domain.NewSessionV2(candidate.ID(), ud.ID(), ud.Name(), appID, now, s.cfg.RefreshTokenTTL, s.cfg.SessionMaxLifetime, mk)
+	// A disabled user's login is refused here, after every check of the
+	// request and the WeChat exchange (who the person is is known only
+	// then), before anything is written: RecordLogin writes nothing for a
+	// disabled user (so a later cooling-off is not cancelled either).
+	rec, err := s.users.RecordLogin(ctx, LoginRecord{UserDomainID: ud.ID(), Identity: ident, Candidate: candidate, Session: sess, At: now,
+		AppKind: kind})
+	if err != nil {
+		return res, internalUnless(err, domain.KindUserDisabled)
+	}
+	pair, err := s.pairFor(ctx, rec.Session, now)
+	if err != nil {
+		return res, err
+	}
+	if rec.DeletionCancelled {
+		s.record(ctx, AuditEvent{Event: AuditDeletionCancelled, UserDomain: ud.Name(), AppID: appID, UID: rec.User.ID(), OpenID: openID})
+	}
+	return LoginResult{Tokens: pair, UID: rec.User.ID(), Registered: rec.Outcome.Created(), Outcome: rec.Outcome,
+		DeletionCancelled: rec.DeletionCancelled}, nil
+}
+
+// appOfKind is the app with appID in the user domain when it is of kind;
+// otherwise (none, or an app of the other kind) kind's missing error.
+func (s *Service) appOfKind(ctx context.Context, userDomainID int64, appID string, kind domain.AppKind) (domain.WeChatApp, error) {
+	if !domain.ValidAppID(appID) {
+		// No app can have such an appId; the store need not be asked.
+		return domain.WeChatApp{}, domain.E(kind.MissingKind())
+	}
+	app, err := s.tenants.WeChatApp(ctx, userDomainID, appID)
+	if domain.IsKind(err, domain.KindNotFound) || (err == nil && app.Kind() != kind) {
+		return domain.WeChatApp{}, domain.E(kind.MissingKind())
+	}
+	if err != nil {
+		return domain.WeChatApp{}, internal(err)
+	}
+	return app, nil
+}
+
+// exchange sends the code to WeChat the way app's kind exchanges it.
+func (s *Service) exchange(ctx context.Context, app domain.WeChatApp, code string) (domain.WeChatIdentity, error) {
+	if app.Kind() == domain.AppKindMiniProgram {
+		return s.wechat.ExchangeJSCode(ctx, app.AppID(), app.AppSecret(), code)
+	}
+	return s.wechat.ExchangeCode(ctx, app.AppID(), app.AppSecret(), code)
+}
+
+func (s *Service) checkMCC(ctx context.Context, raw string) error {
+	if strings.TrimSpace(raw) == "" {
+		return nil
+	}
+	mcc, err := domain.ParseMCC(raw)
+	if err != nil {
+		return err
+	}
+	dc, err := s.tenants.DataCenterByMCC(ctx, mcc)
+	if err != nil {
+		if domain.IsKind(err, domain.KindMCCUnresolved) {
+			return err
+		}
+		// The lookup failed: the contract answers 6085 for that too.
+		return &domain.Error{Kind: domain.KindMCCUnresolved, Err: err}
+	}
+	if !strings.EqualFold(dc.Code(), s.cfg.DataCenter) {
+		detail, _ := json.Marshal(map[string]string{"dataCenter": dc.Code(), "apiUrl": dc.APIURL()})
+		return &domain.Error{Kind: domain.KindMCCForeign, Detail: string(detail)}
+	}
+	return nil
+}

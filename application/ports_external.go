@@ -1,0 +1,108 @@
+package application
+
+import (
+	"context"
+	"time"
+
+	"github.com/iotplatform/enduser-auth/domain"
+)
+
+// Clock tells the time. Tests pass a fake one.
+type Clock interface {
+	Now() time.Time
+}
+
+// SystemClock is the wall clock.
+type SystemClock struct{}
+
+// Now returns time.Now().
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// WeChatOAuth exchanges an OAuth code for the user's identity.
+type WeChatOAuth interface {
+	// ExchangeCode calls WeChat once (never retried: the code is consumed).
+	// Errors: KindWeChatUnavailable (network, timeout, non-2xx),
+	// KindWeChatRejected (errcode, no openid, snapshot user; Detail carries
+	// WeChat's errcode and errmsg), KindWeChatMalformed (unparseable body).
+	ExchangeCode(ctx context.Context, appID, appSecret, code string) (domain.WeChatIdentity, error)
+	// ExchangeJSCode exchanges a mini program's wx.login() code
+	// (jscode2session) the same way, with the same errors. WeChat's
+	// session_key is dropped: it is neither returned, stored nor logged.
+	ExchangeJSCode(ctx context.Context, appID, appSecret, jsCode string) (domain.WeChatIdentity, error)
+}
+
+// TokenIssuer signs and verifies access tokens and manages signing keys.
+type TokenIssuer interface {
+	// SignAccessToken signs the claims with the current signing key.
+	SignAccessToken(ctx context.Context, c domain.AccessClaims) (string, error)
+	// ParseAccessToken verifies signature (kid resolved against held keys,
+	// algorithm pinned), type, exp and nbf (with a small leeway) at now.
+	// Errors: KindTokenInvalid.
+	ParseAccessToken(ctx context.Context, token string, now time.Time) (domain.AccessClaims, error)
+	// JWKS returns the JSON Web Key Set of every key that may still have
+	// valid tokens.
+	JWKS(ctx context.Context) ([]byte, error)
+	// RotateSigningKey makes a new key the signer and returns its kid.
+	RotateSigningKey(ctx context.Context) (string, error)
+	// RevokeSigningKey removes kid at once (JWKS, verification) and returns
+	// the kid that signs now, on every instance alike (a new key, not
+	// delayed, when kid signed). Errors: KindNotFound for an unknown kid.
+	RevokeSigningKey(ctx context.Context, kid string) (string, error)
+}
+
+// SigningKeyReloader is implemented by a TokenIssuer that caches its keys:
+// SyncRevocations reloads them, so that a key revoked on another instance
+// stops verifying here within RevocationSyncInterval. removed reports that
+// a key held before is gone (the verified-token cache is then dropped).
+type SigningKeyReloader interface {
+	ReloadSigningKeys(ctx context.Context) (removed bool, err error)
+}
+
+// Limiter is the abuse-limit port. Implementations keep their state where
+// they like (memory, Redis) and never fail a request because of it: when
+// their store fails they fall back to something that answers, so the methods
+// return no error.
+type Limiter interface {
+	// AllowRequest takes one request from clientIP's token bucket.
+	AllowRequest(ctx context.Context, clientIP string) Decision
+	// LockedOut reports whether (clientIP, userDomain) is locked out; a
+	// refused Decision carries the time left.
+	LockedOut(ctx context.Context, clientIP, userDomain string) Decision
+	// SignatureFailed records one signature failure of (clientIP,
+	// userDomain). When this failure starts a lockout it returns the
+	// lockout's end and true (once per lockout, whatever the instances).
+	SignatureFailed(ctx context.Context, clientIP, userDomain string) (until time.Time, locked bool)
+	// AllowExchange takes one WeChat exchange of (userDomain, appID)'s cap;
+	// it refuses while appID cools down.
+	AllowExchange(ctx context.Context, userDomain, appID string) Decision
+	// CoolDown refuses every exchange of appID until until (WeChat said
+	// 45011: retry next minute).
+	CoolDown(ctx context.Context, appID string, until time.Time)
+}
+
+// Decision is a limiter's answer.
+type Decision struct {
+	Allowed bool
+	// RetryAfter is, when refused, how long until a retry may pass.
+	RetryAfter time.Duration
+}
+
+// Allow is the Decision that lets a request through.
+var Allow = Decision{Allowed: true}
+
+// LockoutHook is told of every lockout once (not per refused request).
+type LockoutHook func(ctx context.Context, clientIP, userDomain string, until time.Time)
+
+// AuditLog records security events. Record must not block: an
+// implementation queues the event and writes it later (a login never waits for
+// the audit), dropping it when its queue is full.
+type AuditLog interface {
+	Record(ctx context.Context, e AuditEvent)
+}
+
+// AuditReader reads the audit trail.
+type AuditReader interface {
+	// UserAuditRecords lists at most limit records of uid in userDomain,
+	// oldest first, as stored (openids as their keyed hashes).
+	UserAuditRecords(ctx context.Context, userDomain, uid string, limit int) ([]AuditRecord, error)
+}

@@ -1,0 +1,42 @@
+package application
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// Run keeps the revocation cache in sync and, every SessionPurgeInterval,
+// purges the sessions that ended long ago (in its own goroutine, so that a
+// long purge never delays a sync); in another goroutine, every
+// ErasureInterval, it erases the accounts whose deletion is due and announces
+// the erasures (the outbox) to the OnUserErased listeners; until ctx ends. The host starts it once per
+// process, next to its HTTP server.
+func (s *Service) Run(ctx context.Context) error {
+	if s.cfg.SessionPurgeInterval > 0 {
+		done := make(chan struct{})
+		defer func() { <-done }()
+		go func() {
+			defer close(done)
+			s.runPurge(ctx)
+		}()
+	}
+	erasing := make(chan struct{})
+	defer func() { <-erasing }()
+	go func() {
+		defer close(erasing)
+		s.runErasure(ctx)
+	}()
+	t := time.NewTicker(s.cfg.RevocationSyncInterval)
+	defer t.Stop()
+	for {
+		if err := s.SyncRevocations(ctx); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "revocation sync failed", slog.String("error", err.Error()))
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
