@@ -50,9 +50,11 @@ const (
 // user row as prev read it under the row lock (the latest committed version:
 // of concurrent logins during a cooling-off exactly one says it cancelled;
 // a user erased meanwhile is no row, so nothing is written and the login runs
-// again, registering a new user). prev's cancel is the one place that decides
-// it: the disabled-user rule adds its condition there (AND p.status = 1, or
-// its equivalent), and a disabled user's login cancels nothing.
+// again, registering a new user). prev locks only a row with a pending
+// deletion: the other returning logins (nearly all) take no extra row lock
+// and write no lock record, the UPDATE's own lock is enough. prev is the one
+// place that decides the cancel; a disabled user's login (step 'disabled')
+// reaches neither prev nor touched, so it cancels nothing.
 //
 // $1 user domain, $2 appId, $3 openid, $4 unionid (” for none), $5
 // candidate uid, $6 its status, $7 its registration time, $8 the login
@@ -103,15 +105,16 @@ recorded AS (
 	RETURNING i.user_id
 ),
 prev AS (
-	SELECT p.deletion_due_at IS NOT NULL AS cancel FROM enduser_users p, decided d WHERE p.id = d.uid AND d.step NOT IN ('registered', 'disabled')
+	SELECT true AS cancel FROM enduser_users p, decided d
+	WHERE p.id = d.uid AND d.step NOT IN ('registered', 'disabled') AND p.deletion_due_at IS NOT NULL
 	FOR NO KEY UPDATE OF p
 ),
 touched AS (
 	UPDATE enduser_users u SET last_login_at = GREATEST(u.last_login_at, $8),
 		deletion_due_at = CASE WHEN p.cancel THEN NULL ELSE u.deletion_due_at END
-	FROM decided d, prev p
+	FROM decided d LEFT JOIN prev p ON true
 	WHERE u.id = d.uid AND d.step NOT IN ('registered', 'disabled') AND (d.step <> 'joined' OR EXISTS (SELECT 1 FROM bound))
-	RETURNING u.id, u.user_domain_id, u.status, u.registered_at, u.last_login_at, p.cancel AS cancelled
+	RETURNING u.id, u.user_domain_id, u.status, u.registered_at, u.last_login_at, COALESCE(p.cancel, false) AS cancelled
 ),
 logged_in AS (
 	SELECT *, false AS cancelled FROM registered UNION ALL SELECT * FROM touched
