@@ -39,25 +39,8 @@ func (s *Store) UserExportData(ctx context.Context, uid string) (application.Sto
 	if k, ok := s.registeredVia[uid]; ok {
 		out.RegisteredVia = k
 	}
-	type found struct {
-		seq int64
-		id  application.StoredIdentity
-	}
-	var ids []found
-	for k, v := range s.identities {
-		if v.uid != uid || k.userDomainID != u.UserDomainID() {
-			continue
-		}
-		kind := domain.AppKindOfficialAccount
-		if a, ok := s.accounts[accountKey{k.userDomainID, k.appID}]; ok {
-			kind = a.Kind()
-		}
-		ids = append(ids, found{v.seq, application.StoredIdentity{Kind: kind, BoundAt: v.at,
-			Identity: domain.UnmarshalWeChatIdentityFromDatabase(k.appID, k.openID, v.unionID)}})
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i].seq < ids[j].seq })
-	for _, f := range ids {
-		out.Identities = append(out.Identities, f.id)
+	for _, b := range s.bindingsOf(u) {
+		out.Identities = append(out.Identities, application.StoredIdentity{Kind: b.kind, BoundAt: b.at, Identity: b.identity})
 	}
 	for id, sess := range s.sessions {
 		if sess.UserID() != uid {

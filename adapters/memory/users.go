@@ -145,25 +145,42 @@ func (s *Store) UserWithWeChatApps(ctx context.Context, uid string) (application
 	if k, ok := s.registeredVia[uid]; ok {
 		out.RegisteredVia = k
 	}
+	for _, b := range s.bindingsOf(u) {
+		out.Bindings = append(out.Bindings, application.AppBinding{Kind: b.kind, Identity: b.identity})
+	}
+	return out, nil
+}
+
+// userBinding is one of a user's openids, as bindingsOf lists them.
+type userBinding struct {
+	kind     domain.AppKind
+	identity domain.WeChatIdentity
+	at       time.Time
+}
+
+// bindingsOf lists u's openids under the apps of its user domain, oldest
+// first (under s.mu).
+func (s *Store) bindingsOf(u domain.EndUser) []userBinding {
 	type found struct {
 		seq int64
-		b   application.AppBinding
+		b   userBinding
 	}
 	var list []found
 	for k, v := range s.identities {
-		if v.uid != uid || k.userDomainID != u.UserDomainID() {
+		if v.uid != u.ID() || k.userDomainID != u.UserDomainID() {
 			continue
 		}
 		kind := domain.AppKindOfficialAccount
 		if a, ok := s.accounts[accountKey{k.userDomainID, k.appID}]; ok {
 			kind = a.Kind()
 		}
-		list = append(list, found{v.seq, application.AppBinding{Kind: kind,
-			Identity: domain.UnmarshalWeChatIdentityFromDatabase(k.appID, k.openID, v.unionID)}})
+		list = append(list, found{v.seq, userBinding{kind: kind, at: v.at,
+			identity: domain.UnmarshalWeChatIdentityFromDatabase(k.appID, k.openID, v.unionID)}})
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].seq < list[j].seq })
-	for _, f := range list {
-		out.Bindings = append(out.Bindings, f.b)
+	out := make([]userBinding, len(list))
+	for i, f := range list {
+		out[i] = f.b
 	}
-	return out, nil
+	return out
 }
