@@ -75,10 +75,7 @@ type ConfigParams struct {
 // defined once, in application.DefaultConfig).
 func NewConfig(p ConfigParams) Config {
 	publishDelay := p.KeyPublishDelay
-	switch {
-	case p.KeyPublishOff:
-		publishDelay = token.NoPublishDelay
-	case publishDelay <= 0:
+	if publishDelay <= 0 {
 		publishDelay = token.DefaultPublishDelay
 	}
 	app := p.Application
@@ -91,7 +88,7 @@ func NewConfig(p ConfigParams) Config {
 		MasterKey:   p.MasterKey,
 		Application: app,
 		WeChat:      wechat.Config{BaseURL: p.WeChatBaseURL, Timeout: p.WeChatTimeout},
-		Token:       token.Config{AccessTokenTTL: ttl, PublishDelay: publishDelay},
+		Token:       token.Config{AccessTokenTTL: ttl, PublishDelay: publishDelay, PublishOff: p.KeyPublishOff},
 		Audit:       AuditConfig{Retention: postgres.DefaultAuditRetention},
 	}
 }

@@ -21,7 +21,7 @@ func TestNewConfigZeroIsTheDefaults(t *testing.T) {
 	}
 	c = modwire.NewConfig(modwire.ConfigParams{KeyPublishOff: true, KeyPublishDelay: time.Hour,
 		Application: application.Config{AccessTokenTTL: time.Minute}})
-	if c.Token.PublishDelay != token.NoPublishDelay || c.Token.AccessTokenTTL != time.Minute {
+	if !c.Token.PublishOff || c.Token.AccessTokenTTL != time.Minute {
 		t.Fatalf("KeyPublishOff / TTL: %+v", c.Token)
 	}
 	if c = modwire.NewConfig(modwire.ConfigParams{KeyPublishDelay: time.Hour}); c.Token.PublishDelay != time.Hour {

@@ -45,10 +45,6 @@ const (
 	DefaultPublishDelay = 2 * time.Minute
 )
 
-// NoPublishDelay is the Config.PublishDelay that makes a new key sign as soon
-// as it is stored (zero means DefaultPublishDelay).
-const NoPublishDelay time.Duration = -1
-
 const (
 	// unknownKIDReloadInterval bounds the reloads that tokens with an unknown
 	// kid can cause, so that a flood of garbage kids cannot hammer the store.
@@ -75,10 +71,12 @@ type Config struct {
 	// PublishDelay is how long a new key is only published (listed in the
 	// JWKS, and accepted) before it signs, so that the instances and the
 	// external verifiers that cache the JWKS know it before they meet its
-	// tokens; meanwhile the key it retired keeps signing. Zero is
-	// DefaultPublishDelay; a negative value (NoPublishDelay) means none: a
-	// new key signs at once.
+	// tokens; meanwhile the key it retired keeps signing. Zero (or less) is
+	// DefaultPublishDelay.
 	PublishDelay time.Duration
+	// PublishOff makes a new key sign as soon as it is stored (no publish
+	// delay: a single instance without external verifiers, or tests).
+	PublishOff bool
 }
 
 func (c Config) withDefaults() Config {
@@ -97,11 +95,11 @@ func (c Config) withDefaults() Config {
 	if c.Issuer == "" {
 		c.Issuer = DefaultIssuer
 	}
-	if c.PublishDelay == 0 {
-		c.PublishDelay = DefaultPublishDelay
-	}
-	if c.PublishDelay < 0 {
+	switch {
+	case c.PublishOff:
 		c.PublishDelay = 0
+	case c.PublishDelay <= 0:
+		c.PublishDelay = DefaultPublishDelay
 	}
 	return c
 }

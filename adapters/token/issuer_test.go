@@ -112,7 +112,7 @@ const ttl = 2 * time.Hour
 var testConfig = Config{AccessTokenTTL: ttl, Leeway: 30 * time.Second, KeyRefreshInterval: time.Minute, PublishDelay: 2 * time.Minute}
 
 // noDelayConfig makes a new key sign at once.
-var noDelayConfig = func() Config { c := testConfig; c.PublishDelay = NoPublishDelay; return c }()
+var noDelayConfig = func() Config { c := testConfig; c.PublishOff = true; return c }()
 
 func setup(t *testing.T) (*Issuer, *memKeys, *fakeclock.Clock) {
 	t.Helper()
@@ -410,8 +410,8 @@ func TestNoIOUntilFirstUse(t *testing.T) {
 		iss.cfg.AccessTokenTTL != DefaultAccessTokenTTL || iss.cfg.PublishDelay != DefaultPublishDelay {
 		t.Errorf("defaults not applied: %+v", iss.cfg)
 	}
-	if got := NewIssuer(Config{PublishDelay: NoPublishDelay}, repo, nil).cfg.PublishDelay; got != 0 {
-		t.Errorf("NoPublishDelay became a delay of %v, want 0", got)
+	if got := NewIssuer(Config{PublishDelay: time.Hour, PublishOff: true}, repo, nil).cfg.PublishDelay; got != 0 {
+		t.Errorf("PublishOff became a delay of %v, want 0", got)
 	}
 }
 
