@@ -26,7 +26,23 @@ type testEnv struct {
 // newTestEnv opens a fresh database through the production Open.
 func newTestEnv(t testing.TB) testEnv {
 	t.Helper()
-	dsn := pgtest.NewDatabase(t)
+	return newTestEnvOn(t, pgtest.NewDatabase(t))
+}
+
+// newTestEnvIsolation is newTestEnv on a database whose default transaction
+// isolation is isolation ("read committed" or "serializable").
+func newTestEnvIsolation(t testing.TB, isolation string) testEnv {
+	t.Helper()
+	if isolation == "serializable" {
+		return newTestEnvOn(t, pgtest.NewSerializableDatabase(t))
+	}
+	return newTestEnv(t)
+}
+
+// newTestEnvOn opens the database of dsn (one of pgtest's) through the
+// production Open.
+func newTestEnvOn(t testing.TB, dsn string) testEnv {
+	t.Helper()
 	db, err := Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatalf("Open: %v", err)

@@ -96,11 +96,11 @@ func TestImportRacesLogins(t *testing.T) {
 	for _, isolation := range []string{"read committed", "serializable"} {
 		t.Run(isolation, func(t *testing.T) {
 			t.Parallel()
-			e := newTestEnv(t)
-			if _, err := e.sql.Exec(fmt.Sprintf(`ALTER DATABASE %q SET default_transaction_isolation = '%s'`, dbName(t, e), isolation)); err != nil {
-				t.Fatal(err)
+			e := newTestEnvIsolation(t, isolation)
+			var got string
+			if err := e.sql.QueryRow(`SHOW transaction_isolation`).Scan(&got); err != nil || got != isolation {
+				t.Fatalf("transaction_isolation = %q (%v), want %q", got, err, isolation)
 			}
-			e.sql.SetMaxIdleConns(0) // new connections pick the setting up
 			importRacesLogins(t, e)
 		})
 	}

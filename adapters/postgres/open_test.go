@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
+	"sync"
 	"net/url"
 	"strings"
 	"testing"
@@ -34,12 +36,69 @@ func TestOpenCreatesAMissingDatabase(t *testing.T) {
 			t.Fatalf("Open %d connected to %q, %v; want %s", i, current, err, name)
 		}
 		sqlDB, _ := db.DB()
-		if got := sqlDB.Stats().MaxOpenConnections; got != maxOpenConns {
-			t.Errorf("MaxOpenConnections = %d, want %d", got, maxOpenConns)
-		}
 		_ = sqlDB.Close()
 	}
 }
+
+// TestOpenPoolServesWaitersInOrder: with every connection of the pool taken,
+// the statements that wait for one get them in the order they came
+// (database/sql's own pool hands a released connection to a random waiter,
+// which stretches the tail latency under load), and there are never more than
+// maxOpenConns connections.
+func TestOpenPoolServesWaitersInOrder(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	e := newTestEnv(t)
+	held := make([]*sql.Conn, maxOpenConns)
+	for i := range held {
+		c, err := e.sql.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.PingContext(ctx); err != nil {
+			t.Fatal(err)
+		}
+		held[i] = c
+		t.Cleanup(func() { _ = c.Close() }) // before the pool closes: it waits for them
+	}
+	const waiters = 6
+	order := make(chan int, waiters)
+	var wg sync.WaitGroup
+	for i := range waiters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := e.sql.Conn(ctx) // waits: every connection is held
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			order <- i
+			_ = c.Close()
+		}()
+		time.Sleep(20 * time.Millisecond) // the waiters queue up in i's order
+	}
+	var backends int
+	if err := held[0].QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()`).Scan(&backends); err != nil {
+		t.Fatal(err)
+	}
+	if backends > maxOpenConns {
+		t.Errorf("%d connections to the database, want at most %d", backends, maxOpenConns)
+	}
+	_ = held[0].Close() // one connection for all the waiters, one after the other
+	wg.Wait()
+	close(order)
+	want := 0
+	for got := range order {
+		if got != want {
+			t.Fatalf("waiter %d got the connection %s, want waiter %d: not first come, first served", got, ordinal(want), want)
+		}
+		want++
+	}
+}
+
+func ordinal(i int) string { return [...]string{"first", "second", "third", "fourth", "fifth", "sixth"}[i] }
 
 func TestOpenErrorsAreOneLineWithoutPassword(t *testing.T) {
 	t.Parallel()

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -113,11 +112,7 @@ func TestPurgeConcurrentHoldersDoNotDoubleWork(t *testing.T) {
 	for _, isolation := range []string{"read committed", "serializable"} {
 		t.Run(isolation, func(t *testing.T) {
 			t.Parallel()
-			e := newTestEnv(t)
-			if _, err := e.sql.Exec(fmt.Sprintf(`ALTER DATABASE %q SET default_transaction_isolation = '%s'`, dbName(t, e), isolation)); err != nil {
-				t.Fatal(err)
-			}
-			e.sql.SetMaxIdleConns(0) // new connections pick the setting up
+			e := newTestEnvIsolation(t, isolation)
 			var got string
 			if err := e.sql.QueryRow(`SHOW transaction_isolation`).Scan(&got); err != nil || got != isolation {
 				t.Fatalf("transaction_isolation = %q (%v), want %q", got, err, isolation)
@@ -173,11 +168,3 @@ func TestPurgeConcurrentHoldersDoNotDoubleWork(t *testing.T) {
 	}
 }
 
-func dbName(t *testing.T, e testEnv) string {
-	t.Helper()
-	var name string
-	if err := e.sql.QueryRow(`SELECT current_database()`).Scan(&name); err != nil {
-		t.Fatal(err)
-	}
-	return name
-}

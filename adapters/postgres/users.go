@@ -46,15 +46,20 @@ const (
 // candidate was never inserted), and nothing is written either way. The
 // caller runs it again and finds the winner (lostRace).
 //
-// A returning user's pending deletion is cancelled by touched, from the
-// user row as prev read it under the row lock (the latest committed version:
-// of concurrent logins during a cooling-off exactly one says it cancelled;
-// a user erased meanwhile is no row, so nothing is written and the login runs
-// again, registering a new user). prev locks only a row with a pending
-// deletion: the other returning logins (nearly all) take no extra row lock
-// and write no lock record, the UPDATE's own lock is enough. prev is the one
-// place that decides the cancel; a disabled user's login (step 'disabled')
-// reaches neither prev nor touched, so it cancels nothing.
+// decided reads the known user's row once (x: its status and whether a
+// deletion is pending, in the statement's snapshot) rather than probing it
+// again in a subquery per question. A returning user's pending deletion is
+// cancelled by touched, from the user row as prev read it under the row lock
+// (the latest committed version: of concurrent logins during a cooling-off
+// exactly one says it cancelled; a user erased meanwhile is no row, so nothing
+// is written and the login runs again, registering a new user). prev runs
+// only when the snapshot saw a deletion pending (d.pending) and locks only a
+// row whose deletion is still pending: the other returning logins (nearly
+// all) neither probe the row again nor take an extra row lock, the UPDATE's
+// own lock is enough. A deletion requested after the snapshot is not
+// cancelled by a login that started before it, as if the login came first.
+// prev is the one place that decides the cancel; a disabled user's login
+// (step 'disabled') reaches neither prev nor touched, so it cancels nothing.
 //
 // $1 user domain, $2 appId, $3 openid, $4 unionid (” for none), $5
 // candidate uid, $6 its status, $7 its registration time, $8 the login
@@ -63,9 +68,9 @@ const (
 // went through (recorded on a registered user).
 const sqlRecordLogin = `
 WITH decided AS (
-	SELECT COALESCE(k.user_id, h.user_id, $5) AS uid,
+	SELECT COALESCE(k.user_id, h.user_id, $5) AS uid, x.deletion_due_at IS NOT NULL AS pending,
 		CASE
-			WHEN EXISTS (SELECT 1 FROM enduser_users x WHERE x.id = COALESCE(k.user_id, h.user_id) AND x.status = 0) THEN 'disabled'
+			WHEN x.status = 0 THEN 'disabled'
 			WHEN k.user_id IS NOT NULL THEN CASE
 				WHEN $4 = '' OR k.union_id IS NOT NULL THEN 'returning'
 				WHEN h.user_id IS NULL THEN 'attach_claim'
@@ -77,6 +82,7 @@ WITH decided AS (
 	FROM (SELECT 1) one
 	LEFT JOIN enduser_wechat_identities k ON k.user_domain_id = $1 AND k.app_id = $2 AND k.open_id = $3
 	LEFT JOIN enduser_wechat_unions h ON h.user_domain_id = $1 AND h.union_id = $4 AND $4 <> '' AND k.union_id IS NULL
+	LEFT JOIN enduser_users x ON x.id = COALESCE(k.user_id, h.user_id)
 ),
 claimed AS (
 	INSERT INTO enduser_wechat_unions (user_domain_id, union_id, user_id, created_at)
@@ -106,7 +112,7 @@ recorded AS (
 ),
 prev AS (
 	SELECT true AS cancel FROM enduser_users p, decided d
-	WHERE p.id = d.uid AND d.step NOT IN ('registered', 'disabled') AND p.deletion_due_at IS NOT NULL
+	WHERE d.pending AND p.id = d.uid AND d.step NOT IN ('registered', 'disabled') AND p.deletion_due_at IS NOT NULL
 	FOR NO KEY UPDATE OF p
 ),
 touched AS (
