@@ -3,9 +3,9 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"sync"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -98,7 +98,9 @@ func TestOpenPoolServesWaitersInOrder(t *testing.T) {
 	}
 }
 
-func ordinal(i int) string { return [...]string{"first", "second", "third", "fourth", "fifth", "sixth"}[i] }
+func ordinal(i int) string {
+	return [...]string{"first", "second", "third", "fourth", "fifth", "sixth"}[i]
+}
 
 func TestOpenErrorsAreOneLineWithoutPassword(t *testing.T) {
 	t.Parallel()

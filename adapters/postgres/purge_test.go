@@ -167,4 +167,3 @@ func TestPurgeConcurrentHoldersDoNotDoubleWork(t *testing.T) {
 		})
 	}
 }
-
