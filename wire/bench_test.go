@@ -65,16 +65,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	if err := mod.Service.PutOfficialAccount(ctx, ud.Name(), benchApp, "bench-secret"); err != nil {
 		b.Fatal(err)
 	}
-	if err := mod.TokensForTest().Init(ctx); err != nil {
-		b.Fatal(err)
-	}
-	// As a host does: keep the revocation cache in sync while serving.
-	runCtx, stop := context.WithCancel(ctx)
-	b.Cleanup(stop)
-	if err := mod.Service.SyncRevocations(ctx); err != nil {
-		b.Fatal(err)
-	}
-	go func() { _ = mod.Service.Run(runCtx) }()
+	runModule(b, mod) // as a host does: keys, revocations and the background loops
 	ec := echo.New()
 	mod.HTTP.Register(ec.Group(""))
 	return &benchEnv{svc: mod.Service, db: db, fake: fake, wxURL: wx.URL, hc: hc, domain: ud, echo: ec, tokens: mod.TokensForTest()}
@@ -321,9 +312,7 @@ func (e *benchEnv) limitedEcho(b *testing.B, rdb *redis.Client, prefix string) *
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := mod.TokensForTest().Init(context.Background()); err != nil {
-		b.Fatal(err)
-	}
+	runModule(b, mod)
 	ec := echo.New()
 	mod.HTTP.Register(ec.Group(""))
 	return ec

@@ -19,6 +19,10 @@ import (
 )
 
 // newDeletionModule builds the module on db (one process of the deployment).
+// It loads the signing keys but is not Run: the test drives the erasure
+// delivery itself (DeliverErasures) and counts the statements a login sends,
+// which a running loop would add to; a module never Run is also the process
+// that dies before any dispatch.
 func newDeletionModule(t *testing.T, db *gorm.DB, wxURL string) *modwire.Module {
 	t.Helper()
 	mod, err := modwire.NewModule(modwire.NewConfig(modwire.ConfigParams{MasterKey: bytes.Repeat([]byte{3}, 32), Application: application.DefaultConfig(), WeChatBaseURL: wxURL}),

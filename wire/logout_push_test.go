@@ -42,9 +42,7 @@ func TestLogoutWithDeviceReachesThePushModule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := mod.TokensForTest().Init(ctx); err != nil {
-		t.Fatal(err)
-	}
+	runModule(t, mod)
 	ud, err := mod.Service.CreateUserDomain(ctx, "P.DM.1.1", "")
 	if err != nil {
 		t.Fatal(err)

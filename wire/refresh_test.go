@@ -81,9 +81,7 @@ func TestRefreshRoundTripsOnPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := mod.TokensForTest().Init(ctx); err != nil {
-		t.Fatal(err)
-	}
+	runModule(t, mod)
 	svc := mod.Service
 	ud, err := svc.CreateUserDomain(ctx, "R.DM.1.1", "")
 	if err != nil {

@@ -73,9 +73,7 @@ func TestOneLoginIsOneSpanTree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := mod.TokensForTest().Init(ctx); err != nil {
-		t.Fatal(err)
-	}
+	runModule(t, mod)
 	ud, err := mod.Service.CreateUserDomain(ctx, "T.DM.1.1", "")
 	if err != nil {
 		t.Fatal(err)

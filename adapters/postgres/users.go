@@ -37,8 +37,11 @@ const (
 
 // sqlRecordLogin records a login and its session in one statement, whatever
 // the path. decided reads what is stored (one snapshot) and picks the step
-// (the unionid's holder is only looked up when the binding has no unionid:
-// a returning user with one costs no probe of the unions);
+// (the unionid's holder is only looked up when the login has a unionid and
+// the binding none: a returning user costs no probe of the unions; the
+// lateral subquery's OFFSET 0 keeps both conditions inside it, where they
+// gate the index scan, instead of letting the planner hoist them into a join
+// filter evaluated after the scan);
 // the writes are chained so that a write the step needs and a concurrent
 // login made impossible (ON CONFLICT DO NOTHING inserts nothing) stops the
 // ones after it: then the statement returns no row, or, when the unionid was
@@ -46,7 +49,9 @@ const (
 // candidate was never inserted), and nothing is written either way. The
 // caller runs it again and finds the winner (lostRace).
 //
-// decided reads the known user's row once (x: its status and whether a
+// recorded's first condition is uncorrelated, so it gates the whole UPDATE
+// (a one-time filter): the logins that attach nothing (nearly all) do not
+// probe the identity again. decided reads the known user's row once (x: its status and whether a
 // deletion is pending, in the statement's snapshot) rather than probing it
 // again in a subquery per question. A returning user's pending deletion is
 // cancelled by touched, from the user row as prev read it under the row lock
@@ -81,7 +86,8 @@ WITH decided AS (
 		END AS step
 	FROM (SELECT 1) one
 	LEFT JOIN enduser_wechat_identities k ON k.user_domain_id = $1 AND k.app_id = $2 AND k.open_id = $3
-	LEFT JOIN enduser_wechat_unions h ON h.user_domain_id = $1 AND h.union_id = $4 AND $4 <> '' AND k.union_id IS NULL
+	LEFT JOIN LATERAL (SELECT u.user_id FROM enduser_wechat_unions u
+		WHERE $4 <> '' AND k.union_id IS NULL AND u.user_domain_id = $1 AND u.union_id = $4 OFFSET 0) h ON true
 	LEFT JOIN enduser_users x ON x.id = COALESCE(k.user_id, h.user_id)
 ),
 claimed AS (
@@ -106,7 +112,8 @@ registered AS (
 recorded AS (
 	UPDATE enduser_wechat_identities i SET union_id = $4
 	FROM decided d
-	WHERE i.user_domain_id = $1 AND i.app_id = $2 AND i.open_id = $3 AND i.union_id IS NULL AND i.user_id = d.uid
+	WHERE EXISTS (SELECT 1 FROM decided a WHERE a.step IN ('attach_record', 'attach_claim'))
+		AND i.user_domain_id = $1 AND i.app_id = $2 AND i.open_id = $3 AND i.union_id IS NULL AND i.user_id = d.uid
 		AND (d.step = 'attach_record' OR (d.step = 'attach_claim' AND EXISTS (SELECT 1 FROM claimed)))
 	RETURNING i.user_id
 ),
