@@ -23,7 +23,7 @@ func (s *Store) SessionByID(ctx context.Context, id domain.SessionID) (domain.Se
 		SELECT s.id, s.user_id, s.user_domain_id, d.name AS user_domain, s.app_id, s.refresh_key_enc, s.refresh_counter,
 		       s.created_at, s.expires_at, s.refresh_expires_at, s.rotated_at, s.revoked_at, `+coverColumns+`
 		FROM enduser_sessions s
-		JOIN enduser_user_domains d ON d.id = s.user_domain_id
+		JOIN enduser_user_domains d ON d.id = s.user_domain_id`+coverJoins+`
 		WHERE s.id = $1`, id.String()).Scan(row.dest(&c)...)
 	})
 	if errors.Is(err, sql.ErrNoRows) {
@@ -39,13 +39,17 @@ func (s *Store) SessionByID(ctx context.Context, id domain.SessionID) (domain.Se
 	return c.apply(sess)
 }
 
-// coverColumns reads, for a session s of user domain d, the scope
-// revocations that may cover it: the user's (and whether the user is
-// disabled) and the user domain's. Three primary-key probes.
-const coverColumns = `
-	(SELECT r.revoked_before FROM enduser_revocations r WHERE r.kind = 'user' AND r.subject = s.user_id) AS user_before,
-	COALESCE((SELECT r.disabled FROM enduser_revocations r WHERE r.kind = 'user' AND r.subject = s.user_id), false) AS disabled,
-	(SELECT r.revoked_before FROM enduser_revocations r WHERE r.kind = 'user_domain' AND r.subject = d.name) AS domain_before`
+// coverJoins joins, to a session s of user domain d, the scope revocations
+// that may cover it: the user's (ur, which also says whether the user is
+// disabled) and the user domain's (dr). Two primary-key probes; coverColumns
+// are what they read.
+const (
+	coverJoins = `
+	LEFT JOIN enduser_revocations ur ON ur.kind = 'user' AND ur.subject = s.user_id
+	LEFT JOIN enduser_revocations dr ON dr.kind = 'user_domain' AND dr.subject = d.name`
+	coverColumns = `
+	ur.revoked_before AS user_before, COALESCE(ur.disabled, false) AS disabled, dr.revoked_before AS domain_before`
+)
 
 // scopeCover is what coverColumns read.
 type scopeCover struct {
@@ -102,14 +106,15 @@ func (s *Store) sessionFromRow(row sessionWithDomainRow) (domain.Session, error)
 // snapshot, i.e. before a concurrent spend that the UPDATE waited for and
 // then found had moved the counter (READ COMMITTED re-checks only the
 // updated row): seeing the counter still at $2 is how a lost race shows.
-// cover reads the scope revocations of the session's user and user domain
-// (three primary-key probes, same snapshot): a covered session, or one of a
-// disabled user, is never spent, and both branches return what cover read
-// so that the caller can say which (scopeCover.apply).
+// cover reads the user domain's name and the scope revocations of the
+// session's user and user domain (coverJoins, same snapshot): a covered
+// session, or one of a disabled user, is never spent, and both branches
+// return what cover read so that the caller can say which
+// (scopeCover.apply), without joining the user domain again.
 const spendRefreshToken = `
 WITH cover AS (
-	SELECT` + coverColumns + `
-	FROM enduser_sessions s JOIN enduser_user_domains d ON d.id = s.user_domain_id
+	SELECT d.name AS user_domain,` + coverColumns + `
+	FROM enduser_sessions s JOIN enduser_user_domains d ON d.id = s.user_domain_id` + coverJoins + `
 	WHERE s.id = $1
 ),
 spent AS (
@@ -122,13 +127,13 @@ spent AS (
 	RETURNING id, user_id, user_domain_id, app_id, refresh_key_enc, refresh_counter, created_at, expires_at, refresh_expires_at,
 	          rotated_at, revoked_at
 )
-SELECT true AS spent, s.id, s.user_id, s.user_domain_id, d.name AS user_domain, s.app_id, s.refresh_key_enc, s.refresh_counter,
+SELECT true AS spent, s.id, s.user_id, s.user_domain_id, c.user_domain, s.app_id, s.refresh_key_enc, s.refresh_counter,
        s.created_at, s.expires_at, s.refresh_expires_at, s.rotated_at, s.revoked_at, c.user_before, c.disabled, c.domain_before
-FROM spent s JOIN enduser_user_domains d ON d.id = s.user_domain_id CROSS JOIN cover c
+FROM spent s CROSS JOIN cover c
 UNION ALL
-SELECT false, s.id, s.user_id, s.user_domain_id, d.name, s.app_id, s.refresh_key_enc, s.refresh_counter,
+SELECT false, s.id, s.user_id, s.user_domain_id, c.user_domain, s.app_id, s.refresh_key_enc, s.refresh_counter,
        s.created_at, s.expires_at, s.refresh_expires_at, s.rotated_at, s.revoked_at, c.user_before, c.disabled, c.domain_before
-FROM enduser_sessions s JOIN enduser_user_domains d ON d.id = s.user_domain_id CROSS JOIN cover c
+FROM enduser_sessions s CROSS JOIN cover c
 WHERE s.id = $1 AND NOT EXISTS (SELECT 1 FROM spent)`
 
 // SpendRefreshToken spends refresh token `from` with one statement (see
