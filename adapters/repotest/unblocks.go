@@ -22,7 +22,7 @@ func (s suite) ipUnblocks(t *testing.T) {
 		b := f.addUnblock("2001:db8:1:2::/64", at(time.Second))
 		c := f.addUnblock("192.0.2.8", at(2*time.Second))
 		d := f.addUnblock("192.0.2.9", at(3*time.Second))
-		if !(b.ID > a.ID && c.ID > b.ID && d.ID > c.ID) {
+		if b.ID <= a.ID || c.ID <= b.ID || d.ID <= c.ID {
 			f.t.Fatalf("ids must grow: %d %d %d %d", a.ID, b.ID, c.ID, d.ID)
 		}
 		f.wantUnblocks("from the start", at(0), 0, 10, b, a, c, d)
