@@ -12,11 +12,12 @@ import (
 //
 //	stores (this file)          UserDomainRepository, OfficialAccountRepository (= WeChatAppRepository),
 //	                            DataCenterRepository, UserRepository (with AccountDeletionRepository),
-//	                            SessionRepository (with RefreshKeyRepository); the signing keys'
-//	                            store is the token adapter's own port (token.KeyRepository)
+//	                            SessionRepository (with RefreshKeyRepository), IPUnblockRepository;
+//	                            the signing keys' store is the token adapter's own port
+//	                            (token.KeyRepository)
 //	the outside (ports_external.go)
 //	                            Clock, WeChatOAuth, TokenIssuer (+ SigningKeyReloader), Limiter
-//	                            (+ LockoutHook), AuditLog, AuditReader (user exports)
+//	                            (+ LockoutHook, LockoutLifter), AuditLog, AuditReader (user exports)
 //	values they exchange        porttypes.go
 //
 // Every error an implementation returns is either a *domain.Error of the
@@ -214,4 +215,21 @@ type SessionRepository interface {
 	// sliding-expired ones to a sweep that examines at most p.Limit sessions
 	// per batch, moving on from batch to batch (Swept, SweepDone).
 	PurgeSessions(ctx context.Context, p SessionPurge) (PurgeBatch, error)
+}
+
+// IPUnblockRepository stores the operators' requests to lift the lockouts of
+// a client IP (Service.UnblockIP), which every serving instance applies to
+// the lockouts it holds in memory (Service.SyncIPUnblocks, from Run's sync
+// loop). The login never calls it.
+type IPUnblockRepository interface {
+	// AddIPUnblock stores a request to unblock ip (a LimitKey, at most 64
+	// bytes) made at at, and returns it with its id.
+	AddIPUnblock(ctx context.Context, ip string, at time.Time) (IPUnblock, error)
+	// IPUnblocksAfter lists at most limit requests whose (RequestedAt, ID)
+	// comes after (at, id), in that order: a zero id lists those made at or
+	// after at; the last one listed is the cursor of the next page.
+	IPUnblocksAfter(ctx context.Context, at time.Time, id int64, limit int) ([]IPUnblock, error)
+	// PurgeIPUnblocks deletes at most limit requests made before cutoff and
+	// returns how many it deleted.
+	PurgeIPUnblocks(ctx context.Context, cutoff time.Time, limit int) (int, error)
 }

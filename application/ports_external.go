@@ -90,6 +90,19 @@ type Decision struct {
 // Allow is the Decision that lets a request through.
 var Allow = Decision{Allowed: true}
 
+// LockoutLifter lifts the lockouts a Limiter holds in this process's memory
+// (without Redis, all of them; with Redis, those it took while Redis
+// failed), for the unblock requests of the operators (Service.UnblockIP,
+// SyncIPUnblocks).
+type LockoutLifter interface {
+	// LiftLockouts lifts every lockout and failure count of ip (a LimitKey),
+	// whatever the user domain, and returns how many lockouts it lifted.
+	LiftLockouts(ctx context.Context, ip string) int
+	// LockoutDuration is how long a lockout lasts: an unblock request older
+	// than that has nothing left to lift.
+	LockoutDuration() time.Duration
+}
+
 // LockoutHook is told of every lockout once (not per refused request).
 type LockoutHook func(ctx context.Context, clientIP, userDomain string, until time.Time)
 

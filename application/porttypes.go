@@ -124,3 +124,12 @@ type PurgeBatch struct {
 	Swept     int
 	SweepDone bool
 }
+
+// IPUnblock is an operator's request to lift every lockout of a client IP.
+type IPUnblock struct {
+	ID int64
+	// IP is the limiter's key of the client (LimitKey: the address, or an
+	// IPv6 client's /64).
+	IP          string
+	RequestedAt time.Time
+}

@@ -6,11 +6,13 @@ import (
 	"time"
 )
 
-// Run keeps the revocation cache in sync and, every SessionPurgeInterval,
-// purges the sessions that ended long ago (in its own goroutine, so that a
-// long purge never delays a sync); in another goroutine, every
-// ErasureInterval, it erases the accounts whose deletion is due and announces
-// the erasures (the outbox) to the OnUserErased listeners; until ctx ends. The host starts it once per
+// Run keeps the revocation cache in sync, applies the operators' unblock
+// requests to this process's lockouts (SyncIPUnblocks) in the same loop,
+// and, every SessionPurgeInterval, purges the sessions that ended long ago
+// (in its own goroutine, so that a long purge never delays a sync); in
+// another goroutine, every ErasureInterval, it erases the accounts whose
+// deletion is due and announces the erasures (the outbox) to the
+// OnUserErased listeners; until ctx ends. The host starts it once per
 // process, next to its HTTP server.
 func (s *Service) Run(ctx context.Context) error {
 	if s.cfg.SessionPurgeInterval > 0 {
@@ -32,6 +34,9 @@ func (s *Service) Run(ctx context.Context) error {
 	for {
 		if err := s.SyncRevocations(ctx); err != nil && ctx.Err() == nil {
 			s.log.WarnContext(ctx, "revocation sync failed", slog.String("error", err.Error()))
+		}
+		if err := s.SyncIPUnblocks(ctx); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "unblock request sync failed", slog.String("error", err.Error()))
 		}
 		select {
 		case <-ctx.Done():

@@ -147,6 +147,9 @@ type Service struct {
 
 	limiter       Limiter
 	onLockout     LockoutHook
+	unblocks      IPUnblockRepository
+	lockouts      LockoutLifter
+	unblockSync   unblockSync
 	coolDownUntil func(time.Time) time.Time
 	refreshKeys   *refreshKeyring
 	verified      *verifiedCache
@@ -158,9 +161,10 @@ type Service struct {
 }
 
 // Deps are the service's ports: the adapters it drives. Clock, Log,
-// Limiter, Audit and OnLockout may be nil (the wall clock, a logger that
-// discards, no abuse limit, no audit trail, no lockout hook); the others are
-// required by the use cases that call them.
+// Limiter, Audit, OnLockout, IPUnblocks and Lockouts may be nil (the wall
+// clock, a logger that discards, no abuse limit, no audit trail, no lockout
+// hook, no unblock requests); the others are required by the use cases that
+// call them.
 type Deps struct {
 	Clock       Clock
 	WeChat      WeChatOAuth
@@ -182,6 +186,12 @@ type Deps struct {
 	// OnLockout is told of each lockout, after the WARN log line and the
 	// audit record the service writes itself (nil: nobody).
 	OnLockout LockoutHook
+	// IPUnblocks stores the operators' unblock requests (nil: UnblockIP
+	// fails and Run reads none).
+	IPUnblocks IPUnblockRepository
+	// Lockouts lifts the lockouts held in this process's memory, for the
+	// unblock requests (nil: Run reads no unblock request).
+	Lockouts LockoutLifter
 }
 
 // NewService builds the facade from its configuration and its ports. Zero
@@ -216,6 +226,9 @@ func NewService(cfg Config, deps Deps) *Service {
 		auditReader:   deps.AuditTrail,
 		limiter:       deps.Limiter,
 		onLockout:     deps.OnLockout,
+		unblocks:      deps.IPUnblocks,
+		lockouts:      deps.Lockouts,
+		unblockSync:   unblockSync{applied: map[int64]time.Time{}},
 		coolDownUntil: coolDownUntil,
 		revoked:       newRevocationCache(),
 		purgeHolder:   newPurgeHolder(),

@@ -139,13 +139,15 @@ func NewAuditWriter(cfg Config, store *postgres.Store, db *gorm.DB, log *slog.Lo
 }
 
 // NewServiceDeps gathers the facade's ports: the one store behind every
-// repository, the issuer, the guarded WeChat client, the abuse limiter and
+// repository (the unblock requests' too), the issuer, the guarded WeChat
+// client, the abuse limiter (and its in-memory lockouts, which the unblock
+// requests lift) and
 // the audit trail (when there is one; user exports read it even when
 // recording is off: the records kept from before are the user's).
 func NewServiceDeps(clock application.Clock, wechat application.WeChatOAuth, store *postgres.Store, tokens application.TokenIssuer,
 	log *slog.Logger, limits *ratelimit.Limits, audit *postgres.AuditWriter) application.Deps {
 	d := application.Deps{Clock: clock, WeChat: wechat, Domains: store, Apps: store, DataCenters: store, Users: store,
-		Sessions: store, Tokens: tokens, Log: log, Limiter: limits.Limiter, AuditTrail: store}
+		Sessions: store, Tokens: tokens, Log: log, Limiter: limits.Limiter, AuditTrail: store, IPUnblocks: store, Lockouts: limits}
 	if audit != nil { // a nil *AuditWriter must not become a non-nil AuditLog
 		d.Audit = audit
 	}

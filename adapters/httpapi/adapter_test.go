@@ -148,11 +148,12 @@ func TestEnvelopeAndLanguage(t *testing.T) {
 	}
 }
 
-// TestHygieneHeaders: every answer carries a request id (the client's when
-// it is well-formed) and nosniff; answers that may carry a token or personal
-// data are not stored; the JWKS is cacheable.
+// TestHygieneHeaders: every answer carries a request id (a trusted proxy's
+// when it is well-formed, a client's never) and nosniff; answers that may
+// carry a token or personal data are not stored; the JWKS is cacheable.
 func TestHygieneHeaders(t *testing.T) {
-	h := newMemHarness(t, memSetup{})
+	// The harness's requests come from 192.0.2.1: here a trusted proxy.
+	h := newMemHarness(t, memSetup{opts: httpapi.Options{TrustedProxies: mustPrefixes(t, "192.0.2.0/24")}})
 	pair := h.login(wechatfake.User{OpenID: "o-carol"})
 	for name, a := range map[string]memAnswer{
 		"login refused": h.do(http.MethodPost, httpapi.PathWeChatOffiaccountLogin, nil, "X-Request-Id", "req-1"),
@@ -172,6 +173,12 @@ func TestHygieneHeaders(t *testing.T) {
 	}
 	if id := a.Header.Get("X-Request-Id"); id == "" || id == "bad id with spaces" {
 		t.Fatalf("a malformed X-Request-Id was kept or none generated: %q", id)
+	}
+	// From a peer that is not a trusted proxy, a well-formed id is replaced too.
+	direct := newMemHarness(t, memSetup{})
+	a = direct.do(http.MethodPut, httpapi.PathRefreshToken+"?refreshToken=not-a-token", nil, "X-Request-Id", "req-1")
+	if id := a.Header.Get("X-Request-Id"); id == "" || id == "req-1" {
+		t.Fatalf("a client's X-Request-Id was kept or none generated: %q", id)
 	}
 }
 

@@ -28,12 +28,15 @@ func newCORS(origins []string) echo.MiddlewareFunc {
 }
 
 // maxRequestIDLen bounds an accepted X-Request-Id.
-const maxRequestIDLen = 64
+const maxRequestIDLen = 128
 
-// requestID returns the client's X-Request-Id when it is short and made of
-// [A-Za-z0-9._:-] only, or a fresh random one.
-func requestID(r *http.Request) string {
-	if id := r.Header.Get(echo.HeaderXRequestID); id != "" && len(id) <= maxRequestIDLen && validRequestID(id) {
+// requestID returns the X-Request-Id a trusted proxy sent
+// (Options.TrustedProxies, as for the trace context) when it is a sane token,
+// 1 to 128 printable ASCII characters without spaces; otherwise (any other
+// peer, or a malformed id) a fresh random one. A client must not choose the
+// id its requests are logged and audited under.
+func (h *Handler) requestID(r *http.Request) string {
+	if id := r.Header.Get(echo.HeaderXRequestID); validRequestID(id) && h.opts.trusted(r) {
 		return id
 	}
 	var b [12]byte
@@ -41,12 +44,14 @@ func requestID(r *http.Request) string {
 	return hex.EncodeToString(b[:])
 }
 
+// validRequestID reports whether s is 1 to maxRequestIDLen printable ASCII
+// characters without spaces.
 func validRequestID(s string) bool {
+	if s == "" || len(s) > maxRequestIDLen {
+		return false
+	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '_', c == ':', c == '-':
-		default:
+		if c := s[i]; c <= ' ' || c > '~' {
 			return false
 		}
 	}
@@ -62,7 +67,7 @@ const maxUserAgentLen = 256
 func (h *Handler) prepare(c echo.Context, noStore bool) {
 	req := c.Request()
 	hdr := c.Response().Header()
-	id := requestID(req)
+	id := h.requestID(req)
 	hdr.Set(echo.HeaderXRequestID, id)
 	hdr.Set(echo.HeaderXContentTypeOptions, "nosniff")
 	if noStore {
@@ -77,7 +82,7 @@ func (h *Handler) prepare(c echo.Context, noStore bool) {
 // (truncated) and the request id (a fresh one when id is "").
 func (h *Handler) requestMeta(req *http.Request, id string) application.RequestMeta {
 	if id == "" {
-		id = requestID(req)
+		id = h.requestID(req)
 	}
 	ua := req.UserAgent()
 	if len(ua) > maxUserAgentLen {

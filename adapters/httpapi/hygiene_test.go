@@ -31,14 +31,29 @@ func TestClientIPIsThePeer(t *testing.T) {
 	}
 }
 
+// TestRequestID: a trusted proxy's X-Request-Id is kept when it is 1 to 128
+// printable ASCII characters without spaces; anyone else's, or a malformed
+// one, is replaced by a generated id.
 func TestRequestID(t *testing.T) {
-	for in, keep := range map[string]bool{"abc-123_X.y:z": true, strings.Repeat("a", 64): true, strings.Repeat("a", 65): false,
-		"with space": false, "new\nline": false, "é": false, "": false, "a;b": false} {
-		r := httptest.NewRequest("GET", "/", nil)
+	trusting := NewHandler(nil, nil, nil, Options{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}})
+	for in, keep := range map[string]bool{"abc-123_X.y:z": true, strings.Repeat("a", 128): true, strings.Repeat("a", 129): false,
+		"a;b=c,{d}": true, "Root=1-67891233-abcdef012345678912345678": true, "with space": false, "new\nline": false,
+		"tab\there": false, "é": false, "": false, "del\x7f": false} {
+		r := httptest.NewRequest("GET", "/", nil) // from 192.0.2.1, in the trusted range
 		r.Header.Set("X-Request-Id", in)
-		got := requestID(r)
-		if (got == in) != keep || len(got) == 0 || len(got) > maxRequestIDLen || !validRequestID(got) {
-			t.Errorf("X-Request-Id %q -> %q (keep %v)", in, got, keep)
+		got := trusting.requestID(r)
+		if (got == in) != keep || !validRequestID(got) {
+			t.Errorf("from a trusted proxy: X-Request-Id %q -> %q (keep %v)", in, got, keep)
+		}
+	}
+	for name, h := range map[string]*Handler{
+		"no trusted proxies": NewHandler(nil, nil, nil, Options{}),
+		"another peer":       NewHandler(nil, nil, nil, Options{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}}),
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("X-Request-Id", "client-chosen-id")
+		if got := h.requestID(r); got == "client-chosen-id" || !validRequestID(got) {
+			t.Errorf("%s: the client's X-Request-Id must be replaced, got %q", name, got)
 		}
 	}
 }

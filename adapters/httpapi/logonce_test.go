@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -38,7 +39,8 @@ func TestInternalFailureLoggedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := echo.New()
-	NewHandler(svc, log, metrics, Options{}).Register(e.Group(""))
+	// The test's requests come from 192.0.2.1: a trusted proxy, whose X-Request-Id is kept.
+	NewHandler(svc, log, metrics, Options{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}}).Register(e.Group(""))
 	now := time.Now()
 	tok := domain.NewSessionV2("u1", 1, "C.DM.1.1", "wx0123456789abcdef", now, time.Hour, 2*time.Hour,
 		domain.NewRefreshMasterKey(1, now)).RefreshToken().Value

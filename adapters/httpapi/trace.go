@@ -20,8 +20,9 @@ const tracerName = "github.com/iotplatform/enduser-auth/adapters/httpapi"
 type Options struct {
 	// TrustedProxies are the peers (load balancers, gateways) whose
 	// forwarded headers the module believes. Only their W3C trace context
-	// is continued: anyone else's would let a client choose the trace id and
-	// force sampling. Empty: nobody's.
+	// is continued and only their X-Request-Id kept: anyone else's would let
+	// a client choose the trace id and force sampling, or the id its
+	// requests are logged and audited under. Empty: nobody's.
 	TrustedProxies []netip.Prefix
 	// CORSOrigins are the origins (H5 pages) allowed to call the module's
 	// endpoints from a browser; none by default.

@@ -23,6 +23,7 @@ var (
 	_ application.DataCenterRepository      = (*Store)(nil)
 	_ application.UserRepository            = (*Store)(nil)
 	_ application.SessionRepository         = (*Store)(nil)
+	_ application.IPUnblockRepository       = (*Store)(nil)
 )
 
 // Store holds every repository of the module in memory. The zero value is not
@@ -68,6 +69,10 @@ type Store struct {
 	revokedKeys map[string]time.Time // kid -> revocation
 
 	refreshKeys map[uint32]domain.RefreshMasterKey
+
+	// unblocks are the IP unblock requests, by ascending id.
+	unblocks   []application.IPUnblock
+	unblockSeq int64
 }
 
 // NewStore returns an empty store.

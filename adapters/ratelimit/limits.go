@@ -2,8 +2,8 @@ package ratelimit
 
 import (
 	"context"
-	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
@@ -69,22 +69,32 @@ func New(s Settings, clock application.Clock, log *slog.Logger, reg prometheus.R
 // Guard wraps the WeChat port with the code replay guard.
 func (l *Limits) Guard(next application.WeChatOAuth) *CodeGuard { return NewCodeGuard(next, l.Claims) }
 
-// ErrNoSharedState is Unblock's answer without Redis when called from a
-// process that holds no lockouts (the CLI): they live in each instance's
-// memory then.
-var ErrNoSharedState = errors.New("without ENDUSER_REDIS_URL lockouts live in each serving instance's memory, which this command cannot reach: they end by themselves after ENDUSER_LOCKOUT_DURATION, or when the instances restart")
+var _ application.LockoutLifter = (*Limits)(nil)
 
-// Unblock lifts the lockouts of ip: in Redis when configured (every
-// instance at once), else in this instance's memory. It returns how many it
-// lifted. remote says the caller is not a serving instance (the CLI): there,
-// without Redis, nothing can be lifted and it answers ErrNoSharedState.
-func (l *Limits) Unblock(ctx context.Context, ip string, remote bool) (int, error) {
+// LiftLockouts implements application.LockoutLifter: it lifts the lockouts
+// (and failure counts) of ip held in this instance's memory, whatever the
+// user domain (a serving instance applies the operators' unblock requests
+// with it).
+func (l *Limits) LiftLockouts(ctx context.Context, ip string) int {
+	return l.mem.Unblock(ctx, application.LimitKey(ip))
+}
+
+// LockoutDuration implements application.LockoutLifter.
+func (l *Limits) LockoutDuration() time.Duration { return l.mem.cfg.LockoutDuration }
+
+// Shared reports whether the limits' state is in Redis (shared by every
+// instance).
+func (l *Limits) Shared() bool { return l.redis != nil }
+
+// Unblock lifts the lockouts of ip in this instance's memory and, when Redis
+// is configured, in Redis (every instance at once); it returns how many it
+// lifted. Without Redis a process that serves no request (the CLI) holds no
+// lockout: the serving instances lift theirs from the unblock requests that
+// application.Service.UnblockIP stores.
+func (l *Limits) Unblock(ctx context.Context, ip string) (int, error) {
 	ip = application.LimitKey(ip) // an IPv6 client is limited, and so locked out, by its /64
 	n := l.mem.Unblock(ctx, ip)
 	if l.redis == nil {
-		if remote {
-			return 0, ErrNoSharedState
-		}
 		return n, nil
 	}
 	m, err := l.redis.Unblock(ctx, ip)

@@ -27,6 +27,7 @@ type Repos struct {
 	Users            application.UserRepository
 	Sessions         application.SessionRepository
 	SigningKeys      token.KeyRepository
+	IPUnblocks       application.IPUnblockRepository
 }
 
 // Run runs the contract; newRepos must return fresh, empty repositories for
@@ -47,6 +48,7 @@ func Run(t *testing.T, newRepos func(t *testing.T) Repos) {
 	t.Run("Purge", s.purge)
 	t.Run("SigningKeys", s.signingKeys)
 	t.Run("RefreshKeys", s.refreshKeys)
+	t.Run("IPUnblocks", s.ipUnblocks)
 }
 
 type suite struct {

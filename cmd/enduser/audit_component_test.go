@@ -96,8 +96,9 @@ var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 func TestAuditTrailHygieneAndLogs(t *testing.T) {
 	t.Parallel()
 	const origin = "https://h5.example.com"
+	// The test's client (127.0.0.1) is a trusted proxy: its X-Request-Id is kept.
 	s := startServer(t, map[string]string{"ENDUSER_LOG_LEVEL": "debug", "ENDUSER_CORS_ORIGINS": origin + ", https://other.example.com",
-		"ENDUSER_REFRESH_REUSE_GRACE": "1ms"})
+		"ENDUSER_REFRESH_REUSE_GRACE": "1ms", "ENDUSER_TRUSTED_PROXIES": "127.0.0.1/32"})
 	const loginPath = "/v2/enduser/enduserapi/wechatOffiaccountAuthLogin"
 	alice := wechatfake.User{OpenID: "o-audit-alice-0123456789", UnionID: "u-audit-alice-0123456789"}
 	ua := "AuditTest/1.0 " + strings.Repeat("x", 400)
@@ -181,13 +182,22 @@ func TestAuditTrailHygieneAndLogs(t *testing.T) {
 		t.Fatalf("logout with a forged token: %d", a.Code)
 	}
 
-	// Request ids: bad charset or too long are replaced by a generated one.
-	for _, bad := range []string{"has spaces in it", strings.Repeat("a", 65), "semi;colon"} {
+	// Request ids: spaces, non-ASCII or over 128 characters are replaced by a
+	// generated one; any printable ASCII token is kept from a trusted proxy.
+	for _, bad := range []string{"has spaces in it", strings.Repeat("a", 129), "caf\u00e9"} {
 		resp, _ := s.rawDo(http.MethodGet, s.url+"/.well-known/jwks.json", "X-Request-Id", bad)
 		got := resp.Header.Get("X-Request-Id")
 		if got == bad || !requestIDPattern.MatchString(got) {
 			t.Errorf("X-Request-Id %q answered %q", bad, got)
 		}
+	}
+	if resp, _ := s.rawDo(http.MethodGet, s.url+"/.well-known/jwks.json", "X-Request-Id", "Root=1-abc;semi"); resp.Header.Get("X-Request-Id") != "Root=1-abc;semi" {
+		t.Errorf("a trusted proxy's printable X-Request-Id answered %q", resp.Header.Get("X-Request-Id"))
+	}
+	// From a peer that is not a trusted proxy, the id is always generated.
+	if r, err := call(clientFrom("127.0.0.2"), http.MethodGet, s.url+pathUserInfo, "X-Request-Id", "req-direct-1"); err != nil ||
+		r.header.Get("X-Request-Id") == "req-direct-1" || !requestIDPattern.MatchString(r.header.Get("X-Request-Id")) {
+		t.Errorf("a direct client's X-Request-Id answered %q (%v)", r.header.Get("X-Request-Id"), err)
 	}
 	resp, _ = s.rawDo(http.MethodGet, s.url+"/.well-known/jwks.json")
 	if !requestIDPattern.MatchString(resp.Header.Get("X-Request-Id")) || resp.Header.Get("X-Content-Type-Options") != "nosniff" ||

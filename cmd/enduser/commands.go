@@ -125,13 +125,16 @@ func (c config) limitSettings(rdb *redis.Client) ratelimit.Settings {
 	return s
 }
 
-// cmdIP is `enduser ip unblock IP`: it lifts the IP's lockouts in Redis, which
-// every instance reads (no database needed).
+// cmdIP is `enduser ip unblock IP`: it stores an unblock request, which
+// every serving instance applies to the lockouts it holds in memory within
+// ENDUSER_REVOCATION_SYNC_INTERVAL, and, with ENDUSER_REDIS_URL, lifts the
+// IP's lockouts in Redis at once (every instance reads them).
 func cmdIP(ctx context.Context, args []string, e env) error {
 	if len(args) == 0 || args[0] != "unblock" {
 		return usageErr("ip unblock IP")
 	}
 	fs := flag.NewFlagSet("ip unblock", flag.ContinueOnError)
+	dbURL := fs.String("database-url", "", "PostgreSQL URL")
 	pos, err := parseArgs(fs, args[1:])
 	if err != nil {
 		return err
@@ -139,30 +142,32 @@ func cmdIP(ctx context.Context, args []string, e env) error {
 	if len(pos) != 1 {
 		return usageErr("ip unblock takes exactly one IP")
 	}
-	ip, err := netip.ParseAddr(strings.TrimSpace(pos[0]))
-	if err != nil {
+	if _, err := netip.ParseAddr(strings.TrimSpace(pos[0])); err != nil {
 		return usageErr("ip unblock: %q is not an IP address", pos[0])
 	}
-	cfg, err := loadConfig(e.getenv)
+	a, err := adminApp(ctx, e, *dbURL)
 	if err != nil {
 		return err
 	}
-	rdb, err := cfg.newRedis()
+	defer a.Close()
+	key, err := a.module.Service.UnblockIP(ctx, pos[0])
+	a.parts.Audit.Flush(ctx) // the audit record is queued: write it before the process ends
 	if err != nil {
-		return err
+		return adminErr(err)
 	}
-	if rdb != nil {
-		defer rdb.Close()
+	what := "ip " + key
+	if strings.Contains(key, "/") {
+		what = "ip " + strings.TrimSpace(pos[0]) + " (its network " + key + ", as the limits count IPv6 clients)"
 	}
-	l, err := ratelimit.New(cfg.limitSettings(rdb), nil, nil, nil)
+	if !a.parts.Limits.Shared() {
+		fmt.Fprintf(e.stdout, "%s unblock requested: serving instances lift its lockouts (every user domain) within ENDUSER_REVOCATION_SYNC_INTERVAL\n", what)
+		return nil
+	}
+	n, err := a.parts.Limits.Unblock(ctx, key)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: unblock request stored (serving instances lift their in-memory lockouts within ENDUSER_REVOCATION_SYNC_INTERVAL), but Redis failed: %w", what, err)
 	}
-	n, err := l.Unblock(ctx, ip.Unmap().String(), true)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "ip %s unblocked: %d lockout(s) lifted\n", ip.Unmap(), n)
+	fmt.Fprintf(e.stdout, "%s unblocked: %d lockout(s) lifted in Redis; serving instances lift those they hold in memory within ENDUSER_REVOCATION_SYNC_INTERVAL\n", what, n)
 	return nil
 }
 

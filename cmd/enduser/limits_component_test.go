@@ -254,8 +254,7 @@ func TestLockoutAndUnblock(t *testing.T) {
 	}
 }
 
-// TestLockoutEnds: in memory, a lockout ends by itself; the CLI says it
-// cannot reach per-instance lockouts.
+// TestLockoutEnds: in memory, a lockout ends by itself.
 func TestLockoutEnds(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, map[string]string{"ENDUSER_RATE_LIMITS": "on", "ENDUSER_IP_RATE": "1000", "ENDUSER_IP_BURST": "1000",
@@ -279,8 +278,70 @@ func TestLockoutEnds(t *testing.T) {
 			t.Fatalf("a 1 s lockout must end and the code log in: got %d after polling", r.Code)
 		}
 	}
-	if c, _, errs := s.cli("ip", "unblock", "127.0.0.2"); c != 1 || !strings.Contains(errs, "ENDUSER_REDIS_URL") {
-		t.Fatalf("ip unblock without Redis: exit %d %q, want a clear error", c, errs)
+}
+
+// TestUnblockWithoutRedis: without Redis each instance holds its own
+// lockouts; `enduser ip unblock` stores a request that both instances apply
+// within their sync interval (polled, never timed), in every user domain;
+// another IP stays locked out on both; the request is audited.
+func TestUnblockWithoutRedis(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, map[string]string{"ENDUSER_RATE_LIMITS": "on", "ENDUSER_IP_RATE": "1000", "ENDUSER_IP_BURST": "1000",
+		"ENDUSER_REVOCATION_SYNC_INTERVAL": "200ms"})
+	other := s.boot(t)
+	two, three := clientFrom("127.0.0.2"), clientFrom("127.0.0.3")
+	bad := loginQuery(tUserDomain, tAppID, "whatever", "")
+	bad.Set("signature", strings.Repeat("ef", 32))
+	for _, base := range []string{s.url, other} {
+		for _, hc := range []*http.Client{two, three} {
+			for i := range 10 { // the default threshold, counted by each instance alone
+				if r := mustCall(t, hc, http.MethodPost, loginURL(base, bad)); r.Code != 5420 {
+					t.Fatalf("%s: failure %d: want 5420, got %d", base, i+1, r.Code)
+				}
+			}
+		}
+	}
+	codes := map[string]string{}
+	for _, base := range []string{s.url, other} {
+		codes[base] = s.fake.IssueCode(tAppID, wechatfake.User{OpenID: "o-unblocked"})
+		for _, hc := range []*http.Client{two, three} {
+			if r := mustCall(t, hc, http.MethodPost, loginURL(base, loginQuery(tUserDomain, tAppID, codes[base], ""))); r.Code != 5148 {
+				t.Fatalf("%s: locked out: want 5148, got %d", base, r.Code)
+			}
+		}
+	}
+
+	out := s.mustCLI("ip", "unblock", "127.0.0.2")
+	if !strings.Contains(out, "unblock requested") || !strings.Contains(out, "ENDUSER_REVOCATION_SYNC_INTERVAL") {
+		t.Fatalf("ip unblock printed %q", out)
+	}
+	for _, base := range []string{s.url, other} {
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			// A locked-out login spends no code: the same one logs in once lifted.
+			r := mustCall(t, two, http.MethodPost, loginURL(base, loginQuery(tUserDomain, tAppID, codes[base], "")))
+			if r.Code == 200 {
+				break
+			}
+			if r.Code != 5148 || time.Now().After(deadline) {
+				t.Fatalf("%s: the unblocked IP must log in within the sync interval: got %d after polling", base, r.Code)
+			}
+		}
+		code := s.fake.IssueCode(tAppID, wechatfake.User{OpenID: "o-still-locked"})
+		if r := mustCall(t, three, http.MethodPost, loginURL(base, loginQuery(tUserDomain, tAppID, code, ""))); r.Code != 5148 {
+			t.Fatalf("%s: another IP stays locked out: want 5148, got %d", base, r.Code)
+		}
+	}
+
+	db := s.sql(t)
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM enduser_audit_events WHERE event = 'ip_unblocked' AND client_ip = '127.0.0.2'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("ip_unblocked audit records of 127.0.0.2: %d, %v; want 1", n, err)
+	}
+	if err := db.QueryRow(`SELECT count(*) FROM enduser_ip_unblocks WHERE ip = '127.0.0.2'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("unblock requests of 127.0.0.2: %d, %v; want 1", n, err)
+	}
+	if c, _, errs := s.cli("ip", "unblock", "not-an-ip"); c != 2 || !strings.Contains(errs, "not an IP address") {
+		t.Fatalf("ip unblock of garbage: exit %d %q", c, errs)
 	}
 }
 

@@ -65,7 +65,8 @@ commands:
                         (a comma-separated list: the first encrypts, all decrypt)
   keys revoke KID       remove a signing key at once (compromised): out of the JWKS, its
                         tokens refused; a new key signs at once when it signed
-  ip unblock IP         lift the lockouts of a client IP (in Redis: needs ENDUSER_REDIS_URL)
+  ip unblock IP         lift the lockouts of a client IP: serving instances lift theirs within
+                        ENDUSER_REVOCATION_SYNC_INTERVAL (with ENDUSER_REDIS_URL, Redis's at once)
   user logout-all UID   end every session of a user (a stolen phone); the user may log in again
   user export UID       print one JSON document with everything held about a user (profile,
                         WeChat identities, sessions without secrets, audit records)
