@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,7 +22,9 @@ import (
 )
 
 // Connection pool settings. Two cores and a login that holds a connection
-// for one or two short statements do not need more than 20 connections.
+// for one or two short statements do not need more than 20 connections; a
+// deployment with more cores (or a pooler in front) sets its own with the
+// DSN's pool_max_conns parameter (pgxpool's), e.g. ?pool_max_conns=40.
 //
 // The connections are a pgxpool, not database/sql's own pool: database/sql
 // hands a released connection to a random waiter (connRequestSet.TakeRandom),
@@ -52,6 +55,9 @@ func Open(ctx context.Context, dsn string) (*gorm.DB, error) {
 		return nil, fmt.Errorf("parse postgres DSN: %w", err)
 	}
 	cfg.ConnConfig.Tracer = QueryTracer()
+	if !strings.Contains(dsn, "pool_max_conns") {
+		cfg.MaxConns = maxOpenConns
+	}
 	sqlDB, err := connect(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -72,7 +78,6 @@ func Open(ctx context.Context, dsn string) (*gorm.DB, error) {
 // database (SQLSTATE 3D000) is created and the check repeated. Closing the
 // returned *sql.DB closes the pool.
 func connect(ctx context.Context, cfg *pgxpool.Config) (*sql.DB, error) {
-	cfg.MaxConns = maxOpenConns
 	cfg.MaxConnLifetime = connMaxLifetime
 	cfg.MaxConnIdleTime = connMaxIdleTime
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)

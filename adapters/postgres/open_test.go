@@ -129,3 +129,29 @@ func TestPing(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestOpenTakesThePoolSizeFromTheDSN: pool_max_conns in the DSN bounds the
+// pool instead of the default.
+func TestOpenTakesThePoolSizeFromTheDSN(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	db, err := Open(context.Background(), e.dsn+"&pool_max_conns=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB, _ := db.DB()
+	t.Cleanup(func() { _ = sqlDB.Close() })
+	for range 2 {
+		c, err := sqlDB.Conn(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if c, err := sqlDB.Conn(ctx); err == nil {
+		_ = c.Close()
+		t.Fatal("a third connection from a pool of pool_max_conns=2")
+	}
+}
