@@ -184,3 +184,31 @@ func TestMemoryClaims(t *testing.T) {
 		t.Fatalf("%d hashes held, bound %d", n, 2*c.max)
 	}
 }
+
+// TestMemoryAdmitLogin: AdmitLogin is AllowRequest then LockedOut: the
+// bucket's refusal comes first, a locked-out request spends its token, and
+// it shares the bucket with AllowRequest.
+func TestMemoryAdmitLogin(t *testing.T) {
+	clock := newClock()
+	m := NewMemory(Config{IPRate: 0.5, IPBurst: 3, LockoutFailures: 1, LockoutDuration: time.Hour}, clock)
+	ctx := context.Background()
+	const ip, ud = "192.0.2.7", "C.DM.1.1"
+	if !m.AdmitLogin(ctx, ip, ud).Allowed || !m.AllowRequest(ctx, ip).Allowed {
+		t.Fatal("within the burst")
+	}
+	m.SignatureFailed(ctx, ip, ud)
+	if d := m.AdmitLogin(ctx, ip, ud); d.Allowed || d.RetryAfter != time.Hour {
+		t.Fatalf("locked out: want refused for the lockout's hour, got %+v", d)
+	}
+	// The locked-out request spent the burst's last token: the bucket refuses now.
+	if d := m.AdmitLogin(ctx, ip, "C.DM.1.2"); d.Allowed || d.RetryAfter != 2*time.Second {
+		t.Fatalf("over the bucket (another user domain): want refused for one emission interval (2s), got %+v", d)
+	}
+	if d := m.AdmitLogin(ctx, ip, ud); d.Allowed || d.RetryAfter != 2*time.Second {
+		t.Fatalf("over the bucket and locked out: the bucket answers first (2s), got %+v", d)
+	}
+	clock.Advance(2 * time.Second)
+	if !m.AdmitLogin(ctx, ip, "C.DM.1.2").Allowed {
+		t.Fatal("the refilled token admits another user domain")
+	}
+}
