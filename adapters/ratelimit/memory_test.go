@@ -212,3 +212,32 @@ func TestMemoryAdmitLogin(t *testing.T) {
 		t.Fatal("the refilled token admits another user domain")
 	}
 }
+
+// BenchmarkMemoryLoginChecks: a successful login's checks in memory, the
+// bucket and the lockout as two calls (before issue 10) and as AdmitLogin
+// (one lock), each followed by the cap and the claim; run alternately.
+//
+//	go test -run '^$' -bench MemoryLoginChecks ./adapters/ratelimit/
+func BenchmarkMemoryLoginChecks(b *testing.B) {
+	ctx := context.Background()
+	m := NewMemory(Config{IPRate: 1e9, IPBurst: 1e9, ExchangeRate: 1e9}, nil)
+	claims := NewMemoryClaims(nil)
+	const ip, ud, app = "192.0.2.1", "C.DM.1.1", "wxbench"
+	var tSep, tOne time.Duration
+	for i := range b.N {
+		t0 := time.Now()
+		if !m.AllowRequest(ctx, ip).Allowed || !m.LockedOut(ctx, ip, ud).Allowed || !m.AllowExchange(ctx, ud, app).Allowed ||
+			!claims.Claim(ctx, codeKey(app, fmt.Sprint("s", i))) {
+			b.Fatal("refused")
+		}
+		t1 := time.Now()
+		if !m.AdmitLogin(ctx, ip, ud).Allowed || !m.AllowExchange(ctx, ud, app).Allowed || !claims.Claim(ctx, codeKey(app, fmt.Sprint("c", i))) {
+			b.Fatal("refused")
+		}
+		tSep += t1.Sub(t0)
+		tOne += time.Since(t1)
+	}
+	b.ReportMetric(float64(tSep.Nanoseconds())/float64(b.N), "separate-ns")
+	b.ReportMetric(float64(tOne.Nanoseconds())/float64(b.N), "admitlogin-ns")
+	b.ReportMetric(float64(tOne)/float64(tSep), "ratio")
+}
