@@ -53,7 +53,9 @@ func LimitKey(ip string) string {
 
 // AllowRequest applies the per-client-IP request limit to a request whose
 // context carries the client IP (the HTTP adapter calls it for every
-// endpoint of the module but the JWKS). Refused: KindClientBlocked with
+// endpoint of the module but the JWKS and the logins, which take their
+// request from the bucket themselves, together with the lockout check: one
+// limiter call, one Redis round trip). Refused: KindClientBlocked with
 // RetryAfter.
 func (s *Service) AllowRequest(ctx context.Context) error {
 	ip := clientIP(ctx)
@@ -73,13 +75,15 @@ func blocked(d Decision) error {
 // rateLimitedDetail is the extMsg of a login refused by the exchange cap.
 const rateLimitedDetail = `{"reason":"rateLimited"}`
 
-// checkLockout refuses a locked-out (client IP, user domain).
-func (s *Service) checkLockout(ctx context.Context, userDomain string) error {
+// admitLogin is a login's first check, right after the user domain parses
+// (before any database or WeChat work): one request of the client IP's
+// bucket, then the lockout of (client IP, user domain), in one limiter call.
+func (s *Service) admitLogin(ctx context.Context, userDomain string) error {
 	ip := clientIP(ctx)
 	if s.limiter == nil || ip == "" {
 		return nil
 	}
-	if d := s.limiter.LockedOut(ctx, ip, userDomain); !d.Allowed {
+	if d := s.limiter.AdmitLogin(ctx, ip, userDomain); !d.Allowed {
 		return blocked(d)
 	}
 	return nil
@@ -104,15 +108,27 @@ func (s *Service) signatureFailed(ctx context.Context, userDomain string) {
 	}
 }
 
-// allowExchange applies the (user domain, appId) exchange cap and cool-down.
-func (s *Service) allowExchange(ctx context.Context, userDomain, appID string) error {
-	if s.limiter == nil {
+// codeBeenUsed is the answer to a code sent to WeChat before: what WeChat
+// itself would answer, without asking it.
+const codeBeenUsed = `{"errcode":40163,"errmsg":"code been used"}`
+
+// admitExchange applies the appId's cool-down and the (user domain, appId)
+// exchange cap, then claims the code (the replay guard), in one gate call.
+// Refused by the limits: 5367 rateLimited, the code not claimed; claimed
+// before: WeChat's own 40163, without asking it.
+func (s *Service) admitExchange(ctx context.Context, userDomain, appID, code string) error {
+	if s.exchanges == nil {
 		return nil
 	}
-	if d := s.limiter.AllowExchange(ctx, userDomain, appID); !d.Allowed {
+	d := s.exchanges.AdmitExchange(ctx, userDomain, appID, code)
+	switch {
+	case d.Allowed:
+		return nil
+	case d.CodeUsed:
+		return &domain.Error{Kind: domain.KindWeChatRejected, Detail: codeBeenUsed}
+	default:
 		return &domain.Error{Kind: domain.KindWeChatUnavailable, Detail: rateLimitedDetail, RetryAfter: d.RetryAfter}
 	}
-	return nil
 }
 
 // weChatRateLimited is WeChat's errcode for "api minute-quota reach limit".

@@ -16,13 +16,18 @@ type lockoutCall struct {
 	until          time.Time
 }
 
-// limitedService is the harness's service with the memory limiter on the
-// harness's clock, and the lockouts its hook was told of.
+// limitedService is the harness's service with the memory limits (and the
+// exchange gate: cap, cool-down, replay guard) on the harness's clock, and
+// the lockouts its hook was told of.
 func limitedService(h *harness, cfg ratelimit.Config) (*application.Service, *[]lockoutCall) {
 	var calls []lockoutCall
 	s := h.store
+	l, err := ratelimit.New(ratelimit.Settings{Enabled: true, Config: cfg}, h.clock, nil, nil)
+	if err != nil {
+		panic(err)
+	}
 	svc := application.NewService(h.cfg, application.Deps{Clock: h.clock, WeChat: h.wechat, Domains: s, Apps: s, DataCenters: s, Users: s, Sessions: s, Tokens: h.tokens,
-		Limiter: ratelimit.NewMemory(cfg, h.clock),
+		Limiter: l.Limiter, Exchanges: l,
 		OnLockout: func(_ context.Context, ip, ud string, until time.Time) {
 			calls = append(calls, lockoutCall{ip, ud, until})
 		}})

@@ -89,9 +89,15 @@ func (s *Service) loginWithWeChat(ctx context.Context, kind domain.AppKind, in W
 
 	name, err := domain.ParseUserDomainName(in.UserDomain)
 	if err != nil {
+		// The login takes its request from the client IP's bucket itself
+		// (admitLogin): a request refused here still spends one, and the
+		// bucket's refusal comes first, as on every other endpoint.
+		if berr := s.AllowRequest(ctx); berr != nil {
+			return res, berr
+		}
 		return res, err
 	}
-	if err := s.checkLockout(ctx, name); err != nil {
+	if err := s.admitLogin(ctx, name); err != nil {
 		return res, err // before any database or WeChat work
 	}
 	appID, code, sig := strings.TrimSpace(in.AppID), strings.TrimSpace(in.Code), strings.TrimSpace(in.Signature)
@@ -123,8 +129,10 @@ func (s *Service) loginWithWeChat(ctx context.Context, kind domain.AppKind, in W
 	if err != nil {
 		return res, err
 	}
-	if err := s.allowExchange(ctx, name, appID); err != nil {
-		return res, err // the code is neither claimed nor sent: the client may retry it
+	if err := s.admitExchange(ctx, name, appID, code); err != nil {
+		// Rate limited: the code is neither claimed nor sent, the client may
+		// retry it. Used: it was claimed (sent) before.
+		return res, err
 	}
 	ident, err := s.exchange(ctx, app, code)
 	openID = ident.OpenID()

@@ -65,19 +65,40 @@ type SigningKeyReloader interface {
 type Limiter interface {
 	// AllowRequest takes one request from clientIP's token bucket.
 	AllowRequest(ctx context.Context, clientIP string) Decision
-	// LockedOut reports whether (clientIP, userDomain) is locked out; a
-	// refused Decision carries the time left.
-	LockedOut(ctx context.Context, clientIP, userDomain string) Decision
+	// AdmitLogin is a login's first check, in one step: it takes one request
+	// from clientIP's token bucket (refused: the bucket's RetryAfter) and,
+	// when the bucket allows it, reports whether (clientIP, userDomain) is
+	// locked out (refused: the time left). The login routes take their
+	// request from the bucket here, not through AllowRequest.
+	AdmitLogin(ctx context.Context, clientIP, userDomain string) Decision
 	// SignatureFailed records one signature failure of (clientIP,
 	// userDomain). When this failure starts a lockout it returns the
 	// lockout's end and true (once per lockout, whatever the instances).
 	SignatureFailed(ctx context.Context, clientIP, userDomain string) (until time.Time, locked bool)
-	// AllowExchange takes one WeChat exchange of (userDomain, appID)'s cap;
-	// it refuses while appID cools down.
-	AllowExchange(ctx context.Context, userDomain, appID string) Decision
 	// CoolDown refuses every exchange of appID until until (WeChat said
-	// 45011: retry next minute).
+	// 45011: retry next minute); ExchangeGate.AdmitExchange applies it.
 	CoolDown(ctx context.Context, appID string, until time.Time)
+}
+
+// ExchangeGate is the last step before a code goes to WeChat, in one call:
+// with the abuse limits on, it refuses while appID cools down (45011) or
+// when (userDomain, appID) is over its exchange cap; then it claims the code
+// for appID, so that a code goes to WeChat at most once: a code claimed
+// before (by any instance sharing the gate's state) is refused as used. A
+// code refused by the limits is not claimed (the client may retry it).
+// Implementations keep only a hash of the code and, like the Limiter, never
+// fail: when their store fails they fall back to something that answers.
+type ExchangeGate interface {
+	AdmitExchange(ctx context.Context, userDomain, appID, code string) ExchangeDecision
+}
+
+// ExchangeDecision is an ExchangeGate's answer: Allowed, the code claimed
+// and to be sent; refused by the limits (RetryAfter set); or CodeUsed.
+type ExchangeDecision struct {
+	Decision
+	// CodeUsed says the limits let it through but the code was claimed
+	// before: WeChat would answer 40163.
+	CodeUsed bool
 }
 
 // Decision is a limiter's answer.

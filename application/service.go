@@ -146,6 +146,7 @@ type Service struct {
 	auditReader AuditReader
 
 	limiter       Limiter
+	exchanges     ExchangeGate
 	onLockout     LockoutHook
 	unblocks      IPUnblockRepository
 	lockouts      LockoutLifter
@@ -161,10 +162,10 @@ type Service struct {
 }
 
 // Deps are the service's ports: the adapters it drives. Clock, Log,
-// Limiter, Audit, OnLockout, IPUnblocks and Lockouts may be nil (the wall
-// clock, a logger that discards, no abuse limit, no audit trail, no lockout
-// hook, no unblock requests); the others are required by the use cases that
-// call them.
+// Limiter, Exchanges, Audit, OnLockout, IPUnblocks and Lockouts may be nil
+// (the wall clock, a logger that discards, no abuse limit, no exchange cap or
+// replay guard, no audit trail, no lockout hook, no unblock requests); the
+// others are required by the use cases that call them.
 type Deps struct {
 	Clock       Clock
 	WeChat      WeChatOAuth
@@ -177,6 +178,10 @@ type Deps struct {
 	Log         *slog.Logger
 	// Limiter makes the login enforce the abuse limits (nil: none).
 	Limiter Limiter
+	// Exchanges admits each code to the WeChat exchange: the exchange cap
+	// and cool-down (when the limits are on) and the code replay guard (nil:
+	// neither; wire's is ratelimit.Limits, with the guard always on).
+	Exchanges ExchangeGate
 	// Audit records the security events (nil: no audit trail).
 	Audit AuditLog
 	// AuditTrail is read by ExportUser (nil: exports carry no audit
@@ -225,6 +230,7 @@ func NewService(cfg Config, deps Deps) *Service {
 		audit:         deps.Audit,
 		auditReader:   deps.AuditTrail,
 		limiter:       deps.Limiter,
+		exchanges:     deps.Exchanges,
 		onLockout:     deps.OnLockout,
 		unblocks:      deps.IPUnblocks,
 		lockouts:      deps.Lockouts,

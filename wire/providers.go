@@ -74,17 +74,12 @@ func NewLimits(cfg Config, clock application.Clock, log *slog.Logger, reg promet
 	return ratelimit.New(cfg.Limits, clock, log, reg)
 }
 
-// NewGuardedWeChat is the WeChat port the service uses: the client behind
-// the code replay guard (a code goes to WeChat once).
-func NewGuardedWeChat(c *wechat.Client, l *ratelimit.Limits) application.WeChatOAuth {
-	return l.Guard(c)
-}
-
-// WeChatSet provides the WeChat OAuth client behind the code replay guard.
-// It takes the host's *http.Client.
+// WeChatSet provides the WeChat OAuth client (the code replay guard is the
+// service's ExchangeGate, ratelimit.Limits, which claims each code just
+// before the call). It takes the host's *http.Client.
 var WeChatSet = wire.NewSet(
 	wechat.NewClient,
-	NewGuardedWeChat,
+	wire.Bind(new(application.WeChatOAuth), new(*wechat.Client)),
 )
 
 // LimitsSet provides the abuse limits.
@@ -139,15 +134,16 @@ func NewAuditWriter(cfg Config, store *postgres.Store, db *gorm.DB, log *slog.Lo
 }
 
 // NewServiceDeps gathers the facade's ports: the one store behind every
-// repository (the unblock requests' too), the issuer, the guarded WeChat
-// client, the abuse limiter (and its in-memory lockouts, which the unblock
-// requests lift) and
+// repository (the unblock requests' too), the issuer, the WeChat client, the
+// abuse limiter (and its in-memory lockouts, which the unblock requests
+// lift), the exchange gate (cap, cool-down and code replay guard) and
 // the audit trail (when there is one; user exports read it even when
 // recording is off: the records kept from before are the user's).
 func NewServiceDeps(clock application.Clock, wechat application.WeChatOAuth, store *postgres.Store, tokens application.TokenIssuer,
 	log *slog.Logger, limits *ratelimit.Limits, audit *postgres.AuditWriter) application.Deps {
 	d := application.Deps{Clock: clock, WeChat: wechat, Domains: store, Apps: store, DataCenters: store, Users: store,
-		Sessions: store, Tokens: tokens, Log: log, Limiter: limits.Limiter, AuditTrail: store, IPUnblocks: store, Lockouts: limits}
+		Sessions: store, Tokens: tokens, Log: log, Limiter: limits.Limiter,
+		Exchanges: limits, AuditTrail: store, IPUnblocks: store, Lockouts: limits}
 	if audit != nil { // a nil *AuditWriter must not become a non-nil AuditLog
 		d.Audit = audit
 	}

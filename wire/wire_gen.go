@@ -27,11 +27,6 @@ func NewModule(cfg Config, db *gorm.DB, hc *http.Client, log *slog.Logger, reg p
 	clock := NewSystemClock()
 	wechatConfig := cfg.WeChat
 	client := wechat.NewClient(wechatConfig, hc)
-	limits, err := NewLimits(cfg, clock, log, reg)
-	if err != nil {
-		return nil, err
-	}
-	weChatOAuth := NewGuardedWeChat(client, limits)
 	masterKey := cfg.MasterKey
 	olderMasterKeys := cfg.OlderMasterKeys
 	box, err := NewBox(masterKey, olderMasterKeys)
@@ -41,11 +36,15 @@ func NewModule(cfg Config, db *gorm.DB, hc *http.Client, log *slog.Logger, reg p
 	store := postgres.NewStore(db, box)
 	tokenConfig := cfg.Token
 	issuer := token.NewIssuer(tokenConfig, store, clock)
+	limits, err := NewLimits(cfg, clock, log, reg)
+	if err != nil {
+		return nil, err
+	}
 	auditWriter, err := NewAuditWriter(cfg, store, db, log, reg)
 	if err != nil {
 		return nil, err
 	}
-	deps := NewServiceDeps(clock, weChatOAuth, store, issuer, log, limits, auditWriter)
+	deps := NewServiceDeps(clock, client, store, issuer, log, limits, auditWriter)
 	service := application.NewService(config, deps)
 	metrics, err := httpapi.NewMetrics(reg)
 	if err != nil {

@@ -71,7 +71,9 @@ func clientIPExtractor(cidrs []netip.Prefix) echo.IPExtractor {
 }
 
 // Register mounts the module's routes on g. Every route but the JWKS is
-// subject to the per-client-IP request limit (when the service has limits).
+// subject to the per-client-IP request limit (when the service has limits):
+// the logins take their request from the bucket inside the service, together
+// with the lockout check (one limiter call), the others here.
 // With CORS origins configured (Options.CORSOrigins), the routes answer their
 // preflight requests too.
 func (h *Handler) Register(g *echo.Group) {
@@ -83,8 +85,8 @@ func (h *Handler) Register(g *echo.Group) {
 			g.OPTIONS(p, h.guard("preflight", preflight), mw...)
 		}
 	}
-	g.POST(PathWeChatOffiaccountLogin, h.guard("login", h.limited(h.wechatOffiaccountLogin)), mw...)
-	g.POST(PathWeChatMiniprogramLogin, h.guard("login_miniprogram", h.limited(h.wechatMiniprogramLogin)), mw...)
+	g.POST(PathWeChatOffiaccountLogin, h.guard("login", h.wechatOffiaccountLogin), mw...)
+	g.POST(PathWeChatMiniprogramLogin, h.guard("login_miniprogram", h.wechatMiniprogramLogin), mw...)
 	g.PUT(PathRefreshToken, h.guard("refresh", h.limited(h.refreshToken)), mw...)
 	g.DELETE(PathUserLogout, h.guard("logout", h.limited(h.userLogout)), mw...)
 	g.GET(PathUserInfo, h.guard("userinfo", h.limited(h.userInfo)), mw...)

@@ -10,59 +10,24 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/iotplatform/enduser-auth/application"
-	"github.com/iotplatform/enduser-auth/domain"
 )
 
 // CodeTTL is how long a WeChat OAuth code lives, and so how long a code sent
 // to WeChat is remembered.
 const CodeTTL = 5 * time.Minute
 
-// codeBeenUsed is the answer to a code sent to WeChat before: what WeChat
-// itself would answer, without asking it.
-const codeBeenUsed = `{"errcode":40163,"errmsg":"code been used"}`
-
-// Claims remembers the codes sent to WeChat, by a hash (never the code).
+// Claims remembers the codes sent to WeChat, by a hash (never the code):
+// the code replay guard, which Limits.AdmitExchange applies just before the
+// call, so that concurrent duplicates make exactly one call and a replay
+// answers WeChat's 40163 without asking it.
 type Claims interface {
 	// Claim records key and reports whether this call did (false: it was
 	// claimed within ttl before).
 	Claim(ctx context.Context, key [32]byte) bool
 }
 
-// CodeGuard is a decorator of the WeChat port that sends each code to WeChat
-// at most once per appId: a code claimed before (by this instance or, with
-// Redis, any instance) answers WeChat's 40163 "code been used" at once. The
-// claim is taken just before the call, so concurrent duplicates make exactly
-// one call.
-type CodeGuard struct {
-	next   application.WeChatOAuth
-	claims Claims
-}
-
-// NewCodeGuard wraps next.
-func NewCodeGuard(next application.WeChatOAuth, claims Claims) *CodeGuard {
-	return &CodeGuard{next: next, claims: claims}
-}
-
-var _ application.WeChatOAuth = (*CodeGuard)(nil)
-
-// ExchangeCode implements application.WeChatOAuth.
-func (g *CodeGuard) ExchangeCode(ctx context.Context, appID, appSecret, code string) (domain.WeChatIdentity, error) {
-	if !g.claims.Claim(ctx, codeKey(appID, code)) {
-		return domain.WeChatIdentity{}, &domain.Error{Kind: domain.KindWeChatRejected, Detail: codeBeenUsed}
-	}
-	return g.next.ExchangeCode(ctx, appID, appSecret, code)
-}
-
-// ExchangeJSCode implements application.WeChatOAuth: a mini program's
-// jsCode is claimed like an OAuth code (an appId is one kind only, so the
-// two never share a key).
-func (g *CodeGuard) ExchangeJSCode(ctx context.Context, appID, appSecret, jsCode string) (domain.WeChatIdentity, error) {
-	if !g.claims.Claim(ctx, codeKey(appID, jsCode)) {
-		return domain.WeChatIdentity{}, &domain.Error{Kind: domain.KindWeChatRejected, Detail: codeBeenUsed}
-	}
-	return g.next.ExchangeJSCode(ctx, appID, appSecret, jsCode)
-}
-
+// codeKey is the claim of code for appID: a hash of both (the code itself
+// is never kept).
 func codeKey(appID, code string) [32]byte {
 	h := sha256.New()
 	h.Write([]byte(appID))
@@ -141,9 +106,14 @@ func NewRedisClaims(rdb redis.UniversalClient, prefix string, mem *MemoryClaims,
 	return &RedisClaims{rdb: rdb, prefix: prefix, mem: mem, fallbacks: f}
 }
 
+// codeRedisKey is the Redis key of a claimed code's hash.
+func codeRedisKey(prefix string, k [32]byte) string {
+	return prefix + "code|" + hex.EncodeToString(k[:])
+}
+
 // Claim implements Claims.
 func (r *RedisClaims) Claim(ctx context.Context, key [32]byte) bool {
-	ok, err := r.rdb.SetNX(ctx, r.prefix+"code|"+hex.EncodeToString(key[:]), "1", CodeTTL).Result()
+	ok, err := r.rdb.SetNX(ctx, codeRedisKey(r.prefix, key), "1", CodeTTL).Result()
 	if err != nil {
 		r.fallbacks.report(ctx, "code", err)
 		return r.mem.Claim(ctx, key)

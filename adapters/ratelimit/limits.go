@@ -35,9 +35,13 @@ type Limits struct {
 	// Fallbacks counts the decisions taken in memory because Redis failed.
 	Fallbacks *Fallbacks
 
-	mem   *Memory
-	redis *Redis
+	enabled   bool
+	mem       *Memory
+	memClaims *MemoryClaims
+	redis     *Redis
 }
+
+var _ application.ExchangeGate = (*Limits)(nil)
 
 // New assembles the limits of s. reg (nil: not exported) gets the fall-back
 // counter.
@@ -46,9 +50,8 @@ func New(s Settings, clock application.Clock, log *slog.Logger, reg prometheus.R
 	if err != nil {
 		return nil, err
 	}
-	l := &Limits{Fallbacks: f, mem: NewMemory(s.Config, clock)}
 	memClaims := NewMemoryClaims(clock)
-	l.Claims = memClaims
+	l := &Limits{Fallbacks: f, enabled: s.Enabled, mem: NewMemory(s.Config, clock), memClaims: memClaims, Claims: memClaims}
 	if c, ok := s.Redis.(*redis.Client); ok && c == nil {
 		s.Redis = nil // a nil *redis.Client in the interface: no Redis
 	}
@@ -66,8 +69,35 @@ func New(s Settings, clock application.Clock, log *slog.Logger, reg prometheus.R
 	return l, nil
 }
 
-// Guard wraps the WeChat port with the code replay guard.
-func (l *Limits) Guard(next application.WeChatOAuth) *CodeGuard { return NewCodeGuard(next, l.Claims) }
+// AdmitExchange implements application.ExchangeGate: with the limits on,
+// the appId's cool-down and the (user domain, appId) cap, then the code's
+// claim (the replay guard, on whatever the limits say). With Redis that is
+// one script call (a plain SET NX with the limits off); when Redis fails,
+// the decisions are taken, and counted, in memory.
+func (l *Limits) AdmitExchange(ctx context.Context, userDomain, appID, code string) application.ExchangeDecision {
+	key := codeKey(appID, code)
+	if !l.enabled {
+		if !l.Claims.Claim(ctx, key) {
+			return application.ExchangeDecision{CodeUsed: true}
+		}
+		return application.ExchangeDecision{Decision: application.Allow}
+	}
+	if l.redis != nil {
+		d, used, err := l.redis.AdmitExchange(ctx, userDomain, appID, &key)
+		if err == nil {
+			return application.ExchangeDecision{Decision: d, CodeUsed: used}
+		}
+		l.Fallbacks.report(ctx, "exchange", err)
+		l.Fallbacks.report(ctx, "code", err)
+	}
+	if d := l.mem.AllowExchange(ctx, userDomain, appID); !d.Allowed {
+		return application.ExchangeDecision{Decision: d}
+	}
+	if !l.memClaims.Claim(ctx, key) {
+		return application.ExchangeDecision{CodeUsed: true}
+	}
+	return application.ExchangeDecision{Decision: application.Allow}
+}
 
 var _ application.LockoutLifter = (*Limits)(nil)
 

@@ -151,11 +151,29 @@ func (m *Memory) AllowRequest(_ context.Context, ip string) application.Decision
 	return m.take(m.ips, ip, m.cfg.IPRate, m.cfg.IPBurst, now)
 }
 
-// LockedOut implements application.Limiter.
+// AdmitLogin implements application.Limiter: AllowRequest then LockedOut,
+// under one lock.
+func (m *Memory) AdmitLogin(_ context.Context, ip, userDomain string) application.Decision {
+	now := m.clock.Now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.maybeSweep(now)
+	if d := m.take(m.ips, ip, m.cfg.IPRate, m.cfg.IPBurst, now); !d.Allowed {
+		return d
+	}
+	return m.lockedOut(ip, userDomain, now)
+}
+
+// LockedOut reports whether (ip, userDomain) is locked out.
 func (m *Memory) LockedOut(_ context.Context, ip, userDomain string) application.Decision {
 	now := m.clock.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.lockedOut(ip, userDomain, now)
+}
+
+// lockedOut is LockedOut. Callers hold mu.
+func (m *Memory) lockedOut(ip, userDomain string, now time.Time) application.Decision {
 	if until, ok := m.lockouts[lockKey(ip, userDomain)]; ok && now.Before(until) {
 		return application.Decision{RetryAfter: until.Sub(now)}
 	}
@@ -189,7 +207,9 @@ func (m *Memory) SignatureFailed(_ context.Context, ip, userDomain string) (time
 	return until, true
 }
 
-// AllowExchange implements application.Limiter.
+// AllowExchange refuses while appID cools down, then takes one exchange of
+// (userDomain, appID)'s cap (Limits.AdmitExchange calls it before claiming
+// the code).
 func (m *Memory) AllowExchange(_ context.Context, userDomain, appID string) application.Decision {
 	now := m.clock.Now()
 	m.mu.Lock()

@@ -184,3 +184,60 @@ func TestMemoryClaims(t *testing.T) {
 		t.Fatalf("%d hashes held, bound %d", n, 2*c.max)
 	}
 }
+
+// TestMemoryAdmitLogin: AdmitLogin is AllowRequest then LockedOut: the
+// bucket's refusal comes first, a locked-out request spends its token, and
+// it shares the bucket with AllowRequest.
+func TestMemoryAdmitLogin(t *testing.T) {
+	clock := newClock()
+	m := NewMemory(Config{IPRate: 0.5, IPBurst: 3, LockoutFailures: 1, LockoutDuration: time.Hour}, clock)
+	ctx := context.Background()
+	const ip, ud = "192.0.2.7", "C.DM.1.1"
+	if !m.AdmitLogin(ctx, ip, ud).Allowed || !m.AllowRequest(ctx, ip).Allowed {
+		t.Fatal("within the burst")
+	}
+	m.SignatureFailed(ctx, ip, ud)
+	if d := m.AdmitLogin(ctx, ip, ud); d.Allowed || d.RetryAfter != time.Hour {
+		t.Fatalf("locked out: want refused for the lockout's hour, got %+v", d)
+	}
+	// The locked-out request spent the burst's last token: the bucket refuses now.
+	if d := m.AdmitLogin(ctx, ip, "C.DM.1.2"); d.Allowed || d.RetryAfter != 2*time.Second {
+		t.Fatalf("over the bucket (another user domain): want refused for one emission interval (2s), got %+v", d)
+	}
+	if d := m.AdmitLogin(ctx, ip, ud); d.Allowed || d.RetryAfter != 2*time.Second {
+		t.Fatalf("over the bucket and locked out: the bucket answers first (2s), got %+v", d)
+	}
+	clock.Advance(2 * time.Second)
+	if !m.AdmitLogin(ctx, ip, "C.DM.1.2").Allowed {
+		t.Fatal("the refilled token admits another user domain")
+	}
+}
+
+// BenchmarkMemoryLoginChecks: a successful login's checks in memory, the
+// bucket and the lockout as two calls (before issue 10) and as AdmitLogin
+// (one lock), each followed by the cap and the claim; run alternately.
+//
+//	go test -run '^$' -bench MemoryLoginChecks ./adapters/ratelimit/
+func BenchmarkMemoryLoginChecks(b *testing.B) {
+	ctx := context.Background()
+	m := NewMemory(Config{IPRate: 1e9, IPBurst: 1e9, ExchangeRate: 1e9}, nil)
+	claims := NewMemoryClaims(nil)
+	const ip, ud, app = "192.0.2.1", "C.DM.1.1", "wxbench"
+	var tSep, tOne time.Duration
+	for i := range b.N {
+		t0 := time.Now()
+		if !m.AllowRequest(ctx, ip).Allowed || !m.LockedOut(ctx, ip, ud).Allowed || !m.AllowExchange(ctx, ud, app).Allowed ||
+			!claims.Claim(ctx, codeKey(app, fmt.Sprint("s", i))) {
+			b.Fatal("refused")
+		}
+		t1 := time.Now()
+		if !m.AdmitLogin(ctx, ip, ud).Allowed || !m.AllowExchange(ctx, ud, app).Allowed || !claims.Claim(ctx, codeKey(app, fmt.Sprint("c", i))) {
+			b.Fatal("refused")
+		}
+		tSep += t1.Sub(t0)
+		tOne += time.Since(t1)
+	}
+	b.ReportMetric(float64(tSep.Nanoseconds())/float64(b.N), "separate-ns")
+	b.ReportMetric(float64(tOne.Nanoseconds())/float64(b.N), "admitlogin-ns")
+	b.ReportMetric(float64(tOne)/float64(tSep), "ratio")
+}

@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,9 +15,12 @@ import (
 
 // Redis is the limiter whose state lives in Redis, shared by every instance
 // that uses the same prefix: N instances allow what one would. Token buckets
-// are GCRA (redis_rate, one script call each, on Redis's clock); lockouts
-// are a failure counter and a lock key with expiries. Every method reports
-// Redis's errors; Shared turns them into a fall-back to memory.
+// are GCRA on Redis's clock, with redis_rate's algorithm and keys (its script
+// for the other endpoints' bucket, the same arithmetic inside the two
+// scripts of a login); lockouts are a failure counter and a lock key with
+// expiries. A login costs two script calls: AdmitLogin (bucket + lockout)
+// and AdmitExchange (cool-down + cap + code claim). Every method reports
+// Redis's errors; Shared and Limits turn them into a fall-back to memory.
 type Redis struct {
 	cfg    Config
 	rdb    redis.UniversalClient
@@ -32,6 +36,9 @@ func NewRedis(cfg Config, rdb redis.UniversalClient, prefix string) *Redis {
 
 func (r *Redis) key(parts ...string) string { return r.prefix + strings.Join(parts, "|") }
 
+// rateKey is the key of a GCRA bucket, as redis_rate names it.
+func (r *Redis) rateKey(parts ...string) string { return "rate:" + r.key(parts...) }
+
 func decision(res *redis_rate.Result) application.Decision {
 	if res.Allowed > 0 {
 		return application.Allow
@@ -39,15 +46,161 @@ func decision(res *redis_rate.Result) application.Decision {
 	return application.Decision{RetryAfter: max(res.RetryAfter, time.Millisecond)}
 }
 
+// ipLimit is the per-IP bucket as a redis_rate limit: GCRA's emission
+// interval is Period/Rate, one request per 1/IPRate s.
+func (r *Redis) ipLimit() redis_rate.Limit {
+	return redis_rate.Limit{Rate: 1, Burst: r.cfg.IPBurst, Period: time.Duration(float64(time.Second) / r.cfg.IPRate)}
+}
+
+// exchangeLimit is appID's exchange cap as a redis_rate limit.
+func (r *Redis) exchangeLimit(appID string) redis_rate.Limit {
+	n := r.cfg.exchangeRate(appID)
+	return redis_rate.Limit{Rate: n, Burst: n, Period: time.Second}
+}
+
 // AllowRequest takes one request of ip's bucket.
 func (r *Redis) AllowRequest(ctx context.Context, ip string) (application.Decision, error) {
-	// GCRA's emission interval is Period/Rate: one request per 1/IPRate s.
-	lim := redis_rate.Limit{Rate: 1, Burst: r.cfg.IPBurst, Period: time.Duration(float64(time.Second) / r.cfg.IPRate)}
-	res, err := r.gcra.Allow(ctx, r.key("ip", ip), lim)
+	res, err := r.gcra.Allow(ctx, r.key("ip", ip), r.ipLimit())
 	if err != nil {
 		return application.Allow, err
 	}
 	return decision(res), nil
+}
+
+// gcraLua is redis_rate's allowN (v10, cost 1) as a Lua function: the same
+// arithmetic on the same key, so that a bucket taken by either is one
+// bucket. It returns nil when allowed (the bucket's new TAT set) and, when
+// refused, the retry-after in seconds as redis_rate formats it.
+const gcraLua = `
+local function gcra(key, burst, rate, period)
+  local emission_interval = period / rate
+  local increment = emission_interval * 1
+  local burst_offset = emission_interval * burst
+  local jan_1_2017 = 1483228800
+  local now = redis.call("TIME")
+  now = (now[1] - jan_1_2017) + (now[2] / 1000000)
+  local tat = redis.call("GET", key)
+  if not tat then
+    tat = now
+  else
+    tat = tonumber(tat)
+  end
+  tat = math.max(tat, now)
+  local new_tat = tat + increment
+  local allow_at = new_tat - burst_offset
+  local diff = now - allow_at
+  local remaining = diff / emission_interval
+  if remaining < 0 then
+    return tostring(diff * -1)
+  end
+  local reset_after = new_tat - now
+  if reset_after > 0 then
+    redis.call("SET", key, new_tat, "EX", math.ceil(reset_after))
+  end
+  return nil
+end
+`
+
+// The scripts' answers: {admitted}, {refused by a bucket, retry-after
+// seconds as a string}, {refused by a key's TTL, its PTTL}, {code used}.
+const (
+	scriptAdmitted = 1
+	scriptBucket   = 0
+	scriptTTL      = 2
+	scriptCodeUsed = 3
+)
+
+// admitScript is a login's first check: one request of the IP's bucket
+// (KEYS[1]), then, when it is allowed, the lockout (KEYS[2]). A locked-out
+// client still spends its request, as when the bucket was the middleware's.
+var admitScript = redis.NewScript(`
+redis.replicate_commands()
+` + gcraLua + `
+local retry = gcra(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
+if retry then return {0, retry} end
+local ttl = redis.call("PTTL", KEYS[2])
+if ttl > 0 then return {2, ttl} end
+return {1}
+`)
+
+// exchangeScript is the last check before WeChat: the appId's cool-down
+// (KEYS[1]), one exchange of the (user domain, appId) cap (KEYS[2]), then
+// the code's claim (KEYS[3], when given: SET NX PX ARGV[4]). Cooling down or
+// over the cap, the code is not claimed; a code claimed before has spent its
+// exchange of the cap (as when the claim was a separate step after it).
+var exchangeScript = redis.NewScript(`
+redis.replicate_commands()
+` + gcraLua + `
+local cool = redis.call("PTTL", KEYS[1])
+if cool > 0 then return {2, cool} end
+local retry = gcra(KEYS[2], ARGV[1], ARGV[2], ARGV[3])
+if retry then return {0, retry} end
+if KEYS[3] and not redis.call("SET", KEYS[3], "1", "NX", "PX", ARGV[4]) then return {3} end
+return {1}
+`)
+
+// limitArgs are a bucket's ARGV as redis_rate passes them (burst, rate,
+// period in seconds), then more.
+func limitArgs(l redis_rate.Limit, more ...any) []any {
+	return append([]any{l.Burst, l.Rate, l.Period.Seconds()}, more...)
+}
+
+// scriptDecision reads a script's answer: the decision, and whether it said
+// the code was used.
+func scriptDecision(v any) (application.Decision, bool, error) {
+	res, ok := v.([]any)
+	if !ok || len(res) == 0 {
+		return application.Allow, false, fmt.Errorf("redis: unexpected script answer %T", v)
+	}
+	status, _ := res[0].(int64)
+	switch {
+	case status == scriptAdmitted:
+		return application.Allow, false, nil
+	case status == scriptCodeUsed:
+		return application.Decision{}, true, nil
+	case status == scriptTTL && len(res) == 2:
+		if ms, ok := res[1].(int64); ok {
+			return application.Decision{RetryAfter: time.Duration(ms) * time.Millisecond}, false, nil
+		}
+	case status == scriptBucket && len(res) == 2:
+		if s, ok := res[1].(string); ok {
+			f, err := strconv.ParseFloat(s, 64)
+			if err != nil {
+				return application.Allow, false, fmt.Errorf("redis: script retry-after %q: %w", s, err)
+			}
+			// As redis_rate turns it into a duration, and decision floors it.
+			return application.Decision{RetryAfter: max(time.Duration(f*float64(time.Second)), time.Millisecond)}, false, nil
+		}
+	}
+	return application.Allow, false, fmt.Errorf("redis: unexpected script answer %v", res)
+}
+
+// AdmitLogin takes one request of ip's bucket and, when allowed, reports
+// whether (ip, userDomain) is locked out: one script call.
+func (r *Redis) AdmitLogin(ctx context.Context, ip, userDomain string) (application.Decision, error) {
+	v, err := admitScript.Run(ctx, r.rdb, []string{r.rateKey("ip", ip), r.key("lock", ip, userDomain)},
+		limitArgs(r.ipLimit())...).Result()
+	if err != nil {
+		return application.Allow, err
+	}
+	d, _, err := scriptDecision(v)
+	return d, err
+}
+
+// AdmitExchange refuses while appID cools down, then takes one exchange of
+// (userDomain, appID)'s cap and, when allowed and claim is not nil, claims
+// the code's hash for CodeTTL: one script call. used reports a code claimed
+// before.
+func (r *Redis) AdmitExchange(ctx context.Context, userDomain, appID string, claim *[32]byte) (d application.Decision, used bool, err error) {
+	keys := []string{r.key("cool", appID), r.rateKey("xchg", userDomain, appID)}
+	if claim != nil {
+		keys = append(keys, codeRedisKey(r.prefix, *claim))
+	}
+	v, err := exchangeScript.Run(ctx, r.rdb, keys, limitArgs(r.exchangeLimit(appID), CodeTTL.Milliseconds())...).Result()
+	if err != nil {
+		return application.Allow, false, err
+	}
+	return scriptDecision(v)
 }
 
 // LockedOut reports whether (ip, userDomain) is locked out.
@@ -90,21 +243,10 @@ func (r *Redis) SignatureFailed(ctx context.Context, ip, userDomain string) (tim
 }
 
 // AllowExchange refuses while appID cools down, then takes one exchange of
-// (userDomain, appID)'s cap.
+// (userDomain, appID)'s cap (AdmitExchange without a claim).
 func (r *Redis) AllowExchange(ctx context.Context, userDomain, appID string) (application.Decision, error) {
-	ttl, err := r.rdb.PTTL(ctx, r.key("cool", appID)).Result()
-	if err != nil {
-		return application.Allow, err
-	}
-	if ttl > 0 {
-		return application.Decision{RetryAfter: ttl}, nil
-	}
-	n := r.cfg.exchangeRate(appID)
-	res, err := r.gcra.Allow(ctx, r.key("xchg", userDomain, appID), redis_rate.Limit{Rate: n, Burst: n, Period: time.Second})
-	if err != nil {
-		return application.Allow, err
-	}
-	return decision(res), nil
+	d, _, err := r.AdmitExchange(ctx, userDomain, appID, nil)
+	return d, err
 }
 
 // CoolDown refuses appID's exchanges until until.

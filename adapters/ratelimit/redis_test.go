@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"context"
 	"encoding/hex"
+	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -12,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/iotplatform/enduser-auth/adapters/ratelimit/redistest"
+	"github.com/iotplatform/enduser-auth/application"
 )
 
 // testRedis is the shared Redis and a key prefix of this test's own
@@ -263,5 +265,202 @@ func TestRedisClaimsAndFallback(t *testing.T) {
 	}
 	if f.Total() < 7 {
 		t.Fatalf("fall-backs counted: %d, want every one of the 7", f.Total())
+	}
+}
+
+// TestRedisAdmitLogin: the login's script shares the IP bucket with
+// redis_rate's (the other endpoints'), across instances; the bucket answers
+// before the lockout; a locked-out request spends its token.
+func TestRedisAdmitLogin(t *testing.T) {
+	rdb, prefix := testRedis(t)
+	ctx := context.Background()
+	// 0.01/s: no token refills during the test, however slow the machine.
+	cfg := Config{IPRate: 0.01, IPBurst: 4, LockoutFailures: 1, LockoutWindow: time.Minute, LockoutDuration: time.Hour}
+	a, b := NewRedis(cfg, rdb, prefix), NewRedis(cfg, rdb, prefix)
+	const ip, ud = "192.0.2.21", "C.DM.1.1"
+	if d, err := a.AdmitLogin(ctx, ip, ud); err != nil || !d.Allowed {
+		t.Fatalf("first login: %+v %v", d, err)
+	}
+	if d, err := b.AllowRequest(ctx, ip); err != nil || !d.Allowed {
+		t.Fatalf("another endpoint on the other instance: %+v %v", d, err)
+	}
+	if _, locked, err := b.SignatureFailed(ctx, ip, ud); err != nil || !locked {
+		t.Fatalf("the failure must lock: %v %v", locked, err)
+	}
+	d, err := a.AdmitLogin(ctx, ip, ud)
+	if err != nil || d.Allowed || d.RetryAfter <= 59*time.Minute || d.RetryAfter > time.Hour {
+		t.Fatalf("locked out: want refused for about the lockout's hour, got %+v %v", d, err)
+	}
+	if d, err := b.AdmitLogin(ctx, ip, "C.DM.1.2"); err != nil || !d.Allowed {
+		t.Fatalf("another user domain, the burst's last token: %+v %v", d, err)
+	}
+	// Four tokens spent (two logins, one refresh, one locked-out login).
+	d, err = a.AdmitLogin(ctx, ip, ud)
+	if err != nil || d.Allowed || d.RetryAfter <= 0 || d.RetryAfter > 100*time.Second {
+		t.Fatalf("over the bucket and locked out: want the bucket's RetryAfter (within 100s), got %+v %v", d, err)
+	}
+	// redis_rate's script sees the same bucket, and the same RetryAfter to
+	// within the time between the two calls.
+	rr, err := a.AllowRequest(ctx, ip)
+	if err != nil || rr.Allowed {
+		t.Fatalf("redis_rate on the bucket the script emptied: %+v %v", rr, err)
+	}
+	if diff := d.RetryAfter - rr.RetryAfter; diff < 0 || diff > 5*time.Second {
+		t.Fatalf("RetryAfter: script %v, redis_rate %v: the same GCRA must give the same answer", d.RetryAfter, rr.RetryAfter)
+	}
+	if n := rdb.Exists(ctx, "rate:"+prefix+"ip|"+ip).Val(); n != 1 {
+		t.Fatal("the bucket keeps redis_rate's key")
+	}
+}
+
+// TestRedisAdmitLoginRetryAfterMatchesRedisRate: on fresh buckets in the
+// same state, the script and redis_rate refuse with the same RetryAfter.
+func TestRedisAdmitLoginRetryAfterMatchesRedisRate(t *testing.T) {
+	rdb, prefix := testRedis(t)
+	ctx := context.Background()
+	r := NewRedis(Config{IPRate: 0.4, IPBurst: 1}, rdb, prefix)
+	for _, ip := range []string{"192.0.2.31", "192.0.2.32"} {
+		if d, _ := r.AllowRequest(ctx, ip); !d.Allowed {
+			t.Fatal("first request refused")
+		}
+	}
+	viaScript, err := r.AdmitLogin(ctx, "192.0.2.31", "C.DM.1.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	viaRate, err := r.AllowRequest(ctx, "192.0.2.32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 1/0.4 = 2.5 s, less what elapsed since each bucket's first request.
+	for _, d := range []application.Decision{viaScript, viaRate} {
+		if d.Allowed || d.RetryAfter <= 1500*time.Millisecond || d.RetryAfter > 2500*time.Millisecond {
+			t.Fatalf("want refused for about 2.5 s: script %+v, redis_rate %+v", viaScript, viaRate)
+		}
+	}
+}
+
+// TestRedisAdmitExchange: cool-down, cap and claim in one script, shared by
+// instances; cooling down or over the cap, the code is not claimed; a claim
+// is a hash with the code's TTL; a claimed code is refused as used.
+func TestRedisAdmitExchange(t *testing.T) {
+	rdb, prefix := testRedis(t)
+	ctx := context.Background()
+	cfg := Config{ExchangeRate: 2, ExchangeRates: map[string]int{"wxbig": 1000}}
+	a, b := NewRedis(cfg, rdb, prefix), NewRedis(cfg, rdb, prefix)
+	const ud = "C.DM.1.1"
+	claimed := func(k [32]byte) bool { return rdb.Exists(ctx, codeRedisKey(prefix, k)).Val() == 1 }
+
+	k1 := codeKey("wxbig", "code-1")
+	if d, used, err := a.AdmitExchange(ctx, ud, "wxbig", &k1); err != nil || !d.Allowed || used {
+		t.Fatalf("first exchange: %+v used=%v %v", d, used, err)
+	}
+	if ttl := rdb.PTTL(ctx, codeRedisKey(prefix, k1)).Val(); ttl <= CodeTTL-time.Minute || ttl > CodeTTL {
+		t.Fatalf("the claim's TTL is %v, want about %v", ttl, CodeTTL)
+	}
+	if n := rdb.Exists(ctx, prefix+"code|code-1").Val(); n != 0 {
+		t.Fatal("the code itself must never be a key")
+	}
+	if d, used, err := b.AdmitExchange(ctx, ud, "wxbig", &k1); err != nil || d.Allowed || !used {
+		t.Fatalf("the same code on the other instance: want used, got %+v used=%v %v", d, used, err)
+	}
+
+	// Over the cap (2/s; a burst of 2, refilling at most a few during the
+	// loop): refused with a RetryAfter within a second, the code unclaimed.
+	var refused application.Decision
+	var refusedKey [32]byte
+	for i := range 12 {
+		k := codeKey("wxsmall", fmt.Sprintf("cap-%d", i))
+		d, used, err := a.AdmitExchange(ctx, ud, "wxsmall", &k)
+		if err != nil || used {
+			t.Fatalf("exchange %d: used=%v %v", i, used, err)
+		}
+		if !d.Allowed {
+			refused, refusedKey = d, k
+			break
+		}
+		if !claimed(k) {
+			t.Fatalf("exchange %d allowed but its code not claimed", i)
+		}
+	}
+	if refused.RetryAfter <= 0 || refused.RetryAfter > time.Second {
+		t.Fatalf("over the cap: want refused within one second, got %+v", refused)
+	}
+	if claimed(refusedKey) {
+		t.Fatal("a code refused by the cap must not be claimed")
+	}
+
+	// Cooling down: refused on every instance and user domain, unclaimed.
+	if err := a.CoolDown(ctx, "wxbig", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	k2 := codeKey("wxbig", "code-2")
+	d, used, err := b.AdmitExchange(ctx, "C.DM.1.9", "wxbig", &k2)
+	if err != nil || d.Allowed || used || d.RetryAfter < 59*time.Minute || d.RetryAfter > time.Hour {
+		t.Fatalf("cooling down: want refused for about an hour, got %+v used=%v %v", d, used, err)
+	}
+	if claimed(k2) {
+		t.Fatal("a code refused by the cool-down must not be claimed")
+	}
+	rdb.Del(ctx, prefix+"cool|wxbig")
+	if d, used, err := b.AdmitExchange(ctx, "C.DM.1.9", "wxbig", &k2); err != nil || !d.Allowed || used {
+		t.Fatalf("after the cool-down the refused code is admitted: %+v used=%v %v", d, used, err)
+	}
+}
+
+// TestLimitsAdmitExchange: the gate with Redis (limits on: cap + claim;
+// off: the claim only) and its fall-back to memory when Redis fails,
+// counted for both decisions.
+func TestLimitsAdmitExchange(t *testing.T) {
+	rdb, prefix := testRedis(t)
+	ctx := context.Background()
+	cfg := Config{ExchangeRate: 1}
+	on, err := New(Settings{Enabled: true, Config: cfg, Redis: rdb, Prefix: prefix}, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := on.AdmitExchange(ctx, "C.DM.1.1", "wx1", "c1"); !d.Allowed || d.CodeUsed {
+		t.Fatalf("first: %+v", d)
+	}
+	if d := on.AdmitExchange(ctx, "C.DM.1.1", "wx1", "c2"); d.Allowed || d.CodeUsed || d.RetryAfter <= 0 {
+		t.Fatalf("over the cap of 1/s: %+v", d)
+	}
+	off, err := New(Settings{Enabled: false, Config: cfg, Redis: rdb, Prefix: prefix}, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := off.AdmitExchange(ctx, "C.DM.1.1", "wx1", "c1"); d.Allowed || !d.CodeUsed {
+		t.Fatalf("limits off, a code the other instance claimed: want used, got %+v", d)
+	}
+	for _, c := range []string{"c3", "c4", "c5"} {
+		if d := off.AdmitExchange(ctx, "C.DM.1.1", "wx1", c); !d.Allowed {
+			t.Fatalf("limits off: no cap: %+v", d)
+		}
+	}
+	if on.Fallbacks.Total()+off.Fallbacks.Total() != 0 {
+		t.Fatal("fall-backs with Redis up")
+	}
+
+	dead, err := New(Settings{Enabled: true, Config: cfg, Redis: deadRedis(t), Prefix: prefix}, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := dead.AdmitExchange(ctx, "C.DM.1.1", "wx1", "c1"); !d.Allowed {
+		t.Fatalf("Redis down: memory decides, its cap and claims fresh: %+v", d)
+	}
+	if d := dead.AdmitExchange(ctx, "C.DM.1.2", "wx1", "c1"); d.Allowed || !d.CodeUsed {
+		t.Fatalf("Redis down: the memory claim refuses the replay: %+v", d)
+	}
+	if d := dead.AdmitExchange(ctx, "C.DM.1.1", "wx1", "c9"); d.Allowed || d.CodeUsed {
+		t.Fatalf("Redis down: the memory cap refuses: %+v", d)
+	}
+	if n := dead.Fallbacks.Total(); n != 6 {
+		t.Fatalf("fall-backs counted: %d, want 6 (exchange and code, three times)", n)
+	}
+	if d := dead.Limiter.AdmitLogin(ctx, "192.0.2.1", "C.DM.1.1"); !d.Allowed {
+		t.Fatalf("Redis down: the login's first check answers from memory: %+v", d)
+	}
+	if n := dead.Fallbacks.Total(); n != 8 {
+		t.Fatalf("fall-backs counted: %d, want 8 (ip and lockout)", n)
 	}
 }

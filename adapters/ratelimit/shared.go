@@ -93,7 +93,20 @@ func (s *Shared) AllowRequest(ctx context.Context, ip string) application.Decisi
 	return d
 }
 
-// LockedOut implements application.Limiter.
+// AdmitLogin implements application.Limiter: one script call; when Redis
+// fails, both decisions (bucket and lockout) are taken, and counted, in
+// memory.
+func (s *Shared) AdmitLogin(ctx context.Context, ip, userDomain string) application.Decision {
+	d, err := s.redis.AdmitLogin(ctx, ip, userDomain)
+	if err != nil {
+		s.fallbacks.report(ctx, "ip", err)
+		s.fallbacks.report(ctx, "lockout", err)
+		return s.mem.AdmitLogin(ctx, ip, userDomain)
+	}
+	return d
+}
+
+// LockedOut reports whether (ip, userDomain) is locked out.
 func (s *Shared) LockedOut(ctx context.Context, ip, userDomain string) application.Decision {
 	d, err := s.redis.LockedOut(ctx, ip, userDomain)
 	if err != nil {
@@ -113,7 +126,9 @@ func (s *Shared) SignatureFailed(ctx context.Context, ip, userDomain string) (ti
 	return until, locked
 }
 
-// AllowExchange implements application.Limiter.
+// AllowExchange refuses while appID cools down, then takes one exchange of
+// (userDomain, appID)'s cap (Limits.AdmitExchange does it and the code's
+// claim in one step).
 func (s *Shared) AllowExchange(ctx context.Context, userDomain, appID string) application.Decision {
 	d, err := s.redis.AllowExchange(ctx, userDomain, appID)
 	if err != nil {
