@@ -16,7 +16,7 @@ for db in "$BIG" "$EMPTY"; do
 	psql -q -h 127.0.0.1 -U postgres -d "$db" -c \
 		"DELETE FROM enduser_users WHERE id IN (SELECT user_id FROM enduser_wechat_identities WHERE open_id NOT LIKE 'oSEED%')" 2>/dev/null || true
 	LOG[$db]=$(mktemp)
-	ENDUSER_DATABASE_URL="$PG/$db?sslmode=disable" ENDUSER_HTTP_ADDR=127.0.0.1:0 ENDUSER_LOG_LEVEL=warn \
+	ENDUSER_DATABASE_URL="$PG/$db?sslmode=disable" ENDUSER_HTTP_ADDR=127.0.0.1:0 ENDUSER_LOG_LEVEL=warn ENDUSER_RATE_LIMITS=off ENDUSER_AUDIT=off \
 		ENDUSER_SESSION_PURGE_INTERVAL=0 /tmp/bigseed-enduser dev >"${LOG[$db]}" 2>&1 &
 	PID[$db]=$!
 done
