@@ -10,8 +10,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
