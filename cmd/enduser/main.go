@@ -11,10 +11,21 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
+// defaultGCPercent is the binary's GOGC when the environment sets none. The
+// server's live heap is small (about 4 MB under load) and allocates per
+// request, so the runtime's default of 100 collects about 13 times a second
+// at 2,000 logins/s; 400 lets the heap grow to about 20 MB between
+// collections instead. A host embedding the module tunes its own process.
+const defaultGCPercent = 400
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGCPercent)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := runEnv(ctx, os.Args[1:], env{getenv: os.Getenv, stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin})
 	stop()
