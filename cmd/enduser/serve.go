@@ -33,22 +33,22 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	if *addr != "" {
-		cfg.HTTPAddr = *addr
+		cfg.Binary.HTTPAddr = *addr
 	}
 	if *dbURL != "" {
-		cfg.DatabaseURL = *dbURL
+		cfg.Binary.DatabaseURL = *dbURL
 	}
 	if err := cfg.requireDataCenter(); err != nil {
 		return err
 	}
-	log := slog.New(telemetry.LogHandler(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: cfg.LogLevel})))
+	log := slog.New(telemetry.LogHandler(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: cfg.Binary.LogLevel})))
 	a, err := openApp(ctx, cfg, e, setupOptions{migrate: *migrate, logger: log})
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	return a.serve(ctx, e, cfg.HTTPAddr, adminAddrOr(cfg.AdminAddr, defaultServeAdminAddr), func(addr, admin string) {
-		fmt.Fprintf(e.stdout, "enduser: serving on http://%s (data center %s)\n", addr, cfg.App.DataCenter)
+	return a.serve(ctx, e, cfg.Binary.HTTPAddr, adminAddrOr(cfg.Binary.AdminAddr, defaultServeAdminAddr), func(addr, admin string) {
+		fmt.Fprintf(e.stdout, "enduser: serving on http://%s (data center %s)\n", addr, cfg.Application.DataCenter)
 		if admin != "" {
 			fmt.Fprintf(e.stdout, "enduser: admin listener on http://%s (/metrics, /healthz, /readyz)\n", admin)
 		}
