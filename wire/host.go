@@ -2,6 +2,7 @@ package wire
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -87,10 +88,32 @@ func moduleRegisterer(c Config, h Host) prometheus.Registerer {
 	if h.Metrics == nil {
 		return nil
 	}
-	if len(c.MetricsLabels) == 0 {
-		return h.Metrics
+	reg := h.Metrics
+	if len(c.MetricsLabels) > 0 {
+		reg = prometheus.WrapRegistererWith(prometheus.Labels(c.MetricsLabels), reg)
 	}
-	return prometheus.WrapRegistererWith(prometheus.Labels(c.MetricsLabels), h.Metrics)
+	return hintingRegisterer{reg}
+}
+
+// hintingRegisterer says, when a metric is already registered, how two
+// module instances share one registerer.
+type hintingRegisterer struct{ prometheus.Registerer }
+
+func (r hintingRegisterer) Register(c prometheus.Collector) error {
+	err := r.Registerer.Register(c)
+	var dup prometheus.AlreadyRegisteredError
+	if errors.As(err, &dup) {
+		return fmt.Errorf("%w (another module instance on this registerer? give each its own Config.MetricsLabels)", err)
+	}
+	return err
+}
+
+func (r hintingRegisterer) MustRegister(cs ...prometheus.Collector) {
+	for _, c := range cs {
+		if err := r.Register(c); err != nil {
+			panic(err)
+		}
+	}
 }
 
 // moduleTracing is the host's tracer provider and propagator.
