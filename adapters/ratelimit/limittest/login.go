@@ -102,7 +102,9 @@ func (s suite) lockout(t *testing.T) {
 			t.Fatal("a lockout is reported once, not per failure")
 		}
 	}
-	f.eachLim(func(l Limiter) { f.wantRefused("locked out, on every instance", l.LockedOut(f.ctx, ip, ud), 5*time.Minute) })
+	f.eachLim(func(l Limiter) {
+		f.wantRefused("locked out, on every instance", l.LockedOut(f.ctx, ip, ud), 5*time.Minute)
+	})
 	if !f.lim().LockedOut(f.ctx, ip, "C.DM.1.2").Allowed || !f.lim().LockedOut(f.ctx, "192.0.2.8", ud).Allowed {
 		t.Fatal("a lockout is keyed by (IP, user domain)")
 	}
@@ -148,7 +150,9 @@ func (s suite) lockoutOnce(t *testing.T) {
 	if n := locks.Load(); n != 1 {
 		t.Fatalf("40 concurrent failures reported %d lockouts, want exactly 1", n)
 	}
-	f.eachLim(func(l Limiter) { f.wantRefused("every instance sees the lockout", l.LockedOut(f.ctx, ip, ud), time.Hour) })
+	f.eachLim(func(l Limiter) {
+		f.wantRefused("every instance sees the lockout", l.LockedOut(f.ctx, ip, ud), time.Hour)
+	})
 }
 
 // unblockClearsFailures: Unblock also forgets the failures counted so far
