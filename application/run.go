@@ -14,7 +14,7 @@ import (
 // deletion is due and announces the erasures (the outbox) to the
 // OnUserErased listeners; until ctx ends. The host starts it once per
 // process, next to its HTTP server.
-func (s *Service) Run(ctx context.Context) error {
+func (s *core) Run(ctx context.Context) error {
 	if s.cfg.SessionPurgeInterval > 0 {
 		done := make(chan struct{})
 		defer func() { <-done }()

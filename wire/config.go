@@ -34,6 +34,11 @@ type Config struct {
 	// Limits are the abuse limits and the code replay guard (zero: limits
 	// off, the replay guard in memory).
 	Limits ratelimit.Settings
+	// MigrateOnStart makes Module.Start apply the module's pending
+	// migrations (migrations.Up) before it checks the schema. Off (the
+	// default), the host migrates (migrations.Up beside its own modules', or
+	// `enduser migrate up`) and Start refuses a schema behind the module's.
+	MigrateOnStart bool
 }
 
 // AuditConfig configures the audit trail.

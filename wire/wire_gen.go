@@ -44,17 +44,17 @@ func NewModule(cfg Config, db *gorm.DB, hc *http.Client, log *slog.Logger, reg p
 	if err != nil {
 		return nil, err
 	}
-	deps := NewServiceDeps(clock, client, store, issuer, log, limits, auditWriter)
-	service := application.NewService(config, deps)
+	deps := NewApplicationDeps(clock, client, store, issuer, log, limits, auditWriter)
+	facades := application.New(config, deps)
 	metrics, err := httpapi.NewMetrics(reg)
 	if err != nil {
 		return nil, err
 	}
-	handler := NewHTTPHandler(service, log, metrics, cfg)
+	handler := NewHTTPHandler(facades, log, metrics, cfg)
 	storeMetrics, err := NewStoreMetrics(reg, store)
 	if err != nil {
 		return nil, err
 	}
-	module := newModule(service, handler, store, issuer, auditWriter, storeMetrics, limits)
+	module := newModule(facades, handler, store, issuer, auditWriter, storeMetrics, db, log, cfg)
 	return module, nil
 }
