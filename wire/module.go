@@ -53,10 +53,10 @@ type Module struct {
 	mu    sync.Mutex
 	state lifecycle
 	// The running loops: cancel ends them, loopsDone is closed when every
-	// loop but the audit writer has returned, waited is g.Wait's result.
+	// loop but the audit writer has returned, waited when all have.
 	cancel    context.CancelFunc
 	loopsDone chan struct{}
-	waited    chan error
+	waited    chan struct{}
 	stopErr   error
 
 	ready       atomic.Bool
@@ -140,12 +140,15 @@ func (m *Module) Start(ctx context.Context) error {
 		// other loops, so that their records are written too.
 		g.Go(func() error { return m.watch(context.WithoutCancel(ctx), namedLoop{"audit writer", m.audit.Run}) })
 	}
-	m.cancel, m.loopsDone, m.waited = cancel, make(chan struct{}), make(chan error, 1)
+	m.cancel, m.loopsDone, m.waited = cancel, make(chan struct{}), make(chan struct{})
 	go func() {
 		loops.Wait()
 		close(m.loopsDone)
 	}()
-	go func() { m.waited <- g.Wait() }()
+	go func() {
+		_ = g.Wait() // a loop's failure is m.failure already (watch records it)
+		close(m.waited)
+	}()
 	m.state = running
 	m.ready.Store(true)
 	return nil
@@ -157,7 +160,8 @@ func (m *Module) watch(ctx context.Context, l namedLoop) (err error) {
 		if v := recover(); v != nil {
 			err = fmt.Errorf("panic: %v", v)
 		}
-		if err != nil && !(errors.Is(err, context.Canceled) && ctx.Err() != nil) {
+		stopping := errors.Is(err, context.Canceled) && ctx.Err() != nil
+		if err != nil && !stopping {
 			err = fmt.Errorf("enduser module: %s: %w", l.name, err)
 			m.fail(err)
 		}
@@ -234,14 +238,9 @@ func (m *Module) Stop(ctx context.Context) error {
 	m.stoppedFlag.Store(true)
 	m.ready.Store(false)
 	m.cancel()
-	select {
-	case <-m.loopsDone:
-	case <-ctx.Done():
-	}
+	done(m.loopsDone, ctx) // then the audit writer, so that the loops' records are written too
 	m.audit.Stop(ctx)
-	select {
-	case <-m.waited:
-	case <-ctx.Done():
+	if !done(m.waited, ctx) {
 		m.stopErr = fmt.Errorf("enduser module: stop: the background loops did not end in time: %w", ctx.Err())
 		return m.stopErr
 	}
@@ -249,6 +248,22 @@ func (m *Module) Stop(ctx context.Context) error {
 		m.stopErr = *f
 	}
 	return m.stopErr
+}
+
+// done waits for c to be closed or ctx to end, and reports whether c was
+// closed (a closed c wins over an ended ctx).
+func done(c <-chan struct{}, ctx context.Context) bool {
+	select {
+	case <-c:
+		return true
+	default:
+	}
+	select {
+	case <-c:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // Ready reports whether Start has succeeded, no loop has failed since and
