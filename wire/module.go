@@ -238,9 +238,9 @@ func (m *Module) Stop(ctx context.Context) error {
 	m.stoppedFlag.Store(true)
 	m.ready.Store(false)
 	m.cancel()
-	done(m.loopsDone, ctx) // then the audit writer, so that the loops' records are written too
+	done(ctx, m.loopsDone) // then the audit writer, so that the loops' records are written too
 	m.audit.Stop(ctx)
-	if !done(m.waited, ctx) {
+	if !done(ctx, m.waited) {
 		m.stopErr = fmt.Errorf("enduser module: stop: the background loops did not end in time: %w", ctx.Err())
 		return m.stopErr
 	}
@@ -252,7 +252,7 @@ func (m *Module) Stop(ctx context.Context) error {
 
 // done waits for c to be closed or ctx to end, and reports whether c was
 // closed (a closed c wins over an ended ctx).
-func done(c <-chan struct{}, ctx context.Context) bool {
+func done(ctx context.Context, c <-chan struct{}) bool {
 	select {
 	case <-c:
 		return true
