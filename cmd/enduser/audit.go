@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/iotplatform/enduser-auth/adapters/postgres"
+	"github.com/iotplatform/enduser-auth/application"
 )
 
 // cmdAudit prints the audit trail of a user domain, newest first, one JSON
@@ -45,7 +45,7 @@ func cmdAudit(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer a.Close()
-	recs, err := a.parts.Store.AuditEvents(ctx, postgres.AuditQuery{UserDomain: strings.TrimSpace(*ud), UID: *uid,
+	recs, err := a.module.Operators.AuditEvents(ctx, application.AuditQuery{UserDomain: strings.TrimSpace(*ud), UID: *uid,
 		Since: time.Now().Add(-d), Limit: *limit})
 	if err != nil {
 		return err

@@ -20,7 +20,6 @@ import (
 	"github.com/iotplatform/enduser-auth/adapters/secretbox"
 	"github.com/iotplatform/enduser-auth/adapters/telemetry"
 	"github.com/iotplatform/enduser-auth/domain"
-	"github.com/iotplatform/enduser-auth/internal/moduleparts"
 	"github.com/iotplatform/enduser-auth/migrations"
 	modwire "github.com/iotplatform/enduser-auth/wire"
 )
@@ -30,19 +29,28 @@ type app struct {
 	cfg    config
 	sqlDB  *sql.DB
 	module *modwire.Module
-	// parts are the module's adapters, which the admin commands use (hosts
-	// that embed the module do not see them).
-	parts moduleparts.Parts
-	log   *slog.Logger
+	log    *slog.Logger
 	// metrics is the process's Prometheus registry, served on /metrics.
 	metrics *prometheus.Registry
 }
 
+// Close stops the module (for an admin command, which does not Start it:
+// the audit records its operation queued are written) and closes the
+// database and Redis.
 func (a *app) Close() {
+	if a.module != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), moduleStopTimeout)
+		_ = a.module.Stop(ctx) // the module logs a loop's failure and any audit record lost
+		cancel()
+	}
 	if a.sqlDB != nil {
 		_ = a.sqlDB.Close()
 	}
 }
+
+// moduleStopTimeout bounds the module's Stop (its loops' end and the audit
+// records' flush).
+const moduleStopTimeout = 10 * time.Second
 
 type setupOptions struct {
 	devKeyFallback bool
@@ -95,7 +103,7 @@ func openApp(ctx context.Context, cfg config, e env, opts setupOptions) (*app, e
 		a.Close()
 		return nil, err
 	}
-	a.module, a.parts = mod, moduleparts.Of(mod)
+	a.module = mod
 	return a, nil
 }
 
@@ -124,20 +132,20 @@ func cmdIP(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer a.Close()
-	key, err := a.module.Service.UnblockIP(ctx, pos[0])
-	a.parts.Audit.Flush(ctx) // the audit record is queued: write it before the process ends
-	if err != nil {
+	res, err := a.module.Operators.UnblockIP(ctx, pos[0])
+	if err != nil && res.Key == "" {
 		return adminErr(err)
 	}
+	key := res.Key
 	what := "ip " + key
 	if strings.Contains(key, "/") {
 		what = "ip " + strings.TrimSpace(pos[0]) + " (its network " + key + ", as the limits count IPv6 clients)"
 	}
-	if !a.parts.Limits.Shared() {
+	if !res.Shared {
 		fmt.Fprintf(e.stdout, "%s unblock requested: serving instances lift its lockouts (every user domain) within ENDUSER_REVOCATION_SYNC_INTERVAL\n", what)
 		return nil
 	}
-	n, err := a.parts.Limits.Unblock(ctx, key)
+	n := res.SharedLifted
 	if err != nil {
 		return fmt.Errorf("%s: unblock request stored (serving instances lift their in-memory lockouts within ENDUSER_REVOCATION_SYNC_INTERVAL), but Redis failed: %w", what, err)
 	}
@@ -173,7 +181,7 @@ func cmdUser(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer a.Close()
-	svc := a.module.Service
+	svc := a.module.Operators
 	switch sub {
 	case "disable", "enable":
 		if sub == "disable" {
@@ -181,7 +189,6 @@ func cmdUser(ctx context.Context, args []string, e env) error {
 		} else {
 			err = svc.EnableUser(ctx, uid)
 		}
-		a.parts.Audit.Flush(ctx)
 		if err != nil {
 			return adminErr(err)
 		}
@@ -193,7 +200,6 @@ func cmdUser(ctx context.Context, args []string, e env) error {
 		return nil
 	}
 	n, err := svc.EndUserSessions(ctx, uid)
-	a.parts.Audit.Flush(ctx) // the audit record is queued: write it before the process ends
 	if err != nil {
 		return adminErr(err)
 	}
@@ -221,8 +227,7 @@ func cmdUserDelete(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer a.Close()
-	d, err := a.module.Service.DeleteUser(ctx, pos[0], *now)
-	a.parts.Audit.Flush(ctx) // the audit records are queued: write them before the process ends
+	d, err := a.module.Operators.DeleteUser(ctx, pos[0], *now)
 	if err != nil {
 		return adminErr(err)
 	}
@@ -376,7 +381,7 @@ func cmdUserDomain(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer a.Close()
-	svc := a.module.Service
+	svc := a.module.Operators
 	switch sub {
 	case "create":
 		d, err := svc.CreateUserDomain(ctx, pos[0], secret)
@@ -386,15 +391,12 @@ func cmdUserDomain(ctx context.Context, args []string, e env) error {
 		fmt.Fprintf(e.stdout, "created user domain %s\nsecret: %s\n", d.Name(), d.Secret())
 	case "disable", "enable":
 		err := svc.SetUserDomainEnabled(ctx, pos[0], sub == "enable")
-		a.parts.Audit.Flush(ctx)
 		if err != nil {
 			return adminErr(err)
 		}
 		fmt.Fprintf(e.stdout, "user domain %s %sd\n", pos[0], sub)
 	case "rotate-secret":
 		d, err := svc.RotateUserDomainSecret(ctx, pos[0], secret, *overlap)
-		// The audit record is queued: write it before the process ends.
-		a.parts.Audit.Flush(ctx)
 		if err != nil {
 			return adminErr(err)
 		}
@@ -500,7 +502,7 @@ func cmdWeChatApp(ctx context.Context, args []string, e env, kind domain.AppKind
 		return err
 	}
 	defer a.Close()
-	if err := a.module.Service.PutWeChatApp(ctx, kind, *ud, *appID, appSecret); err != nil {
+	if err := a.module.Operators.PutWeChatApp(ctx, kind, *ud, *appID, appSecret); err != nil {
 		return adminErr(err)
 	}
 	fmt.Fprintf(e.stdout, "%s %s of user domain %s saved\n", noun, *appID, *ud)
@@ -534,7 +536,7 @@ func cmdDataCenter(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer a.Close()
-	if err := a.module.Service.PutDataCenter(ctx, pos[0], *apiURL, mccs); err != nil {
+	if err := a.module.Operators.PutDataCenter(ctx, pos[0], *apiURL, mccs); err != nil {
 		return adminErr(err)
 	}
 	fmt.Fprintf(e.stdout, "data center %s saved with %d MCC(s)\n", pos[0], len(mccs))
@@ -582,7 +584,7 @@ func cmdKeysRotate(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer a.Close()
-	kid, err := a.module.Service.RotateSigningKey(ctx)
+	kid, err := a.module.Operators.RotateSigningKey(ctx)
 	if err != nil {
 		return adminErr(err)
 	}
@@ -615,14 +617,14 @@ func cmdKeysRotateMaster(ctx context.Context, args []string, e env) error {
 		primary = secretbox.KeyID(devMasterKey)
 	}
 	fmt.Fprintf(e.stdout, "re-encrypting every secret under master key %s (the first of ENDUSER_MASTER_KEY)\n", primary)
-	res, err := a.parts.Store.ReencryptSecrets(ctx, *batch, nil)
+	res, err := a.module.Operators.ReencryptSecrets(ctx, *batch, nil)
 	for _, p := range res {
 		fmt.Fprintf(e.stdout, "  %s: %d re-encrypted, %d changed or deleted meanwhile by another writer (its value kept)\n", p.Column, p.Rewritten, p.Skipped)
 	}
 	if err != nil {
 		return err
 	}
-	left, err := a.parts.Store.SecretsNotUnderPrimary(ctx)
+	left, err := a.module.Operators.SecretsNotUnderPrimary(ctx)
 	if err != nil {
 		return err
 	}
@@ -662,8 +664,7 @@ func cmdKeysRevoke(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer a.Close()
-	signer, err := a.module.Service.RevokeSigningKey(ctx, pos[0])
-	a.parts.Audit.Flush(ctx) // the audit record is queued: write it before the process ends
+	signer, err := a.module.Operators.RevokeSigningKey(ctx, pos[0])
 	if err != nil {
 		return adminErr(err)
 	}

@@ -27,8 +27,7 @@ func cmdUserExport(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer a.Close()
-	x, err := a.module.Service.ExportUser(ctx, pos[0])
-	a.parts.Audit.Flush(ctx) // the export's own audit record is queued: write it before the process ends
+	x, err := a.module.Operators.ExportUser(ctx, pos[0])
 	if err != nil {
 		return adminErr(err)
 	}
