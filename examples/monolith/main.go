@@ -112,10 +112,10 @@ func serve(ctx context.Context, getenv func(string) string, fakeWeChat bool, std
 		defer cancel()
 		err = errors.Join(err, auth.Stop(stopCtx))
 	}()
-	e.IPExtractor = auth.HTTP.IPExtractor()                 // one client IP rule: ENDUSER_TRUSTED_PROXIES
-	auth.HTTP.Register(e.Group(""))                         // the end-user endpoints, in the platform's envelope
-	e.GET("/readyz", echo.WrapHandler(auth.ReadyHandler())) // 503 until started, when the database is gone, or a loop failed
-	auth.Auth.OnUserErased(devs.EraseOwner)                 // the host's module forgets an erased user
+	e.IPExtractor = auth.HTTP.IPExtractor()                                                // one client IP rule: ENDUSER_TRUSTED_PROXIES
+	auth.HTTP.Register(e.Group(""))                                                        // the end-user endpoints, in the platform's envelope
+	e.GET("/readyz", echo.WrapHandler(auth.ReadyHandler()))                                // 503 until started, when the database is gone, or a loop failed
+	auth.Auth.OnUserErased(devs.EraseOwner)                                                // the host's module forgets an erased user
 	devs.Register(e.Group("/devices", auth.HTTP.RequireAccessToken(httpapi.RefuseToHost))) // 401 via e's error handler
 	// --- end ---
 
