@@ -3,7 +3,6 @@ package failover
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -217,8 +216,9 @@ func (c *cluster) killPrimary() {
 // promote makes the standby the primary as Patroni does: first its
 // synchronous_standby_names is reset (it has no standby of its own, and a
 // primary that names one waits for it at every commit), then pg_ctl promote,
-// which returns once the server accepts writes.
-func (c *cluster) promote() {
+// which returns once the server accepts writes. It returns when pg_ctl
+// promote was issued and when it returned.
+func (c *cluster) promote() (issued, done time.Time) {
 	c.t.Helper()
 	c.exec(c.standby, "ALTER SYSTEM RESET synchronous_standby_names")
 	c.exec(c.standby, "SELECT pg_reload_conf()")
@@ -233,11 +233,14 @@ func (c *cluster) promote() {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	issued = time.Now()
 	c.mustRun("pg_ctl", "-D", c.standby.data, "-w", "-t", "60", "promote")
+	done = time.Now()
 	var inRecovery bool
 	if err := c.query(c.standby, "SELECT pg_is_in_recovery()", &inRecovery); err != nil || inRecovery {
 		c.t.Fatalf("the standby is still in recovery after pg_ctl promote (%v)", err)
 	}
+	return issued, done
 }
 
 // inRecovery reports whether n answers and is a standby.
@@ -303,7 +306,7 @@ func (c *cluster) mustRun(tool string, args ...string) {
 func (c *cluster) run(tool string, args ...string) ([]byte, error) {
 	cmd := exec.Command(filepath.Join(c.bin, tool), args...) //nolint:gosec // G204: a PostgreSQL tool from the directory findPGBin chose
 	cmd.Dir = c.root
-	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	cmd.Env = append(os.Environ(), "LC_ALL=C", "HOME="+c.root) // not root's home (pg_basebackup -R names its .pgpass)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: c.cred}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -319,6 +322,3 @@ func freeLoopbackPort() (int, error) {
 	port := ln.Addr().(*net.TCPAddr).Port
 	return port, ln.Close()
 }
-
-// errNoAnswer is a probe's failure to reach a server at all.
-var errNoAnswer = errors.New("no answer")

@@ -51,8 +51,8 @@ const (
 	// finalAttempts bounds the presentations of each held refresh token in
 	// the final check (a 5000 is presented again).
 	finalAttempts = 50
-	// lostAnswerPause is how long a client waits before it presents a refresh
-	// token again after its answer was lost (a 5000 or a transport error).
+	// lostAnswerPause is how long a client waits after a lost answer (a 5000
+	// or a transport error) before its next request.
 	lostAnswerPause = 50 * time.Millisecond
 )
 
@@ -128,45 +128,43 @@ func TestFailoverUnderLoad(t *testing.T) {
 	defer stopLoad()
 
 	// Before: the primary and its synchronous standby serve.
-	waitFor(t, "answers 200 before the failover", func() bool { return l.okIn(before) >= okBefore })
+	start := time.Now()
+	waitFor(t, "answers 200 before the failover", func() bool { return l.count(start, forever, 200) >= okBefore })
 	if got := readyz(srv.admin); got != http.StatusOK {
 		t.Fatalf("/readyz answers %d before the failover, want 200", got)
 	}
 
-	// During: the primary dies; the standby answers but is read-only.
-	l.setPhase(during)
+	// During: the primary dies; the standby answers but is read-only. A
+	// prober asks /readyz all along.
+	probe := startProber(srv.admin)
+	defer probe.stop()
 	killed := time.Now()
 	c.killPrimary()
-	readyDuring := map[int]int{}
-	waitFor(t, "5000 answers while no primary accepts writes", func() bool {
-		readyDuring[readyz(srv.admin)]++
-		return l.codeIn(during, 5000) >= unavailableDuring
+	gone := time.Now()
+	waitFor(t, "5000 answers and /readyz answers while no primary accepts writes", func() bool {
+		return l.count(gone, forever, 5000) >= unavailableDuring && probe.count(gone, forever, http.StatusServiceUnavailable) >= 3
 	})
 	if r, err := c.inRecovery(c.standby); err != nil || !r {
 		t.Fatalf("the standby should still answer, in recovery, before its promotion (in recovery %v, %v)", r, err)
 	}
-	readyDuring[readyz(srv.admin)]++
 
-	promoting := time.Now()
-	c.promote()
-	promoted := time.Now()
-	var readyAgain time.Time
+	promoting, promoted := c.promote()
 	waitFor(t, "an answer 200 and /readyz 200 after the promotion", func() bool {
-		if readyAgain.IsZero() && readyz(srv.admin) == http.StatusOK {
-			readyAgain = time.Now()
-		}
-		return !readyAgain.IsZero() && !l.firstOKAfter(promoted).IsZero()
+		return !l.firstOKAfter(promoting).IsZero() && !probe.firstAfter(promoting, http.StatusOK).IsZero()
 	})
-	servedAgain := l.firstOKAfter(promoted)
+	probe.stop()
+	readyAgain := probe.firstAfter(promoting, http.StatusOK)
+	readyDuring := probe.codes(gone, promoting)
+	servedAgain := l.firstOKAfter(promoting)
 
 	// After: the promoted standby is the primary.
-	l.setPhase(after)
-	waitFor(t, "answers 200 after the failover", func() bool { return l.okIn(after) >= okAfter })
+	waitFor(t, "answers 200 after the failover", func() bool { return l.count(servedAgain, forever, 200) >= okAfter })
 	stopLoad()
 
 	// Every session a login or a refresh answered 200 for refreshes once
 	// more with the last token its client holds (the child of its last 200).
 	var sessions, found int
+	finalFrom := time.Now()
 	for _, ss := range held {
 		for _, s := range ss {
 			sessions++
@@ -194,33 +192,47 @@ func TestFailoverUnderLoad(t *testing.T) {
 	}
 
 	// The figures (the test asserts counts only, never seconds).
-	l.mu.Lock()
-	for p := before; p < numPhases; p++ {
-		t.Logf("failover: answers %-6s %4d (logins %d, refreshes %d), codes %s, transport errors %d",
-			phaseNames[p], l.answers[p], l.logins[p], l.refreshes[p], codeList(l.codes[p]), l.transport[p])
+	for _, w := range []struct {
+		name     string
+		from, to time.Time
+	}{
+		{"before", start, killed},
+		{"killing", killed, gone},
+		{"during", gone, servedAgain},
+		{"after", servedAgain, finalFrom},
+		{"final", finalFrom, forever},
+	} {
+		t.Logf("failover: answers %-7s %4d (logins %d, refreshes %d), codes %s, transport errors %d",
+			w.name, l.count(w.from, w.to, anyAnswer), l.countLogins(w.from, w.to), l.count(w.from, w.to, anyAnswer)-l.countLogins(w.from, w.to),
+			codeList(l.codes(w.from, w.to)), l.count(w.from, w.to, transportError))
 	}
 	t.Logf("failover: /readyz while no primary accepts writes: %s", codeList(readyDuring))
-	t.Logf("failover: kill -> promote issued %.2fs; pg_ctl promote (with the reset of synchronous_standby_names) took %.2fs",
-		promoting.Sub(killed).Seconds(), promoted.Sub(promoting).Seconds())
-	t.Logf("failover: seconds to recover after the promotion: first answer 200 %.3fs, /readyz 200 %.3fs; outage seen by clients %.2fs",
-		servedAgain.Sub(promoted).Seconds(), readyAgain.Sub(promoted).Seconds(), servedAgain.Sub(killed).Seconds())
+	t.Logf("failover: pg_ctl stop -m immediate %.2fs; kill -> pg_ctl promote %.2fs; pg_ctl promote %.2fs",
+		gone.Sub(killed).Seconds(), promoting.Sub(killed).Seconds(), promoted.Sub(promoting).Seconds())
+	t.Logf("failover: seconds to recover after pg_ctl promote was issued: first answer 200 %.3fs, /readyz 200 %.3fs; outage seen by clients (kill -> first 200) %.2fs",
+		servedAgain.Sub(promoting).Seconds(), readyAgain.Sub(promoting).Seconds(), servedAgain.Sub(killed).Seconds())
+	l.mu.Lock()
 	t.Logf("failover: sessions verified afterwards %d of %d (logins answered 200: %d, refreshes answered 200: %d); refreshes presented again after a lost answer: %d, answered 200: %d; revoked as a reuse: %d",
 		found, sessions, l.loginsOK, l.refreshesOK, l.retried, l.retriedOK, reused)
 	violations := l.violations
+	retried, retriedOK := l.retried, l.retriedOK
 	l.mu.Unlock()
 
 	// The assertions: counts only.
 	for _, v := range violations {
 		t.Error(v)
 	}
-	if readyDuring[http.StatusServiceUnavailable] == 0 || len(readyDuring) != 1 {
+	if readyDuring[http.StatusServiceUnavailable] < 3 || len(readyDuring) != 1 {
 		t.Errorf("/readyz while no primary accepts writes answered %s, want 503 only", codeList(readyDuring))
 	}
-	if l.codeIn(during, 5000) < unavailableDuring {
-		t.Errorf("%d answers 5000 during the outage, want at least %d", l.codeIn(during, 5000), unavailableDuring)
+	if n := l.count(gone, servedAgain, 5000); n < unavailableDuring {
+		t.Errorf("%d answers 5000 during the outage, want at least %d", n, unavailableDuring)
 	}
-	if l.retried != l.retriedOK {
-		t.Errorf("%d refreshes presented again after a lost answer, %d answered 200", l.retried, l.retriedOK)
+	if n := l.count(gone, servedAgain, 200); n != 0 {
+		t.Errorf("%d answers 200 while no primary accepted writes", n)
+	}
+	if retried != retriedOK {
+		t.Errorf("%d refreshes presented again after a lost answer, %d answered 200", retried, retriedOK)
 	}
 	if found != sessions || sessions == 0 {
 		t.Errorf("%d of %d sessions found after the failover", found, sessions)
@@ -237,6 +249,67 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// prober asks /readyz every 20 ms until it is stopped.
+type prober struct {
+	mu      sync.Mutex
+	answers []record // code: the HTTP status (0: no answer)
+	done    chan struct{}
+	once    sync.Once
+	wg      sync.WaitGroup
+}
+
+func startProber(admin string) *prober {
+	p := &prober{done: make(chan struct{})}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		for {
+			status := readyz(admin)
+			p.mu.Lock()
+			p.answers = append(p.answers, record{at: time.Now(), code: status})
+			p.mu.Unlock()
+			select {
+			case <-p.done:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	return p
+}
+
+func (p *prober) stop() {
+	p.once.Do(func() { close(p.done) })
+	p.wg.Wait()
+}
+
+// codes counts the statuses answered in [from, to).
+func (p *prober) codes(from, to time.Time) map[int]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	m := map[int]int{}
+	for _, r := range p.answers {
+		if !r.at.Before(from) && r.at.Before(to) {
+			m[r.code]++
+		}
+	}
+	return m
+}
+
+func (p *prober) count(from, to time.Time, status int) int { return p.codes(from, to)[status] }
+
+// firstAfter is when status was first answered after t (zero: not yet).
+func (p *prober) firstAfter(t time.Time, status int) time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, r := range p.answers {
+		if r.code == status && r.at.After(t) {
+			return r.at
+		}
+	}
+	return time.Time{}
 }
 
 // readyz is the admin listener's /readyz status (0: no answer).
@@ -266,63 +339,91 @@ func codeList(m map[int]int) string {
 	return "[" + strings.Join(parts, " ") + "]"
 }
 
-// The phases of the run: the harness moves from one to the next; each
-// answer counts in the phase it arrived in.
-type phase int32
+// forever is a window's open end.
+var forever = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 
+// Pseudo codes for count: every answer, and the transport errors.
 const (
-	before phase = iota // the primary serves
-	during              // from the kill until the module serves again
-	after               // the promoted standby serves
-	numPhases
+	anyAnswer      = -1
+	transportError = -2
 )
-
-var phaseNames = [numPhases]string{"before", "during", "after"}
 
 // load is the clients' shared record.
 type load struct {
 	base     string
 	client   *http.Client
-	phase    atomic.Int32
 	stopping atomic.Bool
 
 	mu                    sync.Mutex
-	answers               [numPhases]int
-	logins, refreshes     [numPhases]int
-	codes                 [numPhases]map[int]int // business code (0: none) -> answers
-	transport             [numPhases]int
-	okTimes               []time.Time // when each answer 200 arrived
+	answers               []record
 	loginsOK, refreshesOK int
 	retried, retriedOK    int
 	violations            []string
 }
 
-func newLoad(base string) *load {
-	l := &load{base: base, client: &http.Client{Timeout: clientTimeout,
-		Transport: &http.Transport{MaxIdleConnsPerHost: clients * 2}}}
-	for p := range l.codes {
-		l.codes[p] = map[int]int{}
-	}
-	return l
+// record is one answer: when it arrived, to what, and its code (0 and
+// transport: none).
+type record struct {
+	at        time.Time
+	login     bool
+	code      int
+	transport bool
 }
 
-func (l *load) setPhase(p phase) { l.phase.Store(int32(p)) }
+func newLoad(base string) *load {
+	return &load{base: base, client: &http.Client{Timeout: clientTimeout,
+		Transport: &http.Transport{MaxIdleConnsPerHost: clients * 2}}}
+}
 
-func (l *load) okIn(p phase) int { return l.codeIn(p, 200) }
-
-func (l *load) codeIn(p phase, code int) int {
+// count counts the answers that arrived in [from, to) with code (anyAnswer,
+// transportError: every answer, the transport errors).
+func (l *load) count(from, to time.Time, code int) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.codes[p][code]
+	n := 0
+	for _, r := range l.answers {
+		if r.at.Before(from) || !r.at.Before(to) {
+			continue
+		}
+		if code == anyAnswer || code == transportError && r.transport || !r.transport && r.code == code {
+			n++
+		}
+	}
+	return n
+}
+
+func (l *load) countLogins(from, to time.Time) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, r := range l.answers {
+		if !r.at.Before(from) && r.at.Before(to) && r.login {
+			n++
+		}
+	}
+	return n
+}
+
+// codes counts the business codes of the answers in [from, to).
+func (l *load) codes(from, to time.Time) map[int]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	m := map[int]int{}
+	for _, r := range l.answers {
+		if !r.at.Before(from) && r.at.Before(to) && !r.transport {
+			m[r.code]++
+		}
+	}
+	return m
 }
 
 // firstOKAfter is when the first answer 200 after t arrived (zero: none yet).
 func (l *load) firstOKAfter(t time.Time) time.Time {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, at := range l.okTimes {
-		if at.After(t) {
-			return at
+	for _, r := range l.answers {
+		if r.code == 200 && r.at.After(t) {
+			return r.at
 		}
 	}
 	return time.Time{}
@@ -333,6 +434,7 @@ type session struct {
 	label     string
 	token     string
 	refreshed int
+	lost      bool // the answer to the last presentation of token was lost
 }
 
 // run is one client: it logs in and refreshes until the load stops: a login every fourth
@@ -359,44 +461,35 @@ func (l *load) run(id int) []*session {
 func (l *load) login(label, code string) *session {
 	q := url.Values{"userDomain": {userDomain}, "appId": {appID}, "code": {code}, "signature": {signature(appID, code)}}
 	a, ok := l.call(http.MethodPost, loginPath+"?"+q.Encode(), true)
-	switch {
-	case ok:
-		return &session{label: label, token: a.refreshToken()}
-	case a.unavailable():
-		time.Sleep(lostAnswerPause)
+	if !ok {
+		return nil
 	}
-	return nil
+	return &session{label: label, token: a.refreshToken()}
 }
 
 // refresh spends s's token. A lost answer (a 5000 or a transport error) is
 // what the docs tell a client to retry: the same token again, within the
-// grace window, which gets the same child or a valid pair. When the load
-// stops meanwhile, the token stays held: the final check presents it.
+// grace window, which gets the same child or a valid pair. The client
+// presents it again on the session's next turn (it logs in and refreshes its
+// other sessions meanwhile); when the load stops first, the final check
+// presents it.
 func (l *load) refresh(s *session) {
-	for attempt := 0; ; attempt++ {
-		a, ok := l.call(http.MethodPut, refreshPath+"?"+url.Values{"refreshToken": {s.token}}.Encode(), false)
-		if ok {
-			s.token = a.refreshToken()
-			s.refreshed++
-			if attempt > 0 {
-				l.mu.Lock()
-				l.retriedOK++
-				l.mu.Unlock()
-			}
-			return
+	a, ok := l.call(http.MethodPut, refreshPath+"?"+url.Values{"refreshToken": {s.token}}.Encode(), false)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case ok:
+		s.token = a.refreshToken()
+		s.refreshed++
+		if s.lost {
+			s.lost = false
+			l.retriedOK++
 		}
-		if !a.unavailable() {
-			return // a violation, recorded
-		}
-		if attempt == 0 {
-			l.mu.Lock()
+	case a.unavailable():
+		if !s.lost {
+			s.lost = true
 			l.retried++
-			l.mu.Unlock()
 		}
-		if l.stopping.Load() {
-			return
-		}
-		time.Sleep(lostAnswerPause)
 	}
 }
 
@@ -406,12 +499,17 @@ func (l *load) finalRefresh(s *session) bool {
 	for range finalAttempts {
 		a, ok := l.call(http.MethodPut, refreshPath+"?"+url.Values{"refreshToken": {s.token}}.Encode(), false)
 		if ok {
+			l.mu.Lock()
+			if s.lost {
+				s.lost = false
+				l.retriedOK++
+			}
+			l.mu.Unlock()
 			return true
 		}
 		if !a.unavailable() {
 			return false
 		}
-		time.Sleep(lostAnswerPause)
 	}
 	return false
 }
@@ -455,7 +553,6 @@ func (l *load) call(method, path string, isLogin bool) (answer, bool) {
 		_ = resp.Body.Close()
 	}
 	now := time.Now()
-	p := phase(l.phase.Load())
 	problem := ""
 	if err != nil {
 		a.transport = true
@@ -476,7 +573,7 @@ func (l *load) call(method, path string, isLogin bool) (answer, bool) {
 			a.code = 5000
 		default:
 			a.code = *env.Code
-			problem = fmt.Sprintf("HTTP %d code %d (%s): %.200s", resp.StatusCode, *env.Code, phaseNames[p], body)
+			problem = fmt.Sprintf("HTTP %d code %d: %.200s", resp.StatusCode, *env.Code, body)
 		}
 		if problem == "" {
 			if verr := openapitest.ValidateResponse(req, resp.StatusCode, resp.Header, body); verr != nil {
@@ -490,20 +587,8 @@ func (l *load) call(method, path string, isLogin bool) (answer, bool) {
 	}
 
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.answers[p]++
-	if isLogin {
-		l.logins[p]++
-	} else {
-		l.refreshes[p]++
-	}
-	if a.transport {
-		l.transport[p]++
-	} else {
-		l.codes[p][a.code]++
-	}
+	l.answers = append(l.answers, record{at: now, login: isLogin, code: a.code, transport: a.transport})
 	if ok {
-		l.okTimes = append(l.okTimes, now)
 		if isLogin {
 			l.loginsOK++
 		} else {
@@ -512,6 +597,10 @@ func (l *load) call(method, path string, isLogin bool) (answer, bool) {
 	}
 	if problem != "" && len(l.violations) < 20 {
 		l.violations = append(l.violations, problem)
+	}
+	l.mu.Unlock()
+	if a.unavailable() {
+		time.Sleep(lostAnswerPause) // a client does not hammer a module that cannot serve
 	}
 	return a, ok
 }
