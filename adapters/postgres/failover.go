@@ -14,10 +14,10 @@ import (
 // tests/failover). With a DSN that names every host and
 // target_session_attrs=read-write, pgx tries the hosts in order and keeps the
 // first that accepts writes, so a new connection never lands on a standby.
-// The connections to a primary that dies are closed by the server's FATAL
-// (57P01 and the like) or fail on their next use (connection reset): pgx marks
-// them closed and pgxpool destroys them on release, and an idle one is pinged
-// before it is handed out once it has been idle for a second. The statement
+// The connections to a primary that dies close with it (its backends exit):
+// the statement in flight, or the next one, fails, pgx marks the connection
+// closed and pgxpool destroys it on release; an idle one is pinged before it
+// is handed out once it has been idle for a second. The statement
 // that meets a dead connection fails: the request answers 5000, the next one
 // gets a new connection. What is added here:
 const (
