@@ -198,7 +198,8 @@ func TestFailoverUnderLoad(t *testing.T) {
 	}{
 		{"before", start, killed},
 		{"killing", killed, gone},
-		{"during", gone, servedAgain},
+		{"during", gone, promoting},
+		{"promote", promoting, servedAgain},
 		{"after", servedAgain, finalFrom},
 		{"final", finalFrom, forever},
 	} {
@@ -225,11 +226,11 @@ func TestFailoverUnderLoad(t *testing.T) {
 	if readyDuring[http.StatusServiceUnavailable] < 3 || len(readyDuring) != 1 {
 		t.Errorf("/readyz while no primary accepts writes answered %s, want 503 only", codeList(readyDuring))
 	}
-	if n := l.count(gone, servedAgain, 5000); n < unavailableDuring {
+	if n := l.countWithin(gone, promoting, 5000); n < unavailableDuring {
 		t.Errorf("%d answers 5000 during the outage, want at least %d", n, unavailableDuring)
 	}
-	if n := l.count(gone, servedAgain, 200); n != 0 {
-		t.Errorf("%d answers 200 while no primary accepted writes", n)
+	if n := l.countWithin(gone, promoting, 200); n != 0 {
+		t.Errorf("%d answers 200 while no primary accepted writes: %s", n, l.describe(gone, promoting, 200, promoting))
 	}
 	if retried != retriedOK {
 		t.Errorf("%d refreshes presented again after a lost answer, %d answered 200", retried, retriedOK)
@@ -266,9 +267,10 @@ func startProber(admin string) *prober {
 	go func() {
 		defer p.wg.Done()
 		for {
+			sent := time.Now()
 			status := readyz(admin)
 			p.mu.Lock()
-			p.answers = append(p.answers, record{at: time.Now(), code: status})
+			p.answers = append(p.answers, record{sent: sent, at: time.Now(), code: status})
 			p.mu.Unlock()
 			select {
 			case <-p.done:
@@ -285,13 +287,13 @@ func (p *prober) stop() {
 	p.wg.Wait()
 }
 
-// codes counts the statuses answered in [from, to).
+// codes counts the statuses of the probes sent and answered in [from, to).
 func (p *prober) codes(from, to time.Time) map[int]int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	m := map[int]int{}
 	for _, r := range p.answers {
-		if !r.at.Before(from) && r.at.Before(to) {
+		if r.within(from, to) {
 			m[r.code]++
 		}
 	}
@@ -361,14 +363,23 @@ type load struct {
 	violations            []string
 }
 
-// record is one answer: when it arrived, to what, and its code (0 and
-// transport: none).
+// record is one answer: when its request was sent and when it arrived, to
+// what, and its code (0 and transport: none).
 type record struct {
-	at        time.Time
+	sent, at  time.Time
 	login     bool
 	code      int
 	transport bool
 }
+
+// in says whether r was answered in [from, to): the figures' windows.
+func (r record) in(from, to time.Time) bool { return !r.at.Before(from) && r.at.Before(to) }
+
+// within says whether r's request was sent and answered in [from, to): the
+// assertions about a window (a request sent just before the promotion may be
+// answered 200 after it; one sent just before the kill, answered 200 after
+// it, was served by the old primary).
+func (r record) within(from, to time.Time) bool { return !r.sent.Before(from) && r.at.Before(to) }
 
 func newLoad(base string) *load {
 	return &load{base: base, client: &http.Client{Timeout: clientTimeout,
@@ -378,14 +389,20 @@ func newLoad(base string) *load {
 // count counts the answers that arrived in [from, to) with code (anyAnswer,
 // transportError: every answer, the transport errors).
 func (l *load) count(from, to time.Time, code int) int {
+	return l.countIf(code, func(r record) bool { return r.in(from, to) })
+}
+
+// countWithin counts the requests sent and answered in [from, to) with code.
+func (l *load) countWithin(from, to time.Time, code int) int {
+	return l.countIf(code, func(r record) bool { return r.within(from, to) })
+}
+
+func (l *load) countIf(code int, in func(record) bool) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	n := 0
 	for _, r := range l.answers {
-		if r.at.Before(from) || !r.at.Before(to) {
-			continue
-		}
-		if code == anyAnswer || code == transportError && r.transport || !r.transport && r.code == code {
+		if in(r) && (code == anyAnswer || code == transportError && r.transport || !r.transport && r.code == code) {
 			n++
 		}
 	}
@@ -397,24 +414,39 @@ func (l *load) countLogins(from, to time.Time) int {
 	defer l.mu.Unlock()
 	n := 0
 	for _, r := range l.answers {
-		if !r.at.Before(from) && r.at.Before(to) && r.login {
+		if r.in(from, to) && r.login {
 			n++
 		}
 	}
 	return n
 }
 
-// codes counts the business codes of the answers in [from, to).
+// codes counts the business codes of the answers that arrived in [from, to).
 func (l *load) codes(from, to time.Time) map[int]int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	m := map[int]int{}
 	for _, r := range l.answers {
-		if !r.at.Before(from) && r.at.Before(to) && !r.transport {
+		if r.in(from, to) && !r.transport {
 			m[r.code]++
 		}
 	}
 	return m
+}
+
+// describe lists the answers with code to the requests sent and answered in
+// [from, to):
+// when each was sent and answered, in seconds from origin.
+func (l *load) describe(from, to time.Time, code int, origin time.Time) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var b strings.Builder
+	for _, r := range l.answers {
+		if r.within(from, to) && !r.transport && r.code == code {
+			fmt.Fprintf(&b, " [login %v sent %+.3fs answered %+.3fs]", r.login, r.sent.Sub(origin).Seconds(), r.at.Sub(origin).Seconds())
+		}
+	}
+	return b.String()
 }
 
 // firstOKAfter is when the first answer 200 after t arrived (zero: none yet).
@@ -547,6 +579,7 @@ func (l *load) call(method, path string, isLogin bool) (answer, bool) {
 	}
 	var a answer
 	var body []byte
+	sent := time.Now()
 	resp, err := l.client.Do(req)
 	if err == nil {
 		body, err = io.ReadAll(resp.Body)
@@ -587,7 +620,7 @@ func (l *load) call(method, path string, isLogin bool) (answer, bool) {
 	}
 
 	l.mu.Lock()
-	l.answers = append(l.answers, record{at: now, login: isLogin, code: a.code, transport: a.transport})
+	l.answers = append(l.answers, record{sent: sent, at: now, login: isLogin, code: a.code, transport: a.transport})
 	if ok {
 		if isLogin {
 			l.loginsOK++
