@@ -168,7 +168,7 @@ func (c *cluster) start(n *node, conf string) {
 		}
 		_, _ = c.run("pg_ctl", "-D", n.data, "-m", "immediate", "-w", "stop") // a half-started one
 		if attempt == 3 {
-			log, _ := os.ReadFile(n.log) //nolint:gosec // G304: the server log in the test's own directory
+			log, _ := os.ReadFile(n.log)
 			c.t.Fatalf("pg_ctl start %s: %v: %s\n%s", n.name, err, out, log)
 		}
 	}
@@ -304,7 +304,7 @@ func (c *cluster) mustRun(tool string, args ...string) {
 // its own (so that a Ctrl-C at the terminal reaches the test only, whose
 // cleanup stops the servers).
 func (c *cluster) run(tool string, args ...string) ([]byte, error) {
-	cmd := exec.Command(filepath.Join(c.bin, tool), args...) //nolint:gosec // G204: a PostgreSQL tool from the directory findPGBin chose
+	cmd := exec.Command(filepath.Join(c.bin, tool), args...)
 	cmd.Dir = c.root
 	cmd.Env = append(os.Environ(), "LC_ALL=C", "HOME="+c.root) // not root's home (pg_basebackup -R names its .pgpass)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: c.cred}

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -22,12 +21,12 @@ import (
 // drives `enduser serve` and the CLI as an operator does, as processes.
 func buildEnduser(t *testing.T) string {
 	t.Helper()
-	goBin, err := exec.LookPath("go")
+	goBin, err := exec.LookPath("go") // go test puts its GOROOT/bin first on PATH
 	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "enduser")
-	cmd := exec.Command(goBin, "build", "-o", out, "github.com/iotplatform/enduser-auth/cmd/enduser") //nolint:gosec // G204: the go command building this module
+	cmd := exec.Command(goBin, "build", "-o", out, "github.com/iotplatform/enduser-auth/cmd/enduser")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build ./cmd/enduser: %v: %s", err, b)
 	}
@@ -59,7 +58,7 @@ func cli(t *testing.T, bin string, vars map[string]string, args ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...) //nolint:gosec // G204: the binary the test built
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = environ(vars)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("enduser %s: %v: %s", strings.Join(args, " "), err, out)
@@ -87,7 +86,7 @@ var (
 func startServe(t *testing.T, bin string, vars map[string]string) *serveProc {
 	t.Helper()
 	p := &serveProc{logs: &syncBuffer{}, done: make(chan error, 1)}
-	p.cmd = exec.Command(bin, "serve") //nolint:gosec // G204: the binary the test built
+	p.cmd = exec.Command(bin, "serve")
 	p.cmd.Env = environ(vars)
 	p.cmd.Stderr = p.logs
 	stdout, err := p.cmd.StdoutPipe()
