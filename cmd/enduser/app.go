@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/iotplatform/enduser-auth/adapters/postgres"
+	"github.com/iotplatform/enduser-auth/adapters/ratelimit"
+	"github.com/iotplatform/enduser-auth/adapters/telemetry"
+	"github.com/iotplatform/enduser-auth/adapters/wechat"
+	"github.com/iotplatform/enduser-auth/application"
+	"github.com/iotplatform/enduser-auth/domain"
+	"github.com/iotplatform/enduser-auth/internal/moduleparts"
+	"github.com/iotplatform/enduser-auth/migrations"
+	modwire "github.com/iotplatform/enduser-auth/wire"
+)
+
+// app is an opened database and the assembled module.
+type app struct {
+	cfg    config
+	sqlDB  *sql.DB
+	redis  *redis.Client
+	module *modwire.Module
+	// parts are the module's adapters, which the admin commands use (hosts
+	// that embed the module do not see them).
+	parts moduleparts.Parts
+	log   *slog.Logger
+	// metrics is the process's Prometheus registry, served on /metrics.
+	metrics *prometheus.Registry
+}
+
+func (a *app) Close() {
+	if a.sqlDB != nil {
+		_ = a.sqlDB.Close()
+	}
+	if a.redis != nil {
+		_ = a.redis.Close()
+	}
+}
+
+type setupOptions struct {
+	devKeyFallback bool
+	migrate        bool
+	logger         *slog.Logger
+}
+
+// openApp opens the database (creating it if missing), migrates it when asked
+// and assembles the module with the injector.
+func openApp(ctx context.Context, cfg config, e env, opts setupOptions) (*app, error) {
+	key, isDev, err := cfg.masterKeyFor(opts.devKeyFallback)
+	if err != nil {
+		return nil, err
+	}
+	log := opts.logger
+	if log == nil {
+		log = slog.New(telemetry.LogHandler(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: cfg.LogLevel})))
+	}
+	// Every line logged during a request carries its request id and client IP.
+	log = slog.New(application.ContextLogHandler(log.Handler()))
+	if isDev {
+		log.Warn("USING THE PUBLIC INSECURE DEVELOPMENT MASTER KEY: secrets in this database are not protected; set ENDUSER_MASTER_KEY for real data")
+	}
+	db, err := postgres.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	a := &app{cfg: cfg, sqlDB: sqlDB, log: log}
+	if opts.migrate {
+		if err := migrations.Up(ctx, sqlDB); err != nil {
+			a.Close()
+			return nil, err
+		}
+	} else if err := requireSchema(ctx, sqlDB); err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.metrics = prometheus.NewRegistry()
+	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if a.redis, err = cfg.newRedis(); err != nil {
+		a.Close()
+		return nil, err
+	}
+	mcfg := modwire.NewConfig(modwire.ConfigParams{MasterKey: key, Application: cfg.App, WeChatBaseURL: cfg.WeChatBaseURL,
+		WeChatTimeout: cfg.WeChatTimeout, KeyPublishDelay: cfg.SigningKeyPublishDelay, KeyPublishOff: cfg.SigningKeyPublishOff})
+	if !isDev {
+		mcfg.OlderMasterKeys = cfg.OlderMasterKeys
+	}
+	mcfg.Limits = cfg.limitSettings(a.redis)
+	mcfg.Application.WeChatCoolDown = cfg.WeChatCoolDown
+	mcfg.HTTP.TrustedProxies = cfg.TrustedProxies
+	mcfg.Audit = modwire.AuditConfig{Off: cfg.AuditOff, Retention: cfg.AuditRetention}
+	mcfg.HTTP.CORSOrigins = cfg.CORSOrigins
+	mod, err := modwire.NewModule(mcfg, db, wechat.NewHTTPClient(cfg.WeChatTimeout), log, a.metrics)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.module, a.parts = mod, moduleparts.Of(mod)
+	return a, nil
+}
+
+// limitSettings are the module's limits on rdb (nil: in memory).
+func (c config) limitSettings(rdb *redis.Client) ratelimit.Settings {
+	s := ratelimit.Settings{Enabled: c.RateLimits, Config: c.Limits, Prefix: c.RedisPrefix}
+	if rdb != nil {
+		s.Redis = rdb
+	}
+	return s
+}
+
+// adminApp loads the configuration and opens the app for an admin command.
+func adminApp(ctx context.Context, e env, databaseURL string) (*app, error) {
+	cfg, err := loadConfig(e.getenv)
+	if err != nil {
+		return nil, err
+	}
+	if databaseURL != "" {
+		cfg.DatabaseURL = databaseURL
+	}
+	// Admin commands never change the schema behind the operator's back.
+	return openApp(ctx, cfg, e, setupOptions{migrate: false})
+}
+
+// requireSchema fails when the module's migrations are not all applied.
+func requireSchema(ctx context.Context, db *sql.DB) error {
+	p, err := migrations.NewProvider(db)
+	if err != nil {
+		return err
+	}
+	pending, err := p.HasPending(ctx)
+	if err != nil {
+		return fmt.Errorf("check the database schema: %w", err)
+	}
+	if pending {
+		return errors.New("the database schema is not up to date: run `enduser migrate up` (or `enduser serve`, which migrates) first")
+	}
+	return nil
+}
+
+// adminErr turns a module error into one line for the operator.
+func adminErr(err error) error {
+	var de *domain.Error
+	if errors.As(err, &de) && de.Kind != domain.KindInternal {
+		if de.Detail != "" {
+			return errors.New(de.Detail)
+		}
+		return errors.New(strings.ReplaceAll(string(de.Kind), "_", " "))
+	}
+	return err
+}
