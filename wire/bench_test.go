@@ -54,7 +54,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	wx := httptest.NewServer(fake)
 	b.Cleanup(wx.Close)
 	hc := wechat.NewHTTPClient(0)
-	mod, err := modwire.NewModule(modwire.NewConfig(modwire.ConfigParams{MasterKey: bytes.Repeat([]byte{2}, 32), Application: application.DefaultConfig(), WeChatBaseURL: wx.URL}), db, hc, nil, nil)
+	mod, err := modwire.NewModule(testConfig(2, wx.URL), modwire.Host{DB: db, HTTPClient: hc})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -305,10 +305,9 @@ func jwksKey(b *testing.B, svc *application.Service) ed25519.PublicKey {
 // its Echo routes.
 func (e *benchEnv) limitedEcho(b *testing.B, rdb *redis.Client, prefix string) *echo.Echo {
 	b.Helper()
-	cfg := modwire.NewConfig(modwire.ConfigParams{MasterKey: bytes.Repeat([]byte{2}, 32), Application: application.DefaultConfig(), WeChatBaseURL: e.wxURL})
-	cfg.Limits = ratelimit.Settings{Enabled: true, Config: ratelimit.Config{IPRate: 1e6, IPBurst: 1e6, ExchangeRate: 1e6},
-		Redis: rdb, Prefix: prefix}
-	mod, err := modwire.NewModule(cfg, e.db, e.hc, nil, nil)
+	cfg := testConfig(2, e.wxURL)
+	cfg.Limits = modwire.LimitsConfig{Thresholds: ratelimit.Config{IPRate: 1e6, IPBurst: 1e6, ExchangeRate: 1e6}, RedisPrefix: prefix}
+	mod, err := modwire.NewModule(cfg, modwire.Host{DB: e.db, HTTPClient: e.hc, Redis: rdb})
 	if err != nil {
 		b.Fatal(err)
 	}

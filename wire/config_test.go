@@ -9,22 +9,24 @@ import (
 	modwire "github.com/iotplatform/enduser-auth/wire"
 )
 
-// TestNewConfigZeroIsTheDefaults: NewConfig's zero params take the
-// defaults (a rotated-in key is published first; the issuer's TTL is the
-// service's), KeyPublishOff signs at once, and the issuer follows the
-// service's access-token TTL.
-func TestNewConfigZeroIsTheDefaults(t *testing.T) {
-	c := modwire.NewConfig(modwire.ConfigParams{})
-	if c.Token.PublishDelay != token.DefaultPublishDelay || c.Token.AccessTokenTTL != application.DefaultConfig().AccessTokenTTL ||
-		c.Application.AccessTokenTTL != c.Token.AccessTokenTTL {
-		t.Fatalf("NewConfig(ConfigParams{}) = %+v", c)
+// TestZeroConfigIsTheDefaults: the zero Config takes the defaults (a
+// rotated-in key is published first; the issuer's TTL is the service's),
+// PublishOff signs at once, and the issuer follows the service's
+// access-token TTL.
+func TestZeroConfigIsTheDefaults(t *testing.T) {
+	c := modwire.TokenConfigForTest(modwire.Config{})
+	if c.PublishDelay > 0 && c.PublishDelay != token.DefaultPublishDelay || c.AccessTokenTTL != application.DefaultConfig().AccessTokenTTL {
+		t.Fatalf("Config{} gives the issuer %+v", c)
 	}
-	c = modwire.NewConfig(modwire.ConfigParams{KeyPublishOff: true, KeyPublishDelay: time.Hour,
+	c = modwire.TokenConfigForTest(modwire.Config{SigningKeys: modwire.SigningKeysConfig{PublishOff: true, PublishDelay: time.Hour},
 		Application: application.Config{AccessTokenTTL: time.Minute}})
-	if !c.Token.PublishOff || c.Token.AccessTokenTTL != time.Minute {
-		t.Fatalf("KeyPublishOff / TTL: %+v", c.Token)
+	if !c.PublishOff || c.AccessTokenTTL != time.Minute {
+		t.Fatalf("PublishOff / TTL: %+v", c)
 	}
-	if c = modwire.NewConfig(modwire.ConfigParams{KeyPublishDelay: time.Hour}); c.Token.PublishDelay != time.Hour {
-		t.Fatalf("KeyPublishDelay: %+v", c.Token)
+	if c = modwire.TokenConfigForTest(modwire.Config{SigningKeys: modwire.SigningKeysConfig{PublishDelay: time.Hour}}); c.PublishDelay != time.Hour {
+		t.Fatalf("PublishDelay: %+v", c)
+	}
+	if d := modwire.DefaultConfig(); d.SigningKeys.PublishDelay != token.DefaultPublishDelay || d.Application.DataCenter != "" || d.Limits.Off {
+		t.Fatalf("DefaultConfig: %+v", d)
 	}
 }

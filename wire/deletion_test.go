@@ -1,7 +1,6 @@
 package wire_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"net/http/httptest"
@@ -25,8 +24,7 @@ import (
 // that dies before any dispatch.
 func newDeletionModule(t *testing.T, db *gorm.DB, wxURL string) *modwire.Module {
 	t.Helper()
-	mod, err := modwire.NewModule(modwire.NewConfig(modwire.ConfigParams{MasterKey: bytes.Repeat([]byte{3}, 32), Application: application.DefaultConfig(), WeChatBaseURL: wxURL}),
-		db, wechat.NewHTTPClient(0), nil, nil)
+	mod, err := modwire.NewModule(testConfig(3, wxURL), modwire.Host{DB: db, HTTPClient: wechat.NewHTTPClient(0)})
 	if err != nil {
 		t.Fatal(err)
 	}

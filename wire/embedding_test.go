@@ -1,7 +1,6 @@
 package wire_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -62,9 +61,8 @@ func TestAnotherModuleEmbedsTheModule(t *testing.T) {
 	wx := httptest.NewServer(fake)
 	defer wx.Close()
 
-	app := application.DefaultConfig()
 	reg := prometheus.NewRegistry()
-	mod, err := modwire.NewModule(modwire.NewConfig(modwire.ConfigParams{MasterKey: bytes.Repeat([]byte{1}, 32), Application: app, WeChatBaseURL: wx.URL}), db, wechat.NewHTTPClient(0), nil, reg)
+	mod, err := modwire.NewModule(testConfig(1, wx.URL), modwire.Host{DB: db, HTTPClient: wechat.NewHTTPClient(0), Metrics: reg})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,7 +17,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/iotplatform/enduser-auth/adapters/postgres/pgtest"
-	"github.com/iotplatform/enduser-auth/adapters/wechat"
 	"github.com/iotplatform/enduser-auth/adapters/wechat/wechatfake"
 	"github.com/iotplatform/enduser-auth/application"
 	"github.com/iotplatform/enduser-auth/domain"
@@ -57,9 +57,10 @@ func ExampleNewModule() {
 	e := echo.New()
 
 	// --- Embedding the module ---
-	mod, err := modwire.NewModule(modwire.NewConfig(modwire.ConfigParams{MasterKey: masterKey,
-		Application: application.DefaultConfig(), WeChatBaseURL: wechatURL}), // zero fields: the defaults
-		gormDB, wechat.NewHTTPClient(wechat.DefaultTimeout), logger, prometheus.NewRegistry()) // nil registerer: no metrics
+	cfg, err := modwire.LoadConfig(os.Getenv) // the ENDUSER_* variables over the defaults (limits on, in memory)
+	must(err)
+	cfg.MasterKey, cfg.WeChat.BaseURL, cfg.Application.DataCenter = masterKey, wechatURL, "CN"
+	mod, err := modwire.NewModule(cfg, modwire.Host{DB: gormDB, Logger: logger, Metrics: prometheus.NewRegistry()})
 	must(err)
 	must(migrations.Up(ctx, sqlDB)) // this module's tables and version table only
 	runCtx, stop := context.WithCancel(ctx)

@@ -13,3 +13,6 @@ func (m *Module) TokensForTest() *token.Issuer { return m.parts.Tokens }
 
 // StoreForTest is the module's persistence adapter.
 func (m *Module) StoreForTest() *postgres.Store { return m.parts.Store }
+
+// TokenConfigForTest is the issuer's configuration derived from c.
+func TokenConfigForTest(c Config) token.Config { return tokenConfig(c) }

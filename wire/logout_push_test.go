@@ -1,7 +1,6 @@
 package wire_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -38,7 +37,7 @@ func TestLogoutWithDeviceReachesThePushModule(t *testing.T) {
 	fake.AddAccount("wxpush", "push-secret")
 	wx := httptest.NewServer(fake)
 	defer wx.Close()
-	mod, err := modwire.NewModule(modwire.NewConfig(modwire.ConfigParams{MasterKey: bytes.Repeat([]byte{2}, 32), Application: application.DefaultConfig(), WeChatBaseURL: wx.URL}), db, wechat.NewHTTPClient(0), nil, nil)
+	mod, err := modwire.NewModule(testConfig(2, wx.URL), modwire.Host{DB: db, HTTPClient: wechat.NewHTTPClient(0)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -33,6 +34,10 @@ type Module struct {
 	ready   atomic.Bool
 	started chan struct{}
 	running atomic.Bool
+
+	cfg   Config
+	redis RedisConn
+	log   *slog.Logger
 }
 
 func init() {
@@ -41,8 +46,8 @@ func init() {
 
 // newModule is the injector's last step.
 func newModule(svc *application.Service, h *httpapi.Handler, store *postgres.Store, tokens *token.Issuer,
-	audit *postgres.AuditWriter, _ StoreMetrics, limits *ratelimit.Limits) *Module {
-	return &Module{Service: svc, HTTP: h, started: make(chan struct{}),
+	audit *postgres.AuditWriter, _ StoreMetrics, limits *ratelimit.Limits, cfg Config, rc RedisConn, log *slog.Logger) *Module {
+	return &Module{Service: svc, HTTP: h, started: make(chan struct{}), cfg: cfg, redis: rc, log: log,
 		parts: moduleparts.Parts{Store: store, Tokens: tokens, Audit: audit, Limits: limits}}
 }
 
@@ -60,6 +65,10 @@ func (m *Module) Run(ctx context.Context) error {
 	if !m.running.CompareAndSwap(false, true) {
 		return fmt.Errorf("enduser module: Run called twice")
 	}
+	if err := m.cfg.checkStart(m.log); err != nil {
+		return err
+	}
+	defer m.redis.Close() //nolint:errcheck // closing a client the module opened, at the end
 	if err := m.parts.Tokens.Init(ctx); err != nil {
 		return fmt.Errorf("signing keys: %w", err)
 	}

@@ -1,7 +1,6 @@
 package wire_test
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -19,8 +18,9 @@ import (
 
 func newLifecycleModule(t *testing.T, db *gorm.DB) *modwire.Module {
 	t.Helper()
-	mod, err := modwire.NewModule(modwire.NewConfig(modwire.ConfigParams{MasterKey: bytes.Repeat([]byte{4}, 32),
-		Application: application.DefaultConfig(), WeChatBaseURL: "http://127.0.0.1:1", KeyPublishDelay: token.DefaultPublishDelay}), db, wechat.NewHTTPClient(0), nil, nil)
+	cfg := testConfig(4, "http://127.0.0.1:1")
+	cfg.SigningKeys.PublishDelay = token.DefaultPublishDelay
+	mod, err := modwire.NewModule(cfg, modwire.Host{DB: db, HTTPClient: wechat.NewHTTPClient(0)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,8 +11,8 @@ import (
 	"github.com/iotplatform/enduser-auth/adapters/httpapi"
 	"github.com/iotplatform/enduser-auth/adapters/postgres"
 	"github.com/iotplatform/enduser-auth/adapters/ratelimit"
-	"github.com/iotplatform/enduser-auth/adapters/secretbox"
 	"github.com/iotplatform/enduser-auth/adapters/token"
+	"github.com/iotplatform/enduser-auth/adapters/tracing"
 	"github.com/iotplatform/enduser-auth/adapters/wechat"
 	"github.com/iotplatform/enduser-auth/application"
 )
@@ -46,18 +46,14 @@ func NewStoreMetrics(reg prometheus.Registerer, s *postgres.Store) (StoreMetrics
 	return StoreMetrics{}, nil
 }
 
-// NewBox builds the secret box: key seals, key and the older keys open.
-func NewBox(key MasterKey, older OlderMasterKeys) (*secretbox.Box, error) {
-	return secretbox.NewKeyring(key, older...)
-}
-
 // NewSystemClock provides the wall clock.
 func NewSystemClock() application.Clock { return application.SystemClock{} }
 
-// PersistenceSet provides the Postgres adapter behind every repository port.
-// It takes the host's *gorm.DB.
+// PersistenceSet provides the Postgres adapter behind every repository port,
+// on a session of the host's *gorm.DB.
 var PersistenceSet = wire.NewSet(
-	NewBox,
+	moduleDB,
+	moduleBox,
 	postgres.NewStore,
 	NewStoreMetrics,
 	wire.Bind(new(application.UserDomainRepository), new(*postgres.Store)),
@@ -70,25 +66,29 @@ var PersistenceSet = wire.NewSet(
 )
 
 // NewLimits assembles the abuse limits and the code replay guard's memory.
-func NewLimits(cfg Config, clock application.Clock, log *slog.Logger, reg prometheus.Registerer) (*ratelimit.Limits, error) {
-	return ratelimit.New(cfg.Limits, clock, log, reg)
+func NewLimits(cfg Config, rc RedisConn, clock application.Clock, log *slog.Logger, reg prometheus.Registerer) (*ratelimit.Limits, error) {
+	return ratelimit.New(limitSettings(cfg, rc), clock, log, reg)
 }
 
 // WeChatSet provides the WeChat OAuth client (the code replay guard is the
 // service's ExchangeGate, ratelimit.Limits, which claims each code just
 // before the call). It takes the host's *http.Client.
 var WeChatSet = wire.NewSet(
+	wechatConfig,
+	moduleHTTPClient,
 	wechat.NewClient,
 	wire.Bind(new(application.WeChatOAuth), new(*wechat.Client)),
 )
 
 // LimitsSet provides the abuse limits.
 var LimitsSet = wire.NewSet(
+	moduleRedis,
 	NewLimits,
 )
 
 // TokenSet provides the access-token issuer.
 var TokenSet = wire.NewSet(
+	tokenConfig,
 	token.NewIssuer,
 	wire.Bind(new(application.TokenIssuer), new(*token.Issuer)),
 )
@@ -96,6 +96,7 @@ var TokenSet = wire.NewSet(
 // ApplicationSet provides the facade and its HTTP adapter (with its metrics
 // on the host's Prometheus registerer).
 var ApplicationSet = wire.NewSet(
+	applicationConfig,
 	NewSystemClock,
 	NewAuditWriter,
 	NewServiceDeps,
@@ -151,14 +152,22 @@ func NewServiceDeps(clock application.Clock, wechat application.WeChatOAuth, sto
 }
 
 // NewHTTPHandler provides the HTTP adapter with its settings.
-func NewHTTPHandler(svc *application.Service, log *slog.Logger, metrics *httpapi.Metrics, cfg Config) *httpapi.Handler {
-	return httpapi.NewHandler(svc, log, metrics, cfg.HTTP)
+func NewHTTPHandler(svc *application.Service, log *slog.Logger, metrics *httpapi.Metrics, cfg Config, tr tracing.Options) *httpapi.Handler {
+	return httpapi.NewHandler(svc, log, metrics, httpOptions(cfg, tr))
 }
 
-// ModuleSet is everything; its inputs are Config, *gorm.DB, *http.Client,
-// *slog.Logger and prometheus.Registerer (nil: no metrics).
+// HostSet provides what the module takes of its host's world (Host): the
+// logger, the metrics registerer with the module's labels, the tracer
+// provider and propagator.
+var HostSet = wire.NewSet(
+	moduleLogger,
+	moduleRegisterer,
+	moduleTracing,
+)
+
+// ModuleSet is everything; its inputs are Config and Host.
 var ModuleSet = wire.NewSet(
-	wire.FieldsOf(new(Config), "MasterKey", "OlderMasterKeys", "Application", "WeChat", "Token", "HTTP"),
+	HostSet,
 	PersistenceSet,
 	WeChatSet,
 	TokenSet,

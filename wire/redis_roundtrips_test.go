@@ -1,7 +1,6 @@
 package wire_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -19,7 +18,6 @@ import (
 	"github.com/iotplatform/enduser-auth/adapters/ratelimit/redistest"
 	"github.com/iotplatform/enduser-auth/adapters/wechat"
 	"github.com/iotplatform/enduser-auth/adapters/wechat/wechatfake"
-	"github.com/iotplatform/enduser-auth/application"
 	"github.com/iotplatform/enduser-auth/domain"
 	modwire "github.com/iotplatform/enduser-auth/wire"
 )
@@ -92,10 +90,9 @@ func TestLoginRedisRoundTrips(t *testing.T) {
 	fake.AcceptAnyCode(true)
 	wx := httptest.NewServer(fake)
 	t.Cleanup(wx.Close)
-	cfg := modwire.NewConfig(modwire.ConfigParams{MasterKey: bytes.Repeat([]byte{5}, 32), Application: application.DefaultConfig(), WeChatBaseURL: wx.URL})
-	cfg.Limits = ratelimit.Settings{Enabled: true, Config: ratelimit.Config{IPRate: 1000, IPBurst: 1000, ExchangeRate: 1000, LockoutFailures: 2},
-		Redis: rdb, Prefix: prefix}
-	mod, err := modwire.NewModule(cfg, db, wechat.NewHTTPClient(0), nil, nil)
+	cfg := testConfig(5, wx.URL)
+	cfg.Limits = modwire.LimitsConfig{Thresholds: ratelimit.Config{IPRate: 1000, IPBurst: 1000, ExchangeRate: 1000, LockoutFailures: 2}, RedisPrefix: prefix}
+	mod, err := modwire.NewModule(cfg, modwire.Host{DB: db, HTTPClient: wechat.NewHTTPClient(0), Redis: rdb})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,6 +139,7 @@ func TestLoginRedisRoundTrips(t *testing.T) {
 	login("192.0.2.50", "warm.1", good("warm.1"))
 	login("192.0.2.50", "warm.1", good("warm.1"))
 	login("192.0.2.50", "warm-bad", bad)
+	send(http.MethodPut, "/v2/enduser/enduserapi/refreshToken?refreshToken=not-a-token", "192.0.2.50") // the per-IP script
 
 	for i := range 2 {
 		code := fmt.Sprintf("rt.%d", i)

@@ -1,7 +1,6 @@
 package wire_test
 
 import (
-	"bytes"
 	"context"
 	"net/http/httptest"
 	"sync/atomic"
@@ -76,8 +75,7 @@ func TestRefreshRoundTripsOnPostgres(t *testing.T) {
 	fake.AcceptAnyCode(true)
 	wx := httptest.NewServer(fake)
 	defer wx.Close()
-	mod, err := modwire.NewModule(modwire.NewConfig(modwire.ConfigParams{MasterKey: bytes.Repeat([]byte{3}, 32), Application: application.DefaultConfig(), WeChatBaseURL: wx.URL}),
-		db, wechat.NewHTTPClient(0), nil, nil)
+	mod, err := modwire.NewModule(testConfig(3, wx.URL), modwire.Host{DB: db, HTTPClient: wechat.NewHTTPClient(0)})
 	if err != nil {
 		t.Fatal(err)
 	}

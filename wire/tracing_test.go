@@ -15,6 +15,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -24,7 +25,6 @@ import (
 	"github.com/iotplatform/enduser-auth/adapters/telemetry"
 	"github.com/iotplatform/enduser-auth/adapters/wechat"
 	"github.com/iotplatform/enduser-auth/adapters/wechat/wechatfake"
-	"github.com/iotplatform/enduser-auth/application"
 	"github.com/iotplatform/enduser-auth/domain"
 	modwire "github.com/iotplatform/enduser-auth/wire"
 )
@@ -67,9 +67,9 @@ func TestOneLoginIsOneSpanTree(t *testing.T) {
 	var logs bytes.Buffer
 	var logMu sync.Mutex
 	log := slog.New(telemetry.LogHandler(slog.NewJSONHandler(syncWriter{&logMu, &logs}, nil)))
-	cfg := modwire.NewConfig(modwire.ConfigParams{MasterKey: bytes.Repeat([]byte{2}, 32), Application: application.DefaultConfig(), WeChatBaseURL: wx.URL})
+	cfg := testConfig(2, wx.URL)
 	cfg.HTTP.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
-	mod, err := modwire.NewModule(cfg, db, wechat.NewHTTPClient(0), log, nil)
+	mod, err := modwire.NewModule(cfg, modwire.Host{DB: db, HTTPClient: wechat.NewHTTPClient(0), Logger: log, Propagator: propagation.TraceContext{}})
 	if err != nil {
 		t.Fatal(err)
 	}

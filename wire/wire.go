@@ -3,16 +3,12 @@
 package wire
 
 import (
-	"log/slog"
-	"net/http"
-
 	"github.com/google/wire"
-	"github.com/prometheus/client_golang/prometheus"
-	"gorm.io/gorm"
 )
 
-// NewModule assembles the module on the host's database, HTTP client, logger
-// and Prometheus registerer (nil: no metrics).
-func NewModule(cfg Config, db *gorm.DB, hc *http.Client, log *slog.Logger, reg prometheus.Registerer) (*Module, error) {
+// NewModule assembles the module of cfg on what the host lends it. It does
+// no I/O: the database and Redis are first used by Start (and by the
+// operators' facade), so a host may build the module before it migrates.
+func NewModule(cfg Config, host Host) (*Module, error) {
 	panic(wire.Build(ModuleSet))
 }

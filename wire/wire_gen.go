@@ -12,49 +12,56 @@ import (
 	"github.com/iotplatform/enduser-auth/adapters/token"
 	"github.com/iotplatform/enduser-auth/adapters/wechat"
 	"github.com/iotplatform/enduser-auth/application"
-	"github.com/prometheus/client_golang/prometheus"
-	"gorm.io/gorm"
-	"log/slog"
-	"net/http"
 )
 
 // Injectors from wire.go:
 
-// NewModule assembles the module on the host's database, HTTP client, logger
-// and Prometheus registerer (nil: no metrics).
-func NewModule(cfg Config, db *gorm.DB, hc *http.Client, log *slog.Logger, reg prometheus.Registerer) (*Module, error) {
-	config := cfg.Application
+// NewModule assembles the module of cfg on what the host lends it. It does
+// no I/O: the database and Redis are first used by Start (and by the
+// operators' facade), so a host may build the module before it migrates.
+func NewModule(cfg Config, host Host) (*Module, error) {
+	config := applicationConfig(cfg)
 	clock := NewSystemClock()
-	wechatConfig := cfg.WeChat
-	client := wechat.NewClient(wechatConfig, hc)
-	masterKey := cfg.MasterKey
-	olderMasterKeys := cfg.OlderMasterKeys
-	box, err := NewBox(masterKey, olderMasterKeys)
+	config2 := wechatConfig(cfg)
+	client := moduleHTTPClient(cfg, host)
+	options := moduleTracing(host)
+	wechatClient := wechat.NewClient(config2, client, options)
+	logger := moduleLogger(host)
+	db, err := moduleDB(host, logger)
+	if err != nil {
+		return nil, err
+	}
+	box, err := moduleBox(cfg)
 	if err != nil {
 		return nil, err
 	}
 	store := postgres.NewStore(db, box)
-	tokenConfig := cfg.Token
-	issuer := token.NewIssuer(tokenConfig, store, clock)
-	limits, err := NewLimits(cfg, clock, log, reg)
+	config3 := tokenConfig(cfg)
+	issuer := token.NewIssuer(config3, store, clock)
+	redisConn, err := moduleRedis(cfg, host)
 	if err != nil {
 		return nil, err
 	}
-	auditWriter, err := NewAuditWriter(cfg, store, db, log, reg)
+	registerer := moduleRegisterer(cfg, host)
+	limits, err := NewLimits(cfg, redisConn, clock, logger, registerer)
 	if err != nil {
 		return nil, err
 	}
-	deps := NewServiceDeps(clock, client, store, issuer, log, limits, auditWriter)
+	auditWriter, err := NewAuditWriter(cfg, store, db, logger, registerer)
+	if err != nil {
+		return nil, err
+	}
+	deps := NewServiceDeps(clock, wechatClient, store, issuer, logger, limits, auditWriter)
 	service := application.NewService(config, deps)
-	metrics, err := httpapi.NewMetrics(reg)
+	metrics, err := httpapi.NewMetrics(registerer)
 	if err != nil {
 		return nil, err
 	}
-	handler := NewHTTPHandler(service, log, metrics, cfg)
-	storeMetrics, err := NewStoreMetrics(reg, store)
+	handler := NewHTTPHandler(service, logger, metrics, cfg, options)
+	storeMetrics, err := NewStoreMetrics(registerer, store)
 	if err != nil {
 		return nil, err
 	}
-	module := newModule(service, handler, store, issuer, auditWriter, storeMetrics, limits)
+	module := newModule(service, handler, store, issuer, auditWriter, storeMetrics, limits, cfg, redisConn, logger)
 	return module, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/iotplatform/enduser-auth/adapters/tracing"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -45,7 +46,7 @@ func newTestEcho(t testing.TB) (*echo.Echo, *wechatfake.Server) {
 	}
 	store := postgres.NewStore(pgtest.Open(t), box)
 	clock := application.SystemClock{}
-	svc := newTestService(wechat.NewClient(wechat.Config{BaseURL: wx.URL}, wechat.NewHTTPClient(0)),
+	svc := newTestService(wechat.NewClient(wechat.Config{BaseURL: wx.URL}, wechat.NewHTTPClient(0), tracing.Options{}),
 		store, token.NewIssuer(token.Config{}, store, clock), clock, nil)
 	ctx := context.Background()
 	if _, err := svc.CreateUserDomain(ctx, fzDomain, fzSecret); err != nil {

@@ -54,6 +54,12 @@ func NewHandler(svc *application.Service, log *slog.Logger, metrics *Metrics, op
 		clientIP: clientIPExtractor(opts.TrustedProxies)}
 }
 
+// IPExtractor is the module's client IP rule, built from
+// Options.TrustedProxies: a host sets it as its Echo's IPExtractor so that its
+// own routes, its logs and the module's limits agree on who the client is
+// (the module never reads nor changes the host's).
+func (h *Handler) IPExtractor() echo.IPExtractor { return h.clientIP }
+
 // clientIPExtractor makes the client IP of a request whose peer is in one of
 // cidrs the right-most X-Forwarded-For hop that is not (no cidrs: the peer,
 // always). Loopback, link-local and private ranges are trusted only when
@@ -406,27 +412,4 @@ func (h *Handler) jwks(c echo.Context) error {
 	}
 	c.Response().Header().Set(echo.HeaderCacheControl, "public, max-age=60")
 	return c.JSONBlob(http.StatusOK, b)
-}
-
-// RequireAccessToken returns middleware that lets a request through only with a
-// valid access token in its Authorization header ("Bearer " optional). The
-// principal is put in the request's context (application.PrincipalFromContext).
-// A refused request gets the envelope with 5106 (no token) or 5032 (invalid
-// token).
-func (h *Handler) RequireAccessToken() echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			if _, ok := application.RequestMetaFromContext(c.Request().Context()); !ok {
-				c.SetRequest(c.Request().WithContext(application.WithRequestMeta(c.Request().Context(), h.requestMeta(c.Request(), ""))))
-			}
-			req := c.Request()
-			p, err := h.svc.VerifyAccessToken(req.Context(), req.Header.Get(echo.HeaderAuthorization))
-			if err != nil {
-				h.logTokenRefused(c, err)
-				return h.fail(c, err)
-			}
-			c.SetRequest(req.WithContext(application.WithPrincipal(req.Context(), p)))
-			return next(c)
-		}
-	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/iotplatform/enduser-auth/adapters/tracing"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -84,7 +85,7 @@ func newMemHarness(t *testing.T, setup memSetup) *memHarness {
 	fake.AddMiniProgram(mMiniApp, mAppSecret)
 	wx := httptest.NewServer(fake)
 	t.Cleanup(wx.Close)
-	var port application.WeChatOAuth = wechat.NewClient(wechat.Config{BaseURL: wx.URL}, wechat.NewHTTPClient(0))
+	var port application.WeChatOAuth = wechat.NewClient(wechat.Config{BaseURL: wx.URL}, wechat.NewHTTPClient(0), tracing.Options{})
 	if setup.wrapWeChat != nil {
 		port = setup.wrapWeChat(port)
 	}

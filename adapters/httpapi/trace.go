@@ -1,12 +1,12 @@
 package httpapi
 
 import (
+	"github.com/iotplatform/enduser-auth/adapters/tracing"
 	"net"
 	"net/http"
 	"net/netip"
 
 	"github.com/labstack/echo/v4"
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
@@ -27,6 +27,9 @@ type Options struct {
 	// CORSOrigins are the origins (H5 pages) allowed to call the module's
 	// endpoints from a browser; none by default.
 	CORSOrigins []string
+	// Tracing is the host's tracer provider and propagator (zero: otel's
+	// globals).
+	Tracing tracing.Options
 }
 
 // trusted reports whether the request's peer is a trusted proxy.
@@ -55,17 +58,23 @@ func (o Options) trusted(r *http.Request) bool {
 // puts it in the request's context, so that the WeChat and database spans
 // and the log lines of the request belong to it. The route (never the URL:
 // its query holds the code and the signature) names it.
+//
+// Its parent is a span the host started in this process (its own server
+// middleware), else a trusted proxy's trace context; a remote trace context
+// that the host's middleware took up from anyone else (a client choosing the
+// trace id and forcing sampling) is not continued.
 func (h *Handler) startSpan(c echo.Context) trace.Span {
 	req := c.Request()
 	ctx := req.Context()
-	if h.opts.trusted(req) {
-		ctx = propagation.TraceContext{}.Extract(ctx, propagation.HeaderCarrier(req.Header))
-	} else if trace.SpanContextFromContext(ctx).IsValid() {
-		// A trace context given by an untrusted client (which the host's own
-		// middleware may have taken up) is not continued.
+	switch sc := trace.SpanContextFromContext(ctx); {
+	case sc.IsValid() && !sc.IsRemote():
+		// The host's own span: the module's is its child.
+	case h.opts.trusted(req):
+		ctx = h.opts.Tracing.Propagation().Extract(ctx, propagation.HeaderCarrier(req.Header))
+	case sc.IsValid():
 		ctx = trace.ContextWithSpanContext(ctx, trace.SpanContext{})
 	}
-	ctx, span := otel.Tracer(tracerName).Start(ctx, req.Method+" "+c.Path(), trace.WithSpanKind(trace.SpanKindServer))
+	ctx, span := h.opts.Tracing.Tracer(tracerName).Start(ctx, req.Method+" "+c.Path(), trace.WithSpanKind(trace.SpanKindServer))
 	if !span.SpanContext().IsValid() {
 		return span // no tracer provider: nothing to pass on, nothing to record
 	}

@@ -1,6 +1,8 @@
 package postgres
 
 import (
+	"github.com/iotplatform/enduser-auth/adapters/tracing"
+
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -54,7 +56,7 @@ func Open(ctx context.Context, dsn string) (*gorm.DB, error) {
 		// pgx redacts the password in its parse errors.
 		return nil, fmt.Errorf("parse postgres DSN: %w", err)
 	}
-	cfg.ConnConfig.Tracer = QueryTracer()
+	cfg.ConnConfig.Tracer = QueryTracer(tracing.Options{})
 	if !strings.Contains(dsn, "pool_max_conns") {
 		cfg.MaxConns = maxOpenConns
 	}

@@ -3,11 +3,11 @@ package postgres
 import (
 	"context"
 	"errors"
+	"github.com/iotplatform/enduser-auth/adapters/tracing"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
@@ -20,20 +20,20 @@ const tracerName = "github.com/iotplatform/enduser-auth/adapters/postgres"
 // OpenTelemetry client span, whoever issues it (GORM, database/sql or pgx
 // directly). A span carries the statement's text, with its placeholders, and
 // never its arguments: they hold openids, unionids and encrypted keys. Open
-// installs it; a host that opens its own pool can set it as its
-// pgx.ConnConfig.Tracer. With no tracer provider configured it costs a
-// no-op span.
-func QueryTracer() pgx.QueryTracer { return queryTracer{} }
+// installs it with otel's global provider; a host that opens its own pool
+// can set QueryTracer(its tracing) as its pgx.ConnConfig.Tracer. With no
+// tracer provider configured it costs a no-op span.
+func QueryTracer(tr tracing.Options) pgx.QueryTracer { return queryTracer{tr} }
 
-type queryTracer struct{}
+type queryTracer struct{ tr tracing.Options }
 
-func (queryTracer) TraceQueryStart(ctx context.Context, conn *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+func (q queryTracer) TraceQueryStart(ctx context.Context, conn *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
 	if !trace.SpanFromContext(ctx).SpanContext().IsValid() {
 		// A statement outside any traced operation (a background sync) would
 		// start a trace of its own for every query: leave it out.
 		return ctx
 	}
-	ctx, _ = otel.Tracer(tracerName).Start(ctx, "db "+operation(data.SQL), trace.WithSpanKind(trace.SpanKindClient),
+	ctx, _ = q.tr.Tracer(tracerName).Start(ctx, "db "+operation(data.SQL), trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithAttributes(
 			attribute.String("db.system.name", "postgresql"),
 			attribute.String("db.namespace", conn.Config().Database),

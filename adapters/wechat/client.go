@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/iotplatform/enduser-auth/adapters/tracing"
 	"io"
 	"net"
 	"net/http"
@@ -16,7 +17,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
@@ -114,13 +114,14 @@ type Client struct {
 	host    string // for traces: the base URL's host, nothing else
 	timeout time.Duration
 	hc      *http.Client
+	tracing tracing.Options
 }
 
 var _ application.WeChatOAuth = (*Client)(nil)
 
 // NewClient returns a client for cfg (zero fields take their defaults). A nil
 // hc gets NewHTTPClient(cfg.Timeout).
-func NewClient(cfg Config, hc *http.Client) *Client {
+func NewClient(cfg Config, hc *http.Client, tr tracing.Options) *Client {
 	cfg = cfg.withDefaults()
 	if hc == nil {
 		hc = NewHTTPClient(cfg.Timeout)
@@ -130,7 +131,7 @@ func NewClient(cfg Config, hc *http.Client) *Client {
 	if u, err := url.Parse(base); err == nil {
 		host = u.Hostname()
 	}
-	return &Client{base: base, host: host, timeout: cfg.Timeout, hc: hc}
+	return &Client{base: base, host: host, timeout: cfg.Timeout, hc: hc, tracing: tr}
 }
 
 // tokenResponse is the part of WeChat's answer the module uses. The
@@ -200,7 +201,7 @@ const tracerName = "github.com/iotplatform/enduser-auth/adapters/wechat"
 // hand, with the host and path only: the URL's query carries the AppSecret
 // and the code, which a stock HTTP client instrumentation would record.
 func (c *Client) startSpan(ctx context.Context, ex exchange, appID string) (context.Context, trace.Span) {
-	ctx, span := otel.Tracer(tracerName).Start(ctx, "wechat "+ex.path, trace.WithSpanKind(trace.SpanKindClient))
+	ctx, span := c.tracing.Tracer(tracerName).Start(ctx, "wechat "+ex.path, trace.WithSpanKind(trace.SpanKindClient))
 	if span.IsRecording() {
 		span.SetAttributes(
 			attribute.String("http.request.method", http.MethodGet),
@@ -248,7 +249,7 @@ func (c *Client) get(ctx context.Context, ex exchange, appID, appSecret, code st
 	}
 	req.Header.Set("Accept", "application/json")
 	// The trace goes on to WeChat (W3C trace context), like any downstream call.
-	propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(req.Header))
+	c.tracing.Propagation().Inject(ctx, propagation.HeaderCarrier(req.Header))
 	// A GET with no body is "replayable": http.Transport silently sends it
 	// again when a reused keep-alive connection dies before the answer. The
 	// first send may have reached WeChat and spent the code, so the request

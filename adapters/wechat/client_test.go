@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/iotplatform/enduser-auth/adapters/tracing"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -29,7 +30,7 @@ func newFakeClient(t *testing.T) (*Client, *wechatfake.Server) {
 	fake.AddAccount(testApp, testSecret)
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
-	return NewClient(Config{BaseURL: srv.URL}, nil), fake
+	return NewClient(Config{BaseURL: srv.URL}, nil, tracing.Options{}), fake
 }
 
 // stubServer answers every request with h and counts the requests.
@@ -41,7 +42,7 @@ func stubServer(t *testing.T, h http.HandlerFunc) (*Client, *atomic.Int64) {
 		h(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	return NewClient(Config{BaseURL: srv.URL, Timeout: 2 * time.Second}, nil), &n
+	return NewClient(Config{BaseURL: srv.URL, Timeout: 2 * time.Second}, nil, tracing.Options{}), &n
 }
 
 func body(s string) http.HandlerFunc {
@@ -237,7 +238,7 @@ func TestTimeoutIsUnavailableAndRedacted(t *testing.T) {
 	fake.SetFailure("slow-code", wechatfake.Failure{Delay: 10 * time.Second})
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
-	c := NewClient(Config{BaseURL: srv.URL, Timeout: 100 * time.Millisecond}, nil)
+	c := NewClient(Config{BaseURL: srv.URL, Timeout: 100 * time.Millisecond}, nil, tracing.Options{})
 
 	start := time.Now()
 	_, err := c.ExchangeCode(context.Background(), testApp, testSecret, "slow-code")
@@ -275,7 +276,7 @@ func TestSlowBodyIsCutByTheTimeout(t *testing.T) {
 		<-r.Context().Done()
 	}))
 	defer srv.Close()
-	c := NewClient(Config{BaseURL: srv.URL, Timeout: 100 * time.Millisecond}, nil)
+	c := NewClient(Config{BaseURL: srv.URL, Timeout: 100 * time.Millisecond}, nil, tracing.Options{})
 	_, err := c.ExchangeCode(context.Background(), testApp, testSecret, testCode)
 	wantKind(t, err, domain.KindWeChatUnavailable, testCode)
 }
@@ -301,13 +302,13 @@ func TestConnectionRefusedIsUnavailable(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	c := NewClient(Config{BaseURL: "http://" + addr, Timeout: time.Second}, nil)
+	c := NewClient(Config{BaseURL: "http://" + addr, Timeout: time.Second}, nil, tracing.Options{})
 	_, err = c.ExchangeCode(context.Background(), testApp, testSecret, "the-code")
 	wantKind(t, err, domain.KindWeChatUnavailable, "the-code")
 }
 
 func TestMalformedBaseURLDoesNotLeak(t *testing.T) {
-	c := NewClient(Config{BaseURL: "http://bad host\x7f"}, nil)
+	c := NewClient(Config{BaseURL: "http://bad host\x7f"}, nil, tracing.Options{})
 	_, err := c.ExchangeCode(context.Background(), testApp, testSecret, "the-code")
 	if err == nil || strings.Contains(err.Error(), testSecret) || strings.Contains(err.Error(), "the-code") {
 		t.Errorf("error %v", err)
@@ -366,7 +367,7 @@ func TestBaseURLWithTrailingSlash(t *testing.T) {
 		_, _ = w.Write([]byte(`{"openid":"o"}`))
 	}))
 	defer srv.Close()
-	if _, err := NewClient(Config{BaseURL: srv.URL + "/"}, nil).ExchangeCode(context.Background(), testApp, testSecret, testCode); err != nil {
+	if _, err := NewClient(Config{BaseURL: srv.URL + "/"}, nil, tracing.Options{}).ExchangeCode(context.Background(), testApp, testSecret, testCode); err != nil {
 		t.Fatal(err)
 	}
 	if path != "/sns/oauth2/access_token" {
@@ -375,7 +376,7 @@ func TestBaseURLWithTrailingSlash(t *testing.T) {
 }
 
 func TestConfigDefaults(t *testing.T) {
-	c := NewClient(Config{}, nil)
+	c := NewClient(Config{}, nil, tracing.Options{})
 	if c.base != DefaultBaseURL || c.timeout != DefaultTimeout {
 		t.Errorf("defaults: %q %v", c.base, c.timeout)
 	}
@@ -408,7 +409,7 @@ func TestConnectionsAreReused(t *testing.T) {
 	}
 	srv.Start()
 	defer srv.Close()
-	c := NewClient(Config{BaseURL: srv.URL}, nil)
+	c := NewClient(Config{BaseURL: srv.URL}, nil, tracing.Options{})
 	for range 5 {
 		if _, err := c.ExchangeCode(context.Background(), testApp, testSecret, testCode); err != nil {
 			t.Fatal(err)
@@ -457,7 +458,7 @@ func TestExchangeOverHTTP2(t *testing.T) {
 	defer srv.Close()
 	hc := NewHTTPClient(time.Second)
 	hc.Transport.(*http.Transport).TLSClientConfig = srv.Client().Transport.(*http.Transport).TLSClientConfig
-	c := NewClient(Config{BaseURL: srv.URL}, hc)
+	c := NewClient(Config{BaseURL: srv.URL}, hc, tracing.Options{})
 	for range 2 {
 		if id, err := c.ExchangeCode(context.Background(), testApp, testSecret, testCode); err != nil || id.OpenID() != "oH2" {
 			t.Fatalf("%+v, %v", id, err)

@@ -2,6 +2,7 @@ package wechat
 
 import (
 	"context"
+	"github.com/iotplatform/enduser-auth/adapters/tracing"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -24,7 +25,7 @@ func newMiniFakeClient(t *testing.T) (*Client, *wechatfake.Server) {
 	fake.AddMiniProgram(testMiniApp, testMiniSecret)
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
-	return NewClient(Config{BaseURL: srv.URL, Timeout: 2 * time.Second}, nil), fake
+	return NewClient(Config{BaseURL: srv.URL, Timeout: 2 * time.Second}, nil, tracing.Options{}), fake
 }
 
 func TestExchangeJSCodeAgainstTheFake(t *testing.T) {

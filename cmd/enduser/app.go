@@ -13,10 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/iotplatform/enduser-auth/adapters/postgres"
-	"github.com/iotplatform/enduser-auth/adapters/ratelimit"
 	"github.com/iotplatform/enduser-auth/adapters/telemetry"
-	"github.com/iotplatform/enduser-auth/adapters/wechat"
-	"github.com/iotplatform/enduser-auth/application"
 	"github.com/iotplatform/enduser-auth/domain"
 	"github.com/iotplatform/enduser-auth/internal/moduleparts"
 	"github.com/iotplatform/enduser-auth/migrations"
@@ -27,7 +24,6 @@ import (
 type app struct {
 	cfg    config
 	sqlDB  *sql.DB
-	redis  *redis.Client
 	module *modwire.Module
 	// parts are the module's adapters, which the admin commands use (hosts
 	// that embed the module do not see them).
@@ -40,9 +36,6 @@ type app struct {
 func (a *app) Close() {
 	if a.sqlDB != nil {
 		_ = a.sqlDB.Close()
-	}
-	if a.redis != nil {
-		_ = a.redis.Close()
 	}
 }
 
@@ -61,14 +54,12 @@ func openApp(ctx context.Context, cfg config, e env, opts setupOptions) (*app, e
 	}
 	log := opts.logger
 	if log == nil {
-		log = slog.New(telemetry.LogHandler(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: cfg.LogLevel})))
+		log = slog.New(telemetry.LogHandler(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: cfg.Binary.LogLevel})))
 	}
-	// Every line logged during a request carries its request id and client IP.
-	log = slog.New(application.ContextLogHandler(log.Handler()))
 	if isDev {
 		log.Warn("USING THE PUBLIC INSECURE DEVELOPMENT MASTER KEY: secrets in this database are not protected; set ENDUSER_MASTER_KEY for real data")
 	}
-	db, err := postgres.Open(ctx, cfg.DatabaseURL)
+	db, err := postgres.Open(ctx, cfg.Binary.DatabaseURL)
 	if err != nil {
 		return nil, err
 	}
@@ -88,36 +79,19 @@ func openApp(ctx context.Context, cfg config, e env, opts setupOptions) (*app, e
 	}
 	a.metrics = prometheus.NewRegistry()
 	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if a.redis, err = cfg.newRedis(); err != nil {
-		a.Close()
-		return nil, err
+	redis.SetLogger(silentRedisLog{})
+	mcfg := cfg.Config
+	mcfg.MasterKey = key
+	if isDev {
+		mcfg.OlderMasterKeys = nil
 	}
-	mcfg := modwire.NewConfig(modwire.ConfigParams{MasterKey: key, Application: cfg.App, WeChatBaseURL: cfg.WeChatBaseURL,
-		WeChatTimeout: cfg.WeChatTimeout, KeyPublishDelay: cfg.SigningKeyPublishDelay, KeyPublishOff: cfg.SigningKeyPublishOff})
-	if !isDev {
-		mcfg.OlderMasterKeys = cfg.OlderMasterKeys
-	}
-	mcfg.Limits = cfg.limitSettings(a.redis)
-	mcfg.Application.WeChatCoolDown = cfg.WeChatCoolDown
-	mcfg.HTTP.TrustedProxies = cfg.TrustedProxies
-	mcfg.Audit = modwire.AuditConfig{Off: cfg.AuditOff, Retention: cfg.AuditRetention}
-	mcfg.HTTP.CORSOrigins = cfg.CORSOrigins
-	mod, err := modwire.NewModule(mcfg, db, wechat.NewHTTPClient(cfg.WeChatTimeout), log, a.metrics)
+	mod, err := modwire.NewModule(mcfg, modwire.Host{DB: db, Logger: log, Metrics: a.metrics})
 	if err != nil {
 		a.Close()
 		return nil, err
 	}
 	a.module, a.parts = mod, moduleparts.Of(mod)
 	return a, nil
-}
-
-// limitSettings are the module's limits on rdb (nil: in memory).
-func (c config) limitSettings(rdb *redis.Client) ratelimit.Settings {
-	s := ratelimit.Settings{Enabled: c.RateLimits, Config: c.Limits, Prefix: c.RedisPrefix}
-	if rdb != nil {
-		s.Redis = rdb
-	}
-	return s
 }
 
 // adminApp loads the configuration and opens the app for an admin command.
@@ -127,7 +101,7 @@ func adminApp(ctx context.Context, e env, databaseURL string) (*app, error) {
 		return nil, err
 	}
 	if databaseURL != "" {
-		cfg.DatabaseURL = databaseURL
+		cfg.Binary.DatabaseURL = databaseURL
 	}
 	// Admin commands never change the schema behind the operator's back.
 	return openApp(ctx, cfg, e, setupOptions{migrate: false})

@@ -6,7 +6,6 @@ import (
 	"io"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -14,49 +13,6 @@ import (
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-
-func TestLoadConfig(t *testing.T) {
-	c, err := loadConfig(envOf(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.DatabaseURL != defaultDatabaseURL || c.HTTPAddr != ":8080" || c.WeChatTimeout != 5*time.Second ||
-		c.App.AccessTokenTTL != 2*time.Hour || c.App.RefreshTokenTTL != 720*time.Hour || c.MasterKey != nil {
-		t.Fatalf("defaults: %+v", c)
-	}
-	c, err = loadConfig(envOf(map[string]string{"ENDUSER_ACCESS_TOKEN_TTL": "1s", "ENDUSER_REFRESH_TOKEN_TTL": "720h",
-		"ENDUSER_MASTER_KEY": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "ENDUSER_DATA_CENTER": "EU"}))
-	if err != nil || c.App.AccessTokenTTL != time.Second || len(c.MasterKey) != 32 || c.App.DataCenter != "EU" {
-		t.Fatalf("overrides: %+v %v", c, err)
-	}
-	if c.App.SessionPurgeInterval != 10*time.Minute {
-		t.Fatalf("session purge interval: %v, want the default 10m", c.App.SessionPurgeInterval)
-	}
-	c, err = loadConfig(envOf(map[string]string{"ENDUSER_SIGNING_KEY_PUBLISH_DELAY": "0", "ENDUSER_TENANT_CACHE_TTL": "0",
-		"ENDUSER_SESSION_PURGE_INTERVAL": "0"}))
-	if err != nil || c.SigningKeyPublishDelay != 0 || c.App.TenantCacheTTL != 0 || c.App.SessionPurgeInterval != 0 {
-		t.Fatalf("zero where zero is allowed: %+v %v", c, err)
-	}
-	for name, val := range map[string]string{
-		"ENDUSER_WECHAT_TIMEOUT":            "5",
-		"ENDUSER_ACCESS_TOKEN_TTL":          "-2h",
-		"ENDUSER_REFRESH_TOKEN_TTL":         "forever",
-		"ENDUSER_MASTER_KEY":                "c2hvcnQ=",
-		"ENDUSER_DATABASE_URL":              "mysql://x",
-		"ENDUSER_WECHAT_API_BASE_URL":       "api.weixin.qq.com",
-		"ENDUSER_INSECURE_DEV_KEY":          "yes",
-		"ENDUSER_LOG_LEVEL":                 "loud",
-		"ENDUSER_SIGNING_KEY_PUBLISH_DELAY": "soon",
-		"ENDUSER_REFRESH_REUSE_GRACE":       "0s",
-		"ENDUSER_TENANT_CACHE_TTL":          "-1s",
-		"ENDUSER_SESSION_PURGE_INTERVAL":    "hourly",
-	} {
-		_, err := loadConfig(envOf(map[string]string{name: val}))
-		if err == nil || !strings.Contains(err.Error(), name) {
-			t.Errorf("%s=%q: want an error naming the variable, got %v", name, val, err)
-		}
-	}
-}
 
 func TestParseArgsFlagsAnywhere(t *testing.T) {
 	for _, args := range [][]string{

@@ -65,13 +65,13 @@ func cmdDev(ctx context.Context, pos []string, e env, f devFlags) error {
 	}
 	configured := f.dbURL
 	if configured == "" && e.getenv("ENDUSER_DATABASE_URL") != "" {
-		configured = cfg.DatabaseURL
+		configured = cfg.Binary.DatabaseURL
 	}
 	db, err := chooseDevDatabase(f.throwaway, configured, answers, func() (pgBins, error) { return findPGBins(exec.LookPath, pgBinGlob) })
 	if err != nil {
 		return err
 	}
-	cfg.DatabaseURL = db.url
+	cfg.Binary.DatabaseURL = db.url
 	dbNote := ""
 	if db.throwaway {
 		fmt.Fprintf(e.stderr, "enduser dev: %s: starting a throwaway PostgreSQL cluster (%s)\n", db.why, filepath.Dir(db.bins.initdb))
@@ -83,14 +83,14 @@ func cmdDev(ctx context.Context, pos []string, e env, f devFlags) error {
 		if ctx.Err() != nil {
 			return nil // Ctrl-C while the cluster started
 		}
-		cfg.DatabaseURL = cluster.URL
+		cfg.Binary.DatabaseURL = cluster.URL
 		dbNote = "throwaway cluster in " + cluster.dir + ", removed on exit; "
 	}
 	if f.addr != "" {
-		cfg.HTTPAddr = f.addr
+		cfg.Binary.HTTPAddr = f.addr
 	}
-	if cfg.App.DataCenter == "" {
-		cfg.App.DataCenter = "CN"
+	if cfg.Application.DataCenter == "" {
+		cfg.Application.DataCenter = "CN"
 	}
 
 	// A fake WeChat on loopback, speaking WeChat's wire format. Any code of the
@@ -106,7 +106,7 @@ func cmdDev(ctx context.Context, pos []string, e env, f devFlags) error {
 	fakeSrv := &http.Server{Handler: fake, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = fakeSrv.Serve(fakeLn) }()
 	defer fakeSrv.Close()
-	cfg.WeChatBaseURL = "http://" + fakeLn.Addr().String()
+	cfg.WeChat.BaseURL = "http://" + fakeLn.Addr().String()
 
 	a, err := openApp(ctx, cfg, e, setupOptions{devKeyFallback: true, migrate: true})
 	if err != nil {
@@ -117,8 +117,8 @@ func cmdDev(ctx context.Context, pos []string, e env, f devFlags) error {
 	if err != nil {
 		return err
 	}
-	return a.serve(ctx, e, cfg.HTTPAddr, adminAddrOr(cfg.AdminAddr, defaultDevAdminAddr), func(bound, admin string) {
-		fmt.Fprint(e.stdout, devBanner(cfg.App.DataCenter, bound, admin, cfg.WeChatBaseURL, cfg.DatabaseURL, dbNote, secret))
+	return a.serve(ctx, e, cfg.Binary.HTTPAddr, adminAddrOr(cfg.Binary.AdminAddr, defaultDevAdminAddr), func(bound, admin string) {
+		fmt.Fprint(e.stdout, devBanner(cfg.Application.DataCenter, bound, admin, cfg.WeChat.BaseURL, cfg.Binary.DatabaseURL, dbNote, secret))
 	})
 }
 
@@ -144,7 +144,7 @@ func (a *app) provisionDemo(ctx context.Context) (string, error) {
 	}
 	// CN and EU always exist with the same MCCs, so a rerun with another
 	// ENDUSER_DATA_CENTER never conflicts; another home code serves none.
-	own := "http://" + loopbackAddr(a.cfg.HTTPAddr)
+	own := "http://" + loopbackAddr(a.cfg.Binary.HTTPAddr)
 	dcs := []struct {
 		code, url string
 		mccs      []domain.MCC
@@ -152,7 +152,7 @@ func (a *app) provisionDemo(ctx context.Context) (string, error) {
 		{"CN", "https://cn-enduser.example.com", []domain.MCC{460, 461}},
 		{"EU", "https://eu-enduser.example.com", []domain.MCC{208, 262}},
 	}
-	home := a.cfg.App.DataCenter
+	home := a.cfg.Application.DataCenter
 	found := false
 	for i := range dcs {
 		if strings.EqualFold(dcs[i].code, home) {

@@ -28,9 +28,9 @@ func cmdHealthcheck(ctx context.Context, e env, url string) error {
 		if err != nil {
 			return err
 		}
-		_, port, err := net.SplitHostPort(cfg.HTTPAddr)
+		_, port, err := net.SplitHostPort(cfg.Binary.HTTPAddr)
 		if err != nil {
-			return fmt.Errorf("ENDUSER_HTTP_ADDR: %q is not host:port", cfg.HTTPAddr)
+			return fmt.Errorf("ENDUSER_HTTP_ADDR: %q is not host:port", cfg.Binary.HTTPAddr)
 		}
 		url = "http://127.0.0.1:" + port + "/healthz"
 	}

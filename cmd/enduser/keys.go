@@ -52,7 +52,7 @@ func cmdKeysRotate(ctx context.Context, e env, dbURL string) error {
 		return adminErr(err)
 	}
 	fmt.Fprintf(e.stdout, "new signing key %s is published now and signs from %s; older keys verify until their last tokens expire\n",
-		kid, time.Now().Add(max(a.cfg.SigningKeyPublishDelay, 0)).UTC().Format(time.RFC3339))
+		kid, time.Now().Add(a.cfg.publishDelay()).UTC().Format(time.RFC3339))
 	return nil
 }
 

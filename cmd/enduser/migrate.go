@@ -35,9 +35,9 @@ func cmdMigrate(ctx context.Context, pos []string, e env, dbURL string) error {
 		return err
 	}
 	if dbURL != "" {
-		cfg.DatabaseURL = dbURL
+		cfg.Binary.DatabaseURL = dbURL
 	}
-	db, err := postgres.Open(ctx, cfg.DatabaseURL)
+	db, err := postgres.Open(ctx, cfg.Binary.DatabaseURL)
 	if err != nil {
 		return err
 	}

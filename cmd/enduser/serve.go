@@ -49,22 +49,22 @@ func cmdServe(ctx context.Context, pos []string, e env, f serveFlags) error {
 		return err
 	}
 	if f.addr != "" {
-		cfg.HTTPAddr = f.addr
+		cfg.Binary.HTTPAddr = f.addr
 	}
 	if f.dbURL != "" {
-		cfg.DatabaseURL = f.dbURL
+		cfg.Binary.DatabaseURL = f.dbURL
 	}
 	if err := cfg.requireDataCenter(); err != nil {
 		return err
 	}
-	log := slog.New(telemetry.LogHandler(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: cfg.LogLevel})))
+	log := slog.New(telemetry.LogHandler(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: cfg.Binary.LogLevel})))
 	a, err := openApp(ctx, cfg, e, setupOptions{migrate: f.migrate, logger: log})
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	return a.serve(ctx, e, cfg.HTTPAddr, adminAddrOr(cfg.AdminAddr, defaultServeAdminAddr), func(addr, admin string) {
-		fmt.Fprintf(e.stdout, "enduser: serving on http://%s (data center %s)\n", addr, cfg.App.DataCenter)
+	return a.serve(ctx, e, cfg.Binary.HTTPAddr, adminAddrOr(cfg.Binary.AdminAddr, defaultServeAdminAddr), func(addr, admin string) {
+		fmt.Fprintf(e.stdout, "enduser: serving on http://%s (data center %s)\n", addr, cfg.Application.DataCenter)
 		if admin != "" {
 			fmt.Fprintf(e.stdout, "enduser: admin listener on http://%s (/metrics, /healthz, /readyz)\n", admin)
 		}
