@@ -7,12 +7,71 @@ import (
 	"time"
 )
 
-// The rules that decide who a WeChat identity is. A store that records a
-// login looks up what it holds about the presented identity (KnownIdentity),
-// asks DecideLogin what to write, and writes it atomically. A store that
-// cannot call DecideLogin (SQL) is held to the same answers by the table of
-// IdentityCases, which the domain test, the memory store and the Postgres
-// contract all replay.
+// The rules of a login. A store that records a login looks up what it holds
+// about the presented identity (KnownIdentity), asks DecideLogin what to
+// write, and writes it atomically. A store that cannot call DecideLogin (SQL)
+// decides the same LoginStep from the same facts, and is held to the same
+// answers by the table of IdentityCases, which the domain test, the memory
+// store and the Postgres contract all replay.
+
+// LoginStep is what a login does, as DecideLogin decides it from what is
+// stored. Its values are the words the Postgres login statement uses for
+// the same steps.
+type LoginStep string
+
+// The steps of a login.
+const (
+	// LoginStepReturning: the openid is bound, and there is nothing to
+	// attach.
+	LoginStepReturning LoginStep = "returning"
+	// LoginStepAttachClaim: the openid is bound without a unionid, and the
+	// unionid presented is held by nobody: its user claims it, and the
+	// binding records it.
+	LoginStepAttachClaim LoginStep = "attach_claim"
+	// LoginStepAttachRecord: the openid is bound without a unionid, and its
+	// user holds the unionid presented already: the binding records it.
+	LoginStepAttachRecord LoginStep = "attach_record"
+	// LoginStepJoined: the openid is new, and a user holds its unionid: the
+	// openid is bound to that user.
+	LoginStepJoined LoginStep = "joined"
+	// LoginStepRegistered: nobody is this person: the candidate is
+	// registered, with its binding and its unionid.
+	LoginStepRegistered LoginStep = "registered"
+	// LoginStepDisabled: the person is a disabled user: the login is refused
+	// (KindUserDisabled) and nothing is written.
+	LoginStepDisabled LoginStep = "disabled"
+)
+
+// LoginSteps lists every step.
+func LoginSteps() []LoginStep {
+	return []LoginStep{LoginStepReturning, LoginStepAttachClaim, LoginStepAttachRecord, LoginStepJoined,
+		LoginStepRegistered, LoginStepDisabled}
+}
+
+// Outcome is what a login of step s reports (zero for LoginStepDisabled,
+// which is refused).
+func (s LoginStep) Outcome() LoginOutcome {
+	switch s {
+	case LoginStepReturning:
+		return LoginReturning
+	case LoginStepAttachClaim, LoginStepAttachRecord:
+		return LoginUnionIDAttached
+	case LoginStepJoined:
+		return LoginJoinedByUnionID
+	case LoginStepRegistered:
+		return LoginRegistered
+	}
+	return 0
+}
+
+// Err is the error a login of step s fails with: KindUserDisabled for
+// LoginStepDisabled, nil for the others.
+func (s LoginStep) Err() error {
+	if s == LoginStepDisabled {
+		return E(KindUserDisabled)
+	}
+	return nil
+}
 
 // LoginOutcome says what recording a login did.
 type LoginOutcome int
@@ -52,17 +111,23 @@ func (o LoginOutcome) Created() bool { return o == LoginRegistered }
 
 // KnownIdentity is what a store holds, before a login, about the identity
 // presented: within one user domain, the user bound to (appId, openid) and
-// the unionid that binding records, and the user holding the presented
-// unionid.
+// the unionid that binding records, the user holding the presented unionid,
+// and the state of the user found (OpenIDUser when set, else UnionUser).
 type KnownIdentity struct {
 	OpenIDUser  string // uid bound to the openid; "" when the openid is new
 	OpenIDUnion string // unionid recorded on that binding; "" when none
 	UnionUser   string // uid holding the presented unionid; "" when none holds it or none was presented
+	// UserDisabled: the user found is disabled.
+	UserDisabled bool
+	// UserDeletionPending: the user found has asked for the deletion of the
+	// account, and the cooling-off runs.
+	UserDeletionPending bool
 }
 
 // LoginDecision is what a store writes for one login, besides the session
 // and the last-login time (LastLogin).
 type LoginDecision struct {
+	Step    LoginStep
 	Outcome LoginOutcome
 	// UID is the user who logs in.
 	UID string
@@ -75,9 +140,12 @@ type LoginDecision struct {
 	// RecordUnionID: the binding of (appId, openid) records the presented
 	// unionid (set on the binding inserted, or on the existing one).
 	RecordUnionID bool
+	// CancelDeletion: UID's pending deletion is cancelled (the person came
+	// back during the cooling-off).
+	CancelDeletion bool
 }
 
-// DecideLogin applies the identity rules to what the store knows:
+// DecideLogin applies the rules of a login to what the store knows:
 //
 //   - a known openid is its user (a binding never moves);
 //   - a new openid whose unionid a user holds joins that user;
@@ -87,27 +155,55 @@ type LoginDecision struct {
 //     the binding only when the openid's user holds it. A unionid held by
 //     another user is never copied (it stays that user's alone);
 //   - a binding's recorded unionid never changes, and a login without a
-//     unionid keeps it.
-func DecideLogin(known KnownIdentity, id WeChatIdentity, candidateUID string) LoginDecision {
+//     unionid keeps it;
+//   - a disabled user's login is refused (KindUserDisabled) and writes
+//     nothing: no binding, no unionid, no last login, no cancelled deletion;
+//   - any other login of a user whose deletion is pending cancels it (a
+//     registered user has none).
+//
+// On refusal it returns the decision (LoginStepDisabled, the user found)
+// with the error.
+func DecideLogin(known KnownIdentity, id WeChatIdentity, candidateUID string) (LoginDecision, error) {
 	union := id.UnionID()
-	if known.OpenIDUser != "" {
-		d := LoginDecision{Outcome: LoginReturning, UID: known.OpenIDUser}
-		if union == "" || known.OpenIDUnion != "" {
-			return d
-		}
-		switch known.UnionUser {
-		case "":
-			d.Outcome, d.ClaimUnionID, d.RecordUnionID = LoginUnionIDAttached, true, true
-		case known.OpenIDUser:
-			d.Outcome, d.RecordUnionID = LoginUnionIDAttached, true
-		}
-		return d
+	d := LoginDecision{Step: loginStep(known, union), UID: known.OpenIDUser}
+	switch {
+	case d.Step == LoginStepRegistered:
+		d.UID = candidateUID
+	case d.UID == "": // joined, or refused a join
+		d.UID = known.UnionUser
 	}
-	if union != "" && known.UnionUser != "" {
-		return LoginDecision{Outcome: LoginJoinedByUnionID, UID: known.UnionUser, BindOpenID: true, RecordUnionID: true}
+	if d.Step == LoginStepDisabled {
+		return LoginDecision{Step: d.Step, UID: d.UID}, d.Step.Err()
 	}
-	return LoginDecision{Outcome: LoginRegistered, UID: candidateUID, Register: true, BindOpenID: true,
-		ClaimUnionID: union != "", RecordUnionID: union != ""}
+	d.Outcome = d.Step.Outcome()
+	d.Register = d.Step == LoginStepRegistered
+	d.BindOpenID = d.Step == LoginStepRegistered || d.Step == LoginStepJoined
+	d.ClaimUnionID = d.Step == LoginStepAttachClaim || (d.Step == LoginStepRegistered && union != "")
+	d.RecordUnionID = d.Step == LoginStepAttachClaim || d.Step == LoginStepAttachRecord || (d.BindOpenID && union != "")
+	d.CancelDeletion = known.UserDeletionPending && !d.Register
+	return d, nil
+}
+
+// loginStep picks the step of a login that presents union, in the order of
+// the Postgres statement's CASE (decided), which decides the same.
+func loginStep(known KnownIdentity, union string) LoginStep {
+	switch {
+	case (known.OpenIDUser != "" || (union != "" && known.UnionUser != "")) && known.UserDisabled:
+		return LoginStepDisabled
+	case known.OpenIDUser != "":
+		switch {
+		case union == "" || known.OpenIDUnion != "":
+			return LoginStepReturning
+		case known.UnionUser == "":
+			return LoginStepAttachClaim
+		case known.UnionUser == known.OpenIDUser:
+			return LoginStepAttachRecord
+		}
+		return LoginStepReturning // the unionid is another user's: never copied
+	case union != "" && known.UnionUser != "":
+		return LoginStepJoined
+	}
+	return LoginStepRegistered
 }
 
 // LastLogin is the last-login time after a login at now: it never moves
@@ -135,88 +231,4 @@ func putTimeOrdered(b []byte, now time.Time) {
 	binary.BigEndian.PutUint64(ms[:], uint64(now.UnixMilli()))
 	copy(b[:6], ms[2:])
 	_, _ = rand.Read(b[6:]) // crypto/rand.Read never fails on supported platforms
-}
-
-// IdentityStep is one login of an IdentityCase and what must hold after it.
-// Users are named by the candidate uid that registered them.
-type IdentityStep struct {
-	AppID, OpenID, UnionID string
-	At                     time.Duration // since the case's start
-	Candidate              string        // uid offered in case nobody is this person
-	Outcome                LoginOutcome
-	User                   string        // the uid that logs in
-	LastLogin              time.Duration // that user's last login afterwards, since the start
-	BindingUnion           string        // the unionid the (AppID, OpenID) binding records afterwards
-}
-
-// IdentityCase is a sequence of logins in one user domain, from an empty
-// store.
-type IdentityCase struct {
-	Name  string
-	Steps []IdentityStep
-}
-
-// IdentityCases returns the table of cases every implementation of the
-// identity rules must pass: DecideLogin (domain test), the memory store and
-// the Postgres store (repository contract).
-func IdentityCases() []IdentityCase {
-	const h, m = time.Hour, time.Minute
-	return []IdentityCase{
-		{Name: "NewOpenIDRegistersKnownOpenIDReturns", Steps: []IdentityStep{
-			{AppID: "wx-app-1", OpenID: "o-alice", At: 0, Candidate: "uid-alice", Outcome: LoginRegistered, User: "uid-alice", LastLogin: 0},
-			{AppID: "wx-app-1", OpenID: "o-alice", At: h, Candidate: "uid-unused", Outcome: LoginReturning, User: "uid-alice", LastLogin: h},
-		}},
-		{Name: "LastLoginNeverMovesBack", Steps: []IdentityStep{
-			{AppID: "wx-app-1", OpenID: "o-alice", At: 0, Candidate: "uid-alice", Outcome: LoginRegistered, User: "uid-alice", LastLogin: 0},
-			{AppID: "wx-app-1", OpenID: "o-alice", At: h, Candidate: "uid-unused", Outcome: LoginReturning, User: "uid-alice", LastLogin: h},
-			// An instance whose clock is behind records an earlier login.
-			{AppID: "wx-app-1", OpenID: "o-alice", At: m, Candidate: "uid-unused-2", Outcome: LoginReturning, User: "uid-alice", LastLogin: h},
-		}},
-		{Name: "DifferentOpenIDsAreDifferentUsers", Steps: []IdentityStep{
-			{AppID: "wx-app-1", OpenID: "o-alice", UnionID: "u-alice", Candidate: "uid-alice", Outcome: LoginRegistered, User: "uid-alice", BindingUnion: "u-alice"},
-			{AppID: "wx-app-1", OpenID: "o-bob", UnionID: "u-bob", Candidate: "uid-bob", Outcome: LoginRegistered, User: "uid-bob", BindingUnion: "u-bob"},
-			{AppID: "wx-app-1", OpenID: "o-carol", Candidate: "uid-carol", Outcome: LoginRegistered, User: "uid-carol"},
-		}},
-		{Name: "UnionIDJoinsAccounts", Steps: []IdentityStep{
-			{AppID: "wx-app-1", OpenID: "o1-alice", UnionID: "u-alice", Candidate: "uid-alice", Outcome: LoginRegistered, User: "uid-alice", BindingUnion: "u-alice"},
-			{AppID: "wx-app-2", OpenID: "o2-alice", UnionID: "u-alice", At: m, Candidate: "uid-unused", Outcome: LoginJoinedByUnionID, User: "uid-alice", LastLogin: m, BindingUnion: "u-alice"},
-			// The openid under app 2 is bound now: found without the unionid.
-			{AppID: "wx-app-2", OpenID: "o2-alice", At: 2 * m, Candidate: "uid-unused-2", Outcome: LoginReturning, User: "uid-alice", LastLogin: 2 * m, BindingUnion: "u-alice"},
-			{AppID: "wx-app-1", OpenID: "o1-alice", UnionID: "u-alice", At: 3 * m, Candidate: "uid-unused-3", Outcome: LoginReturning, User: "uid-alice", LastLogin: 3 * m, BindingUnion: "u-alice"},
-		}},
-		{Name: "UnionIDSeenLaterIsAttached", Steps: []IdentityStep{
-			{AppID: "wx-app-1", OpenID: "o1-alice", Candidate: "uid-alice", Outcome: LoginRegistered, User: "uid-alice"},
-			{AppID: "wx-app-1", OpenID: "o1-alice", UnionID: "u-alice", At: m, Candidate: "uid-unused", Outcome: LoginUnionIDAttached, User: "uid-alice", LastLogin: m, BindingUnion: "u-alice"},
-			{AppID: "wx-app-1", OpenID: "o1-alice", UnionID: "u-alice", At: 2 * m, Candidate: "uid-unused-2", Outcome: LoginReturning, User: "uid-alice", LastLogin: 2 * m, BindingUnion: "u-alice"},
-			// Attached, never a second account: another official account joins.
-			{AppID: "wx-app-2", OpenID: "o2-alice", UnionID: "u-alice", At: 3 * m, Candidate: "uid-unused-3", Outcome: LoginJoinedByUnionID, User: "uid-alice", LastLogin: 3 * m, BindingUnion: "u-alice"},
-		}},
-		{Name: "UnionIDHeldByAnotherUserIsNotCopied", Steps: []IdentityStep{
-			{AppID: "wx-app-1", OpenID: "o1-alice", Candidate: "uid-alice", Outcome: LoginRegistered, User: "uid-alice"},
-			{AppID: "wx-app-2", OpenID: "o2-bob", UnionID: "u-bob", Candidate: "uid-bob", Outcome: LoginRegistered, User: "uid-bob", BindingUnion: "u-bob"},
-			// WeChat reports bob's unionid for alice's openid: the openid stays
-			// alice's, the unionid stays bob's alone, every time.
-			{AppID: "wx-app-1", OpenID: "o1-alice", UnionID: "u-bob", At: m, Candidate: "uid-unused", Outcome: LoginReturning, User: "uid-alice", LastLogin: m},
-			{AppID: "wx-app-1", OpenID: "o1-alice", UnionID: "u-bob", At: 2 * m, Candidate: "uid-unused-2", Outcome: LoginReturning, User: "uid-alice", LastLogin: 2 * m},
-			{AppID: "wx-app-3", OpenID: "o3-bob", UnionID: "u-bob", At: h, Candidate: "uid-unused-3", Outcome: LoginJoinedByUnionID, User: "uid-bob", LastLogin: h, BindingUnion: "u-bob"},
-		}},
-		{Name: "LoginWithoutUnionIDKeepsIt", Steps: []IdentityStep{
-			{AppID: "wx-app-1", OpenID: "o1-alice", UnionID: "u-alice", Candidate: "uid-alice", Outcome: LoginRegistered, User: "uid-alice", BindingUnion: "u-alice"},
-			{AppID: "wx-app-1", OpenID: "o1-alice", At: m, Candidate: "uid-unused", Outcome: LoginReturning, User: "uid-alice", LastLogin: m, BindingUnion: "u-alice"},
-		}},
-		{Name: "RecordedUnionIDNeverChanges", Steps: []IdentityStep{
-			{AppID: "wx-app-1", OpenID: "o1-alice", UnionID: "u-alice", Candidate: "uid-alice", Outcome: LoginRegistered, User: "uid-alice", BindingUnion: "u-alice"},
-			// Another unionid for a binding that records one is ignored (and
-			// not claimed): the unionid does not name alice.
-			{AppID: "wx-app-1", OpenID: "o1-alice", UnionID: "u-other", At: m, Candidate: "uid-unused", Outcome: LoginReturning, User: "uid-alice", LastLogin: m, BindingUnion: "u-alice"},
-			{AppID: "wx-app-2", OpenID: "o2-dave", UnionID: "u-other", At: 2 * m, Candidate: "uid-dave", Outcome: LoginRegistered, User: "uid-dave", LastLogin: 2 * m, BindingUnion: "u-other"},
-		}},
-		{Name: "NewOpenIDWithoutUnionIDIsANewUser", Steps: []IdentityStep{
-			{AppID: "wx-app-1", OpenID: "o1-alice", UnionID: "u-alice", Candidate: "uid-alice", Outcome: LoginRegistered, User: "uid-alice", BindingUnion: "u-alice"},
-			// Without a unionid nothing says that this openid is alice.
-			{AppID: "wx-app-2", OpenID: "o2-alice", At: m, Candidate: "uid-alice-2", Outcome: LoginRegistered, User: "uid-alice-2", LastLogin: m},
-			// It is found by its openid from now on, whatever the unionid.
-			{AppID: "wx-app-2", OpenID: "o2-alice", UnionID: "u-alice", At: 2 * m, Candidate: "uid-unused", Outcome: LoginReturning, User: "uid-alice-2", LastLogin: 2 * m},
-		}},
-	}
 }

@@ -1,26 +1,28 @@
 #!/usr/bin/env bash
-# The plan of the login statement the service runs (sqlRecordLogin, read from
-# adapters/postgres/users.go, so it is never a copy that drifts), as a
-# prepared statement with PostgreSQL's generic plan (the one pgx's statement
-# cache ends up running), under EXPLAIN (ANALYZE, BUFFERS), for a returning
-# person and for a first login, on the given database. Everything runs in a
-# transaction that rolls back: the data stays as it was.
+# The plan of the login statement the service runs (RecordLogin's
+# adapters/postgres/sql/record_login.sql, translated to positional parameters
+# by the adapter's own package through scripts/namedsql, so it is never a copy
+# that drifts), as a prepared statement with PostgreSQL's generic plan (the
+# one pgx's statement cache ends up running; prepared like pgx prepares it,
+# without parameter types: the server infers them), under EXPLAIN (ANALYZE,
+# BUFFERS), for a returning person and for a first login, on the given
+# database. Everything runs in a transaction that rolls back: the data stays
+# as it was.
 #
 #   bash scripts/explain_login.sh enduser_bigseed_x [openid of a returning person]
 #
-# Run from the project's root; needs psql and python3. On a database seeded by
+# Run from the project's root; needs psql and go. On a database seeded by
 # scripts/bigseed.sql the default returning person is a seeded one; elsewhere
 # it is any person of the demo tenant (or the first user domain).
 set -euo pipefail
 DB=$1
 OPENID=${2:-oSEED$(printf '%023d' 2718281)}
 PG="postgres://postgres@127.0.0.1:5432/$DB?sslmode=disable"
-stmt=$(python3 - <<'EOF'
-import re
-s = open("adapters/postgres/users.go").read()
-print(re.search(r"const sqlRecordLogin = `(.*?)`", s, re.S).group(1))
-EOF
-)
+FILE=adapters/postgres/sql/record_login.sql
+tool=$(mktemp)
+trap 'rm -f "$tool"' EXIT
+go build -o "$tool" ./scripts/namedsql
+prepare=$("$tool" -prepare rl "$FILE")
 ud=$(psql -At "$PG" -c "SELECT id FROM enduser_user_domains ORDER BY name = 'C.DM.10000.1' DESC, id LIMIT 1")
 # The returning person: the one asked for when it exists, else any.
 OPENID=$(psql -At "$PG" -c "SELECT open_id FROM (SELECT open_id, 0 AS o FROM enduser_wechat_identities
@@ -29,14 +31,22 @@ OPENID=$(psql -At "$PG" -c "SELECT open_id FROM (SELECT open_id, 0 AS o FROM end
 	ORDER BY o LIMIT 1")
 run() { # label openid
 	echo "== $1"
+	# Every parameter bound by name, once (the tool checks it, as the adapter
+	# does), each value an SQL expression put in its parameter's position.
+	local execute
+	execute=$("$tool" -execute rl "$FILE" \
+		user_domain="$ud" app_id="'wx0123456789demo'" open_id="'$2'" union_id="''" \
+		candidate_uid="'u' || md5(random()::text)" candidate_status=1 registered_at='now()' \
+		registered_via="'offiaccount'" login_at='now()' \
+		session_id='gen_random_uuid()' session_app_id="'wx0123456789demo'" session_user_domain="$ud" \
+		refresh_key_enc="'\\x00'::bytea" refresh_counter=1 session_created_at='now()' \
+		session_expires_at="now() + interval '365 days'" refresh_expires_at="now() + interval '30 days'")
 	psql -q "$PG" <<EOF
 BEGIN;
 SET LOCAL plan_cache_mode = force_generic_plan;
-PREPARE rl(bigint, text, text, text, text, smallint, timestamptz, timestamptz, uuid, text, bytea, bigint,
-	timestamptz, timestamptz, timestamptz, bigint, text) AS $stmt;
+$prepare
 EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF)
-EXECUTE rl($ud, 'wx0123456789demo', '$2', '', 'u' || md5(random()::text), 1, now(), now(), gen_random_uuid(),
-	'wx0123456789demo', '\x00', 1, now(), now() + interval '365 days', now() + interval '30 days', $ud, 'offiaccount');
+$execute;
 ROLLBACK;
 EOF
 }

@@ -33,9 +33,10 @@ type unionKey struct {
 }
 
 // RecordLogin implements application.UserRepository: under the store's lock
-// it looks up what it holds about the identity, applies domain.DecideLogin
-// and stores the decision, the last login and the session, so concurrent
-// calls for one person yield one user.
+// it looks up what it holds about the identity and the user it names,
+// applies domain.DecideLogin (which refuses a disabled user and cancels a
+// pending deletion) and stores the decision, the last login and the
+// session, so concurrent calls for one person yield one user.
 func (s *Store) RecordLogin(ctx context.Context, l application.LoginRecord) (application.RecordedLogin, error) {
 	if err := live(ctx); err != nil {
 		return application.RecordedLogin{}, err
@@ -53,21 +54,30 @@ func (s *Store) RecordLogin(ctx context.Context, l application.LoginRecord) (app
 	b := s.identities[k]
 	known := domain.KnownIdentity{OpenIDUser: b.uid, OpenIDUnion: b.unionID}
 	uk := unionKey{l.UserDomainID, id.UnionID()}
+	found := b.uid
 	if id.UnionID() != "" {
 		known.UnionUser = s.unions[uk]
+		if found == "" {
+			found = known.UnionUser
+		}
 	}
-	d := domain.DecideLogin(known, id, l.Candidate.ID())
+	if found != "" {
+		u, ok := s.users[found]
+		if !ok {
+			return application.RecordedLogin{}, fmt.Errorf("memory: binding of unknown user %s", found)
+		}
+		_, pending := s.deletionDue[found]
+		known.UserDisabled, known.UserDeletionPending = u.Status() == domain.UserDisabled, pending
+	}
+	d, err := domain.DecideLogin(known, id, l.Candidate.ID())
+	if err != nil {
+		return application.RecordedLogin{}, err
+	}
 	sess := l.Session.ForUser(d.UID)
 	// Check everything that could fail before writing anything: the
 	// decision is stored whole or not at all.
-	if d.Register {
-		if _, taken := s.users[d.UID]; taken {
-			return application.RecordedLogin{}, fmt.Errorf("memory: uid %s is taken", d.UID)
-		}
-	} else if u, ok := s.users[d.UID]; !ok {
-		return application.RecordedLogin{}, fmt.Errorf("memory: binding of unknown user %s", d.UID)
-	} else if u.Status() == domain.UserDisabled {
-		return application.RecordedLogin{}, domain.E(domain.KindUserDisabled)
+	if _, taken := s.users[d.UID]; d.Register && taken {
+		return application.RecordedLogin{}, fmt.Errorf("memory: uid %s is taken", d.UID)
 	}
 	if _, dup := s.sessions[sess.ID()]; dup {
 		return application.RecordedLogin{}, fmt.Errorf("memory: session %s already exists", sess.ID())
@@ -89,19 +99,15 @@ func (s *Store) RecordLogin(ctx context.Context, l application.LoginRecord) (app
 	if d.RecordUnionID {
 		b.unionID = id.UnionID()
 	}
+	if d.CancelDeletion {
+		delete(s.deletionDue, d.UID)
+	}
 	s.identities[k] = b
 	u := s.users[d.UID]
 	u = domain.UnmarshalEndUserFromDatabase(u.ID(), u.UserDomainID(), u.Status(), u.RegisteredAt(), domain.LastLogin(u.LastLoginAt(), l.At))
 	s.users[d.UID] = u
-	// A login of the person during a cooling-off cancels the deletion. (The
-	// disabled-user rule adds its condition here: a disabled user's login
-	// cancels nothing.)
-	_, cancelled := s.deletionDue[d.UID]
-	if cancelled {
-		delete(s.deletionDue, d.UID)
-	}
 	s.sessions[sess.ID()] = withState(sess, sess.Counter(), sess.RefreshExpiresAt(), sess.RotatedAt(), sess.RevokedAt())
-	return application.RecordedLogin{User: u, Session: sess, Outcome: d.Outcome, DeletionCancelled: cancelled}, nil
+	return application.RecordedLogin{User: u, Session: sess, Outcome: d.Outcome, DeletionCancelled: d.CancelDeletion}, nil
 }
 
 // UserWithWeChat implements application.UserRepository.

@@ -100,41 +100,21 @@ func (s *Store) sessionFromRow(row sessionWithDomainRow) (domain.Session, error)
 		r.CreatedAt.UTC(), r.ExpiresAt.UTC(), r.RefreshExpiresAt.UTC(), fromNullTime(r.RotatedAt), fromNullTime(r.RevokedAt)), nil
 }
 
-// spendRefreshToken is SpendRefreshToken's one statement. The UPDATE spends
-// the token if the counter is still $2 (from); the second branch, which runs only
-// when the UPDATE changed nothing, reads the row as of the statement's
-// snapshot, i.e. before a concurrent spend that the UPDATE waited for and
-// then found had moved the counter (READ COMMITTED re-checks only the
-// updated row): seeing the counter still at $2 is how a lost race shows.
-// cover reads the user domain's name and the scope revocations of the
-// session's user and user domain (coverJoins, same snapshot): a covered
-// session, or one of a disabled user, is never spent, and both branches
-// return what cover read so that the caller can say which
-// (scopeCover.apply), without joining the user domain again.
-const spendRefreshToken = `
-WITH cover AS (
-	SELECT d.name AS user_domain,` + coverColumns + `
-	FROM enduser_sessions s JOIN enduser_user_domains d ON d.id = s.user_domain_id` + coverJoins + `
-	WHERE s.id = $1
-),
-spent AS (
-	UPDATE enduser_sessions
-	SET refresh_counter = refresh_counter + 1, rotated_at = $3, refresh_expires_at = LEAST($4, expires_at)
-	WHERE id = $1 AND refresh_counter = $2 AND revoked_at IS NULL AND expires_at > $3 AND refresh_expires_at > $3
-	  AND NOT EXISTS (SELECT 1 FROM cover c WHERE c.disabled
-	      OR c.user_before >= date_trunc('milliseconds', enduser_sessions.created_at)
-	      OR c.domain_before >= date_trunc('milliseconds', enduser_sessions.created_at))
-	RETURNING id, user_id, user_domain_id, app_id, refresh_key_enc, refresh_counter, created_at, expires_at, refresh_expires_at,
-	          rotated_at, revoked_at
-)
-SELECT true AS spent, s.id, s.user_id, s.user_domain_id, c.user_domain, s.app_id, s.refresh_key_enc, s.refresh_counter,
-       s.created_at, s.expires_at, s.refresh_expires_at, s.rotated_at, s.revoked_at, c.user_before, c.disabled, c.domain_before
-FROM spent s CROSS JOIN cover c
-UNION ALL
-SELECT false, s.id, s.user_id, s.user_domain_id, c.user_domain, s.app_id, s.refresh_key_enc, s.refresh_counter,
-       s.created_at, s.expires_at, s.refresh_expires_at, s.rotated_at, s.revoked_at, c.user_before, c.disabled, c.domain_before
-FROM enduser_sessions s CROSS JOIN cover c
-WHERE s.id = $1 AND NOT EXISTS (SELECT 1 FROM spent)`
+// spendRefreshToken is SpendRefreshToken's one statement
+// (sql/spend_refresh_token.sql, whose header says what each part does).
+var spendRefreshToken = mustStatement("spend_refresh_token.sql", map[string]func(*spendParams) any{
+	"session_id":         func(p *spendParams) any { return p.id },
+	"from":               func(p *spendParams) any { return p.from },
+	"now":                func(p *spendParams) any { return p.now },
+	"refresh_expires_at": func(p *spendParams) any { return p.refreshExpiresAt },
+})
+
+// spendParams is what spendRefreshToken's parameters are bound from.
+type spendParams struct {
+	id                    string
+	from                  int64
+	now, refreshExpiresAt time.Time
+}
 
 // SpendRefreshToken spends refresh token `from` with one statement (see
 // spendRefreshToken): of concurrent callers presenting the same token,
@@ -153,10 +133,11 @@ func (s *Store) SpendRefreshToken(ctx context.Context, id domain.SessionID, from
 		c     scopeCover
 		spent bool
 	)
+	args := spendRefreshToken.args(&spendParams{id: id.String(), from: from, now: dbTime(now), refreshExpiresAt: dbTime(refreshExpiresAt)})
 	// Under serializable isolation two spends of one token conflict (40001):
 	// the retry sees the counter moved and answers like any lost race.
 	err = s.retry(ctx, func() error {
-		return pool.QueryRowContext(ctx, spendRefreshToken, id.String(), from, dbTime(now), dbTime(refreshExpiresAt)).Scan(
+		return pool.QueryRowContext(ctx, spendRefreshToken.sql, args...).Scan(
 			append([]any{&spent}, row.dest(&c)...)...)
 	})
 	if errors.Is(err, sql.ErrNoRows) {

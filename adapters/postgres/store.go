@@ -28,7 +28,7 @@ type Store struct {
 	db  *gorm.DB
 	box *secretbox.Box
 	// pool is db's connection pool, for the hot statements that gain from
-	// skipping GORM (sqlRecordLogin); rows and SQL stay in this package.
+	// skipping GORM (recordLogin); rows and SQL stay in this package.
 	pool   gorm.ConnPool
 	counts *retryCounters
 	// beforeReencryptWrite, when set (tests), runs between a re-encryption

@@ -211,32 +211,7 @@ func (s suite) users(t *testing.T) {
 		uids, created := concurrentLogins(f, 20, func(i int) (int64, domain.WeChatIdentity) { return d.ID(), ids[i%2] })
 		wantOneUser(f.t, uids, created)
 	})
-	for _, c := range domain.IdentityCases() {
-		s.run(t, "IdentityCase/"+c.Name, func(f *fixture) {
-			d := f.userDomain("C.DM.10271.5")
-			registeredAt := map[string]time.Time{}
-			for i, st := range c.Steps {
-				r := f.record(d.ID(), f.identity(st.AppID, st.OpenID, st.UnionID), st.Candidate, at(st.At))
-				if r.Outcome != st.Outcome || r.User.ID() != st.User {
-					f.t.Errorf("step %d (%s/%s/%s): %s of %s, want %s of %s", i, st.AppID, st.OpenID, st.UnionID,
-						r.Outcome, r.User.ID(), st.Outcome, st.User)
-					continue
-				}
-				if st.Outcome == domain.LoginRegistered {
-					registeredAt[st.User] = at(st.At)
-				}
-				what := fmt.Sprintf("step %d", i)
-				wantUser(f.t, what, r.User, st.User, d.ID(), registeredAt[st.User], at(st.LastLogin))
-				stored, w, err := f.Users.UserWithWeChat(f.ctx, st.User, st.AppID)
-				noErr(f.t, "UserWithWeChat", err)
-				wantUser(f.t, what+" (stored)", stored, st.User, d.ID(), registeredAt[st.User], at(st.LastLogin))
-				wantBinding(f.t, w, st.AppID, st.OpenID, st.BindingUnion)
-				if got := f.load(r.Session.ID()); got.UserID() != st.User {
-					f.t.Errorf("%s: the session stored is %s's, want %s's", what, got.UserID(), st.User)
-				}
-			}
-		})
-	}
+	s.identityCases(t)
 	s.run(t, "ConcurrentJoinsByUnionIDBindOnce", func(f *fixture) {
 		d := f.userDomain("C.DM.10271.5")
 		alice, _ := f.login(d.ID(), f.identity("wx-app-1", "o1-alice", "u-alice"), "uid-alice", at(0))
