@@ -142,11 +142,11 @@ type ExportedSession struct {
 }
 
 // SetAuditReader replaces Deps.AuditTrail (tests).
-func (s *Service) SetAuditReader(r AuditReader) { s.auditReader = r }
+func (s *core) SetAuditReader(r AuditReader) { s.auditReader = r }
 
 // ExportUser returns everything the module holds about uid. Errors:
 // KindInvalid (no uid), KindUserNotFound.
-func (s *Service) ExportUser(ctx context.Context, uid string) (out UserExport, err error) {
+func (s *core) ExportUser(ctx context.Context, uid string) (out UserExport, err error) {
 	uid = strings.TrimSpace(uid)
 	defer func() {
 		err = s.logOutcome(ctx, "user.export", err, slog.String("uid", safeLog(uid)))

@@ -114,10 +114,10 @@ func TestModuleSQLErrorsGoToTheHostsLogger(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := mod.Service.CreateUserDomain(ctx, "G.DM.1.1", ""); err != nil {
+	if _, err := mod.Operators.CreateUserDomain(ctx, "G.DM.1.1", ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := mod.Service.CreateUserDomain(ctx, "G.DM.1.1", ""); domain.KindOf(err) != domain.KindInvalid {
+	if _, err := mod.Operators.CreateUserDomain(ctx, "G.DM.1.1", ""); domain.KindOf(err) != domain.KindInvalid {
 		t.Fatalf("a user domain created twice: want KindInvalid, got %v", err)
 	}
 	hostGorm.mu.Lock()
@@ -272,11 +272,11 @@ func hostWithModule(t *testing.T, configure func(*modwire.Config, *modwire.Host)
 	}
 	runModule(t, mod)
 	lastModule = mod
-	ud, err := mod.Service.CreateUserDomain(ctx, "W.DM.1.1", "")
+	ud, err := mod.Operators.CreateUserDomain(ctx, "W.DM.1.1", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := mod.Service.PutOfficialAccount(ctx, ud.Name(), "wxhostw", "host-w-secret"); err != nil {
+	if err := mod.Operators.PutOfficialAccount(ctx, ud.Name(), "wxhostw", "host-w-secret"); err != nil {
 		t.Fatal(err)
 	}
 	e := echo.New()

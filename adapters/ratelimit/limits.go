@@ -120,7 +120,7 @@ func (l *Limits) Shared() bool { return l.redis != nil }
 // is configured, in Redis (every instance at once); it returns how many it
 // lifted. Without Redis a process that serves no request (the CLI) holds no
 // lockout: the serving instances lift theirs from the unblock requests that
-// application.Service.UnblockIP stores.
+// application.Operators.UnblockIP stores.
 func (l *Limits) Unblock(ctx context.Context, ip string) (int, error) {
 	ip = application.LimitKey(ip) // an IPv6 client is limited, and so locked out, by its /64
 	n := l.mem.Unblock(ctx, ip)

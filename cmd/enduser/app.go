@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -15,7 +16,6 @@ import (
 	"github.com/iotplatform/enduser-auth/adapters/postgres"
 	"github.com/iotplatform/enduser-auth/adapters/telemetry"
 	"github.com/iotplatform/enduser-auth/domain"
-	"github.com/iotplatform/enduser-auth/internal/moduleparts"
 	"github.com/iotplatform/enduser-auth/migrations"
 	modwire "github.com/iotplatform/enduser-auth/wire"
 )
@@ -25,19 +25,28 @@ type app struct {
 	cfg    config
 	sqlDB  *sql.DB
 	module *modwire.Module
-	// parts are the module's adapters, which the admin commands use (hosts
-	// that embed the module do not see them).
-	parts moduleparts.Parts
-	log   *slog.Logger
+	log    *slog.Logger
 	// metrics is the process's Prometheus registry, served on /metrics.
 	metrics *prometheus.Registry
 }
 
+// Close stops the module (for an admin command, which does not Start it:
+// the audit records its operation queued are written) and closes the
+// database and Redis.
 func (a *app) Close() {
+	if a.module != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), moduleStopTimeout)
+		_ = a.module.Stop(ctx) // the module logs a loop's failure and any audit record lost
+		cancel()
+	}
 	if a.sqlDB != nil {
 		_ = a.sqlDB.Close()
 	}
 }
+
+// moduleStopTimeout bounds the module's Stop (its loops' end and the audit
+// records' flush).
+const moduleStopTimeout = 10 * time.Second
 
 type setupOptions struct {
 	devKeyFallback bool
@@ -90,7 +99,7 @@ func openApp(ctx context.Context, cfg config, e env, opts setupOptions) (*app, e
 		a.Close()
 		return nil, err
 	}
-	a.module, a.parts = mod, moduleparts.Of(mod)
+	a.module = mod
 	return a, nil
 }
 

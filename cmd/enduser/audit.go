@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/iotplatform/enduser-auth/adapters/postgres"
+	"github.com/iotplatform/enduser-auth/application"
 )
 
 // newAuditCmd is `enduser audit --user-domain NAME [--uid UID] [--since 24h] [--limit 100]`.
@@ -56,7 +56,7 @@ func cmdAudit(ctx context.Context, pos []string, e env, f auditFlags) error {
 		return err
 	}
 	defer a.Close()
-	recs, err := a.parts.Store.AuditEvents(ctx, postgres.AuditQuery{UserDomain: strings.TrimSpace(f.userDomain), UID: f.uid,
+	recs, err := a.module.Operators.AuditEvents(ctx, application.AuditQuery{UserDomain: strings.TrimSpace(f.userDomain), UID: f.uid,
 		Since: time.Now().Add(-d), Limit: f.limit})
 	if err != nil {
 		return err

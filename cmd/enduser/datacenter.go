@@ -48,7 +48,7 @@ func cmdDataCenterSet(ctx context.Context, pos []string, e env, f dataCenterFlag
 		return err
 	}
 	defer a.Close()
-	if err := a.module.Service.PutDataCenter(ctx, pos[0], f.apiURL, mccs); err != nil {
+	if err := a.module.Operators.PutDataCenter(ctx, pos[0], f.apiURL, mccs); err != nil {
 		return adminErr(err)
 	}
 	fmt.Fprintf(e.stdout, "data center %s saved with %d MCC(s)\n", pos[0], len(mccs))

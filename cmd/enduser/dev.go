@@ -125,14 +125,14 @@ func cmdDev(ctx context.Context, pos []string, e env, f devFlags) error {
 // provisionDemo creates (or refreshes) the demo user domain, official account
 // and data centers, and returns the demo user domain's secret.
 func (a *app) provisionDemo(ctx context.Context) (string, error) {
-	svc := a.module.Service
+	svc := a.module.Operators
 	if _, err := svc.CreateUserDomain(ctx, devUserDomain, devUserDomainSecret); err != nil && !domain.IsKind(err, domain.KindInvalid) {
 		return "", fmt.Errorf("provision demo user domain: %w", err)
 	}
 	if err := svc.SetUserDomainEnabled(ctx, devUserDomain, true); err != nil {
 		return "", fmt.Errorf("provision demo user domain: %w", err)
 	}
-	d, err := a.parts.Store.UserDomainByName(ctx, devUserDomain)
+	d, err := svc.UserDomainByName(ctx, devUserDomain)
 	if err != nil {
 		return "", fmt.Errorf("provision demo user domain: %w", err)
 	}

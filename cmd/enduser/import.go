@@ -58,10 +58,9 @@ func cmdImport(ctx context.Context, pos []string, e env, dbURL string, batch int
 		return err
 	}
 	defer a.Close()
-	counts, err := a.module.Service.ImportUsers(ctx, a.parts.Store, src, batch, func(line int, reason string) {
+	counts, err := a.module.Operators.ImportUsers(ctx, src, batch, func(line int, reason string) {
 		fmt.Fprintf(e.stderr, "line %d: %s\n", line, reason)
 	})
-	a.parts.Audit.Flush(ctx) // the audit records are queued: write them before the process ends
 	fmt.Fprintf(e.stdout, "imported %d, already present %d, refused %d\n", counts.Imported, counts.Present, counts.Refused)
 	if err != nil {
 		return fmt.Errorf("import stopped (the lines before the failing batch are imported; run the file again): %w", err)

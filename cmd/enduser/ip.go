@@ -39,20 +39,20 @@ func cmdIPUnblock(ctx context.Context, pos []string, e env, dbURL string) error 
 		return err
 	}
 	defer a.Close()
-	key, err := a.module.Service.UnblockIP(ctx, pos[0])
-	a.parts.Audit.Flush(ctx) // the audit record is queued: write it before the process ends
-	if err != nil {
+	res, err := a.module.Operators.UnblockIP(ctx, pos[0])
+	if err != nil && res.Key == "" {
 		return adminErr(err)
 	}
+	key := res.Key
 	what := "ip " + key
 	if strings.Contains(key, "/") {
 		what = "ip " + strings.TrimSpace(pos[0]) + " (its network " + key + ", as the limits count IPv6 clients)"
 	}
-	if !a.parts.Limits.Shared() {
+	if !res.Shared {
 		fmt.Fprintf(e.stdout, "%s unblock requested: serving instances lift its lockouts (every user domain) within ENDUSER_REVOCATION_SYNC_INTERVAL\n", what)
 		return nil
 	}
-	n, err := a.parts.Limits.Unblock(ctx, key)
+	n := res.SharedLifted
 	if err != nil {
 		return fmt.Errorf("%s: unblock request stored (serving instances lift their in-memory lockouts within ENDUSER_REVOCATION_SYNC_INTERVAL), but Redis failed: %w", what, err)
 	}

@@ -47,7 +47,7 @@ func cmdKeysRotate(ctx context.Context, e env, dbURL string) error {
 		return err
 	}
 	defer a.Close()
-	kid, err := a.module.Service.RotateSigningKey(ctx)
+	kid, err := a.module.Operators.RotateSigningKey(ctx)
 	if err != nil {
 		return adminErr(err)
 	}
@@ -73,14 +73,14 @@ func cmdKeysRotateMaster(ctx context.Context, pos []string, e env, dbURL string,
 		primary = secretbox.KeyID(devMasterKey)
 	}
 	fmt.Fprintf(e.stdout, "re-encrypting every secret under master key %s (the first of ENDUSER_MASTER_KEY)\n", primary)
-	res, err := a.parts.Store.ReencryptSecrets(ctx, batch, nil)
+	res, err := a.module.Operators.ReencryptSecrets(ctx, batch, nil)
 	for _, p := range res {
 		fmt.Fprintf(e.stdout, "  %s: %d re-encrypted, %d changed or deleted meanwhile by another writer (its value kept)\n", p.Column, p.Rewritten, p.Skipped)
 	}
 	if err != nil {
 		return err
 	}
-	left, err := a.parts.Store.SecretsNotUnderPrimary(ctx)
+	left, err := a.module.Operators.SecretsNotUnderPrimary(ctx)
 	if err != nil {
 		return err
 	}
@@ -114,8 +114,7 @@ func cmdKeysRevoke(ctx context.Context, pos []string, e env, dbURL string) error
 		return err
 	}
 	defer a.Close()
-	signer, err := a.module.Service.RevokeSigningKey(ctx, pos[0])
-	a.parts.Audit.Flush(ctx) // the audit record is queued: write it before the process ends
+	signer, err := a.module.Operators.RevokeSigningKey(ctx, pos[0])
 	if err != nil {
 		return adminErr(err)
 	}

@@ -62,7 +62,7 @@ func cmdUser(ctx context.Context, sub string, pos []string, e env, dbURL string)
 		return err
 	}
 	defer a.Close()
-	svc := a.module.Service
+	svc := a.module.Operators
 	switch sub {
 	case "disable", "enable":
 		if sub == "disable" {
@@ -70,7 +70,6 @@ func cmdUser(ctx context.Context, sub string, pos []string, e env, dbURL string)
 		} else {
 			err = svc.EnableUser(ctx, uid)
 		}
-		a.parts.Audit.Flush(ctx)
 		if err != nil {
 			return adminErr(err)
 		}
@@ -82,7 +81,6 @@ func cmdUser(ctx context.Context, sub string, pos []string, e env, dbURL string)
 		return nil
 	}
 	n, err := svc.EndUserSessions(ctx, uid)
-	a.parts.Audit.Flush(ctx) // the audit record is queued: write it before the process ends
 	if err != nil {
 		return adminErr(err)
 	}
@@ -103,8 +101,7 @@ func cmdUserDelete(ctx context.Context, pos []string, e env, dbURL string, now b
 		return err
 	}
 	defer a.Close()
-	d, err := a.module.Service.DeleteUser(ctx, pos[0], now)
-	a.parts.Audit.Flush(ctx) // the audit records are queued: write them before the process ends
+	d, err := a.module.Operators.DeleteUser(ctx, pos[0], now)
 	if err != nil {
 		return adminErr(err)
 	}
@@ -131,8 +128,7 @@ func cmdUserExport(ctx context.Context, pos []string, e env, dbURL string) error
 		return err
 	}
 	defer a.Close()
-	x, err := a.module.Service.ExportUser(ctx, pos[0])
-	a.parts.Audit.Flush(ctx) // the export's own audit record is queued: write it before the process ends
+	x, err := a.module.Operators.ExportUser(ctx, pos[0])
 	if err != nil {
 		return adminErr(err)
 	}

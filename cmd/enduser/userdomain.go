@@ -91,7 +91,7 @@ func cmdUserDomain(ctx context.Context, sub string, pos []string, e env, f userD
 		return err
 	}
 	defer a.Close()
-	svc := a.module.Service
+	svc := a.module.Operators
 	switch sub {
 	case "create":
 		d, err := svc.CreateUserDomain(ctx, pos[0], secret)
@@ -101,15 +101,12 @@ func cmdUserDomain(ctx context.Context, sub string, pos []string, e env, f userD
 		fmt.Fprintf(e.stdout, "created user domain %s\nsecret: %s\n", d.Name(), d.Secret())
 	case "disable", "enable":
 		err := svc.SetUserDomainEnabled(ctx, pos[0], sub == "enable")
-		a.parts.Audit.Flush(ctx)
 		if err != nil {
 			return adminErr(err)
 		}
 		fmt.Fprintf(e.stdout, "user domain %s %sd\n", pos[0], sub)
 	case "rotate-secret":
 		d, err := svc.RotateUserDomainSecret(ctx, pos[0], secret, f.overlap)
-		// The audit record is queued: write it before the process ends.
-		a.parts.Audit.Flush(ctx)
 		if err != nil {
 			return adminErr(err)
 		}

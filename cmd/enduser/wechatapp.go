@@ -60,7 +60,7 @@ func cmdWeChatApp(ctx context.Context, pos []string, e env, kind domain.AppKind,
 		return err
 	}
 	defer a.Close()
-	if err := a.module.Service.PutWeChatApp(ctx, kind, f.userDomain, f.appID, appSecret); err != nil {
+	if err := a.module.Operators.PutWeChatApp(ctx, kind, f.userDomain, f.appID, appSecret); err != nil {
 		return adminErr(err)
 	}
 	fmt.Fprintf(e.stdout, "%s %s of user domain %s saved\n", noun, f.appID, f.userDomain)

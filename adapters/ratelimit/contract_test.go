@@ -1,0 +1,109 @@
+package ratelimit_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/iotplatform/enduser-auth/adapters/ratelimit"
+	"github.com/iotplatform/enduser-auth/adapters/ratelimit/limittest"
+	"github.com/iotplatform/enduser-auth/adapters/ratelimit/redistest"
+	"github.com/iotplatform/enduser-auth/internal/fakeclock"
+)
+
+// TestMemoryContract: the limits without Redis, one instance on a fake
+// clock, held to exact answers.
+func TestMemoryContract(t *testing.T) {
+	limittest.Run(t, func(t *testing.T, s ratelimit.Settings) limittest.Target {
+		clock := fakeclock.New(time.Date(2026, 12, 2, 8, 0, 0, 0, time.UTC))
+		l, err := ratelimit.New(s, clock, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return limittest.Target{Instances: []*ratelimit.Limits{l}, Now: clock.Now, Advance: clock.Advance}
+	})
+}
+
+// redisDrift is the Redis target's tolerance: Redis's TIME runs while a case
+// runs. A case makes a few dozen round trips to the local Redis, which take
+// milliseconds; 2 s leaves room for a loaded machine (-race, shared cores).
+const redisDrift = 2 * time.Second
+
+// TestRedisContract: the limits with Redis, two instances on one prefix of
+// the test's own; every decision must come from Redis (no fall-back to
+// memory). Time moves by travel, besides Redis's own clock.
+func TestRedisContract(t *testing.T) {
+	limittest.Run(t, func(t *testing.T, s ratelimit.Settings) limittest.Target {
+		rdb, prefix := redistest.Open(t)
+		s.Redis, s.Prefix = rdb, prefix
+		var instances []*ratelimit.Limits
+		for range 2 {
+			l, err := ratelimit.New(s, nil, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			instances = append(instances, l)
+		}
+		t.Cleanup(func() {
+			for i, l := range instances {
+				if n := l.Fallbacks.Total(); n != 0 {
+					t.Errorf("instance %d fell back to memory %d times with Redis up", i, n)
+				}
+			}
+		})
+		return limittest.Target{Instances: instances, Now: time.Now, Drift: redisDrift,
+			Advance: func(d time.Duration) { travel(t, rdb, prefix, d) }}
+	})
+}
+
+// travelScript moves one key d forward in time, as d more of Redis's clock
+// would: its expiry comes d closer (a key whose expiry passes is deleted)
+// and, for a GCRA bucket (ARGV[3] = "1"), the theoretical arrival time it
+// holds (seconds on Redis's clock) moves d back, which is all that d more of
+// TIME changes in the bucket's arithmetic. ARGV: d in milliseconds, in
+// seconds, and whether the key is a bucket.
+var travelScript = redis.NewScript(`
+local ttl = redis.call("PTTL", KEYS[1])
+if ttl == -2 then return 0 end
+if ttl == -1 then return redis.error_reply("travel: a limits key without expiry: " .. KEYS[1]) end
+local left = ttl - tonumber(ARGV[1])
+if left <= 0 then
+  redis.call("DEL", KEYS[1])
+  return 0
+end
+if ARGV[3] == "1" then
+  redis.call("SET", KEYS[1], tonumber(redis.call("GET", KEYS[1])) - tonumber(ARGV[2]), "PX", left)
+else
+  redis.call("PEXPIRE", KEYS[1], left)
+end
+return 1
+`)
+
+// travel moves every key of the limits under prefix (and the GCRA buckets,
+// which redis_rate names "rate:" then the prefix) d forward in time. The
+// prefix, redistest's, holds no glob character.
+func travel(t *testing.T, rdb *redis.Client, prefix string, d time.Duration) {
+	t.Helper()
+	ctx := context.WithoutCancel(t.Context())
+	for _, bucket := range []bool{false, true} {
+		pattern := prefix + "*"
+		if bucket {
+			pattern = "rate:" + pattern
+		}
+		var keys []string
+		iter := rdb.Scan(ctx, 0, pattern, 500).Iterator()
+		for iter.Next(ctx) {
+			keys = append(keys, iter.Val())
+		}
+		if err := iter.Err(); err != nil {
+			t.Fatalf("travel: scan %s: %v", pattern, err)
+		}
+		for _, k := range keys {
+			if err := travelScript.Run(ctx, rdb, []string{k}, d.Milliseconds(), d.Seconds(), bucket).Err(); err != nil {
+				t.Fatalf("travel %s by %v: %v", k, d, err)
+			}
+		}
+	}
+}
