@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -12,19 +11,36 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
 
 	"github.com/iotplatform/enduser-auth/adapters/telemetry"
 )
 
-func cmdServe(ctx context.Context, args []string, e env) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	addr := fs.String("addr", "", "listen address (default $ENDUSER_HTTP_ADDR or :8080)")
-	dbURL := fs.String("database-url", "", "PostgreSQL URL (default $ENDUSER_DATABASE_URL)")
-	migrate := fs.Bool("migrate", true, "apply pending migrations before serving")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
+// newServeCmd is `enduser serve [--addr :8080] [--database-url URL] [--migrate=true]`.
+func newServeCmd(e env) *cobra.Command {
+	c := newLeaf("serve", "Migrate, then serve HTTP until SIGINT/SIGTERM")
+	c.Long = `Apply the pending migrations (unless --migrate=false), then serve the end-user API
+on --addr, and /metrics, /healthz and /readyz on the admin listener
+(ENDUSER_ADMIN_ADDR, default 127.0.0.1:9090; off turns it off), until SIGINT or
+SIGTERM; then finish the requests in flight and flush the audit trail.`
+	var f serveFlags
+	fs := c.Flags()
+	fs.StringVar(&f.addr, "addr", "", "listen address (default $ENDUSER_HTTP_ADDR or :8080)")
+	fs.StringVar(&f.dbURL, "database-url", "", "PostgreSQL URL (default $ENDUSER_DATABASE_URL)")
+	fs.BoolVar(&f.migrate, "migrate", true, "apply pending migrations before serving")
+	c.RunE = func(cmd *cobra.Command, pos []string) error {
+		return cmdServe(cmd.Context(), pos, e, f)
 	}
+	return c
+}
+
+// serveFlags are serve's flags.
+type serveFlags struct {
+	addr, dbURL string
+	migrate     bool
+}
+
+func cmdServe(ctx context.Context, pos []string, e env, f serveFlags) error {
 	if len(pos) != 0 {
 		return usageErr("serve takes no positional arguments, got %q", pos)
 	}
@@ -32,17 +48,17 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	if *addr != "" {
-		cfg.Binary.HTTPAddr = *addr
+	if f.addr != "" {
+		cfg.Binary.HTTPAddr = f.addr
 	}
-	if *dbURL != "" {
-		cfg.Binary.DatabaseURL = *dbURL
+	if f.dbURL != "" {
+		cfg.Binary.DatabaseURL = f.dbURL
 	}
 	if err := cfg.requireDataCenter(); err != nil {
 		return err
 	}
 	log := slog.New(telemetry.LogHandler(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: cfg.Binary.LogLevel})))
-	a, err := openApp(ctx, cfg, e, setupOptions{migrate: *migrate, logger: log})
+	a, err := openApp(ctx, cfg, e, setupOptions{migrate: f.migrate, logger: log})
 	if err != nil {
 		return err
 	}
