@@ -1,3 +1,9 @@
+// Package wire assembles the module: its one configuration (Config,
+// LoadConfig), what the host lends it (Host), provider sets per layer and the
+// injector, and the Module a host embeds (Start, Stop, the facades). Every
+// constructor it uses is a plain function, so hand-wiring stays trivial
+// (wire_gen.go is exactly that); `go tool wire diff ./wire/...` checks it is
+// current.
 package wire
 
 import (

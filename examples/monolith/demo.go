@@ -23,9 +23,9 @@ import (
 // The demo tenant of --fake-wechat.
 const (
 	demoUserDomain = "C.DM.90000.1"
-	demoSecret     = "monolith-demo-user-domain-secret-0123456789"
+	demoSecret     = "monolith-demo-user-domain-secret-0123456789" //nolint:gosec // G101: the local try's demo tenant, public by design
 	demoAppID      = "wxmonolithdemo01"
-	demoAppSecret  = "monolith-demo-app-secret"
+	demoAppSecret  = "monolith-demo-app-secret" //nolint:gosec // G101: the fake WeChat's demo account, public by design
 )
 
 // demoMasterKey is the public, insecure key of a local try when
