@@ -24,6 +24,9 @@ type Settings struct {
 	// Prefix starts every Redis key (instances that must share limits use the
 	// same one; tests sharing a Redis use their own).
 	Prefix string
+	// RedisTimeout bounds each Redis call (0: DefaultRedisTimeout), whatever
+	// the client's own timeouts; past it the decision is taken in memory.
+	RedisTimeout time.Duration
 }
 
 // Limits is the assembled limits of one instance.
@@ -56,8 +59,8 @@ func New(s Settings, clock application.Clock, log *slog.Logger, reg prometheus.R
 		s.Redis = nil // a nil *redis.Client in the interface: no Redis
 	}
 	if s.Redis != nil {
-		l.redis = NewRedis(s.Config, s.Redis, s.Prefix)
-		l.Claims = NewRedisClaims(s.Redis, s.Prefix, memClaims, f)
+		l.redis = NewRedis(s.Config, s.Redis, s.Prefix).WithTimeout(s.RedisTimeout)
+		l.Claims = NewRedisClaims(s.Redis, s.Prefix, memClaims, f).WithTimeout(s.RedisTimeout)
 	}
 	if s.Enabled {
 		if l.redis != nil {
