@@ -76,7 +76,7 @@ type AuditRecord struct {
 
 // UserExport is everything the module holds about one user (PIPL's right of
 // access): the document `enduser user export UID` prints. Its JSON names are
-// stable (README: Exporting a user). Times are UTC; absent values are null.
+// stable (docs/user-data.md: Exporting a user). Times are UTC; absent values are null.
 // It never carries a refresh key, a token or anything sealed.
 type UserExport struct {
 	ExportedAt time.Time          `json:"exportedAt"`

@@ -91,7 +91,7 @@ const logoutListenerTimeout = 30 * time.Second
 // carries the request's values but not its cancellation, with a 30 s
 // deadline. A panic in a listener is recovered and logged. Delivery is at
 // most once: a process that stops before a listener ran loses that call
-// (WaitLogoutListeners lets a host drain them at shutdown). Register before
+// (the module's Stop waits for the calls in flight, within its deadline). Register before
 // serving; it is safe to call at any time.
 func (s *core) OnLogout(listener func(context.Context, LogoutEvent)) {
 	if listener == nil {

@@ -245,6 +245,9 @@ func (m *Module) Stop(ctx context.Context) error {
 	m.ready.Store(false)
 	m.cancel()
 	done(ctx, m.loopsDone) // then the audit writer, so that the loops' records are written too
+	listeners := make(chan struct{})
+	go func() { m.machinery.WaitLogoutListeners(); close(listeners) }()
+	done(ctx, listeners) // the logout listeners already called (a push module's), within ctx too
 	m.audit.Stop(ctx)
 	_ = m.redis.Close() // a client the module opened itself (the limits fall back to memory if still asked)
 	if !done(ctx, m.waited) {

@@ -1,6 +1,6 @@
 // Command enduser is the end-user application with the enduser-auth module
 // inside: it serves the end-user API and administers user domains, official
-// accounts, data centers and signing keys. See README.md.
+// accounts, data centers and signing keys. See README.md and docs/.
 package main
 
 import (

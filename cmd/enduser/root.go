@@ -30,7 +30,7 @@ func newRootCmd(e env) *cobra.Command {
 		Long: `enduser serves the end-user API (WeChat logins, tokens, sessions) and administers
 user domains, WeChat apps, data centers, users and signing keys.
 
-Configuration comes from ENDUSER_* environment variables (see README.md); a flag
+Configuration comes from ENDUSER_* environment variables (see docs/configuration.md); a flag
 given on the command line overrides its variable.`,
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) == 0 {

@@ -118,7 +118,7 @@ func cmdUserDelete(ctx context.Context, pos []string, e env, dbURL string, now b
 
 // cmdUserExport is `enduser user export UID`: it prints one JSON document
 // with everything the module holds about the user (application.UserExport;
-// README: Exporting a user). An unknown uid is a one-line error.
+// docs/user-data.md: Exporting a user). An unknown uid is a one-line error.
 func cmdUserExport(ctx context.Context, pos []string, e env, dbURL string) error {
 	if len(pos) != 1 || strings.TrimSpace(pos[0]) == "" {
 		return usageErr("user export takes exactly one UID")
