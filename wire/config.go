@@ -129,6 +129,14 @@ type BinaryConfig struct {
 	// InsecureDevKey lets serve and the admin commands use the public
 	// development key when no master key is set.
 	InsecureDevKey bool
+	// HTTPReadTimeout bounds reading one request, body included (default
+	// DefaultHTTPReadTimeout); HTTPIdleTimeout is how long an idle
+	// keep-alive connection is held (default DefaultHTTPIdleTimeout);
+	// HTTPMaxConns caps the connections served at once (default
+	// DefaultHTTPMaxConns; past it new ones wait in the accept queue).
+	HTTPReadTimeout time.Duration
+	HTTPIdleTimeout time.Duration
+	HTTPMaxConns    int
 }
 
 // The defaults that belong to this package.
@@ -139,6 +147,11 @@ const (
 	DefaultHTTPAddr = ":8080"
 	// DefaultRedisPrefix starts the module's Redis keys.
 	DefaultRedisPrefix = "enduser:"
+	// DefaultHTTPReadTimeout, DefaultHTTPIdleTimeout and DefaultHTTPMaxConns
+	// bound the binary's HTTP server.
+	DefaultHTTPReadTimeout = 15 * time.Second
+	DefaultHTTPIdleTimeout = 30 * time.Second
+	DefaultHTTPMaxConns    = 4096
 )
 
 // DefaultConfig returns the configuration with every default spelled out

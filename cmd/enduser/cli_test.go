@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -138,4 +141,76 @@ func TestCLIErrors(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "00001_initial.sql") || !strings.Contains(out, "applied") {
 		t.Fatalf("migrate status: %d %q", code, out)
 	}
+}
+
+// TestHTTPServerBoundsItsInputs: serve's server refuses a header over 64 KiB
+// (431, never read whole), holds an idle connection for the configured time,
+// and caps its connections at the configured number.
+func TestHTTPServerBoundsItsInputs(t *testing.T) {
+	cfg, err := loadConfig(envOf(map[string]string{"ENDUSER_HTTP_IDLE_TIMEOUT": "7s", "ENDUSER_HTTP_READ_TIMEOUT": "3s",
+		"ENDUSER_HTTP_MAX_CONNS": "2"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newHTTPServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") }), cfg.Binary)
+	if srv.IdleTimeout != 7*time.Second || srv.ReadTimeout != 3*time.Second || srv.MaxHeaderBytes != 64<<10 || srv.ReadHeaderTimeout <= 0 {
+		t.Fatalf("server bounds: idle %v read %v header bytes %d header timeout %v", srv.IdleTimeout, srv.ReadTimeout, srv.MaxHeaderBytes, srv.ReadHeaderTimeout)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(limitConnections(ln, cfg.Binary.HTTPMaxConns)) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	url := "http://" + ln.Addr().String() + "/"
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("X-Big", strings.Repeat("a", 100<<10))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Fatalf("a 100 KiB header: %d, want 431", resp.StatusCode)
+	}
+	// The cap: two connections held open, a third request is served only
+	// once one of them closes.
+	var held []net.Conn
+	for range 2 {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	answered := make(chan error, 1)
+	go func() {
+		tr := &http.Transport{DisableKeepAlives: true}
+		r, err := (&http.Client{Transport: tr}).Get(url)
+		if err == nil {
+			_ = r.Body.Close()
+		}
+		answered <- err
+	}()
+	// The two held connections must be accepted before the third can wait
+	// behind them: a request on each proves it.
+	for _, c := range held {
+		if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 1)
+		if _, err := c.Read(buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case err := <-answered:
+		t.Fatalf("a third connection was served while two were held (cap 2): %v", err)
+	default:
+	}
+	_ = held[0].Close()
+	if err := <-answered; err != nil {
+		t.Fatalf("the third request after one connection closed: %v", err)
+	}
+	_ = held[1].Close()
 }

@@ -163,16 +163,9 @@ func (a *app) serve(ctx context.Context, e env, addr, adminAddr string, announce
 			return fmt.Errorf("admin listener on %s (ENDUSER_ADMIN_ADDR; off turns it off): %w", adminAddr, err)
 		}
 	}
-	newServer := func(h http.Handler) *http.Server {
-		return &http.Server{
-			Handler:           h,
-			ReadHeaderTimeout: 5 * time.Second,
-			ReadTimeout:       15 * time.Second,
-			WriteTimeout:      30 * time.Second,
-			IdleTimeout:       120 * time.Second,
-		}
-	}
+	newServer := func(h http.Handler) *http.Server { return newHTTPServer(h, a.cfg.Binary) }
 	srv := newServer(a.newEcho())
+	ln = limitConnections(ln, a.cfg.Binary.HTTPMaxConns)
 
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
