@@ -12,7 +12,7 @@ import (
 // settings say otherwise: past it the decision is taken in memory (counted),
 // so a Redis that accepts connections and never answers costs a login at
 // most this much per call, whatever client the host lent.
-const DefaultRedisTimeout = 100 * time.Millisecond
+const DefaultRedisTimeout = 250 * time.Millisecond
 
 // deadline bounds the module's Redis calls by a timeout of its own.
 type deadline struct {

@@ -141,13 +141,19 @@ func newHeldKey(k domain.SigningKey, cfg Config, now time.Time) (*heldKey, error
 }
 
 // newSigningKey generates an Ed25519 key whose kid is derived from its
-// public key.
+// public key. A key whose kid would start with "-" is drawn again (1 in 64):
+// an operator types the kid on a command line (`enduser keys revoke KID`),
+// where a leading dash reads as a flag.
 func newSigningKey(now time.Time) (domain.SigningKey, error) {
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return domain.SigningKey{}, fmt.Errorf("token: generating a signing key: %w", err)
+	for {
+		pub, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return domain.SigningKey{}, fmt.Errorf("token: generating a signing key: %w", err)
+		}
+		if kid := kidOf(pub); kid[0] != '-' {
+			return domain.SigningKey{KID: kid, Algorithm: domain.SigningKeyAlgorithm, PublicKey: pub, PrivateKey: priv, CreatedAt: now}, nil
+		}
 	}
-	return domain.SigningKey{KID: kidOf(pub), Algorithm: domain.SigningKeyAlgorithm, PublicKey: pub, PrivateKey: priv, CreatedAt: now}, nil
 }
 
 // kidOf is base64url of the first 12 bytes of SHA-256 of the public key.
