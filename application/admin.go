@@ -21,7 +21,7 @@ func generateSecret() string {
 // CreateUserDomain creates an enabled user domain. An empty secret is
 // generated (256 bits). It returns the domain, whose Secret the operator
 // hands to the tenant.
-func (s *Service) CreateUserDomain(ctx context.Context, name, secret string) (domain.UserDomain, error) {
+func (s *core) CreateUserDomain(ctx context.Context, name, secret string) (domain.UserDomain, error) {
 	if secret == "" {
 		secret = generateSecret()
 	}
@@ -42,7 +42,7 @@ func (s *Service) CreateUserDomain(ctx context.Context, name, secret string) (do
 // at once and on every instance within the revocation sync interval, its
 // logins answer 5104 (within the tenant cache's TTL). Enabling it again
 // brings no ended session back.
-func (s *Service) SetUserDomainEnabled(ctx context.Context, name string, enabled bool) error {
+func (s *core) SetUserDomainEnabled(ctx context.Context, name string, enabled bool) error {
 	n, err := domain.ParseUserDomainName(name)
 	if err != nil {
 		return err
@@ -69,20 +69,20 @@ func (s *Service) SetUserDomainEnabled(ctx context.Context, name string, enabled
 
 // PutOfficialAccount adds or updates an official account of a user domain.
 // Errors: KindInvalid (also when appID is a mini program's).
-func (s *Service) PutOfficialAccount(ctx context.Context, userDomain, appID, appSecret string) error {
+func (s *core) PutOfficialAccount(ctx context.Context, userDomain, appID, appSecret string) error {
 	return s.PutWeChatApp(ctx, domain.AppKindOfficialAccount, userDomain, appID, appSecret)
 }
 
 // PutMiniProgram adds or updates a mini program of a user domain. Errors:
 // KindInvalid (also when appID is an official account's).
-func (s *Service) PutMiniProgram(ctx context.Context, userDomain, appID, appSecret string) error {
+func (s *core) PutMiniProgram(ctx context.Context, userDomain, appID, appSecret string) error {
 	return s.PutWeChatApp(ctx, domain.AppKindMiniProgram, userDomain, appID, appSecret)
 }
 
 // PutWeChatApp adds or updates a WeChat app of kind of a user domain. An
 // appId is one kind only: one that is an app of the other kind (in any user
 // domain) is refused with KindInvalid.
-func (s *Service) PutWeChatApp(ctx context.Context, kind domain.AppKind, userDomain, appID, appSecret string) error {
+func (s *core) PutWeChatApp(ctx context.Context, kind domain.AppKind, userDomain, appID, appSecret string) error {
 	n, err := domain.ParseUserDomainName(userDomain)
 	if err != nil {
 		return err
@@ -99,7 +99,7 @@ func (s *Service) PutWeChatApp(ctx context.Context, kind domain.AppKind, userDom
 }
 
 // PutDataCenter creates or replaces a data center and the MCCs it serves.
-func (s *Service) PutDataCenter(ctx context.Context, code, apiURL string, mccs []domain.MCC) error {
+func (s *core) PutDataCenter(ctx context.Context, code, apiURL string, mccs []domain.MCC) error {
 	dc, err := domain.NewDataCenter(code, apiURL, mccs)
 	if err != nil {
 		return err
@@ -113,7 +113,7 @@ func (s *Service) PutDataCenter(ctx context.Context, code, apiURL string, mccs [
 // one). It records the rotation in the audit trail and returns the domain,
 // whose Secret is the new one. Other instances see the new secret within
 // their tenant cache's TTL; the end of the overlap is exact everywhere.
-func (s *Service) RotateUserDomainSecret(ctx context.Context, name, newSecret string, overlap time.Duration) (domain.UserDomain, error) {
+func (s *core) RotateUserDomainSecret(ctx context.Context, name, newSecret string, overlap time.Duration) (domain.UserDomain, error) {
 	n, err := domain.ParseUserDomainName(name)
 	if err != nil {
 		return domain.UserDomain{}, err
@@ -137,7 +137,7 @@ func (s *Service) RotateUserDomainSecret(ctx context.Context, name, newSecret st
 // now on, their access tokens stop verifying here at once and on every other
 // instance within the revocation sync interval. It returns how many live
 // sessions it ended; an unknown user has none. The user may log in again.
-func (s *Service) EndUserSessions(ctx context.Context, uid string) (n int, err error) {
+func (s *core) EndUserSessions(ctx context.Context, uid string) (n int, err error) {
 	var userDomain string
 	defer func() {
 		err = s.logOutcome(ctx, "sessions.end_all", err, slog.String("uid", safeLog(uid)), slog.Int("sessions", n))
@@ -165,18 +165,18 @@ func (s *Service) EndUserSessions(ctx context.Context, uid string) (n int, err e
 // answer KindUserDisabled (5041) on this instance at once, on the others
 // within the revocation sync interval (refreshes and logins everywhere at
 // once: the store decides them). Errors: KindInvalid, KindUserNotFound.
-func (s *Service) DisableUser(ctx context.Context, uid string) error {
+func (s *core) DisableUser(ctx context.Context, uid string) error {
 	return s.setUserDisabled(ctx, uid, true)
 }
 
 // EnableUser lets a disabled user log in again; the sessions the disable
 // ended stay ended. Enabling a user that is not disabled changes nothing.
 // Errors: KindInvalid, KindUserNotFound.
-func (s *Service) EnableUser(ctx context.Context, uid string) error {
+func (s *core) EnableUser(ctx context.Context, uid string) error {
 	return s.setUserDisabled(ctx, uid, false)
 }
 
-func (s *Service) setUserDisabled(ctx context.Context, uid string, disabled bool) (err error) {
+func (s *core) setUserDisabled(ctx context.Context, uid string, disabled bool) (err error) {
 	var userDomain string
 	event, ev := "user.enable", AuditUserEnabled
 	if disabled {

@@ -10,12 +10,12 @@ import (
 
 func TestCreateUserDomainGeneratesASecret(t *testing.T) {
 	h := newHarness(t)
-	d, err := h.svc.CreateUserDomain(h.ctx, "C.DM.1.1", "")
+	d, err := h.svc.Operators.CreateUserDomain(h.ctx, "C.DM.1.1", "")
 	must(t, err)
 	if d.ID() == 0 || d.Name() != "C.DM.1.1" || !d.Enabled() || len(d.Secret()) < 32 {
 		t.Errorf("CreateUserDomain = {%d, %s, enabled %t, secret of %d characters}", d.ID(), d.Name(), d.Enabled(), len(d.Secret()))
 	}
-	other, err := h.svc.CreateUserDomain(h.ctx, "C.DM.1.2", "")
+	other, err := h.svc.Operators.CreateUserDomain(h.ctx, "C.DM.1.2", "")
 	must(t, err)
 	if other.Secret() == d.Secret() {
 		t.Error("two generated secrets are equal")
@@ -27,7 +27,7 @@ func TestCreateUserDomainGeneratesASecret(t *testing.T) {
 	}
 
 	// The generated secret signs logins.
-	must(t, h.svc.PutOfficialAccount(h.ctx, "C.DM.1.1", appID, appSecret))
+	must(t, h.svc.Operators.PutOfficialAccount(h.ctx, "C.DM.1.1", appID, appSecret))
 	in := application.WeChatLogin{UserDomain: "C.DM.1.1", AppID: appID, Code: "code-alice",
 		Signature: domain.LoginSignature(appID, "code-alice", d.Secret())}
 	res := h.login(in)
@@ -41,7 +41,7 @@ func TestCreateUserDomainGeneratesASecret(t *testing.T) {
 
 func TestCreateUserDomainValidation(t *testing.T) {
 	h := newHarness(t)
-	d, err := h.svc.CreateUserDomain(h.ctx, " C.DM.1.1 ", "a-chosen-secret-0123456789")
+	d, err := h.svc.Operators.CreateUserDomain(h.ctx, " C.DM.1.1 ", "a-chosen-secret-0123456789")
 	must(t, err)
 	if d.Name() != "C.DM.1.1" || d.Secret() != "a-chosen-secret-0123456789" {
 		t.Errorf("CreateUserDomain = {%s, %s}", d.Name(), d.Secret())
@@ -56,34 +56,34 @@ func TestCreateUserDomainValidation(t *testing.T) {
 		{"malformed name", "tenant-1", "", domain.KindUserDomainMalformed},
 		{"short secret", "C.DM.1.3", "short", domain.KindInvalid},
 	} {
-		_, err := h.svc.CreateUserDomain(h.ctx, tt.domain, tt.secret)
+		_, err := h.svc.Operators.CreateUserDomain(h.ctx, tt.domain, tt.secret)
 		wantKind(t, tt.name, err, tt.want)
 	}
 	h.store.failOn("CreateUserDomain")
-	_, err = h.svc.CreateUserDomain(h.ctx, "C.DM.1.4", "")
+	_, err = h.svc.Operators.CreateUserDomain(h.ctx, "C.DM.1.4", "")
 	wantInternal(t, "CreateUserDomain", err, domain.KindInternal)
 }
 
 func TestSetUserDomainEnabled(t *testing.T) {
 	h := newHarness(t)
-	must(t, h.svc.SetUserDomainEnabled(h.ctx, tenant, false))
-	_, err := h.svc.LoginWithWeChatOfficialAccount(h.ctx, signed(appID, "code-alice"))
+	must(t, h.svc.Operators.SetUserDomainEnabled(h.ctx, tenant, false))
+	_, err := h.svc.EndUsers.LoginWithWeChatOfficialAccount(h.ctx, signed(appID, "code-alice"))
 	wantKind(t, "login to a disabled domain", err, domain.KindUserDomainDisabled)
-	must(t, h.svc.SetUserDomainEnabled(h.ctx, tenant, true))
+	must(t, h.svc.Operators.SetUserDomainEnabled(h.ctx, tenant, true))
 	h.login(signed(appID, "code-alice"))
 
-	wantKind(t, "unknown domain", h.svc.SetUserDomainEnabled(h.ctx, "C.DM.9.9", true), domain.KindUserDomainNotFound)
-	wantKind(t, "malformed domain", h.svc.SetUserDomainEnabled(h.ctx, "nope", true), domain.KindUserDomainMalformed)
+	wantKind(t, "unknown domain", h.svc.Operators.SetUserDomainEnabled(h.ctx, "C.DM.9.9", true), domain.KindUserDomainNotFound)
+	wantKind(t, "malformed domain", h.svc.Operators.SetUserDomainEnabled(h.ctx, "nope", true), domain.KindUserDomainMalformed)
 }
 
 func TestPutOfficialAccount(t *testing.T) {
 	h := newHarness(t)
-	must(t, h.svc.PutOfficialAccount(h.ctx, tenant, appID, "a-new-app-secret"))
+	must(t, h.svc.Operators.PutOfficialAccount(h.ctx, tenant, appID, "a-new-app-secret"))
 	h.login(signed(appID, "code-alice"))
 	if got := h.wechat.LastSecret(); got != "a-new-app-secret" {
 		t.Errorf("WeChat was called with AppSecret %q, want the updated one", got)
 	}
-	must(t, h.svc.PutOfficialAccount(h.ctx, tenant, "wx-third", "third-secret"))
+	must(t, h.svc.Operators.PutOfficialAccount(h.ctx, tenant, "wx-third", "third-secret"))
 	h.login(signed("wx-third", "code-bob"))
 
 	for _, tt := range []struct {
@@ -95,24 +95,24 @@ func TestPutOfficialAccount(t *testing.T) {
 		{"blank appId", tenant, " ", "s", domain.KindInvalid},
 		{"empty secret", tenant, appID, "", domain.KindInvalid},
 	} {
-		wantKind(t, tt.name, h.svc.PutOfficialAccount(h.ctx, tt.domain, tt.appID, tt.secret), tt.want)
+		wantKind(t, tt.name, h.svc.Operators.PutOfficialAccount(h.ctx, tt.domain, tt.appID, tt.secret), tt.want)
 	}
 	h.store.failOn("UserDomainByName")
-	wantInternal(t, "PutOfficialAccount", h.svc.PutOfficialAccount(h.ctx, tenant, appID, "s"), domain.KindInternal)
+	wantInternal(t, "PutOfficialAccount", h.svc.Operators.PutOfficialAccount(h.ctx, tenant, appID, "s"), domain.KindInternal)
 }
 
 func TestPutDataCenter(t *testing.T) {
 	h := newHarness(t)
-	must(t, h.svc.PutDataCenter(h.ctx, "US", "https://us.api.example.com", []domain.MCC{310, 311}))
+	must(t, h.svc.Operators.PutDataCenter(h.ctx, "US", "https://us.api.example.com", []domain.MCC{310, 311}))
 	in := signed(appID, "code-alice")
 	in.MCC = "310"
-	_, err := h.svc.LoginWithWeChatOfficialAccount(h.ctx, in)
+	_, err := h.svc.EndUsers.LoginWithWeChatOfficialAccount(h.ctx, in)
 	wantKind(t, "login with an MCC of the new data center", err, domain.KindMCCForeign)
 
 	// Replacing CN's list moves 461 out of service.
-	must(t, h.svc.PutDataCenter(h.ctx, "CN", cnURL, []domain.MCC{460}))
+	must(t, h.svc.Operators.PutDataCenter(h.ctx, "CN", cnURL, []domain.MCC{460}))
 	in.MCC = "461"
-	_, err = h.svc.LoginWithWeChatOfficialAccount(h.ctx, in)
+	_, err = h.svc.EndUsers.LoginWithWeChatOfficialAccount(h.ctx, in)
 	wantKind(t, "login with an MCC no longer served", err, domain.KindMCCUnresolved)
 
 	for _, tt := range []struct {
@@ -124,13 +124,13 @@ func TestPutDataCenter(t *testing.T) {
 		{"relative URL", "JP", "/api", nil},
 		{"MCC out of range", "JP", "https://jp.api.example.com", []domain.MCC{1000}},
 	} {
-		wantKind(t, tt.name, h.svc.PutDataCenter(h.ctx, tt.code, tt.url, tt.mccs), domain.KindInvalid)
+		wantKind(t, tt.name, h.svc.Operators.PutDataCenter(h.ctx, tt.code, tt.url, tt.mccs), domain.KindInvalid)
 	}
 }
 
 func TestNewServiceDefaults(t *testing.T) {
-	s := application.NewService(application.Config{DataCenter: "CN"}, application.Deps{})
-	got, def := s.Config(), application.DefaultConfig()
+	s := application.New(application.Config{DataCenter: "CN"}, application.Deps{})
+	got, def := s.Machinery.Config(), application.DefaultConfig()
 	if got.AccessTokenTTL != def.AccessTokenTTL || got.RefreshTokenTTL != def.RefreshTokenTTL ||
 		got.SessionMaxLifetime != def.SessionMaxLifetime || got.RevocationSyncInterval != def.RevocationSyncInterval {
 		t.Errorf("Config() = %+v, want the defaults of %+v", got, def)
@@ -147,7 +147,7 @@ func TestNewServiceDefaults(t *testing.T) {
 func TestRotateUserDomainSecret(t *testing.T) {
 	h := newHarness(t)
 	rec := &recordingAudit{}
-	h.svc.SetAuditLog(rec)
+	h.svc.Machinery.SetAuditLog(rec)
 	signedWith := func(code, secret string) application.WeChatLogin {
 		in := signed(appID, code)
 		in.Signature = domain.LoginSignature(appID, code, secret)
@@ -157,7 +157,7 @@ func TestRotateUserDomainSecret(t *testing.T) {
 	rec.take()
 
 	const newSecret = "the-rotated-tenant-secret-0123456789"
-	d, err := h.svc.RotateUserDomainSecret(h.ctx, " "+tenant+" ", newSecret, time.Minute)
+	d, err := h.svc.Operators.RotateUserDomainSecret(h.ctx, " "+tenant+" ", newSecret, time.Minute)
 	must(t, err)
 	if prev, until := d.PreviousSecret(); d.Secret() != newSecret || prev != tenantSecret || !until.Equal(start.Add(time.Minute)) {
 		t.Fatalf("RotateUserDomainSecret = secret %q, previous %q until %v", d.Secret(), prev, until)
@@ -165,17 +165,17 @@ func TestRotateUserDomainSecret(t *testing.T) {
 	h.login(signedWith("code-alice-again", newSecret))
 	h.login(signedWith("code-bob", tenantSecret))
 	h.clock.Advance(time.Minute)
-	if _, err := h.svc.LoginWithWeChatOfficialAccount(h.ctx, signedWith("code-alice", tenantSecret)); domain.KindOf(err) != domain.KindSignatureInvalid {
+	if _, err := h.svc.EndUsers.LoginWithWeChatOfficialAccount(h.ctx, signedWith("code-alice", tenantSecret)); domain.KindOf(err) != domain.KindSignatureInvalid {
 		t.Errorf("the old secret after the overlap: %v, want kind %s", err, domain.KindSignatureInvalid)
 	}
 	h.login(signedWith("code-alice-again", newSecret))
 
-	generated, err := h.svc.RotateUserDomainSecret(h.ctx, tenant, "", 0)
+	generated, err := h.svc.Operators.RotateUserDomainSecret(h.ctx, tenant, "", 0)
 	must(t, err)
 	if len(generated.Secret()) != 43 || generated.Secret() == newSecret {
 		t.Errorf("generated secret %q, want 43 new characters", generated.Secret())
 	}
-	if _, err := h.svc.LoginWithWeChatOfficialAccount(h.ctx, signedWith("code-bob", newSecret)); domain.KindOf(err) != domain.KindSignatureInvalid {
+	if _, err := h.svc.EndUsers.LoginWithWeChatOfficialAccount(h.ctx, signedWith("code-bob", newSecret)); domain.KindOf(err) != domain.KindSignatureInvalid {
 		t.Errorf("the replaced secret after a rotation without overlap: %v, want kind %s", err, domain.KindSignatureInvalid)
 	}
 	var rotations []application.AuditEvent
@@ -199,7 +199,7 @@ func TestRotateUserDomainSecret(t *testing.T) {
 		"negative overlap": {tenant, "", -time.Hour, domain.KindInvalid},
 		"the same secret":  {tenant, generated.Secret(), time.Hour, domain.KindInvalid},
 	} {
-		if _, err := h.svc.RotateUserDomainSecret(h.ctx, tc.domain, tc.secret, tc.overlap); domain.KindOf(err) != tc.want {
+		if _, err := h.svc.Operators.RotateUserDomainSecret(h.ctx, tc.domain, tc.secret, tc.overlap); domain.KindOf(err) != tc.want {
 			t.Errorf("%s: RotateUserDomainSecret = %v, want kind %s", name, err, tc.want)
 		}
 	}

@@ -22,7 +22,7 @@ const (
 	// signature failures: one event per lockout, not per refused request.
 	AuditLockout = "lockout"
 	// AuditSecretRotated is a user domain's secret rotated
-	// (Service.RotateUserDomainSecret).
+	// (Operators.RotateUserDomainSecret).
 	AuditSecretRotated = "secret_rotated"
 	// AuditSessionsEnded is every session of a user ended by an operator
 	// (EndUserSessions).
@@ -82,12 +82,12 @@ type AuditEvent struct {
 
 // SetAuditLog makes the service record its security events in a (nil: none).
 // Call it before serving.
-func (s *Service) SetAuditLog(a AuditLog) { s.audit = a }
+func (s *core) SetAuditLog(a AuditLog) { s.audit = a }
 
 // RecordLockout records one lockout of (clientIP, userDomain); the abuse
 // limiter calls it once when it locks a client out. An empty clientIP is
 // taken from ctx's RequestMeta.
-func (s *Service) RecordLockout(ctx context.Context, userDomain, clientIP string) {
+func (s *core) RecordLockout(ctx context.Context, userDomain, clientIP string) {
 	e := AuditEvent{Event: AuditLockout, Outcome: domain.KindSignatureInvalid, UserDomain: safeLog(userDomain)}
 	e.ClientIP = clientIP
 	s.record(ctx, e)
@@ -95,7 +95,7 @@ func (s *Service) RecordLockout(ctx context.Context, userDomain, clientIP string
 
 // record stamps e with the time and the request's metadata and hands it to the
 // audit log, if any.
-func (s *Service) record(ctx context.Context, e AuditEvent) {
+func (s *core) record(ctx context.Context, e AuditEvent) {
 	if s.audit == nil {
 		return
 	}

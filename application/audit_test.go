@@ -34,16 +34,16 @@ func (r *recordingAudit) take() []application.AuditEvent {
 func TestAuditEvents(t *testing.T) {
 	h := newHarness(t)
 	rec := &recordingAudit{}
-	h.svc.SetAuditLog(rec)
+	h.svc.Machinery.SetAuditLog(rec)
 	meta := application.RequestMeta{ClientIP: "198.51.100.9", UserAgent: "ua/1", RequestID: "rid-1"}
 	ctx := application.WithRequestMeta(h.ctx, meta)
 
-	res, err := h.svc.LoginWithWeChatOfficialAccount(ctx, signed(appID, "code-alice"))
+	res, err := h.svc.EndUsers.LoginWithWeChatOfficialAccount(ctx, signed(appID, "code-alice"))
 	must(t, err)
 	bad := signed(appID, "code-bob")
 	bad.Signature = "00"
-	_, _ = h.svc.LoginWithWeChatOfficialAccount(ctx, bad)
-	_, _ = h.svc.LoginWithWeChatOfficialAccount(ctx, signed(appID, "code-used"))
+	_, _ = h.svc.EndUsers.LoginWithWeChatOfficialAccount(ctx, bad)
+	_, _ = h.svc.EndUsers.LoginWithWeChatOfficialAccount(ctx, signed(appID, "code-used"))
 	ev := rec.take()
 	if len(ev) != 3 {
 		t.Fatalf("%d events, want 3: %+v", len(ev), ev)
@@ -59,16 +59,16 @@ func TestAuditEvents(t *testing.T) {
 		t.Errorf("WeChat's errcode: %+v", e)
 	}
 
-	must(t, h.svc.Logout(ctx, res.Tokens.Access.Value))
-	_ = h.svc.Logout(ctx, "forged")
+	must(t, h.svc.EndUsers.Logout(ctx, res.Tokens.Access.Value))
+	_ = h.svc.EndUsers.Logout(ctx, "forged")
 	ev = rec.take()
 	if len(ev) != 2 || ev[0].Event != application.AuditLogout || ev[0].Outcome != "" || ev[0].UID != res.UID ||
 		ev[1].Outcome != domain.KindTokenInvalid || ev[1].UID != "" {
 		t.Errorf("logouts: %+v", ev)
 	}
 
-	h.svc.RecordLockout(ctx, tenant, "")
-	h.svc.RecordLockout(ctx, tenant, "203.0.113.5")
+	h.svc.Machinery.RecordLockout(ctx, tenant, "")
+	h.svc.Machinery.RecordLockout(ctx, tenant, "203.0.113.5")
 	ev = rec.take()
 	if len(ev) != 2 || ev[0].Event != application.AuditLockout || ev[0].ClientIP != meta.ClientIP || ev[0].UserDomain != tenant ||
 		ev[1].ClientIP != "203.0.113.5" || ev[1].RequestID != "rid-1" {
@@ -82,14 +82,14 @@ func TestAuditEvents(t *testing.T) {
 func TestAuditRecordsTheTrimmedNames(t *testing.T) {
 	h := newHarness(t)
 	rec := &recordingAudit{}
-	h.svc.SetAuditLog(rec)
+	h.svc.Machinery.SetAuditLog(rec)
 	ok := signed(appID, "code-alice")
 	ok.UserDomain, ok.AppID = " "+tenant+"\t", appID+" "
-	_, err := h.svc.LoginWithWeChatOfficialAccount(h.ctx, ok)
+	_, err := h.svc.EndUsers.LoginWithWeChatOfficialAccount(h.ctx, ok)
 	must(t, err)
 	bad := signed(appID, "code-bob")
 	bad.UserDomain, bad.Signature = "\t"+tenant, "00"
-	_, _ = h.svc.LoginWithWeChatOfficialAccount(h.ctx, bad)
+	_, _ = h.svc.EndUsers.LoginWithWeChatOfficialAccount(h.ctx, bad)
 	ev := rec.take()
 	if len(ev) != 2 {
 		t.Fatalf("%d events, want 2: %+v", len(ev), ev)

@@ -15,9 +15,9 @@ func TestZeroConfigIsTheDefaults(t *testing.T) {
 	if got != def {
 		t.Fatalf("Config{}.WithDefaults() = %+v, want DefaultConfig() %+v", got, def)
 	}
-	if s := application.NewService(application.Config{}, application.Deps{}); s.Config().TenantCacheTTL != def.TenantCacheTTL ||
-		s.Config().SessionPurgeInterval != def.SessionPurgeInterval || s.Config().RefreshReuseGrace != def.RefreshReuseGrace {
-		t.Fatalf("NewService(Config{}) = %+v, want the defaults", s.Config())
+	if s := application.New(application.Config{}, application.Deps{}); s.Machinery.Config().TenantCacheTTL != def.TenantCacheTTL ||
+		s.Machinery.Config().SessionPurgeInterval != def.SessionPurgeInterval || s.Machinery.Config().RefreshReuseGrace != def.RefreshReuseGrace {
+		t.Fatalf("NewService(Config{}) = %+v, want the defaults", s.Machinery.Config())
 	}
 	off := application.Config{TenantCacheOff: true, PurgeOff: true, RefreshReuseGraceOff: true, VerifiedCacheOff: true,
 		TenantCacheTTL: time.Minute}.WithDefaults()

@@ -42,7 +42,7 @@ func newErasureState() erasureState { return erasureState{kick: make(chan struct
 // monolith delete what they hold for the user (devices, shares). Register
 // before Run; listeners are called one after the other, in registration order,
 // from Run's dispatcher (or DeliverErasures).
-func (s *Service) OnUserErased(l ErasureListener) {
+func (s *core) OnUserErased(l ErasureListener) {
 	if l == nil {
 		return
 	}
@@ -66,7 +66,7 @@ type DeletionScheduled struct {
 // the user ends at once. A second request during a cooling-off is accepted and
 // never postpones it (type 1 shortens it to now). Errors: KindTokenInvalid
 // (the user is gone), KindDeletionFailed.
-func (s *Service) DeleteAccount(ctx context.Context, p domain.Principal, t domain.DeletionType) (DeletionScheduled, error) {
+func (s *core) DeleteAccount(ctx context.Context, p domain.Principal, t domain.DeletionType) (DeletionScheduled, error) {
 	d, err := s.requestDeletion(ctx, p.UID, t)
 	if domain.IsKind(err, domain.KindUserNotFound) {
 		return d, domain.E(domain.KindTokenInvalid) // erased meanwhile: its token is no longer good
@@ -78,7 +78,7 @@ func (s *Service) DeleteAccount(ctx context.Context, p domain.Principal, t domai
 // delete`): after the cooling-off, or at once with now. It works for any user,
 // a disabled one too. Errors: KindInvalid (no uid), KindUserNotFound,
 // KindDeletionFailed.
-func (s *Service) DeleteUser(ctx context.Context, uid string, now bool) (DeletionScheduled, error) {
+func (s *core) DeleteUser(ctx context.Context, uid string, now bool) (DeletionScheduled, error) {
 	uid = strings.TrimSpace(uid)
 	if uid == "" {
 		return DeletionScheduled{}, &domain.Error{Kind: domain.KindInvalid, Detail: "a uid is required"}
@@ -90,7 +90,7 @@ func (s *Service) DeleteUser(ctx context.Context, uid string, now bool) (Deletio
 	return s.requestDeletion(ctx, uid, t)
 }
 
-func (s *Service) requestDeletion(ctx context.Context, uid string, t domain.DeletionType) (d DeletionScheduled, err error) {
+func (s *core) requestDeletion(ctx context.Context, uid string, t domain.DeletionType) (d DeletionScheduled, err error) {
 	defer func() {
 		err = s.logOutcome(ctx, "account.deletion_requested", err, slog.String("uid", safeLog(uid)), slog.Int("type", int(t)),
 			slog.Time("dueAt", d.DueAt), slog.Bool("erased", d.Erased))
@@ -143,7 +143,7 @@ func (s *Service) requestDeletion(ctx context.Context, uid string, t domain.Dele
 // drops it, once no session it covers can be alive), so a token of an erased
 // user stays refused on every instance, also one that starts after the
 // erasure, and this instance's cache has it at once.
-func (s *Service) endSessionsForDeletion(ctx context.Context, uid string, now time.Time) error {
+func (s *core) endSessionsForDeletion(ctx context.Context, uid string, now time.Time) error {
 	_, userDomain, err := s.sessions.RevokeScope(ctx, ScopeUser, uid, now)
 	if err != nil {
 		return err
@@ -156,7 +156,7 @@ func (s *Service) endSessionsForDeletion(ctx context.Context, uid string, now ti
 
 // eraseAccount ends uid's sessions (revoke before delete) and erases the
 // account if its deletion is still due.
-func (s *Service) eraseAccount(ctx context.Context, uid string) (ErasedUser, bool, error) {
+func (s *core) eraseAccount(ctx context.Context, uid string) (ErasedUser, bool, error) {
 	now := s.clock.Now()
 	if err := s.endSessionsForDeletion(ctx, uid, now); err != nil {
 		return ErasedUser{}, false, fmt.Errorf("end the sessions of %s before its erasure: %w", uid, err)
@@ -177,7 +177,7 @@ func (s *Service) eraseAccount(ctx context.Context, uid string) (ErasedUser, boo
 // login cancelled meanwhile, or that another instance erased, is skipped). It
 // returns how many it erased. Every instance may run it: an account is
 // erased once, under its row's lock.
-func (s *Service) EraseDueAccounts(ctx context.Context) (int, error) {
+func (s *core) EraseDueAccounts(ctx context.Context) (int, error) {
 	uids, err := s.users.DueDeletions(ctx, s.clock.Now(), erasureBatch)
 	if err != nil {
 		return 0, internal(err)
@@ -207,7 +207,7 @@ func (s *Service) EraseDueAccounts(ctx context.Context) (int, error) {
 // erasure notices due for delivery, calls every listener on each, removes a
 // notice when all of them succeeded and otherwise retries it later with an
 // exponential backoff. It returns how many notices it delivered.
-func (s *Service) DeliverErasures(ctx context.Context) (int, error) {
+func (s *core) DeliverErasures(ctx context.Context) (int, error) {
 	now := s.clock.Now()
 	notices, err := s.users.ClaimErasureNotices(ctx, now, now.Add(outboxClaim), outboxBatch)
 	if err != nil {
@@ -262,7 +262,7 @@ func outboxBackoff(attempts int) time.Duration {
 	return min(time.Second<<max(attempts, 0), outboxMaxBackoff)
 }
 
-func (s *Service) kickDispatcher() {
+func (s *core) kickDispatcher() {
 	select {
 	case s.erasure.kick <- struct{}{}:
 	default:
@@ -271,7 +271,7 @@ func (s *Service) kickDispatcher() {
 
 // runErasure erases due accounts and delivers the outbox every
 // ErasureInterval, and delivers at once after an erasure, until ctx ends.
-func (s *Service) runErasure(ctx context.Context) {
+func (s *core) runErasure(ctx context.Context) {
 	t := time.NewTicker(s.cfg.ErasureInterval)
 	defer t.Stop()
 	for {

@@ -54,7 +54,7 @@ func (l *listener) erased() []application.ErasedUser {
 // deleteAccount asks for the deletion of the logged-in user of res.
 func (h *harness) deleteAccount(res application.LoginResult, t domain.DeletionType) application.DeletionScheduled {
 	h.t.Helper()
-	d, err := h.svc.DeleteAccount(h.ctx, h.verify(res.Tokens.Access.Value), t)
+	d, err := h.svc.EndUsers.DeleteAccount(h.ctx, h.verify(res.Tokens.Access.Value), t)
 	if err != nil {
 		h.t.Fatalf("DeleteAccount(type %d): %v", t, err)
 	}
@@ -70,14 +70,14 @@ func TestDeletionCoolingOffEndsSessionsAndALoginCancelsIt(t *testing.T) {
 		t.Fatalf("type 2: %+v; want due in 7 days, not erased", d)
 	}
 	for _, r := range []application.LoginResult{first, second} {
-		_, err := h.svc.Refresh(h.ctx, r.Tokens.Refresh.Value)
+		_, err := h.svc.EndUsers.Refresh(h.ctx, r.Tokens.Refresh.Value)
 		wantKind(t, "refresh after the deletion request", err, domain.KindTokenInvalid)
-		_, err = h.svc.VerifyAccessToken(h.ctx, r.Tokens.Access.Value)
+		_, err = h.svc.Auth.VerifyAccessToken(h.ctx, r.Tokens.Access.Value)
 		wantKind(t, "access token after the deletion request", err, domain.KindTokenInvalid)
 	}
 	// Nothing is erased before the cooling-off ends.
 	h.clock.Advance(domain.DefaultDeletionCoolingOff - time.Second)
-	if n, err := h.svc.EraseDueAccounts(h.ctx); err != nil || n != 0 {
+	if n, err := h.svc.Machinery.EraseDueAccounts(h.ctx); err != nil || n != 0 {
 		t.Fatalf("EraseDueAccounts before the end of the cooling-off: %d, %v", n, err)
 	}
 	// A login of the same person (another official account, same unionid) cancels it.
@@ -87,7 +87,7 @@ func TestDeletionCoolingOffEndsSessionsAndALoginCancelsIt(t *testing.T) {
 			back.DeletionCancelled, back.UID, back.Registered, first.UID)
 	}
 	h.clock.Advance(time.Hour)
-	if n, err := h.svc.EraseDueAccounts(h.ctx); err != nil || n != 0 {
+	if n, err := h.svc.Machinery.EraseDueAccounts(h.ctx); err != nil || n != 0 {
 		t.Fatalf("EraseDueAccounts after the cancellation: %d, %v", n, err)
 	}
 	if again := h.login(signed(appID, "code-alice")); again.DeletionCancelled || again.UID != first.UID {
@@ -101,44 +101,44 @@ func TestDeletionErasesAtTheEndOfTheCoolingOffAndTheNextLoginIsANewUser(t *testi
 	alice := h.login(signed(appID, "code-alice"))
 	bob := h.login(signed(appID, "code-bob"))
 	l := &listener{}
-	h.svc.OnUserErased(l.on)
+	h.svc.Auth.OnUserErased(l.on)
 	d := h.deleteAccount(alice, domain.DeletionAfterCoolingOff)
 	if !d.DueAt.Equal(start.Add(48 * time.Hour)) {
 		t.Fatalf("due %v, want the configured 48h", d.DueAt)
 	}
 	// A second request never postpones it.
 	h.clock.Advance(time.Hour)
-	d2, err := h.svc.DeleteUser(h.ctx, alice.UID, false)
+	d2, err := h.svc.Operators.DeleteUser(h.ctx, alice.UID, false)
 	must(t, err)
 	if !d2.DueAt.Equal(d.DueAt) || d2.Erased {
 		t.Fatalf("a second type 2 request: %+v; want the first due time", d2)
 	}
 	h.clock.Set(start.Add(48 * time.Hour))
-	n, err := h.svc.EraseDueAccounts(h.ctx)
+	n, err := h.svc.Machinery.EraseDueAccounts(h.ctx)
 	if err != nil || n != 1 {
 		t.Fatalf("EraseDueAccounts at the end of the cooling-off: %d, %v; want 1", n, err)
 	}
-	if _, err := h.svc.UserInfo(h.ctx, domain.Principal{UID: alice.UID}); !domain.IsKind(err, domain.KindUserNotFound) {
+	if _, err := h.svc.EndUsers.UserInfo(h.ctx, domain.Principal{UID: alice.UID}); !domain.IsKind(err, domain.KindUserNotFound) {
 		t.Fatalf("UserInfo of the erased user: %v; want user not found", err)
 	}
 	if got := l.erased(); len(got) != 0 {
 		t.Fatalf("announced before the dispatcher ran: %+v", got)
 	}
-	if n, err := h.svc.DeliverErasures(h.ctx); err != nil || n != 1 {
+	if n, err := h.svc.Machinery.DeliverErasures(h.ctx); err != nil || n != 1 {
 		t.Fatalf("DeliverErasures: %d, %v; want 1", n, err)
 	}
 	got := l.erased()
 	if len(got) != 1 || got[0].UID != alice.UID || got[0].UserDomain != tenant || !got[0].ErasedAt.Equal(start.Add(48*time.Hour)) {
 		t.Fatalf("announced %+v; want the erasure of %s in %s", got, alice.UID, tenant)
 	}
-	if n, _ := h.svc.DeliverErasures(h.ctx); n != 0 {
+	if n, _ := h.svc.Machinery.DeliverErasures(h.ctx); n != 0 {
 		t.Fatalf("a delivered erasure is announced again: %d", n)
 	}
 	again := h.login(signed(app2ID, "code-alice-app2"))
 	if !again.Registered || again.UID == alice.UID || again.DeletionCancelled {
 		t.Fatalf("login after the erasure: registered=%t uid=%s; want a new user", again.Registered, again.UID)
 	}
-	if _, err := h.svc.UserInfo(h.ctx, domain.Principal{UID: bob.UID}); err != nil {
+	if _, err := h.svc.EndUsers.UserInfo(h.ctx, domain.Principal{UID: bob.UID}); err != nil {
 		t.Fatalf("another user after the erasure: %v", err) // untouched
 	}
 }
@@ -150,9 +150,9 @@ func TestDeletionTypeOneErasesAtOnce(t *testing.T) {
 	if !d.Erased || !d.DueAt.Equal(start) {
 		t.Fatalf("type 1: %+v; want erased now", d)
 	}
-	_, err := h.svc.Refresh(h.ctx, alice.Tokens.Refresh.Value)
+	_, err := h.svc.EndUsers.Refresh(h.ctx, alice.Tokens.Refresh.Value)
 	wantKind(t, "refresh after type 1", err, domain.KindTokenInvalid)
-	_, err = h.svc.VerifyAccessToken(h.ctx, alice.Tokens.Access.Value)
+	_, err = h.svc.Auth.VerifyAccessToken(h.ctx, alice.Tokens.Access.Value)
 	wantKind(t, "access token after type 1", err, domain.KindTokenInvalid)
 	if next := h.login(signed(appID, "code-alice")); !next.Registered || next.UID == alice.UID {
 		t.Fatalf("login after type 1: registered=%t uid=%s", next.Registered, next.UID)
@@ -163,7 +163,7 @@ func TestDeletionTypeOneShortensACoolingOff(t *testing.T) {
 	h := newHarness(t)
 	alice := h.login(signed(appID, "code-alice"))
 	h.deleteAccount(alice, domain.DeletionAfterCoolingOff)
-	d, err := h.svc.DeleteUser(h.ctx, alice.UID, true)
+	d, err := h.svc.Operators.DeleteUser(h.ctx, alice.UID, true)
 	must(t, err)
 	if !d.Erased {
 		t.Fatalf("--now during a cooling-off: %+v; want erased", d)
@@ -173,13 +173,13 @@ func TestDeletionTypeOneShortensACoolingOff(t *testing.T) {
 func TestDeletionFailures(t *testing.T) {
 	h := newHarness(t)
 	alice := h.login(signed(appID, "code-alice"))
-	_, err := h.svc.DeleteUser(h.ctx, " ", false)
+	_, err := h.svc.Operators.DeleteUser(h.ctx, " ", false)
 	wantKind(t, "DeleteUser without uid", err, domain.KindInvalid)
-	_, err = h.svc.DeleteUser(h.ctx, "no-such-uid", true)
+	_, err = h.svc.Operators.DeleteUser(h.ctx, "no-such-uid", true)
 	wantKind(t, "DeleteUser of an unknown uid", err, domain.KindUserNotFound)
 
 	h.store.failOn("RequestDeletion")
-	_, err = h.svc.DeleteAccount(h.ctx, h.verify(alice.Tokens.Access.Value), domain.DeletionNow)
+	_, err = h.svc.EndUsers.DeleteAccount(h.ctx, h.verify(alice.Tokens.Access.Value), domain.DeletionNow)
 	wantInternal(t, "DeleteAccount with the database down", err, domain.KindDeletionFailed)
 	h.verify(alice.Tokens.Access.Value) // nothing recorded, nothing ended
 
@@ -187,20 +187,20 @@ func TestDeletionFailures(t *testing.T) {
 	h2 := newHarness(t)
 	bob := h2.login(signed(appID, "code-bob"))
 	h2.store.failOn("EraseUser")
-	d, err := h2.svc.DeleteAccount(h2.ctx, h2.verify(bob.Tokens.Access.Value), domain.DeletionNow)
+	d, err := h2.svc.EndUsers.DeleteAccount(h2.ctx, h2.verify(bob.Tokens.Access.Value), domain.DeletionNow)
 	if err != nil || d.Erased {
 		t.Fatalf("type 1 whose erasure fails: %+v, %v; want accepted, not erased yet", d, err)
 	}
-	_, err = h2.svc.VerifyAccessToken(h2.ctx, bob.Tokens.Access.Value)
+	_, err = h2.svc.Auth.VerifyAccessToken(h2.ctx, bob.Tokens.Access.Value)
 	wantKind(t, "the sessions ended all the same", err, domain.KindTokenInvalid)
 	h2.store.mu.Lock()
 	delete(h2.store.faults, "EraseUser")
 	h2.store.mu.Unlock()
-	if n, err := h2.svc.EraseDueAccounts(h2.ctx); err != nil || n != 1 {
+	if n, err := h2.svc.Machinery.EraseDueAccounts(h2.ctx); err != nil || n != 1 {
 		t.Fatalf("the job erases it: %d, %v", n, err)
 	}
 	// A token whose user is gone answers 5032, not 5033.
-	_, err = h2.svc.DeleteAccount(h2.ctx, domain.Principal{UID: bob.UID}, domain.DeletionNow)
+	_, err = h2.svc.EndUsers.DeleteAccount(h2.ctx, domain.Principal{UID: bob.UID}, domain.DeletionNow)
 	wantKind(t, "DeleteAccount of an erased user", err, domain.KindTokenInvalid)
 }
 
@@ -211,27 +211,27 @@ func TestErasureAnnouncedAfterAFailingListenerAndARestart(t *testing.T) {
 	h := newHarness(t)
 	alice := h.login(signed(appID, "code-alice"))
 	down := &listener{failing: true}
-	h.svc.OnUserErased(down.on)
+	h.svc.Auth.OnUserErased(down.on)
 	h.deleteAccount(alice, domain.DeletionNow)
-	if n, err := h.svc.DeliverErasures(h.ctx); err != nil || n != 0 {
+	if n, err := h.svc.Machinery.DeliverErasures(h.ctx); err != nil || n != 0 {
 		t.Fatalf("DeliverErasures with a failing listener: %d, %v; want 0", n, err)
 	}
 	if down.calls != 1 {
 		t.Fatalf("the failing listener was called %d times, want 1", down.calls)
 	}
 	// The same instance retries only after the backoff.
-	if n, _ := h.svc.DeliverErasures(h.ctx); n != 0 || down.calls != 1 {
+	if n, _ := h.svc.Machinery.DeliverErasures(h.ctx); n != 0 || down.calls != 1 {
 		t.Fatalf("retried before the backoff: %d delivered, %d calls", n, down.calls)
 	}
 
 	restarted := h.newService() // the process restarts: nothing held in memory survives
 	up := &listener{}
-	restarted.OnUserErased(up.on)
-	if n, _ := restarted.DeliverErasures(h.ctx); n != 0 {
+	restarted.Auth.OnUserErased(up.on)
+	if n, _ := restarted.Machinery.DeliverErasures(h.ctx); n != 0 {
 		t.Fatalf("the restarted service delivered before the retry was due: %d", n)
 	}
 	h.clock.Advance(time.Second)
-	if n, err := restarted.DeliverErasures(h.ctx); err != nil || n != 1 {
+	if n, err := restarted.Machinery.DeliverErasures(h.ctx); err != nil || n != 1 {
 		t.Fatalf("the restarted service's delivery: %d, %v; want 1", n, err)
 	}
 	if got := up.erased(); len(got) != 1 || got[0].UID != alice.UID {
@@ -248,14 +248,14 @@ func TestErasureAnnouncedAfterACrashBeforeTheDispatch(t *testing.T) {
 	h.deleteAccount(alice, domain.DeletionAfterCoolingOff)
 	h.deleteAccount(bob, domain.DeletionAfterCoolingOff)
 	h.clock.Advance(time.Hour)
-	if n, err := h.svc.EraseDueAccounts(h.ctx); err != nil || n != 2 {
+	if n, err := h.svc.Machinery.EraseDueAccounts(h.ctx); err != nil || n != 2 {
 		t.Fatalf("EraseDueAccounts: %d, %v; want 2", n, err)
 	}
 	// "Crash": h.svc is dropped without DeliverErasures.
 	next := h.newService()
 	l := &listener{}
-	next.OnUserErased(l.on)
-	if n, err := next.DeliverErasures(h.ctx); err != nil || n != 2 {
+	next.Auth.OnUserErased(l.on)
+	if n, err := next.Machinery.DeliverErasures(h.ctx); err != nil || n != 2 {
 		t.Fatalf("the next process's delivery: %d, %v; want 2", n, err)
 	}
 	got := map[string]bool{}
@@ -275,11 +275,11 @@ func TestRunErasesAndAnnounces(t *testing.T) {
 		h := newHarness(t, func(c *application.Config) { c.ErasureInterval = 10 * time.Millisecond })
 		alice := h.login(signed(appID, "code-alice"))
 		l := &listener{}
-		h.svc.OnUserErased(l.on)
+		h.svc.Auth.OnUserErased(l.on)
 		h.deleteAccount(alice, domain.DeletionAfterCoolingOff)
 		ctx, cancel := context.WithCancel(h.ctx)
 		done := make(chan struct{})
-		go func() { defer close(done); _ = h.svc.Run(ctx) }()
+		go func() { defer close(done); _ = h.svc.Machinery.Run(ctx) }()
 		defer func() { cancel(); <-done }()
 		synctest.Wait()
 		if got := l.erased(); len(got) != 0 {
@@ -308,10 +308,10 @@ func TestErasedUsersTokenStaysRefusedOnAnInstanceStartedAfterTheErasure(t *testi
 	}
 	h.clock.Advance(time.Second)
 	later := h.newService()
-	must(t, later.SyncRevocations(h.ctx))
-	_, err := later.VerifyAccessToken(h.ctx, res.Tokens.Access.Value)
+	must(t, later.Machinery.SyncRevocations(h.ctx))
+	_, err := later.Auth.VerifyAccessToken(h.ctx, res.Tokens.Access.Value)
 	wantKind(t, "an erased user's access token on an instance started after the erasure", err, domain.KindTokenInvalid)
-	if _, err := later.VerifyAccessToken(h.ctx, bob.Tokens.Access.Value); err != nil {
+	if _, err := later.Auth.VerifyAccessToken(h.ctx, bob.Tokens.Access.Value); err != nil {
 		t.Fatalf("another user's token on the later instance: %v", err)
 	}
 }

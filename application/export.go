@@ -76,7 +76,7 @@ type AuditRecord struct {
 
 // UserExport is everything the module holds about one user (PIPL's right of
 // access): the document `enduser user export UID` prints. Its JSON names are
-// stable (README: Exporting a user). Times are UTC; absent values are null.
+// stable (docs/user-data.md: Exporting a user). Times are UTC; absent values are null.
 // It never carries a refresh key, a token or anything sealed.
 type UserExport struct {
 	ExportedAt time.Time          `json:"exportedAt"`
@@ -142,11 +142,11 @@ type ExportedSession struct {
 }
 
 // SetAuditReader replaces Deps.AuditTrail (tests).
-func (s *Service) SetAuditReader(r AuditReader) { s.auditReader = r }
+func (s *core) SetAuditReader(r AuditReader) { s.auditReader = r }
 
 // ExportUser returns everything the module holds about uid. Errors:
 // KindInvalid (no uid), KindUserNotFound.
-func (s *Service) ExportUser(ctx context.Context, uid string) (out UserExport, err error) {
+func (s *core) ExportUser(ctx context.Context, uid string) (out UserExport, err error) {
 	uid = strings.TrimSpace(uid)
 	defer func() {
 		err = s.logOutcome(ctx, "user.export", err, slog.String("uid", safeLog(uid)))

@@ -55,8 +55,8 @@ func TestExportUser(t *testing.T) {
 	h := newHarness(t)
 	rec := &recordingAudit{}
 	trail := &fakeAuditTrail{}
-	h.svc.SetAuditLog(rec)
-	h.svc.SetAuditReader(trail)
+	h.svc.Machinery.SetAuditLog(rec)
+	h.svc.Machinery.SetAuditReader(trail)
 
 	first := h.login(signed(appID, "code-alice"))
 	h.clock.Advance(time.Minute)
@@ -65,11 +65,11 @@ func TestExportUser(t *testing.T) {
 		t.Fatalf("unionid joins: %s and %s", first.UID, second.UID)
 	}
 	bob := h.login(signed(appID, "code-bob"))
-	must(t, h.svc.SetUserInfo(h.ctx, first.Tokens.Access.Value, map[string]string{"nikeName": "Alice", "timezone": "8"}))
+	must(t, h.svc.EndUsers.SetUserInfo(h.ctx, first.Tokens.Access.Value, map[string]string{"nikeName": "Alice", "timezone": "8"}))
 	h.clock.Advance(time.Minute)
 	refreshed := h.refresh(second.Tokens.Refresh.Value)
 	h.clock.Advance(time.Minute)
-	must(t, h.svc.LogoutDevice(h.ctx, first.Tokens.Access.Value, "apns-device-1"))
+	must(t, h.svc.EndUsers.LogoutDevice(h.ctx, first.Tokens.Access.Value, "apns-device-1"))
 	loc := time.FixedZone("CST", 8*3600)
 	trail.records = []application.AuditRecord{
 		{Time: start.In(loc), Event: application.AuditLogin, UserDomain: tenant, UID: first.UID, OpenIDHash: "h1"},
@@ -78,7 +78,7 @@ func TestExportUser(t *testing.T) {
 	}
 	rec.take()
 
-	x, err := h.svc.ExportUser(h.ctx, " "+first.UID+" ")
+	x, err := h.svc.Operators.ExportUser(h.ctx, " "+first.UID+" ")
 	must(t, err)
 	if got := trail.asked; len(got) != 1 || got[0] != tenant+"/"+first.UID+"/"+strconv.Itoa(application.MaxExportedAuditRecords+1) {
 		t.Errorf("audit trail asked %v", got)
@@ -135,7 +135,7 @@ func TestExportUser(t *testing.T) {
 	for i := range trail.records {
 		trail.records[i] = application.AuditRecord{Time: start, Event: application.AuditLogin, UserDomain: tenant, UID: first.UID}
 	}
-	x, err = h.svc.ExportUser(h.ctx, first.UID)
+	x, err = h.svc.Operators.ExportUser(h.ctx, first.UID)
 	must(t, err)
 	if x.User.DeletionDueAt == nil || !x.User.DeletionDueAt.Equal(start.Add(3*time.Minute+domain.DefaultDeletionCoolingOff)) {
 		t.Errorf("deletion due at %v", x.User.DeletionDueAt)
@@ -146,19 +146,19 @@ func TestExportUser(t *testing.T) {
 	rec.take()
 
 	// Errors.
-	_, err = h.svc.ExportUser(h.ctx, "uid-nobody")
+	_, err = h.svc.Operators.ExportUser(h.ctx, "uid-nobody")
 	wantKind(t, "unknown uid", err, domain.KindUserNotFound)
 	if !strings.Contains(domain.DetailOf(err), "uid-nobody") {
 		t.Errorf("unknown uid: detail %q", domain.DetailOf(err))
 	}
-	_, err = h.svc.ExportUser(h.ctx, "  ")
+	_, err = h.svc.Operators.ExportUser(h.ctx, "  ")
 	wantKind(t, "no uid", err, domain.KindInvalid)
 	trail.err = errDatabase
-	_, err = h.svc.ExportUser(h.ctx, first.UID)
+	_, err = h.svc.Operators.ExportUser(h.ctx, first.UID)
 	wantInternal(t, "audit trail down", err, domain.KindInternal)
 	trail.err = nil
 	h.store.failOn("UserExportData")
-	_, err = h.svc.ExportUser(h.ctx, first.UID)
+	_, err = h.svc.Operators.ExportUser(h.ctx, first.UID)
 	wantInternal(t, "store down", err, domain.KindInternal)
 	if ev := rec.take(); len(ev) != 0 {
 		t.Errorf("failed exports audited: %+v", ev)
@@ -167,7 +167,7 @@ func TestExportUser(t *testing.T) {
 	// Without an audit reader the export has an empty list, not null.
 	h.store.faults = map[string]error{}
 	svc := h.newService()
-	x, err = svc.ExportUser(h.ctx, first.UID)
+	x, err = svc.Operators.ExportUser(h.ctx, first.UID)
 	must(t, err)
 	if x.AuditRecords == nil || len(x.AuditRecords) != 0 {
 		t.Errorf("audit records without a reader: %#v", x.AuditRecords)

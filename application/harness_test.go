@@ -59,7 +59,7 @@ type harness struct {
 	wechat *fakeWeChat
 	tokens *hmacTokens
 	store  *faultyStore
-	svc    *application.Service
+	svc    application.Facades
 }
 
 func newHarness(t *testing.T, configure ...func(*application.Config)) *harness {
@@ -85,9 +85,14 @@ func newHarness(t *testing.T, configure ...func(*application.Config)) *harness {
 
 // newService returns another instance of the service on the same store and
 // keys, as another process of the deployment would be.
-func (h *harness) newService() *application.Service {
+// Each of with may change its ports first.
+func (h *harness) newService(with ...func(*application.Deps)) application.Facades {
 	s := h.store
-	return application.NewService(h.cfg, application.Deps{Clock: h.clock, WeChat: h.wechat, Domains: s, Apps: s, DataCenters: s, Users: s, Sessions: s, Tokens: h.tokens})
+	d := application.Deps{Clock: h.clock, WeChat: h.wechat, Domains: s, Apps: s, DataCenters: s, Users: s, Sessions: s, Tokens: h.tokens}
+	for _, w := range with {
+		w(&d)
+	}
+	return application.New(h.cfg, d)
 }
 
 func (h *harness) seed() {
@@ -135,7 +140,7 @@ func signed(appID, code string) application.WeChatLogin {
 // login logs in and fails the test on error.
 func (h *harness) login(in application.WeChatLogin) application.LoginResult {
 	h.t.Helper()
-	res, err := h.svc.LoginWithWeChatOfficialAccount(h.ctx, in)
+	res, err := h.svc.EndUsers.LoginWithWeChatOfficialAccount(h.ctx, in)
 	if err != nil {
 		h.t.Fatalf("login with code %s: %v", in.Code, err)
 	}
@@ -145,7 +150,7 @@ func (h *harness) login(in application.WeChatLogin) application.LoginResult {
 // refresh refreshes and fails the test on error.
 func (h *harness) refresh(token string) domain.TokenPair {
 	h.t.Helper()
-	pair, err := h.svc.Refresh(h.ctx, token)
+	pair, err := h.svc.EndUsers.Refresh(h.ctx, token)
 	if err != nil {
 		h.t.Fatalf("Refresh: %v", err)
 	}
@@ -155,7 +160,7 @@ func (h *harness) refresh(token string) domain.TokenPair {
 // verify verifies an access token and fails the test on error.
 func (h *harness) verify(token string) domain.Principal {
 	h.t.Helper()
-	p, err := h.svc.VerifyAccessToken(h.ctx, token)
+	p, err := h.svc.Auth.VerifyAccessToken(h.ctx, token)
 	if err != nil {
 		h.t.Fatalf("VerifyAccessToken: %v", err)
 	}

@@ -150,7 +150,7 @@ type importTenant struct {
 // appId must be an official account of that domain (a login can only come
 // through one). The import is recorded in the audit trail, one record per
 // user domain with its counts in the detail, and a total one.
-func (s *Service) ImportUsers(ctx context.Context, into UserImporter, src io.Reader, batch int,
+func (s *core) ImportUsers(ctx context.Context, into UserImporter, src io.Reader, batch int,
 	refused func(line int, reason string)) (ImportCounts, error) {
 	if batch <= 0 {
 		batch = DefaultImportBatch
@@ -192,7 +192,7 @@ func (s *Service) ImportUsers(ctx context.Context, into UserImporter, src io.Rea
 // works: at most two batches are in memory), the counts and the tenants
 // resolved so far.
 type importRun struct {
-	s        *Service
+	s        *core
 	into     UserImporter
 	refused  func(line int, reason string)
 	now      time.Time
@@ -316,7 +316,7 @@ type lineReason struct {
 
 // importRow parses line n and resolves its user domain and official
 // account (cached in tenants and apps).
-func (s *Service) importRow(ctx context.Context, b []byte, n int, now time.Time, tenants map[string]importTenant,
+func (s *core) importRow(ctx context.Context, b []byte, n int, now time.Time, tenants map[string]importTenant,
 	apps map[[2]string]string) (ImportRow, string, string) {
 	u, reason := ParseImportLine(b, now)
 	if reason != "" {

@@ -79,7 +79,8 @@ func TestServiceImportUsers(t *testing.T) {
 	}, "\n")
 	imp := &recordingImporter{}
 	var got []string
-	counts, err := h.svc.ImportUsers(h.ctx, imp, strings.NewReader(src), 2, func(n int, reason string) {
+	svc := h.newService(func(d *application.Deps) { d.Importer = imp })
+	counts, err := svc.Operators.ImportUsers(h.ctx, strings.NewReader(src), 2, func(n int, reason string) {
 		got = append(got, fmt.Sprintf("%d:%s", n, reason))
 	})
 	if err != nil {

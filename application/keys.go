@@ -9,7 +9,7 @@ import (
 )
 
 // JWKS returns the public keys that verify access tokens, as a JSON Web Key Set.
-func (s *Service) JWKS(ctx context.Context) ([]byte, error) {
+func (s *core) JWKS(ctx context.Context) ([]byte, error) {
 	b, err := s.tokens.JWKS(ctx)
 	if err != nil {
 		return nil, internal(err)
@@ -19,7 +19,7 @@ func (s *Service) JWKS(ctx context.Context) ([]byte, error) {
 
 // RotateSigningKey makes a new key the signer; old keys keep verifying until
 // the last token they signed has expired.
-func (s *Service) RotateSigningKey(ctx context.Context) (string, error) {
+func (s *core) RotateSigningKey(ctx context.Context) (string, error) {
 	kid, err := s.tokens.RotateSigningKey(ctx)
 	if err != nil {
 		return "", internal(err)
@@ -33,7 +33,7 @@ func (s *Service) RotateSigningKey(ctx context.Context) (string, error) {
 // next revocation sync, which reloads the keys); when it signed, a new key
 // signs at once. It returns the kid that signs now. Errors: KindNotFound for
 // an unknown (or already revoked) kid.
-func (s *Service) RevokeSigningKey(ctx context.Context, kid string) (string, error) {
+func (s *core) RevokeSigningKey(ctx context.Context, kid string) (string, error) {
 	kid = strings.TrimSpace(kid)
 	if kid == "" {
 		return "", domain.Errorf(domain.KindInvalid, "a kid is required")

@@ -57,7 +57,7 @@ func LimitKey(ip string) string {
 // request from the bucket themselves, together with the lockout check: one
 // limiter call, one Redis round trip). Refused: KindClientBlocked with
 // RetryAfter.
-func (s *Service) AllowRequest(ctx context.Context) error {
+func (s *core) AllowRequest(ctx context.Context) error {
 	ip := clientIP(ctx)
 	if s.limiter == nil || ip == "" {
 		return nil
@@ -78,7 +78,7 @@ const rateLimitedDetail = `{"reason":"rateLimited"}`
 // admitLogin is a login's first check, right after the user domain parses
 // (before any database or WeChat work): one request of the client IP's
 // bucket, then the lockout of (client IP, user domain), in one limiter call.
-func (s *Service) admitLogin(ctx context.Context, userDomain string) error {
+func (s *core) admitLogin(ctx context.Context, userDomain string) error {
 	ip := clientIP(ctx)
 	if s.limiter == nil || ip == "" {
 		return nil
@@ -90,7 +90,7 @@ func (s *Service) admitLogin(ctx context.Context, userDomain string) error {
 }
 
 // signatureFailed counts a 5420 and reports a lockout it starts.
-func (s *Service) signatureFailed(ctx context.Context, userDomain string) {
+func (s *core) signatureFailed(ctx context.Context, userDomain string) {
 	ip := clientIP(ctx)
 	if s.limiter == nil || ip == "" {
 		return
@@ -116,7 +116,7 @@ const codeBeenUsed = `{"errcode":40163,"errmsg":"code been used"}`
 // exchange cap, then claims the code (the replay guard), in one gate call.
 // Refused by the limits: 5367 rateLimited, the code not claimed; claimed
 // before: WeChat's own 40163, without asking it.
-func (s *Service) admitExchange(ctx context.Context, userDomain, appID, code string) error {
+func (s *core) admitExchange(ctx context.Context, userDomain, appID, code string) error {
 	if s.exchanges == nil {
 		return nil
 	}
@@ -135,7 +135,7 @@ func (s *Service) admitExchange(ctx context.Context, userDomain, appID, code str
 const weChatRateLimited = 45011
 
 // noteWeChatAnswer starts the appId's cool-down when WeChat said 45011.
-func (s *Service) noteWeChatAnswer(ctx context.Context, appID string, err error) {
+func (s *core) noteWeChatAnswer(ctx context.Context, appID string, err error) {
 	if s.limiter == nil || !domain.IsKind(err, domain.KindWeChatRejected) {
 		return
 	}

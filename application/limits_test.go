@@ -19,14 +19,14 @@ type lockoutCall struct {
 // limitedService is the harness's service with the memory limits (and the
 // exchange gate: cap, cool-down, replay guard) on the harness's clock, and
 // the lockouts its hook was told of.
-func limitedService(h *harness, cfg ratelimit.Config) (*application.Service, *[]lockoutCall) {
+func limitedService(h *harness, cfg ratelimit.Config) (application.Facades, *[]lockoutCall) {
 	var calls []lockoutCall
 	s := h.store
 	l, err := ratelimit.New(ratelimit.Settings{Enabled: true, Config: cfg}, h.clock, nil, nil)
 	if err != nil {
 		panic(err)
 	}
-	svc := application.NewService(h.cfg, application.Deps{Clock: h.clock, WeChat: h.wechat, Domains: s, Apps: s, DataCenters: s, Users: s, Sessions: s, Tokens: h.tokens,
+	svc := application.New(h.cfg, application.Deps{Clock: h.clock, WeChat: h.wechat, Domains: s, Apps: s, DataCenters: s, Users: s, Sessions: s, Tokens: h.tokens,
 		Limiter: l.Limiter, Exchanges: l,
 		OnLockout: func(_ context.Context, ip, ud string, until time.Time) {
 			calls = append(calls, lockoutCall{ip, ud, until})
@@ -47,7 +47,7 @@ func TestLockoutComesBeforeAnyWork(t *testing.T) {
 	bad := signed(appID, "code-alice")
 	bad.Signature = domain.LoginSignature(appID, "code-alice", "not-the-secret")
 	for range 2 {
-		if _, err := svc.LoginWithWeChatOfficialAccount(ctx, bad); !domain.IsKind(err, domain.KindSignatureInvalid) {
+		if _, err := svc.EndUsers.LoginWithWeChatOfficialAccount(ctx, bad); !domain.IsKind(err, domain.KindSignatureInvalid) {
 			t.Fatalf("want signature_invalid, got %v", err)
 		}
 	}
@@ -56,7 +56,7 @@ func TestLockoutComesBeforeAnyWork(t *testing.T) {
 	}
 	h.store.failOn("UserDomainByName")
 	for range 3 {
-		_, err := svc.LoginWithWeChatOfficialAccount(ctx, signed(appID, "code-alice"))
+		_, err := svc.EndUsers.LoginWithWeChatOfficialAccount(ctx, signed(appID, "code-alice"))
 		if !domain.IsKind(err, domain.KindClientBlocked) || domain.RetryAfterOf(err) != 20*time.Minute {
 			t.Fatalf("locked out: want client_blocked with RetryAfter 20m (the failing store never asked), got %v %v", err, domain.RetryAfterOf(err))
 		}
@@ -64,14 +64,14 @@ func TestLockoutComesBeforeAnyWork(t *testing.T) {
 	if len(*calls) != 1 {
 		t.Fatalf("refused requests must not report the lockout again: %d reports", len(*calls))
 	}
-	if _, err := svc.LoginWithWeChatOfficialAccount(fromIP(h.ctx, "192.0.2.2"), signed(appID, "code-alice")); !domain.IsKind(err, domain.KindInternal) {
+	if _, err := svc.EndUsers.LoginWithWeChatOfficialAccount(fromIP(h.ctx, "192.0.2.2"), signed(appID, "code-alice")); !domain.IsKind(err, domain.KindInternal) {
 		t.Fatalf("another IP reaches the (failing) store: got %v", err)
 	}
 	if h.wechat.Calls() != 0 {
 		t.Fatalf("WeChat was called %d times", h.wechat.Calls())
 	}
 	h.clock.Advance(20 * time.Minute)
-	if _, err := svc.LoginWithWeChatOfficialAccount(ctx, signed(appID, "code-alice")); !domain.IsKind(err, domain.KindInternal) {
+	if _, err := svc.EndUsers.LoginWithWeChatOfficialAccount(ctx, signed(appID, "code-alice")); !domain.IsKind(err, domain.KindInternal) {
 		t.Fatalf("after the lockout the request reaches the store again: got %v", err)
 	}
 }
@@ -84,22 +84,22 @@ func TestWeChat45011CoolsTheAppIDDown(t *testing.T) {
 	h.wechat.codes["code-quota"] = person{err: domain.Errorf(domain.KindWeChatRejected, `{"errcode":45011,"errmsg":"api minute-quota reach limit"}`)}
 	h.clock.Advance(20 * time.Second) // 08:00:20
 	svc, _ := limitedService(h, ratelimit.Config{})
-	if _, err := svc.LoginWithWeChatOfficialAccount(h.ctx, signed(appID, "code-quota")); !domain.IsKind(err, domain.KindWeChatRejected) {
+	if _, err := svc.EndUsers.LoginWithWeChatOfficialAccount(h.ctx, signed(appID, "code-quota")); !domain.IsKind(err, domain.KindWeChatRejected) {
 		t.Fatalf("WeChat's own 45011 is answered as it is: %v", err)
 	}
 	calls := h.wechat.Calls()
-	_, err := svc.LoginWithWeChatOfficialAccount(h.ctx, signed(appID, "code-alice"))
+	_, err := svc.EndUsers.LoginWithWeChatOfficialAccount(h.ctx, signed(appID, "code-alice"))
 	if !domain.IsKind(err, domain.KindWeChatUnavailable) || domain.DetailOf(err) != `{"reason":"rateLimited"}` || domain.RetryAfterOf(err) != 40*time.Second {
 		t.Fatalf("cooling down: want wechat_unavailable rateLimited, RetryAfter 40s, got %v %v", err, domain.RetryAfterOf(err))
 	}
 	if h.wechat.Calls() != calls {
 		t.Fatal("a cooling-down appId must not reach WeChat")
 	}
-	if _, err := svc.LoginWithWeChatOfficialAccount(h.ctx, signed(app2ID, "code-alice-app2")); err != nil {
+	if _, err := svc.EndUsers.LoginWithWeChatOfficialAccount(h.ctx, signed(app2ID, "code-alice-app2")); err != nil {
 		t.Fatalf("another appId goes on: %v", err)
 	}
 	h.clock.Advance(40 * time.Second)
-	if _, err := svc.LoginWithWeChatOfficialAccount(h.ctx, signed(appID, "code-alice")); err != nil {
+	if _, err := svc.EndUsers.LoginWithWeChatOfficialAccount(h.ctx, signed(appID, "code-alice")); err != nil {
 		t.Fatalf("at the next minute the refused code logs in: %v", err)
 	}
 }
@@ -110,21 +110,21 @@ func TestInProcessCallersHaveNoIPLimits(t *testing.T) {
 	h := newHarness(t)
 	svc, calls := limitedService(h, ratelimit.Config{IPRate: 1, IPBurst: 1, LockoutFailures: 1})
 	for range 3 {
-		if err := svc.AllowRequest(h.ctx); err != nil {
+		if err := svc.EndUsers.Admit(h.ctx); err != nil {
 			t.Fatalf("no IP, no per-IP limit: %v", err)
 		}
 	}
 	bad := signed(appID, "code-alice")
 	bad.Signature = domain.LoginSignature(appID, "code-alice", "wrong")
-	svc.LoginWithWeChatOfficialAccount(h.ctx, bad)
+	svc.EndUsers.LoginWithWeChatOfficialAccount(h.ctx, bad)
 	if len(*calls) != 0 {
 		t.Fatal("no IP, no lockout")
 	}
 	ctx := fromIP(h.ctx, "192.0.2.5")
-	if err := svc.AllowRequest(ctx); err != nil {
+	if err := svc.EndUsers.Admit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.AllowRequest(ctx); !domain.IsKind(err, domain.KindClientBlocked) || domain.RetryAfterOf(err) <= 0 {
+	if err := svc.EndUsers.Admit(ctx); !domain.IsKind(err, domain.KindClientBlocked) || domain.RetryAfterOf(err) <= 0 {
 		t.Fatalf("with an IP the bucket (burst 1) refuses the second request: %v", err)
 	}
 }

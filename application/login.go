@@ -49,7 +49,7 @@ type WeChatMiniProgramLogin struct {
 // WeChat, finds or registers the user and starts a session. Checks run in the
 // contract's order; the WeChat call comes last, after the signature, so that
 // unsigned traffic never spends the tenant's WeChat quota.
-func (s *Service) LoginWithWeChatOfficialAccount(ctx context.Context, in WeChatLogin) (LoginResult, error) {
+func (s *core) LoginWithWeChatOfficialAccount(ctx context.Context, in WeChatLogin) (LoginResult, error) {
 	return s.loginWithWeChat(ctx, domain.AppKindOfficialAccount, in)
 }
 
@@ -57,7 +57,7 @@ func (s *Service) LoginWithWeChatOfficialAccount(ctx context.Context, in WeChatL
 // account's, with the code of wx.login() exchanged through jscode2session and
 // an appId that must be a mini program's (KindMiniProgramMissing otherwise).
 // The same person (one unionid) is the same user through either kind.
-func (s *Service) LoginWithWeChatMiniProgram(ctx context.Context, in WeChatMiniProgramLogin) (LoginResult, error) {
+func (s *core) LoginWithWeChatMiniProgram(ctx context.Context, in WeChatMiniProgramLogin) (LoginResult, error) {
 	return s.loginWithWeChat(ctx, domain.AppKindMiniProgram, WeChatLogin{UserDomain: in.UserDomain, AppID: in.AppID,
 		Code: in.JSCode, Signature: in.Signature, MCC: in.MCC})
 }
@@ -70,7 +70,7 @@ var loginEvents = map[domain.AppKind]string{
 
 // loginWithWeChat is the login through a WeChat app of kind: in.Code is the
 // official account's OAuth code or the mini program's jsCode.
-func (s *Service) loginWithWeChat(ctx context.Context, kind domain.AppKind, in WeChatLogin) (res LoginResult, err error) {
+func (s *core) loginWithWeChat(ctx context.Context, kind domain.AppKind, in WeChatLogin) (res LoginResult, err error) {
 	start := s.clock.Now()
 	var openID string
 	defer func() {
@@ -172,7 +172,7 @@ func (s *Service) loginWithWeChat(ctx context.Context, kind domain.AppKind, in W
 
 // appOfKind is the app with appID in the user domain when it is of kind;
 // otherwise (none, or an app of the other kind) kind's missing error.
-func (s *Service) appOfKind(ctx context.Context, userDomainID int64, appID string, kind domain.AppKind) (domain.WeChatApp, error) {
+func (s *core) appOfKind(ctx context.Context, userDomainID int64, appID string, kind domain.AppKind) (domain.WeChatApp, error) {
 	if !domain.ValidAppID(appID) {
 		// No app can have such an appId; the store need not be asked.
 		return domain.WeChatApp{}, domain.E(kind.MissingKind())
@@ -188,14 +188,14 @@ func (s *Service) appOfKind(ctx context.Context, userDomainID int64, appID strin
 }
 
 // exchange sends the code to WeChat the way app's kind exchanges it.
-func (s *Service) exchange(ctx context.Context, app domain.WeChatApp, code string) (domain.WeChatIdentity, error) {
+func (s *core) exchange(ctx context.Context, app domain.WeChatApp, code string) (domain.WeChatIdentity, error) {
 	if app.Kind() == domain.AppKindMiniProgram {
 		return s.wechat.ExchangeJSCode(ctx, app.AppID(), app.AppSecret(), code)
 	}
 	return s.wechat.ExchangeCode(ctx, app.AppID(), app.AppSecret(), code)
 }
 
-func (s *Service) checkMCC(ctx context.Context, raw string) error {
+func (s *core) checkMCC(ctx context.Context, raw string) error {
 	if strings.TrimSpace(raw) == "" {
 		return nil
 	}

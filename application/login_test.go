@@ -78,7 +78,7 @@ func TestLoginChecksInContractOrder(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t)
-			_, err := h.svc.LoginWithWeChatOfficialAccount(h.ctx, tt.in)
+			_, err := h.svc.EndUsers.LoginWithWeChatOfficialAccount(h.ctx, tt.in)
 			wantKind(t, "login", err, tt.want)
 			if got := h.wechat.Calls(); got != tt.wechatCalls {
 				t.Errorf("WeChat was called %d times, want %d", got, tt.wechatCalls)
@@ -129,7 +129,7 @@ func TestLoginMCC(t *testing.T) {
 		h := newHarness(t)
 		in := signed(appID, "code-alice")
 		in.MCC = mcc
-		if _, err := h.svc.LoginWithWeChatOfficialAccount(h.ctx, in); err != nil {
+		if _, err := h.svc.EndUsers.LoginWithWeChatOfficialAccount(h.ctx, in); err != nil {
 			t.Errorf("mcc %q: %v, want ok", mcc, err)
 		}
 	}
@@ -137,7 +137,7 @@ func TestLoginMCC(t *testing.T) {
 		h := newHarness(t)
 		in := signed(appID, "code-alice")
 		in.MCC = "208"
-		_, err := h.svc.LoginWithWeChatOfficialAccount(h.ctx, in)
+		_, err := h.svc.EndUsers.LoginWithWeChatOfficialAccount(h.ctx, in)
 		wantKind(t, "login", err, domain.KindMCCForeign)
 		var detail map[string]string
 		if e := json.Unmarshal([]byte(domain.DetailOf(err)), &detail); e != nil {
@@ -158,7 +158,7 @@ func TestLoginMCC(t *testing.T) {
 		h.store.failOn("DataCenterByMCC")
 		in := signed(appID, "code-alice")
 		in.MCC = "460"
-		_, err := h.svc.LoginWithWeChatOfficialAccount(h.ctx, in)
+		_, err := h.svc.EndUsers.LoginWithWeChatOfficialAccount(h.ctx, in)
 		wantInternal(t, "login", err, domain.KindMCCUnresolved)
 		if h.wechat.Calls() != 0 {
 			t.Error("WeChat was called although the MCC check failed")
@@ -171,19 +171,19 @@ func TestLoginRepositoryFailuresAreInternal(t *testing.T) {
 		t.Run(method, func(t *testing.T) {
 			h := newHarness(t)
 			h.store.failOn(method)
-			_, err := h.svc.LoginWithWeChatOfficialAccount(h.ctx, signed(appID, "code-alice"))
+			_, err := h.svc.EndUsers.LoginWithWeChatOfficialAccount(h.ctx, signed(appID, "code-alice"))
 			wantInternal(t, "login", err, domain.KindInternal)
 		})
 	}
 	t.Run("WeChat adapter returns an unexpected error", func(t *testing.T) {
 		h := newHarness(t)
-		_, err := h.svc.LoginWithWeChatOfficialAccount(h.ctx, signed(appID, "code-surprise"))
+		_, err := h.svc.EndUsers.LoginWithWeChatOfficialAccount(h.ctx, signed(appID, "code-surprise"))
 		wantKind(t, "login", err, domain.KindInternal)
 	})
 	t.Run("signing fails", func(t *testing.T) {
 		h := newHarness(t)
 		h.tokens.failSigning(errDatabase)
-		_, err := h.svc.LoginWithWeChatOfficialAccount(h.ctx, signed(appID, "code-alice"))
+		_, err := h.svc.EndUsers.LoginWithWeChatOfficialAccount(h.ctx, signed(appID, "code-alice"))
 		wantInternal(t, "login", err, domain.KindInternal)
 	})
 }
@@ -224,7 +224,7 @@ func TestConcurrentFirstLoginsRegisterOneUser(t *testing.T) {
 	)
 	for range 10 {
 		wg.Go(func() {
-			res, err := h.svc.LoginWithWeChatOfficialAccount(h.ctx, signed(appID, "code-alice"))
+			res, err := h.svc.EndUsers.LoginWithWeChatOfficialAccount(h.ctx, signed(appID, "code-alice"))
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -249,17 +249,17 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	h := newHarness(t)
 	var buf bytes.Buffer
 	s := h.store
-	svc := application.NewService(h.cfg, application.Deps{Clock: h.clock, WeChat: h.wechat, Domains: s, Apps: s, DataCenters: s, Users: s, Sessions: s, Tokens: h.tokens, Log: slog.New(slog.NewJSONHandler(&buf, nil))})
+	svc := application.New(h.cfg, application.Deps{Clock: h.clock, WeChat: h.wechat, Domains: s, Apps: s, DataCenters: s, Users: s, Sessions: s, Tokens: h.tokens, Log: slog.New(slog.NewJSONHandler(&buf, nil))})
 	ok := signed(appID, "code-alice")
-	res, err := svc.LoginWithWeChatOfficialAccount(h.ctx, ok)
+	res, err := svc.EndUsers.LoginWithWeChatOfficialAccount(h.ctx, ok)
 	must(t, err)
 	bad := ok
 	bad.Signature = domain.LoginSignature(appID, "code-alice", "not-the-tenant-secret-0123")
-	_, _ = svc.LoginWithWeChatOfficialAccount(h.ctx, bad)
-	pair, err := svc.Refresh(h.ctx, res.Tokens.Refresh.Value)
+	_, _ = svc.EndUsers.LoginWithWeChatOfficialAccount(h.ctx, bad)
+	pair, err := svc.EndUsers.Refresh(h.ctx, res.Tokens.Refresh.Value)
 	must(t, err)
-	_, _ = svc.Refresh(h.ctx, "garbage-token")
-	must(t, svc.Logout(h.ctx, pair.Access.Value))
+	_, _ = svc.EndUsers.Refresh(h.ctx, "garbage-token")
+	must(t, svc.EndUsers.Logout(h.ctx, pair.Access.Value))
 
 	log := buf.String()
 	if !strings.Contains(log, "login.wechat_offiaccount") {

@@ -27,18 +27,18 @@ func TestInternalFailureLoggedOnceAndMarked(t *testing.T) {
 	h := newHarness(t)
 	var buf bytes.Buffer
 	s := h.store
-	svc := application.NewService(h.cfg, application.Deps{Clock: h.clock, WeChat: h.wechat, Domains: s, Apps: s, DataCenters: s,
+	svc := application.New(h.cfg, application.Deps{Clock: h.clock, WeChat: h.wechat, Domains: s, Apps: s, DataCenters: s,
 		Users: s, Sessions: keysDown{s}, Tokens: h.tokens, Log: slog.New(slog.NewJSONHandler(&buf, nil))})
 	tok := domain.NewSessionV2("u1", 1, "C.DM.1.1", appID, h.clock.Now(), h.cfg.RefreshTokenTTL, h.cfg.SessionMaxLifetime,
 		domain.NewRefreshMasterKey(1, h.clock.Now())).RefreshToken().Value
-	_, err := svc.Refresh(h.ctx, tok)
+	_, err := svc.EndUsers.Refresh(h.ctx, tok)
 	if !domain.IsKind(err, domain.KindInternal) || !application.Logged(err) {
 		t.Fatalf("Refresh with the store down = %v (logged %v), want an internal error marked as logged", err, application.Logged(err))
 	}
 	if n := strings.Count(buf.String(), `"level":"ERROR"`); n != 1 || !strings.Contains(buf.String(), "database down") {
 		t.Fatalf("%d ERROR lines, want 1 with the cause: %s", n, buf.String())
 	}
-	_, err = svc.Refresh(h.ctx, "garbage")
+	_, err = svc.EndUsers.Refresh(h.ctx, "garbage")
 	if err == nil || application.Logged(err) {
 		t.Fatalf("a refusal (%v) must not be marked as logged", err)
 	}

@@ -13,7 +13,7 @@ import (
 // Logout ends the session of the presented access token: its refresh tokens
 // stop working, and so does the access token (at once on this instance).
 // Errors: KindAccessTokenRequired, KindTokenInvalid, KindLogoutFailed.
-func (s *Service) Logout(ctx context.Context, accessToken string) error {
+func (s *core) Logout(ctx context.Context, accessToken string) error {
 	return s.LogoutDevice(ctx, accessToken, "")
 }
 
@@ -24,7 +24,7 @@ func (s *Service) Logout(ctx context.Context, accessToken string) error {
 // anything but printable ASCII fails with KindLogoutFailed and ends nothing.
 // It is VerifyAccessToken then LogoutSession, logged and audited as one
 // logout attempt (a refused token too).
-func (s *Service) LogoutDevice(ctx context.Context, accessToken, deviceID string) (err error) {
+func (s *core) LogoutDevice(ctx context.Context, accessToken, deviceID string) (err error) {
 	var p domain.Principal
 	defer func() { err = s.logoutOutcome(ctx, p, deviceID, err) }()
 	p, err = s.VerifyAccessToken(ctx, accessToken)
@@ -38,13 +38,13 @@ func (s *Service) LogoutDevice(ctx context.Context, accessToken, deviceID string
 // already (VerifyAccessToken, or httpapi's RequireAccessToken middleware):
 // like UserInfo and DeleteAccount, it takes the principal, not the token.
 // Errors: KindLogoutFailed.
-func (s *Service) LogoutSession(ctx context.Context, p domain.Principal, deviceID string) (err error) {
+func (s *core) LogoutSession(ctx context.Context, p domain.Principal, deviceID string) (err error) {
 	defer func() { err = s.logoutOutcome(ctx, p, deviceID, err) }()
 	return s.endSession(ctx, p, deviceID)
 }
 
 // logoutOutcome logs and audits one logout attempt.
-func (s *Service) logoutOutcome(ctx context.Context, p domain.Principal, deviceID string, err error) error {
+func (s *core) logoutOutcome(ctx context.Context, p domain.Principal, deviceID string, err error) error {
 	err = s.logOutcome(ctx, "logout", err, slog.Bool("deviceGiven", deviceID != ""))
 	s.record(ctx, AuditEvent{Event: AuditLogout, Outcome: domain.KindOf(err), UserDomain: p.UserDomain, AppID: p.AppID, UID: p.UID,
 		DeviceGiven: deviceID != ""})
@@ -52,7 +52,7 @@ func (s *Service) logoutOutcome(ctx context.Context, p domain.Principal, deviceI
 }
 
 // endSession is the logout of a verified principal.
-func (s *Service) endSession(ctx context.Context, p domain.Principal, deviceID string) error {
+func (s *core) endSession(ctx context.Context, p domain.Principal, deviceID string) error {
 	if err := domain.CheckDeviceID(deviceID); err != nil {
 		return err
 	}
@@ -91,9 +91,9 @@ const logoutListenerTimeout = 30 * time.Second
 // carries the request's values but not its cancellation, with a 30 s
 // deadline. A panic in a listener is recovered and logged. Delivery is at
 // most once: a process that stops before a listener ran loses that call
-// (WaitLogoutListeners lets a host drain them at shutdown). Register before
+// (the module's Stop waits for the calls in flight, within its deadline). Register before
 // serving; it is safe to call at any time.
-func (s *Service) OnLogout(listener func(context.Context, LogoutEvent)) {
+func (s *core) OnLogout(listener func(context.Context, LogoutEvent)) {
 	if listener == nil {
 		return
 	}
@@ -103,9 +103,9 @@ func (s *Service) OnLogout(listener func(context.Context, LogoutEvent)) {
 }
 
 // WaitLogoutListeners waits for the logout listeners already started.
-func (s *Service) WaitLogoutListeners() { s.logoutWG.Wait() }
+func (s *core) WaitLogoutListeners() { s.logoutWG.Wait() }
 
-func (s *Service) announceLogout(ctx context.Context, e LogoutEvent) {
+func (s *core) announceLogout(ctx context.Context, e LogoutEvent) {
 	s.logoutMu.RLock()
 	ls := append([]func(context.Context, LogoutEvent){}, s.logoutListeners...)
 	s.logoutMu.RUnlock()
@@ -123,7 +123,7 @@ func (s *Service) announceLogout(ctx context.Context, e LogoutEvent) {
 	}()
 }
 
-func (s *Service) callLogoutListener(ctx context.Context, i int, l func(context.Context, LogoutEvent), e LogoutEvent) {
+func (s *core) callLogoutListener(ctx context.Context, i int, l func(context.Context, LogoutEvent), e LogoutEvent) {
 	defer func() {
 		if v := recover(); v != nil {
 			s.log.ErrorContext(ctx, "logout listener panicked", slog.Int("listener", i), slog.String("uid", e.UID),

@@ -18,7 +18,7 @@ const (
 // (through the facade, as the CLI does).
 func withMiniProgram(h *harness) {
 	h.t.Helper()
-	must(h.t, h.svc.PutMiniProgram(h.ctx, tenant, miniID, miniSecret))
+	must(h.t, h.svc.Operators.PutMiniProgram(h.ctx, tenant, miniID, miniSecret))
 }
 
 func miniSigned(appID, jsCode string) application.WeChatMiniProgramLogin {
@@ -33,12 +33,12 @@ func TestMiniProgramLoginUsesJSCode2Session(t *testing.T) {
 	h := newHarness(t)
 	withMiniProgram(h)
 	h.wechat.codes["js-alice"] = person{openID: "om-alice", unionID: "u-alice"}
-	oa, err := h.svc.LoginWithWeChatOfficialAccount(h.ctx, signed(appID, "code-alice"))
+	oa, err := h.svc.EndUsers.LoginWithWeChatOfficialAccount(h.ctx, signed(appID, "code-alice"))
 	must(t, err)
 	if h.wechat.JSCalls() != 0 {
 		t.Fatal("the official account login used jscode2session")
 	}
-	mp, err := h.svc.LoginWithWeChatMiniProgram(h.ctx, miniSigned(miniID, "js-alice"))
+	mp, err := h.svc.EndUsers.LoginWithWeChatMiniProgram(h.ctx, miniSigned(miniID, "js-alice"))
 	must(t, err)
 	if h.wechat.JSCalls() != 1 || h.wechat.secrets[len(h.wechat.secrets)-1] != miniSecret {
 		t.Fatalf("jscode2session calls %d, secrets %v", h.wechat.JSCalls(), h.wechat.secrets)
@@ -55,26 +55,26 @@ func TestAppKindsAreNotInterchangeable(t *testing.T) {
 	h := newHarness(t)
 	withMiniProgram(h)
 	h.wechat.codes["js-alice"] = person{openID: "om-alice"}
-	if _, err := h.svc.LoginWithWeChatMiniProgram(h.ctx, miniSigned(appID, "js-alice")); !domain.IsKind(err, domain.KindMiniProgramMissing) {
+	if _, err := h.svc.EndUsers.LoginWithWeChatMiniProgram(h.ctx, miniSigned(appID, "js-alice")); !domain.IsKind(err, domain.KindMiniProgramMissing) {
 		t.Fatalf("an official account's appId at the mini program login: %v", err)
 	}
-	if _, err := h.svc.LoginWithWeChatOfficialAccount(h.ctx, signed(miniID, "code-alice")); !domain.IsKind(err, domain.KindOfficialAccountMissing) {
+	if _, err := h.svc.EndUsers.LoginWithWeChatOfficialAccount(h.ctx, signed(miniID, "code-alice")); !domain.IsKind(err, domain.KindOfficialAccountMissing) {
 		t.Fatalf("a mini program's appId at the official account login: %v", err)
 	}
-	if _, err := h.svc.LoginWithWeChatMiniProgram(h.ctx, miniSigned("wx bad", "js-alice")); !domain.IsKind(err, domain.KindMiniProgramMissing) {
+	if _, err := h.svc.EndUsers.LoginWithWeChatMiniProgram(h.ctx, miniSigned("wx bad", "js-alice")); !domain.IsKind(err, domain.KindMiniProgramMissing) {
 		t.Fatalf("an impossible appId: %v", err)
 	}
 	if h.wechat.Calls() != 0 {
 		t.Fatalf("WeChat was called %d times", h.wechat.Calls())
 	}
-	if err := h.svc.PutMiniProgram(h.ctx, tenant, appID, "s"); !domain.IsKind(err, domain.KindInvalid) {
+	if err := h.svc.Operators.PutMiniProgram(h.ctx, tenant, appID, "s"); !domain.IsKind(err, domain.KindInvalid) {
 		t.Fatalf("PutMiniProgram(an official account's appId): %v", err)
 	}
-	if err := h.svc.PutOfficialAccount(h.ctx, disabledTenant, miniID, "s"); !domain.IsKind(err, domain.KindInvalid) {
+	if err := h.svc.Operators.PutOfficialAccount(h.ctx, disabledTenant, miniID, "s"); !domain.IsKind(err, domain.KindInvalid) {
 		t.Fatalf("PutOfficialAccount(a mini program's appId, another user domain): %v", err)
 	}
 	in := miniSigned(miniID, "")
-	if _, err := h.svc.LoginWithWeChatMiniProgram(h.ctx, in); !domain.IsKind(err, domain.KindCodeRequired) {
+	if _, err := h.svc.EndUsers.LoginWithWeChatMiniProgram(h.ctx, in); !domain.IsKind(err, domain.KindCodeRequired) {
 		t.Fatalf("no jsCode: %v", err)
 	}
 }
@@ -88,16 +88,16 @@ func TestMiniProgramLookupIsCached(t *testing.T) {
 	h.wechat.codes["js-1"] = person{openID: "om-alice"}
 	h.wechat.codes["js-2"] = person{openID: "om-alice"}
 	h.wechat.codes["js-3"] = person{openID: "om-alice"}
-	_, err := h.svc.LoginWithWeChatMiniProgram(h.ctx, miniSigned(miniID, "js-1"))
+	_, err := h.svc.EndUsers.LoginWithWeChatMiniProgram(h.ctx, miniSigned(miniID, "js-1"))
 	must(t, err)
 	lookups := h.store.calls("WeChatApp")
-	_, err = h.svc.LoginWithWeChatMiniProgram(h.ctx, miniSigned(miniID, "js-2"))
+	_, err = h.svc.EndUsers.LoginWithWeChatMiniProgram(h.ctx, miniSigned(miniID, "js-2"))
 	must(t, err)
 	if n := h.store.calls("WeChatApp") - lookups; n != 0 {
 		t.Fatalf("a second login within the TTL looked the mini program up %d times", n)
 	}
-	must(t, h.svc.PutMiniProgram(h.ctx, tenant, miniID, "a-new-secret"))
-	_, err = h.svc.LoginWithWeChatMiniProgram(h.ctx, miniSigned(miniID, "js-3"))
+	must(t, h.svc.Operators.PutMiniProgram(h.ctx, tenant, miniID, "a-new-secret"))
+	_, err = h.svc.EndUsers.LoginWithWeChatMiniProgram(h.ctx, miniSigned(miniID, "js-3"))
 	must(t, err)
 	if got := h.wechat.secrets[len(h.wechat.secrets)-1]; got != "a-new-secret" {
 		t.Fatalf("after PutMiniProgram the login used secret %q", got)
@@ -118,20 +118,20 @@ func TestMiniProgramLoginHasTheLimits(t *testing.T) {
 	bad := miniSigned(miniID, "js-alice")
 	bad.Signature = domain.LoginSignature(miniID, "js-alice", "not-the-secret")
 	for range 2 {
-		if _, err := svc.LoginWithWeChatMiniProgram(ctx, bad); !domain.IsKind(err, domain.KindSignatureInvalid) {
+		if _, err := svc.EndUsers.LoginWithWeChatMiniProgram(ctx, bad); !domain.IsKind(err, domain.KindSignatureInvalid) {
 			t.Fatalf("want signature_invalid, got %v", err)
 		}
 	}
-	if _, err := svc.LoginWithWeChatMiniProgram(ctx, miniSigned(miniID, "js-alice")); !domain.IsKind(err, domain.KindClientBlocked) || len(*calls) != 1 {
+	if _, err := svc.EndUsers.LoginWithWeChatMiniProgram(ctx, miniSigned(miniID, "js-alice")); !domain.IsKind(err, domain.KindClientBlocked) || len(*calls) != 1 {
 		t.Fatalf("locked out after 2 failures: %v (%d lockouts)", err, len(*calls))
 	}
 
 	h.clock.Advance(20 * time.Second) // 08:00:20
-	if _, err := svc.LoginWithWeChatMiniProgram(h.ctx, miniSigned(miniID, "js-quota")); !domain.IsKind(err, domain.KindWeChatRejected) {
+	if _, err := svc.EndUsers.LoginWithWeChatMiniProgram(h.ctx, miniSigned(miniID, "js-quota")); !domain.IsKind(err, domain.KindWeChatRejected) {
 		t.Fatalf("WeChat's own 45011: %v", err)
 	}
 	before := h.wechat.Calls()
-	_, err := svc.LoginWithWeChatMiniProgram(h.ctx, miniSigned(miniID, "js-alice"))
+	_, err := svc.EndUsers.LoginWithWeChatMiniProgram(h.ctx, miniSigned(miniID, "js-alice"))
 	if !domain.IsKind(err, domain.KindWeChatUnavailable) || domain.DetailOf(err) != `{"reason":"rateLimited"}` || domain.RetryAfterOf(err) <= 0 {
 		t.Fatalf("cooling down (or capped): want wechat_unavailable rateLimited, got %v", err)
 	}
@@ -139,12 +139,12 @@ func TestMiniProgramLoginHasTheLimits(t *testing.T) {
 		t.Fatal("a refused exchange reached WeChat")
 	}
 	h.clock.Advance(40 * time.Second) // the next minute; the cap's second has passed too
-	if _, err := svc.LoginWithWeChatMiniProgram(h.ctx, miniSigned(miniID, "js-alice")); err != nil {
+	if _, err := svc.EndUsers.LoginWithWeChatMiniProgram(h.ctx, miniSigned(miniID, "js-alice")); err != nil {
 		t.Fatalf("after the cool-down: %v", err)
 	}
 	// The cap: one exchange a second for (user domain, mini program).
 	h.wechat.codes["js-alice-2"] = person{openID: "om-alice"}
-	_, err = svc.LoginWithWeChatMiniProgram(h.ctx, miniSigned(miniID, "js-alice-2"))
+	_, err = svc.EndUsers.LoginWithWeChatMiniProgram(h.ctx, miniSigned(miniID, "js-alice-2"))
 	if !domain.IsKind(err, domain.KindWeChatUnavailable) || domain.DetailOf(err) != `{"reason":"rateLimited"}` {
 		t.Fatalf("over the exchange cap: %v", err)
 	}

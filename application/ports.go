@@ -8,7 +8,7 @@ import (
 )
 
 // The ports of the service, declared by the code that uses them, all passed
-// in Deps (NewService):
+// in Deps (New):
 //
 //	stores (this file)          UserDomainRepository, OfficialAccountRepository (= WeChatAppRepository),
 //	                            DataCenterRepository, UserRepository (with AccountDeletionRepository),
@@ -218,8 +218,8 @@ type SessionRepository interface {
 }
 
 // IPUnblockRepository stores the operators' requests to lift the lockouts of
-// a client IP (Service.UnblockIP), which every serving instance applies to
-// the lockouts it holds in memory (Service.SyncIPUnblocks, from Run's sync
+// a client IP (Operators.UnblockIP), which every serving instance applies to
+// the lockouts it holds in memory (Machinery.SyncIPUnblocks, from Run's sync
 // loop). The login never calls it.
 type IPUnblockRepository interface {
 	// AddIPUnblock stores a request to unblock ip (a LimitKey, at most 64

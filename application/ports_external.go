@@ -113,7 +113,7 @@ var Allow = Decision{Allowed: true}
 
 // LockoutLifter lifts the lockouts a Limiter holds in this process's memory
 // (without Redis, all of them; with Redis, those it took while Redis
-// failed), for the unblock requests of the operators (Service.UnblockIP,
+// failed), for the unblock requests of the operators (Operators.UnblockIP,
 // SyncIPUnblocks).
 type LockoutLifter interface {
 	// LiftLockouts lifts every lockout and failure count of ip (a LimitKey),
@@ -139,4 +139,34 @@ type AuditReader interface {
 	// UserAuditRecords lists at most limit records of uid in userDomain,
 	// oldest first, as stored (openids as their keyed hashes).
 	UserAuditRecords(ctx context.Context, userDomain, uid string, limit int) ([]AuditRecord, error)
+}
+
+// AuditLister lists the audit trail for operators (`enduser audit`).
+type AuditLister interface {
+	// AuditEvents lists the records q selects, newest first.
+	AuditEvents(ctx context.Context, q AuditQuery) ([]AuditEntry, error)
+}
+
+// SharedLockouts are the lockouts held where every instance reads them
+// (Redis), which an operator's unblock lifts at once.
+type SharedLockouts interface {
+	// Shared reports whether there is such a store (false: every instance
+	// holds its lockouts in memory, lifted within a sync interval).
+	Shared() bool
+	// Unblock lifts every lockout of ip (whatever the user domain) in this
+	// process's memory and in the shared store, and returns how many it
+	// lifted.
+	Unblock(ctx context.Context, ip string) (int, error)
+}
+
+// SecretResealer seals the stored secrets again under the primary master key
+// (an operator's master key rotation).
+type SecretResealer interface {
+	// ReencryptSecrets seals every stored secret not under the primary key
+	// under it, batch rows per statement, column by column; progress (nil:
+	// none) is told each column's totals after each batch.
+	ReencryptSecrets(ctx context.Context, batch int, progress func(ReencryptProgress)) ([]ReencryptProgress, error)
+	// SecretsNotUnderPrimary counts, per "table.column", the values still
+	// sealed under another key.
+	SecretsNotUnderPrimary(ctx context.Context) (map[string]int64, error)
 }

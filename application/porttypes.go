@@ -133,3 +133,43 @@ type IPUnblock struct {
 	IP          string
 	RequestedAt time.Time
 }
+
+// AuditQuery selects audit records (AuditLister).
+type AuditQuery struct {
+	UserDomain string
+	UID        string // "": every user
+	Since      time.Time
+	Limit      int
+}
+
+// AuditEntry is one stored audit record as `enduser audit` lists it (the
+// values a record does not have are left out of its JSON; a user export's
+// AuditRecord keeps them as null).
+type AuditEntry struct {
+	Time          time.Time `json:"time"`
+	Event         string    `json:"event"`
+	Code          int       `json:"code"`
+	WeChatErrcode *int      `json:"wechatErrcode,omitempty"`
+	UserDomain    string    `json:"userDomain"`
+	AppID         string    `json:"appId"`
+	AppKind       string    `json:"appKind,omitempty"`
+	UID           string    `json:"uid"`
+	OpenIDHash    string    `json:"openidHash"`
+	ClientIP      string    `json:"clientIp"`
+	UserAgent     string    `json:"userAgent"`
+	RequestID     string    `json:"requestId"`
+	Detail        string    `json:"detail,omitempty"`
+	// DeviceGiven, on logouts only, is whether the logout named a push device.
+	DeviceGiven *bool `json:"deviceGiven,omitempty"`
+}
+
+// ReencryptProgress is what a re-encryption did to one column.
+type ReencryptProgress struct {
+	// Column is "table.column".
+	Column string
+	// Rewritten counts the values now sealed under the primary key that were
+	// not; Skipped the values a concurrent writer changed (or deleted) between the read
+	// and the write (the writer's value stands; a later pass or the final
+	// count sees it).
+	Rewritten, Skipped int64
+}

@@ -14,10 +14,10 @@ func TestSetUserInfoChangesOnlyWhatIsSent(t *testing.T) {
 	h := newHarness(t)
 	res := h.login(signed(appID, "code-alice"))
 	tok := res.Tokens.Access.Value
-	must(t, h.svc.SetUserInfo(h.ctx, tok, map[string]string{"nikeName": "阿丽丝", "sex": "1", "city": "杭州", "timezone": "8"}))
-	must(t, h.svc.SetUserInfo(h.ctx, tok, map[string]string{"city": "", "remark": "hi"}))
+	must(t, h.svc.EndUsers.SetUserInfo(h.ctx, tok, map[string]string{"nikeName": "阿丽丝", "sex": "1", "city": "杭州", "timezone": "8"}))
+	must(t, h.svc.EndUsers.SetUserInfo(h.ctx, tok, map[string]string{"city": "", "remark": "hi"}))
 	p := h.verify(tok)
-	info, err := h.svc.UserInfo(h.ctx, p)
+	info, err := h.svc.EndUsers.UserInfo(h.ctx, p)
 	must(t, err)
 	got := info.Profile
 	if got.NikeName != "阿丽丝" || got.City != "" || got.Remark != "hi" || got.Sex == nil || *got.Sex != 1 ||
@@ -29,11 +29,11 @@ func TestSetUserInfoChangesOnlyWhatIsSent(t *testing.T) {
 func TestSetUserInfoCodes(t *testing.T) {
 	h := newHarness(t)
 	res := h.login(signed(appID, "code-alice"))
-	wantKind(t, "no token", h.svc.SetUserInfo(h.ctx, "", nil), domain.KindAccessTokenRequired)
-	wantKind(t, "bad token", h.svc.SetUserInfo(h.ctx, "Bearer x.y.z", nil), domain.KindTokenInvalid)
-	wantKind(t, "sex", h.svc.SetUserInfo(h.ctx, res.Tokens.Access.Value, map[string]string{"sex": "7"}), domain.KindSexInvalid)
+	wantKind(t, "no token", h.svc.EndUsers.SetUserInfo(h.ctx, "", nil), domain.KindAccessTokenRequired)
+	wantKind(t, "bad token", h.svc.EndUsers.SetUserInfo(h.ctx, "Bearer x.y.z", nil), domain.KindTokenInvalid)
+	wantKind(t, "sex", h.svc.EndUsers.SetUserInfo(h.ctx, res.Tokens.Access.Value, map[string]string{"sex": "7"}), domain.KindSexInvalid)
 	h.store.failOn("UpdateUserProfile")
-	err := h.svc.SetUserInfo(h.ctx, res.Tokens.Access.Value, map[string]string{"nikeName": "x"})
+	err := h.svc.EndUsers.SetUserInfo(h.ctx, res.Tokens.Access.Value, map[string]string{"nikeName": "x"})
 	wantInternal(t, "store failure", err, domain.KindProfileSaveFailed)
 }
 
@@ -47,17 +47,17 @@ func TestLogoutDeviceAnnouncesToListeners(t *testing.T) {
 func testLogoutDeviceAnnouncesToListeners(t *testing.T) {
 	h := newHarness(t)
 	got := make(chan application.LogoutEvent, 2)
-	h.svc.OnLogout(func(context.Context, application.LogoutEvent) { panic("a broken push module") })
-	h.svc.OnLogout(func(_ context.Context, e application.LogoutEvent) { got <- e })
+	h.svc.Auth.OnLogout(func(context.Context, application.LogoutEvent) { panic("a broken push module") })
+	h.svc.Auth.OnLogout(func(_ context.Context, e application.LogoutEvent) { got <- e })
 	res := h.login(signed(appID, "code-alice"))
 	p := h.verify(res.Tokens.Access.Value)
 
 	long := strings.Repeat("a", domain.MaxDeviceIDLength+1)
-	wantKind(t, "over-long deviceId", h.svc.LogoutDevice(h.ctx, res.Tokens.Access.Value, long), domain.KindLogoutFailed)
-	wantKind(t, "deviceId with a space", h.svc.LogoutDevice(h.ctx, res.Tokens.Access.Value, "a b"), domain.KindLogoutFailed)
+	wantKind(t, "over-long deviceId", h.svc.EndUsers.LogoutDevice(h.ctx, res.Tokens.Access.Value, long), domain.KindLogoutFailed)
+	wantKind(t, "deviceId with a space", h.svc.EndUsers.LogoutDevice(h.ctx, res.Tokens.Access.Value, "a b"), domain.KindLogoutFailed)
 	h.verify(res.Tokens.Access.Value) // a refused deviceId ends nothing
 
-	must(t, h.svc.LogoutDevice(h.ctx, res.Tokens.Access.Value, "fcm:APA91b-token_1"))
+	must(t, h.svc.EndUsers.LogoutDevice(h.ctx, res.Tokens.Access.Value, "fcm:APA91b-token_1"))
 	synctest.Wait()
 	select {
 	case e := <-got:
@@ -70,8 +70,8 @@ func testLogoutDeviceAnnouncesToListeners(t *testing.T) {
 	if d := h.store.LogoutDevice(p.SessionID); d != "fcm:APA91b-token_1" {
 		t.Fatalf("stored device = %q", d)
 	}
-	wantKind(t, "logout again", h.svc.LogoutDevice(h.ctx, res.Tokens.Access.Value, "other"), domain.KindTokenInvalid)
-	h.svc.WaitLogoutListeners()
+	wantKind(t, "logout again", h.svc.EndUsers.LogoutDevice(h.ctx, res.Tokens.Access.Value, "other"), domain.KindTokenInvalid)
+	h.svc.Machinery.WaitLogoutListeners()
 	if len(got) != 0 {
 		t.Fatalf("a second event: %+v", <-got)
 	}

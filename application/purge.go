@@ -29,7 +29,7 @@ const (
 // access tokens may still verify, and a revoked session's row is what tells
 // other instances (and a starting one, which loads the revocations of that
 // window) that it must not.
-func (s *Service) PurgeHorizon() time.Duration {
+func (s *core) PurgeHorizon() time.Duration {
 	return s.cfg.AccessTokenTTL + TokenLeewayBound + syncOverlap
 }
 
@@ -39,7 +39,7 @@ func (s *Service) PurgeHorizon() time.Duration {
 // examined 100,000 sessions (the next round goes on from there), or another
 // instance turns out to hold the purge lease. It returns how many it deleted. Run calls it every
 // SessionPurgeInterval; one instance at a time purges.
-func (s *Service) PurgeSessions(ctx context.Context) (int, error) {
+func (s *core) PurgeSessions(ctx context.Context) (int, error) {
 	total, swept := 0, 0
 	for {
 		now := s.clock.Now()
@@ -76,7 +76,7 @@ func (s *Service) PurgeSessions(ctx context.Context) (int, error) {
 // lifetime (plus the purge horizon, which covers the access tokens' lifetime)
 // none of them can be alive, nor any of their access tokens. A disabled
 // user's row stays until enabled.
-func (s *Service) purgeScopeRevocations(ctx context.Context, now time.Time) error {
+func (s *core) purgeScopeRevocations(ctx context.Context, now time.Time) error {
 	cutoff := now.Add(-s.cfg.SessionMaxLifetime - s.PurgeHorizon())
 	for {
 		n, err := s.sessions.PurgeScopeRevocations(ctx, cutoff, purgeBatch)
@@ -89,7 +89,7 @@ func (s *Service) purgeScopeRevocations(ctx context.Context, now time.Time) erro
 	}
 }
 
-func (s *Service) purgeLease() time.Duration {
+func (s *core) purgeLease() time.Duration {
 	if s.cfg.SessionPurgeInterval > 0 {
 		return s.cfg.SessionPurgeInterval + time.Minute
 	}
@@ -97,7 +97,7 @@ func (s *Service) purgeLease() time.Duration {
 }
 
 // runPurge purges every SessionPurgeInterval until ctx ends.
-func (s *Service) runPurge(ctx context.Context) {
+func (s *core) runPurge(ctx context.Context) {
 	t := time.NewTicker(s.cfg.SessionPurgeInterval)
 	defer t.Stop()
 	for {

@@ -21,9 +21,9 @@ func (h *harness) sessionExists(id domain.SessionID) bool {
 	return err == nil
 }
 
-func (h *harness) purge(svc *application.Service, want int) {
+func (h *harness) purge(svc application.Facades, want int) {
 	h.t.Helper()
-	n, err := svc.PurgeSessions(h.ctx)
+	n, err := svc.Machinery.PurgeSessions(h.ctx)
 	must(h.t, err)
 	if n != want {
 		h.t.Fatalf("PurgeSessions at %v deleted %d sessions, want %d", h.clock.Now(), n, want)
@@ -37,22 +37,22 @@ func (h *harness) purge(svc *application.Service, want int) {
 // sliding refresh expiry has passed goes one horizon later.
 func TestPurgeKeepsTheRevocationHorizon(t *testing.T) {
 	h := newHarness(t)
-	horizon := h.svc.PurgeHorizon()
+	horizon := h.svc.Machinery.PurgeHorizon()
 	if want := h.cfg.AccessTokenTTL + application.TokenLeewayBound + time.Minute; horizon != want {
 		t.Fatalf("PurgeHorizon = %v, want %v", horizon, want)
 	}
 	alice := h.login(signed(appID, "code-alice"))
 	bob := h.login(signed(appID, "code-bob"))
 	aliceSID, bobSID := h.verify(alice.Tokens.Access.Value).SessionID, h.verify(bob.Tokens.Access.Value).SessionID
-	must(t, h.svc.Logout(h.ctx, alice.Tokens.Access.Value))
+	must(t, h.svc.EndUsers.Logout(h.ctx, alice.Tokens.Access.Value))
 
 	// Just before its token expires, a fresh instance still learns of the
 	// revocation: the purge has kept the row.
 	h.clock.Advance(h.cfg.AccessTokenTTL - time.Second)
 	h.purge(h.svc, 0)
 	fresh := h.newService()
-	must(t, fresh.SyncRevocations(h.ctx))
-	if _, err := fresh.VerifyAccessToken(h.ctx, alice.Tokens.Access.Value); !domain.IsKind(err, domain.KindTokenInvalid) {
+	must(t, fresh.Machinery.SyncRevocations(h.ctx))
+	if _, err := fresh.Auth.VerifyAccessToken(h.ctx, alice.Tokens.Access.Value); !domain.IsKind(err, domain.KindTokenInvalid) {
 		t.Fatalf("a fresh instance accepts the token of a revoked session: %v", err)
 	}
 
@@ -86,8 +86,8 @@ func TestPurgeOneInstanceAtATime(t *testing.T) {
 	h := newHarness(t)
 	res := h.login(signed(appID, "code-alice"))
 	sid := h.verify(res.Tokens.Access.Value).SessionID
-	must(t, h.svc.Logout(h.ctx, res.Tokens.Access.Value))
-	h.clock.Advance(h.svc.PurgeHorizon() + time.Second)
+	must(t, h.svc.EndUsers.Logout(h.ctx, res.Tokens.Access.Value))
+	h.clock.Advance(h.svc.Machinery.PurgeHorizon() + time.Second)
 
 	now := h.clock.Now()
 	b, err := h.store.PurgeSessions(h.ctx, application.SessionPurge{Holder: "another instance", Now: now, LeaseUntil: now.Add(time.Hour),
@@ -124,12 +124,12 @@ func TestRunPurgesInTheBackground(t *testing.T) {
 			})
 			res := h.login(signed(appID, "code-alice"))
 			sid := h.verify(res.Tokens.Access.Value).SessionID
-			must(t, h.svc.Logout(h.ctx, res.Tokens.Access.Value))
-			h.clock.Advance(h.svc.PurgeHorizon() + time.Second)
+			must(t, h.svc.EndUsers.Logout(h.ctx, res.Tokens.Access.Value))
+			h.clock.Advance(h.svc.Machinery.PurgeHorizon() + time.Second)
 
 			ctx, cancel := context.WithCancel(h.ctx)
 			done := make(chan error, 1)
-			go func() { done <- h.svc.Run(ctx) }()
+			go func() { done <- h.svc.Machinery.Run(ctx) }()
 			if interval > 0 {
 				time.Sleep(interval)
 				synctest.Wait()
@@ -140,7 +140,7 @@ func TestRunPurgesInTheBackground(t *testing.T) {
 				// An hour of Run's revocation syncs (every second: longer than
 				// the default purge interval, 10m), then the session is still
 				// there.
-				must(t, h.svc.SyncRevocations(h.ctx))
+				must(t, h.svc.Machinery.SyncRevocations(h.ctx))
 				time.Sleep(time.Hour)
 				synctest.Wait()
 				if !h.sessionExists(sid) {
@@ -192,15 +192,15 @@ func TestPurgeRoundEnds(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s := &scriptedPurge{faultyStore: h.store, batches: tt.batches}
-			svc := application.NewService(h.cfg, application.Deps{Clock: h.clock, WeChat: h.wechat, Domains: s, Apps: s, DataCenters: s, Users: s, Sessions: s, Tokens: h.tokens})
-			n, err := svc.PurgeSessions(h.ctx)
+			svc := application.New(h.cfg, application.Deps{Clock: h.clock, WeChat: h.wechat, Domains: s, Apps: s, DataCenters: s, Users: s, Sessions: s, Tokens: h.tokens})
+			n, err := svc.Machinery.PurgeSessions(h.ctx)
 			must(t, err)
 			if n != tt.want || len(s.got) != len(tt.batches) {
 				t.Fatalf("deleted %d in %d batches, want %d in %d", n, len(s.got), tt.want, len(tt.batches))
 			}
 			now := h.clock.Now()
 			for _, p := range s.got {
-				if p.Limit != 1000 || !p.Cutoff.Equal(now.Add(-svc.PurgeHorizon())) || !p.Now.Equal(now) ||
+				if p.Limit != 1000 || !p.Cutoff.Equal(now.Add(-svc.Machinery.PurgeHorizon())) || !p.Now.Equal(now) ||
 					!p.LeaseUntil.Equal(now.Add(h.cfg.SessionPurgeInterval+time.Minute)) || p.Holder == "" {
 					t.Fatalf("batch request %+v", p)
 				}
@@ -208,8 +208,8 @@ func TestPurgeRoundEnds(t *testing.T) {
 		})
 	}
 	s := &scriptedPurge{faultyStore: h.store}
-	svc := application.NewService(h.cfg, application.Deps{Clock: h.clock, WeChat: h.wechat, Domains: s, Apps: s, DataCenters: s, Users: s, Sessions: s, Tokens: h.tokens})
-	_, err := svc.PurgeSessions(h.ctx)
+	svc := application.New(h.cfg, application.Deps{Clock: h.clock, WeChat: h.wechat, Domains: s, Apps: s, DataCenters: s, Users: s, Sessions: s, Tokens: h.tokens})
+	_, err := svc.Machinery.PurgeSessions(h.ctx)
 	wantInternal(t, "PurgeSessions", err, domain.KindInternal)
 }
 

@@ -22,7 +22,7 @@ import (
 // is checked in memory against its master key and spent with one statement:
 // one database round trip. A version-1 token needs its session's stored key
 // first: two. Each session's children keep its version.
-func (s *Service) Refresh(ctx context.Context, refreshToken string) (pair domain.TokenPair, err error) {
+func (s *core) Refresh(ctx context.Context, refreshToken string) (pair domain.TokenPair, err error) {
 	defer func() { err = s.logOutcome(ctx, "token.refresh", err) }()
 	if domain.StripBearer(refreshToken) == "" {
 		return pair, domain.E(domain.KindRefreshTokenRequired)
@@ -72,7 +72,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (pair domain
 
 // refreshV1 refreshes a version-1 token: the session's own key is read
 // before the token can be checked and spent.
-func (s *Service) refreshV1(ctx context.Context, presented domain.PresentedRefreshToken) (domain.TokenPair, error) {
+func (s *core) refreshV1(ctx context.Context, presented domain.PresentedRefreshToken) (domain.TokenPair, error) {
 	sess, err := s.sessions.SessionByID(ctx, presented.SessionID)
 	if err != nil {
 		return domain.TokenPair{}, internalUnless(err, domain.KindTokenInvalid, domain.KindUserDisabled)
@@ -104,7 +104,7 @@ func (s *Service) refreshV1(ctx context.Context, presented domain.PresentedRefre
 // refreshSpent decides on a verified token that was not spent by this
 // refresh: the session's current child (a duplicate or a lost race), a
 // reuse (the session is revoked) or a refusal.
-func (s *Service) refreshSpent(ctx context.Context, sess domain.Session, presented domain.PresentedRefreshToken, now time.Time,
+func (s *core) refreshSpent(ctx context.Context, sess domain.Session, presented domain.PresentedRefreshToken, now time.Time,
 	lostRace bool) (pair domain.TokenPair, err error) {
 	isParent := presented.Counter == sess.Counter()-1
 	switch {

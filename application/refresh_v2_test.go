@@ -31,7 +31,7 @@ func TestLoginStartsVersion2Sessions(t *testing.T) {
 		t.Errorf("a version-2 session stores a refresh key of %d bytes", len(sess.RefreshKey()))
 	}
 	// Another instance, which loads the same master key, refreshes it; the children stay version 2.
-	child, err := h.newService().Refresh(h.ctx, res.Tokens.Refresh.Value)
+	child, err := h.newService().EndUsers.Refresh(h.ctx, res.Tokens.Refresh.Value)
 	must(t, err)
 	if c := tokenVersion(t, child.Refresh.Value); c.Version != domain.RefreshTokenV2 || c.MasterKeyID != 1 || c.Counter != 2 {
 		t.Errorf("child: version %d, master key %d, counter %d; want 2, 1, 2", c.Version, c.MasterKeyID, c.Counter)
@@ -46,7 +46,7 @@ func TestFirstStartsStoreOneRefreshMasterKey(t *testing.T) {
 	for i := range tokens {
 		svc := h.newService()
 		wg.Go(func() {
-			res, err := svc.LoginWithWeChatOfficialAccount(h.ctx, signed(appID, "code-alice"))
+			res, err := svc.EndUsers.LoginWithWeChatOfficialAccount(h.ctx, signed(appID, "code-alice"))
 			if err != nil {
 				t.Errorf("login: %v", err)
 				return
@@ -89,9 +89,9 @@ func TestVersion1SessionsKeepWorking(t *testing.T) {
 	}
 	grandchild := h.refresh(child.Refresh.Value)
 	h.clock.Advance(h.cfg.RefreshReuseGrace + time.Second)
-	_, err := h.svc.Refresh(h.ctx, child.Refresh.Value)
+	_, err := h.svc.EndUsers.Refresh(h.ctx, child.Refresh.Value)
 	wantKind(t, "v1 reuse after the grace window", err, domain.KindTokenInvalid)
-	_, err = h.svc.Refresh(h.ctx, grandchild.Refresh.Value)
+	_, err = h.svc.EndUsers.Refresh(h.ctx, grandchild.Refresh.Value)
 	wantKind(t, "the newest v1 token after a detected reuse", err, domain.KindTokenInvalid)
 }
 
@@ -107,7 +107,7 @@ func TestVersion2TokenOfAnUnknownOrWrongMasterKeyIsInvalid(t *testing.T) {
 	} {
 		forged := domain.NewSessionV2(res.UID, d.ID(), d.Name(), appID, h.clock.Now(), time.Hour, 2*time.Hour, mk)
 		must(t, h.store.InsertSession(h.ctx, forged)) // even a stored session: the token's key is not ours
-		_, err := h.svc.Refresh(h.ctx, forged.RefreshToken().Value)
+		_, err := h.svc.EndUsers.Refresh(h.ctx, forged.RefreshToken().Value)
 		wantKind(t, name, err, domain.KindTokenInvalid)
 		if got, err := h.store.SessionByID(h.ctx, forged.ID()); err != nil || got.Counter() != 1 {
 			t.Errorf("%s: the session moved to counter %d (%v)", name, got.Counter(), err)
@@ -122,14 +122,14 @@ func TestVersion2TokenOfAnUnknownOrWrongMasterKeyIsInvalid(t *testing.T) {
 		1, v1.CreatedAt(), v1.ExpiresAt(), v1.RefreshExpiresAt(), time.Time{}, time.Time{})
 	imposter, err = imposter.WithMasterKey(mk[0])
 	must(t, err)
-	_, err = h.svc.Refresh(h.ctx, imposter.RefreshToken().Value)
+	_, err = h.svc.EndUsers.Refresh(h.ctx, imposter.RefreshToken().Value)
 	wantKind(t, "a v2 token for a v1 session", err, domain.KindTokenInvalid)
 	h.refresh(res.Tokens.Refresh.Value) // none of this touched the real session
 }
 
 func TestVerifiedTokensAreCachedButRevocationStillBites(t *testing.T) {
 	h := newHarness(t)
-	must(t, h.svc.SyncRevocations(h.ctx))
+	must(t, h.svc.Machinery.SyncRevocations(h.ctx))
 	res := h.login(signed(appID, "code-alice"))
 	other := h.login(signed(appID, "code-bob"))
 	tok := res.Tokens.Access.Value
@@ -145,29 +145,29 @@ func TestVerifiedTokensAreCachedButRevocationStillBites(t *testing.T) {
 	}
 	// Another instance revokes the session: the cached token fails after the sync.
 	elsewhere := h.newService()
-	must(t, elsewhere.SyncRevocations(h.ctx))
+	must(t, elsewhere.Machinery.SyncRevocations(h.ctx))
 	h.verify(other.Tokens.Access.Value)
-	must(t, elsewhere.Logout(h.ctx, other.Tokens.Access.Value))
+	must(t, elsewhere.EndUsers.Logout(h.ctx, other.Tokens.Access.Value))
 	h.verify(other.Tokens.Access.Value) // not synced yet: within the documented bound
 	h.clock.Advance(time.Second)
-	must(t, h.svc.SyncRevocations(h.ctx))
-	_, err := h.svc.VerifyAccessToken(h.ctx, other.Tokens.Access.Value)
+	must(t, h.svc.Machinery.SyncRevocations(h.ctx))
+	_, err := h.svc.Auth.VerifyAccessToken(h.ctx, other.Tokens.Access.Value)
 	wantKind(t, "a cached token revoked elsewhere, after the sync", err, domain.KindTokenInvalid)
 	// A logout on this instance fails the cached token at once.
-	must(t, h.svc.Logout(h.ctx, tok))
-	_, err = h.svc.VerifyAccessToken(h.ctx, tok)
+	must(t, h.svc.EndUsers.Logout(h.ctx, tok))
+	_, err = h.svc.Auth.VerifyAccessToken(h.ctx, tok)
 	wantKind(t, "a cached token after its logout here", err, domain.KindTokenInvalid)
 }
 
 func TestCachedTokenExpires(t *testing.T) {
 	h := newHarness(t)
-	must(t, h.svc.SyncRevocations(h.ctx))
+	must(t, h.svc.Machinery.SyncRevocations(h.ctx))
 	res := h.login(signed(appID, "code-alice"))
 	h.verify(res.Tokens.Access.Value)
 	h.clock.Set(res.Tokens.Access.ExpiresAt)
-	must(t, h.svc.SyncRevocations(h.ctx))
+	must(t, h.svc.Machinery.SyncRevocations(h.ctx))
 	before := h.tokens.parses.Load()
-	_, err := h.svc.VerifyAccessToken(h.ctx, res.Tokens.Access.Value)
+	_, err := h.svc.Auth.VerifyAccessToken(h.ctx, res.Tokens.Access.Value)
 	wantKind(t, "a cached token at its exp", err, domain.KindTokenInvalid)
 	if h.tokens.parses.Load() == before {
 		t.Error("an expired cached token was not verified afresh")
@@ -199,7 +199,7 @@ func TestUnknownMasterKeyReloadsAtMostOncePerSecond(t *testing.T) {
 	h.clock.Advance(time.Second) // the login's load is a second old
 	loads := h.store.calls("RefreshMasterKeys")
 	for range 20 {
-		_, err := h.svc.Refresh(h.ctx, sess.RefreshToken().Value)
+		_, err := h.svc.EndUsers.Refresh(h.ctx, sess.RefreshToken().Value)
 		wantKind(t, "a token of an unknown master key", err, domain.KindTokenInvalid)
 	}
 	if n := h.store.calls("RefreshMasterKeys") - loads; n != 1 {
@@ -207,7 +207,7 @@ func TestUnknownMasterKeyReloadsAtMostOncePerSecond(t *testing.T) {
 	}
 	_, err = h.store.AddRefreshMasterKey(h.ctx, later)
 	must(t, err)
-	_, err = h.svc.Refresh(h.ctx, sess.RefreshToken().Value)
+	_, err = h.svc.EndUsers.Refresh(h.ctx, sess.RefreshToken().Value)
 	wantKind(t, "within the second, the new key is not loaded yet", err, domain.KindTokenInvalid)
 	h.clock.Advance(time.Second)
 	if child := h.refresh(sess.RefreshToken().Value); tokenVersion(t, child.Refresh.Value).MasterKeyID != 2 {

@@ -13,8 +13,8 @@ import (
 func TestRevokeSigningKey(t *testing.T) {
 	h := newHarness(t)
 	rec := &recordingAudit{}
-	h.svc.SetAuditLog(rec)
-	must(t, h.svc.SyncRevocations(h.ctx))
+	h.svc.Machinery.SetAuditLog(rec)
+	must(t, h.svc.Machinery.SyncRevocations(h.ctx))
 	tok := h.login(signed(appID, "code-alice")).Tokens.Access.Value
 	h.verify(tok)
 	before := h.tokens.parses.Load()
@@ -22,7 +22,7 @@ func TestRevokeSigningKey(t *testing.T) {
 	if n := h.tokens.parses.Load() - before; n != 0 {
 		t.Fatalf("a verified token parsed %d times again before the revocation, want 0 (cached)", n)
 	}
-	signer, err := h.svc.RevokeSigningKey(h.ctx, " kid-1 ")
+	signer, err := h.svc.Operators.RevokeSigningKey(h.ctx, " kid-1 ")
 	must(t, err)
 	if signer != "kid-2" {
 		t.Fatalf("signer after the revocation = %q", signer)
@@ -40,8 +40,8 @@ func TestRevokeSigningKey(t *testing.T) {
 	if revoked != 1 {
 		t.Fatalf("%d signing_key_revoked events, want 1", revoked)
 	}
-	_, err = h.svc.RevokeSigningKey(h.ctx, "no-such-kid")
+	_, err = h.svc.Operators.RevokeSigningKey(h.ctx, "no-such-kid")
 	wantKind(t, "an unknown kid", err, domain.KindNotFound)
-	_, err = h.svc.RevokeSigningKey(h.ctx, "  ")
+	_, err = h.svc.Operators.RevokeSigningKey(h.ctx, "  ")
 	wantKind(t, "no kid", err, domain.KindInvalid)
 }

@@ -12,9 +12,9 @@ import (
 // (in its own goroutine, so that a long purge never delays a sync); in
 // another goroutine, every ErasureInterval, it erases the accounts whose
 // deletion is due and announces the erasures (the outbox) to the
-// OnUserErased listeners; until ctx ends. The host starts it once per
-// process, next to its HTTP server.
-func (s *Service) Run(ctx context.Context) error {
+// OnUserErased listeners; until ctx ends. wire.Module.Start runs it once per
+// process, under a context of its own that Stop ends.
+func (s *core) Run(ctx context.Context) error {
 	if s.cfg.SessionPurgeInterval > 0 {
 		done := make(chan struct{})
 		defer func() { <-done }()

@@ -1,5 +1,9 @@
 // Package application holds the use cases of end-user authentication and the
-// module's public facade, Service, which other modules call in-process.
+// module's facades, one per audience, each in its own file: EndUsers (what
+// end users' clients trigger, through the HTTP adapter), Auth (what the
+// host's other modules call in-process) and Operators (what operators do,
+// through the CLI). The module's own machinery (the background loops, the
+// start-up loads) is Machinery, which only the wiring holds.
 package application
 
 import (
@@ -19,8 +23,9 @@ import (
 // "the default" (DefaultConfig, the one place the defaults are defined); a
 // setting that may be switched off has an Off field of its own.
 type Config struct {
-	// DataCenter is the code of the data center this deployment serves
-	// (DefaultConfig: CN; NewService keeps an empty one empty).
+	// DataCenter is the code of the data center this deployment serves (no
+	// default: a deployment must say which it is; wire's Start refuses an
+	// empty one, naming ENDUSER_DATA_CENTER).
 	DataCenter string
 	// AccessTokenTTL is the access token lifetime (default 2h).
 	AccessTokenTTL time.Duration
@@ -69,7 +74,6 @@ type Config struct {
 // defined.
 func DefaultConfig() Config {
 	return Config{
-		DataCenter:             "CN",
 		AccessTokenTTL:         2 * time.Hour,
 		RefreshTokenTTL:        30 * 24 * time.Hour,
 		SessionMaxLifetime:     365 * 24 * time.Hour,
@@ -85,7 +89,7 @@ func DefaultConfig() Config {
 
 // WithDefaults returns c with every zero (or negative) setting replaced by
 // its default, and the settings that are off zeroed: the effective
-// configuration (Service.Config). DataCenter and WeChatCoolDown (zero: the
+// configuration (Machinery.Config). DataCenter and WeChatCoolDown (zero: the
 // next minute) are kept as they are.
 func (c Config) WithDefaults() Config {
 	def := DefaultConfig()
@@ -124,9 +128,9 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
-// Service is the module's facade. Other modules hold a *Service and call it
-// directly; the HTTP adapter is one more caller.
-type Service struct {
+// core is the state the use cases share; the facades (EndUsers, Auth,
+// Operators) and the Machinery are views of one core.
+type core struct {
 	cfg    Config
 	clock  Clock
 	wechat WeChatOAuth
@@ -150,6 +154,10 @@ type Service struct {
 	onLockout     LockoutHook
 	unblocks      IPUnblockRepository
 	lockouts      LockoutLifter
+	shared        SharedLockouts
+	importer      UserImporter
+	auditList     AuditLister
+	secrets       SecretResealer
 	unblockSync   unblockSync
 	coolDownUntil func(time.Time) time.Time
 	refreshKeys   *refreshKeyring
@@ -197,13 +205,44 @@ type Deps struct {
 	// Lockouts lifts the lockouts held in this process's memory, for the
 	// unblock requests (nil: Run reads no unblock request).
 	Lockouts LockoutLifter
+	// SharedLockouts lifts the lockouts every instance reads (Redis) at an
+	// operator's unblock (nil: none; the serving instances lift theirs from
+	// the stored request).
+	SharedLockouts SharedLockouts
+	// Importer stores the users of Operators.ImportUsers (nil: it fails).
+	Importer UserImporter
+	// AuditList lists the audit trail for Operators.AuditEvents (nil: it
+	// fails).
+	AuditList AuditLister
+	// Secrets re-seals the stored secrets for Operators.ReencryptSecrets
+	// (nil: it fails).
+	Secrets SecretResealer
 }
 
-// NewService builds the facade from its configuration and its ports. Zero
-// settings in cfg take their defaults (Config.WithDefaults). The tenant
+// Facades are the application layer assembled on its ports: one facade per
+// audience and the machinery, all views of the same state.
+type Facades struct {
+	// EndUsers is what end users' clients trigger (the HTTP adapter calls it).
+	EndUsers *EndUsers
+	// Auth is what the host's other modules call in-process.
+	Auth *Auth
+	// Operators is what operators do (the CLI calls it).
+	Operators *Operators
+	// Machinery is the module's own work: the start-up loads and the
+	// background loops. The wiring holds it; hosts never see it.
+	Machinery *Machinery
+}
+
+// New builds the application layer from its configuration and its ports.
+// Zero settings in cfg take their defaults (Config.WithDefaults). The tenant
 // repositories are used behind the tenant cache (a decorator of them,
 // cfg.TenantCacheTTL).
-func NewService(cfg Config, deps Deps) *Service {
+func New(cfg Config, deps Deps) Facades {
+	c := newCore(cfg, deps)
+	return Facades{EndUsers: &EndUsers{c: c}, Auth: &Auth{c: c}, Operators: &Operators{c: c}, Machinery: &Machinery{c: c}}
+}
+
+func newCore(cfg Config, deps Deps) *core {
 	cfg = cfg.WithDefaults()
 	clock, log := deps.Clock, deps.Log
 	if clock == nil {
@@ -216,7 +255,7 @@ func NewService(cfg Config, deps Deps) *Service {
 	if d := cfg.WeChatCoolDown; d > 0 {
 		coolDownUntil = func(now time.Time) time.Time { return now.Add(d) }
 	}
-	return &Service{
+	return &core{
 		cfg:           cfg,
 		clock:         clock,
 		wechat:        deps.WeChat,
@@ -234,6 +273,10 @@ func NewService(cfg Config, deps Deps) *Service {
 		onLockout:     deps.OnLockout,
 		unblocks:      deps.IPUnblocks,
 		lockouts:      deps.Lockouts,
+		shared:        deps.SharedLockouts,
+		importer:      deps.Importer,
+		auditList:     deps.AuditList,
+		secrets:       deps.Secrets,
 		unblockSync:   unblockSync{applied: map[int64]time.Time{}},
 		coolDownUntil: coolDownUntil,
 		revoked:       newRevocationCache(),
@@ -244,10 +287,7 @@ func NewService(cfg Config, deps Deps) *Service {
 	}
 }
 
-// Config returns the effective configuration.
-func (s *Service) Config() Config { return s.cfg }
-
-func (s *Service) issueAccess(ctx context.Context, sess domain.Session, now time.Time) (domain.Token, error) {
+func (s *core) issueAccess(ctx context.Context, sess domain.Session, now time.Time) (domain.Token, error) {
 	now = now.Truncate(time.Second)
 	exp := now.Add(s.cfg.AccessTokenTTL)
 	if end := sess.ExpiresAt().Truncate(time.Second); end.Before(exp) {
@@ -303,7 +343,7 @@ func safeLog(s string) string {
 	return strings.ToValidUTF8(s, "?")
 }
 
-func (s *Service) pairFor(ctx context.Context, sess domain.Session, now time.Time) (domain.TokenPair, error) {
+func (s *core) pairFor(ctx context.Context, sess domain.Session, now time.Time) (domain.TokenPair, error) {
 	refresh := sess.RefreshToken()
 	if refresh.Value == "" {
 		return domain.TokenPair{}, internal(errors.New("session without its refresh key"))
@@ -321,7 +361,7 @@ func (s *Service) pairFor(ctx context.Context, sess domain.Session, now time.Tim
 // Callers never pass secrets, codes, tokens or openids in attrs. It returns
 // err, marked as logged (Logged) when it logged it at ERROR, so that an
 // adapter does not log the same failure again.
-func (s *Service) logOutcome(ctx context.Context, event string, err error, attrs ...any) error {
+func (s *core) logOutcome(ctx context.Context, event string, err error, attrs ...any) error {
 	attrs = append([]any{slog.String("event", event)}, attrs...)
 	if err == nil {
 		s.log.InfoContext(ctx, event+" succeeded", append(attrs, slog.String("outcome", "ok"))...)

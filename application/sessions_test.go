@@ -61,7 +61,7 @@ func TestConcurrentRefreshesGetOneChild(t *testing.T) {
 	)
 	for range 10 {
 		wg.Go(func() {
-			pair, err := h.svc.Refresh(h.ctx, res.Tokens.Refresh.Value)
+			pair, err := h.svc.EndUsers.Refresh(h.ctx, res.Tokens.Refresh.Value)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -85,13 +85,13 @@ func TestRefreshReuseAfterGraceRevokesTheSession(t *testing.T) {
 	child := h.refresh(res.Tokens.Refresh.Value)
 	h.clock.Advance(h.cfg.RefreshReuseGrace + time.Second)
 
-	_, err := h.svc.Refresh(h.ctx, res.Tokens.Refresh.Value)
+	_, err := h.svc.EndUsers.Refresh(h.ctx, res.Tokens.Refresh.Value)
 	wantKind(t, "reuse after the grace window", err, domain.KindTokenInvalid)
-	_, err = h.svc.Refresh(h.ctx, child.Refresh.Value)
+	_, err = h.svc.EndUsers.Refresh(h.ctx, child.Refresh.Value)
 	wantKind(t, "the child after a detected reuse", err, domain.KindTokenInvalid)
-	_, err = h.svc.VerifyAccessToken(h.ctx, child.Access.Value)
+	_, err = h.svc.Auth.VerifyAccessToken(h.ctx, child.Access.Value)
 	wantKind(t, "the child's access token after a detected reuse", err, domain.KindTokenInvalid)
-	_, err = h.svc.VerifyAccessToken(h.ctx, res.Tokens.Access.Value)
+	_, err = h.svc.Auth.VerifyAccessToken(h.ctx, res.Tokens.Access.Value)
 	wantKind(t, "the first access token after a detected reuse", err, domain.KindTokenInvalid)
 
 	h.verify(other.Tokens.Access.Value)
@@ -103,9 +103,9 @@ func TestRefreshReuseOfAGrandparentRevokesEvenWithinGrace(t *testing.T) {
 	res := h.login(signed(appID, "code-alice"))
 	child := h.refresh(res.Tokens.Refresh.Value)
 	grandchild := h.refresh(child.Refresh.Value)
-	_, err := h.svc.Refresh(h.ctx, res.Tokens.Refresh.Value)
+	_, err := h.svc.EndUsers.Refresh(h.ctx, res.Tokens.Refresh.Value)
 	wantKind(t, "reuse of a token two rotations old", err, domain.KindTokenInvalid)
-	_, err = h.svc.Refresh(h.ctx, grandchild.Refresh.Value)
+	_, err = h.svc.EndUsers.Refresh(h.ctx, grandchild.Refresh.Value)
 	wantKind(t, "the newest token after a detected reuse", err, domain.KindTokenInvalid)
 }
 
@@ -127,7 +127,7 @@ func TestSessionAbsoluteLifetimeCapsRefreshExpiry(t *testing.T) {
 		t.Errorf("refresh token rotated at the end expires at %v, want %v", p3.Refresh.ExpiresAt, end)
 	}
 	h.clock.Set(end)
-	_, err := h.svc.Refresh(h.ctx, p3.Refresh.Value)
+	_, err := h.svc.EndUsers.Refresh(h.ctx, p3.Refresh.Value)
 	wantKind(t, "refresh at the session's end", err, domain.KindTokenInvalid)
 }
 
@@ -146,10 +146,10 @@ func TestExpiredRefreshTokenIsInvalid(t *testing.T) {
 	h := newHarness(t)
 	res := h.login(signed(appID, "code-alice"))
 	h.clock.Set(res.Tokens.Refresh.ExpiresAt)
-	_, err := h.svc.Refresh(h.ctx, res.Tokens.Refresh.Value)
+	_, err := h.svc.EndUsers.Refresh(h.ctx, res.Tokens.Refresh.Value)
 	wantKind(t, "refresh at expiry", err, domain.KindTokenInvalid)
 	h.clock.Advance(time.Hour)
-	_, err = h.svc.Refresh(h.ctx, res.Tokens.Refresh.Value)
+	_, err = h.svc.EndUsers.Refresh(h.ctx, res.Tokens.Refresh.Value)
 	wantKind(t, "refresh after expiry", err, domain.KindTokenInvalid)
 }
 
@@ -157,7 +157,7 @@ func TestRefreshRejectsMissingAndInvalidTokens(t *testing.T) {
 	h := newHarness(t)
 	res := h.login(signed(appID, "code-alice"))
 	for _, tok := range []string{"", "   "} {
-		_, err := h.svc.Refresh(h.ctx, tok)
+		_, err := h.svc.EndUsers.Refresh(h.ctx, tok)
 		wantKind(t, "Refresh("+tok+")", err, domain.KindRefreshTokenRequired)
 	}
 	stranger := domain.NewSession(res.UID, 1, tenant, appID, start, time.Hour, 2*time.Hour) // never stored
@@ -169,7 +169,7 @@ func TestRefreshRejectsMissingAndInvalidTokens(t *testing.T) {
 		"token of an unknown session": stranger.RefreshToken().Value,
 		"tampered token":              string(tampered),
 	} {
-		_, err := h.svc.Refresh(h.ctx, tok)
+		_, err := h.svc.EndUsers.Refresh(h.ctx, tok)
 		wantKind(t, name, err, domain.KindTokenInvalid)
 	}
 	h.refresh(res.Tokens.Refresh.Value) // none of the above spent or revoked the session
@@ -198,7 +198,7 @@ func TestRefreshRepositoryFailuresAreInternal(t *testing.T) {
 				svc = h.newService()
 			}
 			h.store.failOn(tt.method)
-			_, err := svc.Refresh(h.ctx, tok)
+			_, err := svc.EndUsers.Refresh(h.ctx, tok)
 			wantInternal(t, "Refresh", err, domain.KindInternal)
 		})
 	}
@@ -214,7 +214,7 @@ func TestVerifyAccessToken(t *testing.T) {
 		}
 	}
 	for _, empty := range []string{"", "  "} {
-		_, err := h.svc.VerifyAccessToken(h.ctx, empty)
+		_, err := h.svc.Auth.VerifyAccessToken(h.ctx, empty)
 		wantKind(t, "VerifyAccessToken(empty)", err, domain.KindAccessTokenRequired)
 	}
 	tampered := []byte(tok)
@@ -224,13 +224,13 @@ func TestVerifyAccessToken(t *testing.T) {
 		"garbage":       "garbage",
 		"refresh token": res.Tokens.Refresh.Value,
 	} {
-		_, err := h.svc.VerifyAccessToken(h.ctx, bad)
+		_, err := h.svc.Auth.VerifyAccessToken(h.ctx, bad)
 		wantKind(t, name, err, domain.KindTokenInvalid)
 	}
 	h.clock.Set(res.Tokens.Access.ExpiresAt.Add(-time.Second))
 	h.verify(tok)
 	h.clock.Set(res.Tokens.Access.ExpiresAt)
-	_, err := h.svc.VerifyAccessToken(h.ctx, tok)
+	_, err := h.svc.Auth.VerifyAccessToken(h.ctx, tok)
 	wantKind(t, "expired access token", err, domain.KindTokenInvalid)
 }
 
@@ -238,14 +238,14 @@ func TestLogout(t *testing.T) {
 	h := newHarness(t)
 	res := h.login(signed(appID, "code-alice"))
 	other := h.login(signed(appID, "code-alice-again"))
-	must(t, h.svc.Logout(h.ctx, "Bearer "+res.Tokens.Access.Value))
+	must(t, h.svc.EndUsers.Logout(h.ctx, "Bearer "+res.Tokens.Access.Value))
 
-	_, err := h.svc.VerifyAccessToken(h.ctx, res.Tokens.Access.Value)
+	_, err := h.svc.Auth.VerifyAccessToken(h.ctx, res.Tokens.Access.Value)
 	wantKind(t, "access token after logout", err, domain.KindTokenInvalid)
-	_, err = h.svc.Refresh(h.ctx, res.Tokens.Refresh.Value)
+	_, err = h.svc.EndUsers.Refresh(h.ctx, res.Tokens.Refresh.Value)
 	wantKind(t, "refresh token after logout", err, domain.KindTokenInvalid)
-	wantKind(t, "second logout", h.svc.Logout(h.ctx, res.Tokens.Access.Value), domain.KindTokenInvalid)
-	wantKind(t, "logout without token", h.svc.Logout(h.ctx, ""), domain.KindAccessTokenRequired)
+	wantKind(t, "second logout", h.svc.EndUsers.Logout(h.ctx, res.Tokens.Access.Value), domain.KindTokenInvalid)
+	wantKind(t, "logout without token", h.svc.EndUsers.Logout(h.ctx, ""), domain.KindAccessTokenRequired)
 
 	h.verify(other.Tokens.Access.Value) // the user's other session lives on
 	h.refresh(other.Tokens.Refresh.Value)
@@ -255,7 +255,7 @@ func TestLogoutFailure(t *testing.T) {
 	h := newHarness(t)
 	res := h.login(signed(appID, "code-alice"))
 	h.store.failOn("RevokeSession")
-	err := h.svc.Logout(h.ctx, res.Tokens.Access.Value)
+	err := h.svc.EndUsers.Logout(h.ctx, res.Tokens.Access.Value)
 	wantInternal(t, "Logout", err, domain.KindLogoutFailed)
 	h.verify(res.Tokens.Access.Value) // nothing was revoked, so the token still works
 }
@@ -265,7 +265,7 @@ func TestRevocationByAnotherInstanceIsSeenAfterSync(t *testing.T) {
 	res := h.login(signed(appID, "code-alice"))
 	sid := h.verify(res.Tokens.Access.Value).SessionID
 	h.clock.Advance(time.Minute)
-	must(t, h.svc.SyncRevocations(h.ctx)) // this instance's cache is fresh
+	must(t, h.svc.Machinery.SyncRevocations(h.ctx)) // this instance's cache is fresh
 	revoked, err := h.store.RevokeSession(h.ctx, sid, h.clock.Now(), "logout")
 	must(t, err)
 	if !revoked {
@@ -273,17 +273,17 @@ func TestRevocationByAnotherInstanceIsSeenAfterSync(t *testing.T) {
 	}
 
 	h.verify(res.Tokens.Access.Value) // not yet known to this instance
-	_, err = h.svc.Refresh(h.ctx, res.Tokens.Refresh.Value)
+	_, err = h.svc.EndUsers.Refresh(h.ctx, res.Tokens.Refresh.Value)
 	wantKind(t, "refresh of a revoked session", err, domain.KindTokenInvalid) // refresh reads the store
 
 	h.clock.Advance(time.Second)
-	must(t, h.svc.SyncRevocations(h.ctx))
-	_, err = h.svc.VerifyAccessToken(h.ctx, res.Tokens.Access.Value)
+	must(t, h.svc.Machinery.SyncRevocations(h.ctx))
+	_, err = h.svc.Auth.VerifyAccessToken(h.ctx, res.Tokens.Access.Value)
 	wantKind(t, "access token after sync", err, domain.KindTokenInvalid)
 
 	h.clock.Advance(5 * time.Second)
-	must(t, h.svc.SyncRevocations(h.ctx))
-	_, err = h.svc.VerifyAccessToken(h.ctx, res.Tokens.Access.Value)
+	must(t, h.svc.Machinery.SyncRevocations(h.ctx))
+	_, err = h.svc.Auth.VerifyAccessToken(h.ctx, res.Tokens.Access.Value)
 	wantKind(t, "access token after a second sync", err, domain.KindTokenInvalid)
 }
 
@@ -291,21 +291,21 @@ func TestLogoutOnOneInstanceReachesAnotherAfterSync(t *testing.T) {
 	h := newHarness(t)
 	other := h.newService()
 	res := h.login(signed(appID, "code-alice"))
-	must(t, other.SyncRevocations(h.ctx))
-	must(t, h.svc.Logout(h.ctx, res.Tokens.Access.Value))
-	if _, err := other.VerifyAccessToken(h.ctx, res.Tokens.Access.Value); err != nil {
+	must(t, other.Machinery.SyncRevocations(h.ctx))
+	must(t, h.svc.EndUsers.Logout(h.ctx, res.Tokens.Access.Value))
+	if _, err := other.Auth.VerifyAccessToken(h.ctx, res.Tokens.Access.Value); err != nil {
 		t.Fatalf("the other instance refused the token before any sync: %v", err)
 	}
 	h.clock.Advance(time.Second)
-	must(t, other.SyncRevocations(h.ctx))
-	_, err := other.VerifyAccessToken(h.ctx, res.Tokens.Access.Value)
+	must(t, other.Machinery.SyncRevocations(h.ctx))
+	_, err := other.Auth.VerifyAccessToken(h.ctx, res.Tokens.Access.Value)
 	wantKind(t, "the other instance after sync", err, domain.KindTokenInvalid)
 }
 
 func TestSyncRevocationsFailure(t *testing.T) {
 	h := newHarness(t)
 	h.store.failOn("RevokedSessionsSince")
-	wantInternal(t, "SyncRevocations", h.svc.SyncRevocations(h.ctx), domain.KindInternal)
+	wantInternal(t, "SyncRevocations", h.svc.Machinery.SyncRevocations(h.ctx), domain.KindInternal)
 }
 
 // TestRunSyncsRevocationsUntilCancelled: Run's sync loop picks up another
@@ -321,10 +321,10 @@ func TestRunSyncsRevocationsUntilCancelled(t *testing.T) {
 
 		ctx, cancel := context.WithCancel(h.ctx)
 		done := make(chan error, 1)
-		go func() { done <- h.svc.Run(ctx) }()
+		go func() { done <- h.svc.Machinery.Run(ctx) }()
 		time.Sleep(time.Millisecond) // one RevocationSyncInterval of the bubble's clock
 		synctest.Wait()
-		if _, err := h.svc.VerifyAccessToken(h.ctx, res.Tokens.Access.Value); err == nil {
+		if _, err := h.svc.Auth.VerifyAccessToken(h.ctx, res.Tokens.Access.Value); err == nil {
 			t.Fatal("Run did not pick up the revocation within one RevocationSyncInterval")
 		}
 		// A revocation made while Run waits: the next tick picks it up.
@@ -332,12 +332,12 @@ func TestRunSyncsRevocationsUntilCancelled(t *testing.T) {
 		_, err = h.store.RevokeSession(h.ctx, h.verify(bob.Tokens.Access.Value).SessionID, h.clock.Now(), "logout")
 		must(t, err)
 		synctest.Wait()
-		if _, err := h.svc.VerifyAccessToken(h.ctx, bob.Tokens.Access.Value); err != nil {
+		if _, err := h.svc.Auth.VerifyAccessToken(h.ctx, bob.Tokens.Access.Value); err != nil {
 			t.Fatalf("refused before the next sync: %v", err)
 		}
 		time.Sleep(time.Millisecond)
 		synctest.Wait()
-		if _, err := h.svc.VerifyAccessToken(h.ctx, bob.Tokens.Access.Value); err == nil {
+		if _, err := h.svc.Auth.VerifyAccessToken(h.ctx, bob.Tokens.Access.Value); err == nil {
 			t.Fatal("Run's next tick did not pick up the revocation")
 		}
 		cancel()
@@ -358,7 +358,7 @@ func TestUserInfo(t *testing.T) {
 		{viaApp2.Tokens.Access.Value, app2ID, "o2-alice"},
 	} {
 		p := h.verify(tt.token)
-		prof, err := h.svc.UserInfo(h.ctx, p)
+		prof, err := h.svc.EndUsers.UserInfo(h.ctx, p)
 		must(t, err)
 		if prof.User.ID() != viaApp1.UID || !prof.User.RegisteredAt().Equal(start) {
 			t.Errorf("UserInfo user = %s registered %v, want %s registered %v", prof.User.ID(), prof.User.RegisteredAt(), viaApp1.UID, start)
@@ -368,11 +368,11 @@ func TestUserInfo(t *testing.T) {
 			t.Errorf("UserInfo WeChat = {%s, %s, %s}, want {%s, %s, u-alice}", w.AppID(), w.OpenID(), w.UnionID(), tt.appID, tt.openID)
 		}
 	}
-	_, err := h.svc.UserInfo(h.ctx, domain.Principal{UID: "uid-nobody", AppID: appID})
+	_, err := h.svc.EndUsers.UserInfo(h.ctx, domain.Principal{UID: "uid-nobody", AppID: appID})
 	wantKind(t, "UserInfo(unknown uid)", err, domain.KindUserNotFound)
 
 	h.store.failOn("UserWithWeChatApps")
-	_, err = h.svc.UserInfo(h.ctx, h.verify(viaApp1.Tokens.Access.Value))
+	_, err = h.svc.EndUsers.UserInfo(h.ctx, h.verify(viaApp1.Tokens.Access.Value))
 	wantInternal(t, "UserInfo", err, domain.KindInternal)
 }
 
@@ -389,11 +389,11 @@ func TestPrincipalInContext(t *testing.T) {
 
 func TestSigningKeyOperationsPassThrough(t *testing.T) {
 	h := newHarness(t)
-	jwks, err := h.svc.JWKS(h.ctx)
+	jwks, err := h.svc.EndUsers.JWKS(h.ctx)
 	if err != nil || string(jwks) != `{"keys":[]}` {
 		t.Errorf("JWKS = %s, %v", jwks, err)
 	}
-	kid, err := h.svc.RotateSigningKey(h.ctx)
+	kid, err := h.svc.Operators.RotateSigningKey(h.ctx)
 	if err != nil || kid != "kid-2" {
 		t.Errorf("RotateSigningKey = %q, %v", kid, err)
 	}
@@ -407,18 +407,18 @@ func TestVerifyFailsClosedWhenTheCacheIsStale(t *testing.T) {
 	res := h.login(signed(appID, "code-alice"))
 	sid := h.verify(res.Tokens.Access.Value).SessionID // never synced: the store answers
 
-	must(t, h.svc.SyncRevocations(h.ctx))
+	must(t, h.svc.Machinery.SyncRevocations(h.ctx))
 	h.clock.Advance(16 * time.Second) // more than 3 intervals without a sync
 	_, err := h.store.RevokeSession(h.ctx, sid, h.clock.Now(), "logout")
 	must(t, err)
-	_, err = h.svc.VerifyAccessToken(h.ctx, res.Tokens.Access.Value)
+	_, err = h.svc.Auth.VerifyAccessToken(h.ctx, res.Tokens.Access.Value)
 	wantKind(t, "stale cache, revoked elsewhere", err, domain.KindTokenInvalid)
 
 	// And when the store cannot answer, the verification fails (internal), it
 	// does not let the token through.
 	other := h.login(signed(appID, "code-bob"))
 	h.store.failOn("SessionByID")
-	_, err = h.svc.VerifyAccessToken(h.ctx, other.Tokens.Access.Value)
+	_, err = h.svc.Auth.VerifyAccessToken(h.ctx, other.Tokens.Access.Value)
 	wantInternal(t, "stale cache, store down", err, domain.KindInternal)
 }
 
@@ -460,13 +460,13 @@ func TestARefreshThatLosesTheRaceGetsTheChild(t *testing.T) {
 	h := newHarness(t, func(c *application.Config) { c.RefreshReuseGraceOff = true })
 	res := h.login(signed(appID, "code-alice"))
 	s := h.store
-	racing := application.NewService(h.cfg, application.Deps{Clock: h.clock, WeChat: h.wechat, Domains: s, Apps: s, DataCenters: s, Users: s, Sessions: racingSessions{SessionRepository: s, skew: time.Second}, Tokens: h.tokens})
-	pair, err := racing.Refresh(h.ctx, res.Tokens.Refresh.Value)
+	racing := application.New(h.cfg, application.Deps{Clock: h.clock, WeChat: h.wechat, Domains: s, Apps: s, DataCenters: s, Users: s, Sessions: racingSessions{SessionRepository: s, skew: time.Second}, Tokens: h.tokens})
+	pair, err := racing.EndUsers.Refresh(h.ctx, res.Tokens.Refresh.Value)
 	if err != nil {
 		t.Fatalf("the loser of a race must get the child, got %v", err)
 	}
 	// The child is the winner's: it works once, and the session is alive.
-	if _, err := h.svc.Refresh(h.ctx, pair.Refresh.Value); err != nil {
+	if _, err := h.svc.EndUsers.Refresh(h.ctx, pair.Refresh.Value); err != nil {
 		t.Fatalf("the child must work: %v", err)
 	}
 }

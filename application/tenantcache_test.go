@@ -21,14 +21,14 @@ func TestTenantCache(t *testing.T) {
 	must(t, h.store.SetUserDomainEnabled(h.ctx, tenant, false))
 	h.login(signed(appID, "code-alice-again"))
 	h.clock.Advance(5 * time.Second)
-	_, err := h.svc.LoginWithWeChatOfficialAccount(h.ctx, signed(appID, "code-bob"))
+	_, err := h.svc.EndUsers.LoginWithWeChatOfficialAccount(h.ctx, signed(appID, "code-bob"))
 	wantKind(t, "disabled elsewhere, after the TTL", err, domain.KindUserDomainDisabled)
 
 	// Through the Service itself: at once.
-	must(t, h.svc.SetUserDomainEnabled(h.ctx, tenant, true))
+	must(t, h.svc.Operators.SetUserDomainEnabled(h.ctx, tenant, true))
 	h.login(signed(appID, "code-bob"))
-	must(t, h.svc.SetUserDomainEnabled(h.ctx, tenant, false))
-	_, err = h.svc.LoginWithWeChatOfficialAccount(h.ctx, signed(appID, "code-bob"))
+	must(t, h.svc.Operators.SetUserDomainEnabled(h.ctx, tenant, false))
+	_, err = h.svc.EndUsers.LoginWithWeChatOfficialAccount(h.ctx, signed(appID, "code-bob"))
 	wantKind(t, "disabled here", err, domain.KindUserDomainDisabled)
 }
 
@@ -37,7 +37,7 @@ func TestTenantCacheDisabled(t *testing.T) {
 	h := newHarness(t, func(c *application.Config) { c.TenantCacheOff = true })
 	h.login(signed(appID, "code-alice"))
 	must(t, h.store.SetUserDomainEnabled(h.ctx, tenant, false))
-	_, err := h.svc.LoginWithWeChatOfficialAccount(h.ctx, signed(appID, "code-bob"))
+	_, err := h.svc.EndUsers.LoginWithWeChatOfficialAccount(h.ctx, signed(appID, "code-bob"))
 	wantKind(t, "no cache", err, domain.KindUserDomainDisabled)
 }
 
@@ -58,11 +58,11 @@ func TestTenantCacheNegativeEntries(t *testing.T) {
 	h := newHarness(t, func(c *application.Config) { c.TenantCacheTTL = 5 * time.Second })
 	counter := &countingDomains{UserDomainRepository: h.store}
 	s := h.store
-	svc := application.NewService(h.cfg, application.Deps{Clock: h.clock, WeChat: h.wechat, Domains: counter, Apps: s, DataCenters: s, Users: s, Sessions: s, Tokens: h.tokens})
+	svc := application.New(h.cfg, application.Deps{Clock: h.clock, WeChat: h.wechat, Domains: counter, Apps: s, DataCenters: s, Users: s, Sessions: s, Tokens: h.tokens})
 	login := func(domainName string) error {
 		in := signed(appID, "code-alice")
 		in.UserDomain = domainName
-		_, err := svc.LoginWithWeChatOfficialAccount(h.ctx, in)
+		_, err := svc.EndUsers.LoginWithWeChatOfficialAccount(h.ctx, in)
 		return err
 	}
 	lookups := func(f func()) int {
@@ -103,20 +103,20 @@ func TestTenantCacheNegativeEntries(t *testing.T) {
 func TestDataCenterCache(t *testing.T) {
 	h := newHarness(t, func(c *application.Config) { c.TenantCacheTTL = 5 * time.Second })
 	in := func(code string) application.WeChatLogin { l := signed(appID, code); l.MCC = "262"; return l }
-	_, err := h.svc.LoginWithWeChatOfficialAccount(h.ctx, in("code-alice"))
+	_, err := h.svc.EndUsers.LoginWithWeChatOfficialAccount(h.ctx, in("code-alice"))
 	wantKind(t, "262 is EU's", err, domain.KindMCCForeign)
 
 	// Another process moves 262 to CN: seen after the TTL.
 	h.putDataCenter("EU", euURL, 208)
 	h.putDataCenter("CN", cnURL, 460, 461, 262)
-	_, err = h.svc.LoginWithWeChatOfficialAccount(h.ctx, in("code-alice"))
+	_, err = h.svc.EndUsers.LoginWithWeChatOfficialAccount(h.ctx, in("code-alice"))
 	wantKind(t, "cached within the TTL", err, domain.KindMCCForeign)
 	h.clock.Advance(5 * time.Second)
 	h.login(in("code-alice"))
 
 	// Through the Service: at once.
-	must(t, h.svc.PutDataCenter(h.ctx, "CN", cnURL, []domain.MCC{460, 461}))
-	must(t, h.svc.PutDataCenter(h.ctx, "EU", euURL, []domain.MCC{208, 262}))
-	_, err = h.svc.LoginWithWeChatOfficialAccount(h.ctx, in("code-alice-again"))
+	must(t, h.svc.Operators.PutDataCenter(h.ctx, "CN", cnURL, []domain.MCC{460, 461}))
+	must(t, h.svc.Operators.PutDataCenter(h.ctx, "EU", euURL, []domain.MCC{208, 262}))
+	_, err = h.svc.EndUsers.LoginWithWeChatOfficialAccount(h.ctx, in("code-alice-again"))
 	wantKind(t, "moved back through the Service", err, domain.KindMCCForeign)
 }

@@ -39,25 +39,37 @@ type unblockSync struct {
 	lastPurge time.Time
 }
 
+// IPUnblocked is what an operator's unblock did.
+type IPUnblocked struct {
+	// Key is the limiter's key of the IP (an IPv6 address stands for its
+	// /64); "" when the request could not be stored.
+	Key string
+	// Shared is true when the lockouts are also held where every instance
+	// reads them (Redis): those were lifted at once (SharedLifted of them).
+	Shared       bool
+	SharedLifted int
+}
+
 // UnblockIP records an operator's request to lift every lockout of ip
 // (whatever the user domain), which every serving instance applies to the
 // lockouts it holds within RevocationSyncInterval (SyncIPUnblocks); this
-// process lifts its own at once. It returns the limiter's key of ip (an IPv6
-// address stands for its /64). Audit record ip_unblocked. Errors:
-// KindInvalid when ip is not an IP address.
-func (s *Service) UnblockIP(ctx context.Context, ip string) (string, error) {
+// process lifts its own at once, and, with shared lockouts (Redis), those at
+// once too. Audit record ip_unblocked. Errors: KindInvalid when ip is not an
+// IP address; a failure of the shared store after the request was stored is
+// returned with the result (its Key set).
+func (s *core) UnblockIP(ctx context.Context, ip string) (IPUnblocked, error) {
 	a, err := netip.ParseAddr(strings.TrimSpace(ip))
 	if err != nil {
-		return "", domain.Errorf(domain.KindInvalid, "%q is not an IP address", safeLog(ip))
+		return IPUnblocked{}, domain.Errorf(domain.KindInvalid, "%q is not an IP address", safeLog(ip))
 	}
 	key := LimitKey(a.Unmap().String())
 	if s.unblocks == nil {
-		return "", internal(errors.New("no unblock request store"))
+		return IPUnblocked{}, internal(errors.New("no unblock request store"))
 	}
 	now := s.clock.Now()
 	req, err := s.unblocks.AddIPUnblock(ctx, key, now)
 	if err != nil {
-		return "", internal(err)
+		return IPUnblocked{}, internal(err)
 	}
 	n := 0
 	if s.lockouts != nil {
@@ -70,7 +82,13 @@ func (s *Service) UnblockIP(ctx context.Context, ip string) (string, error) {
 	e := AuditEvent{Event: AuditIPUnblocked}
 	e.ClientIP = key
 	s.record(ctx, e)
-	return key, nil
+	res := IPUnblocked{Key: key}
+	if s.shared == nil || !s.shared.Shared() {
+		return res, nil
+	}
+	res.Shared = true
+	res.SharedLifted, err = s.shared.Unblock(ctx, key)
+	return res, err
 }
 
 // SyncIPUnblocks applies the unblock requests made since the last sync (with
@@ -78,7 +96,7 @@ func (s *Service) UnblockIP(ctx context.Context, ip string) (string, error) {
 // holds, and, at most every minute, purges the requests older than the
 // lockout duration, in bounded batches. Run calls it after each revocation
 // sync; it does nothing without IPUnblocks or Lockouts.
-func (s *Service) SyncIPUnblocks(ctx context.Context) error {
+func (s *core) SyncIPUnblocks(ctx context.Context) error {
 	if s.unblocks == nil || s.lockouts == nil {
 		return nil
 	}

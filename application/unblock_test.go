@@ -14,7 +14,7 @@ import (
 // unblockInstance is one process of a deployment without Redis: its own
 // in-memory limits, the shared store.
 type unblockInstance struct {
-	svc    *application.Service
+	svc    application.Facades
 	limits *ratelimit.Limits
 	audit  *recordingAudit
 }
@@ -27,7 +27,7 @@ func newUnblockInstance(t *testing.T, store *memory.Store, clock *fakeclock.Cloc
 		t.Fatal(err)
 	}
 	rec := &recordingAudit{}
-	svc := application.NewService(application.DefaultConfig(), application.Deps{Clock: clock, Limiter: l.Limiter, Lockouts: l,
+	svc := application.New(application.DefaultConfig(), application.Deps{Clock: clock, Limiter: l.Limiter, Lockouts: l,
 		IPUnblocks: store, Audit: rec})
 	return unblockInstance{svc: svc, limits: l, audit: rec}
 }
@@ -59,7 +59,7 @@ func TestUnblockIPReachesEveryInstance(t *testing.T) {
 	clock := fakeclock.Default()
 	store := memory.NewStore()
 	cli, a := newUnblockInstance(t, store, clock), newUnblockInstance(t, store, clock)
-	if err := a.svc.SyncIPUnblocks(ctx); err != nil { // the first sync, before any request
+	if err := a.svc.Machinery.SyncIPUnblocks(ctx); err != nil { // the first sync, before any request
 		t.Fatal(err)
 	}
 	a.lock(t, "192.0.2.7", "C.DM.1.1")
@@ -68,10 +68,11 @@ func TestUnblockIPReachesEveryInstance(t *testing.T) {
 	a.lock(t, "2001:db8:1:2::5", "C.DM.1.1")
 	cli.lock(t, "192.0.2.7", "C.DM.1.1")
 
-	if _, err := cli.svc.UnblockIP(ctx, "not-an-ip"); !domain.IsKind(err, domain.KindInvalid) {
+	if _, err := cli.svc.Operators.UnblockIP(ctx, "not-an-ip"); !domain.IsKind(err, domain.KindInvalid) {
 		t.Fatalf("UnblockIP of garbage: want KindInvalid, got %v", err)
 	}
-	key, err := cli.svc.UnblockIP(ctx, " 192.0.2.7 ")
+	res, err := cli.svc.Operators.UnblockIP(ctx, " 192.0.2.7 ")
+	key := res.Key
 	if err != nil || key != "192.0.2.7" {
 		t.Fatalf("UnblockIP = %q, %v", key, err)
 	}
@@ -86,7 +87,7 @@ func TestUnblockIPReachesEveryInstance(t *testing.T) {
 		t.Fatal("another instance lifts nothing before its sync")
 	}
 	clock.Advance(5 * time.Second)
-	if err := a.svc.SyncIPUnblocks(ctx); err != nil {
+	if err := a.svc.Machinery.SyncIPUnblocks(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if a.locked(t, "192.0.2.7", "C.DM.1.1") || a.locked(t, "192.0.2.7", "C.DM.1.2") {
@@ -99,7 +100,7 @@ func TestUnblockIPReachesEveryInstance(t *testing.T) {
 	// A lockout after the request is not lifted by the request again.
 	a.lock(t, "192.0.2.7", "C.DM.1.1")
 	clock.Advance(5 * time.Second)
-	if err := a.svc.SyncIPUnblocks(ctx); err != nil {
+	if err := a.svc.Machinery.SyncIPUnblocks(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if !a.locked(t, "192.0.2.7", "C.DM.1.1") {
@@ -107,11 +108,11 @@ func TestUnblockIPReachesEveryInstance(t *testing.T) {
 	}
 
 	// IPv6: the /64 the limiter counts by.
-	if key, err := cli.svc.UnblockIP(ctx, "2001:db8:1:2::99"); err != nil || key != "2001:db8:1:2::/64" {
-		t.Fatalf("UnblockIP(IPv6) = %q, %v; want its /64", key, err)
+	if res, err := cli.svc.Operators.UnblockIP(ctx, "2001:db8:1:2::99"); err != nil || res.Key != "2001:db8:1:2::/64" {
+		t.Fatalf("UnblockIP(IPv6) = %q, %v; want its /64", res.Key, err)
 	}
 	clock.Advance(5 * time.Second)
-	if err := a.svc.SyncIPUnblocks(ctx); err != nil {
+	if err := a.svc.Machinery.SyncIPUnblocks(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if a.locked(t, "2001:db8:1:2::5", "C.DM.1.1") {
@@ -124,7 +125,7 @@ func TestUnblockIPReachesEveryInstance(t *testing.T) {
 		t.Fatalf("%d requests stored, want 2", len(got))
 	}
 	clock.Advance(21 * time.Minute)
-	if err := a.svc.SyncIPUnblocks(ctx); err != nil {
+	if err := a.svc.Machinery.SyncIPUnblocks(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := store.IPUnblocksAfter(ctx, time.Time{}, 0, 10); len(got) != 0 {

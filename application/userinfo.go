@@ -26,7 +26,7 @@ type UserProfile struct {
 
 // UserInfo returns the user of a verified principal, with its WeChat
 // bindings. Errors: KindUserNotFound.
-func (s *Service) UserInfo(ctx context.Context, p domain.Principal) (UserProfile, error) {
+func (s *core) UserInfo(ctx context.Context, p domain.Principal) (UserProfile, error) {
 	ua, err := s.users.UserWithWeChatApps(ctx, p.UID)
 	if err != nil {
 		return UserProfile{}, internalUnless(err, domain.KindUserNotFound)
@@ -65,7 +65,7 @@ func (s *Service) UserInfo(ctx context.Context, p domain.Principal) (UserProfile
 // changes, in one atomic write (concurrent changes of other fields are
 // kept). Errors: KindUserNotFound, KindProfileSaveFailed (the store failed).
 // u comes from domain.ParseProfileUpdate, which checks the rules.
-func (s *Service) SetUserProfile(ctx context.Context, uid string, u domain.ProfileUpdate) (err error) {
+func (s *core) SetUserProfile(ctx context.Context, uid string, u domain.ProfileUpdate) (err error) {
 	defer func() { err = s.logOutcome(ctx, "profile.update", err, slog.String("uid", safeLog(uid))) }()
 	if err := s.users.UpdateUserProfile(ctx, uid, u); err != nil {
 		if domain.IsKind(err, domain.KindUserNotFound) {
@@ -82,7 +82,7 @@ func (s *Service) SetUserProfile(ctx context.Context, uid string, u domain.Profi
 // KindTokenInvalid, the kinds of domain.ParseProfileUpdate, KindUserNotFound,
 // KindProfileSaveFailed. The token is checked first, then the parameters.
 // It is VerifyAccessToken then UpdateUserInfo.
-func (s *Service) SetUserInfo(ctx context.Context, accessToken string, sent map[string]string) error {
+func (s *core) SetUserInfo(ctx context.Context, accessToken string, sent map[string]string) error {
 	p, err := s.VerifyAccessToken(ctx, accessToken)
 	if err != nil {
 		return err
@@ -92,7 +92,7 @@ func (s *Service) SetUserInfo(ctx context.Context, accessToken string, sent map[
 
 // UpdateUserInfo is SetUserInfo for a principal the caller has verified
 // already (like UserInfo, it takes the principal, not the token).
-func (s *Service) UpdateUserInfo(ctx context.Context, p domain.Principal, sent map[string]string) error {
+func (s *core) UpdateUserInfo(ctx context.Context, p domain.Principal, sent map[string]string) error {
 	u, err := domain.ParseProfileUpdate(sent)
 	if err != nil {
 		return err

@@ -20,7 +20,7 @@ import (
 // A token that passed once is remembered (by its SHA-256, until its exp, in
 // a bounded cache: Config.VerifiedTokenCacheSize): verifying it again skips
 // the signature and the claims, never the revocation check.
-func (s *Service) VerifyAccessToken(ctx context.Context, token string) (domain.Principal, error) {
+func (s *core) VerifyAccessToken(ctx context.Context, token string) (domain.Principal, error) {
 	raw := domain.StripBearer(token)
 	if raw == "" {
 		return domain.Principal{}, domain.E(domain.KindAccessTokenRequired)
@@ -54,7 +54,7 @@ func (s *Service) VerifyAccessToken(ctx context.Context, token string) (domain.P
 // session's start, which its id records: a revocation ends sessions, so a
 // token a racing refresh issued just after it is refused too): from memory
 // (map lookups), or from the store when the memory is stale.
-func (s *Service) checkNotRevoked(ctx context.Context, p domain.Principal, now time.Time) error {
+func (s *core) checkNotRevoked(ctx context.Context, p domain.Principal, now time.Time) error {
 	if err := s.revoked.check(p); err != nil {
 		return err
 	}
@@ -76,7 +76,7 @@ func (s *Service) checkNotRevoked(ctx context.Context, p domain.Principal, now t
 // SyncRevocations loads the revocations made since the last sync (by any
 // instance) into this instance's cache, and reloads the signing keys (a key
 // revoked elsewhere stops verifying here). Run calls it periodically.
-func (s *Service) SyncRevocations(ctx context.Context) error {
+func (s *core) SyncRevocations(ctx context.Context) error {
 	now := s.clock.Now()
 	since := s.revoked.syncFrom(now, s.cfg.AccessTokenTTL)
 	list, err := s.sessions.RevokedSessionsSince(ctx, since)

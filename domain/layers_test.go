@@ -74,8 +74,7 @@ func TestLayers(t *testing.T) {
 // TestAdaptersStayBelowTheWiring: no adapter (nor its tests, nor a test
 // helper under adapters/ or internal/) imports the wiring or a command: the
 // wiring assembles adapters, never the other way round. internal/ helpers
-// (all but internal/moduleparts, the wiring's own) use the standard library
-// only, so any package's tests can import them.
+// use the standard library only, so any package's tests can import them.
 func TestAdaptersStayBelowTheWiring(t *testing.T) {
 	var dirs []string
 	for _, root := range []string{"../adapters", "../internal"} {
@@ -103,10 +102,8 @@ func TestAdaptersStayBelowTheWiring(t *testing.T) {
 				t.Errorf("%s imports %s (in %v): adapters stay below the wiring and the commands", dir, path, files)
 			}
 		}
-		// internal/moduleparts belongs to the wiring (it hands the binary the
-		// adapters of an assembled module); every other internal/ package is
-		// a test helper.
-		if strings.HasPrefix(filepath.ToSlash(dir), "../internal/") && filepath.ToSlash(dir) != "../internal/moduleparts" {
+		// Every internal/ package is a test helper.
+		if strings.HasPrefix(filepath.ToSlash(dir), "../internal/") {
 			for path, files := range importsOf(t, dir, false) {
 				if !isStandard(path) {
 					t.Errorf("%s imports %s (in %v): test helpers under internal/ use the standard library only", dir, path, files)

@@ -31,7 +31,7 @@ type apiModule struct {
 }
 
 // newAPIModule assembles, runs and provisions the module. It is the one place
-// that knows wire's API (NewModule, the facade that provisions user domains),
+// that knows wire's API (NewModule, Start/Stop, mod.Operators provisioning),
 // so that a change of that API is adapted here alone.
 func newAPIModule(t *testing.T) apiModule {
 	t.Helper()
@@ -46,11 +46,11 @@ func newAPIModule(t *testing.T) apiModule {
 		t.Fatal(err)
 	}
 	runModule(t, mod)
-	ud, err := mod.Service.CreateUserDomain(ctx, "A.DM.1.1", "")
+	ud, err := mod.Operators.CreateUserDomain(ctx, "A.DM.1.1", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := mod.Service.PutOfficialAccount(ctx, ud.Name(), appID, appSecret); err != nil {
+	if err := mod.Operators.PutOfficialAccount(ctx, ud.Name(), appID, appSecret); err != nil {
 		t.Fatal(err)
 	}
 	e := echo.New()

@@ -32,7 +32,7 @@ import (
 
 // benchEnv is the real module on a real Postgres with a fake WeChat on loopback.
 type benchEnv struct {
-	svc    *application.Service
+	svc    *modwire.Module
 	db     *gorm.DB
 	fake   *wechatfake.Server
 	wxURL  string
@@ -58,17 +58,17 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ud, err := mod.Service.CreateUserDomain(ctx, "B.DM.1.1", "")
+	ud, err := mod.Operators.CreateUserDomain(ctx, "B.DM.1.1", "")
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := mod.Service.PutOfficialAccount(ctx, ud.Name(), benchApp, "bench-secret"); err != nil {
+	if err := mod.Operators.PutOfficialAccount(ctx, ud.Name(), benchApp, "bench-secret"); err != nil {
 		b.Fatal(err)
 	}
 	runModule(b, mod) // as a host does: keys, revocations and the background loops
 	ec := echo.New()
 	mod.HTTP.Register(ec.Group(""))
-	return &benchEnv{svc: mod.Service, db: db, fake: fake, wxURL: wx.URL, hc: hc, domain: ud, echo: ec, tokens: mod.TokensForTest()}
+	return &benchEnv{svc: mod, db: db, fake: fake, wxURL: wx.URL, hc: hc, domain: ud, echo: ec, tokens: mod.TokensForTest()}
 }
 
 // serve sends one request through the module's Echo routes, in-process, and
@@ -85,7 +85,7 @@ func (e *benchEnv) serve(b *testing.B, method, target string) []byte {
 
 func (e *benchEnv) login(b *testing.B, person, n int) application.LoginResult {
 	code := fmt.Sprintf("p%d.%d", person, n)
-	res, err := e.svc.LoginWithWeChatOfficialAccount(context.Background(), application.WeChatLogin{
+	res, err := e.svc.EndUsers.LoginWithWeChatOfficialAccount(context.Background(), application.WeChatLogin{
 		UserDomain: e.domain.Name(), AppID: benchApp, Code: code, Signature: domain.LoginSignature(benchApp, code, e.domain.Secret()),
 	})
 	if err != nil {
@@ -189,7 +189,7 @@ func BenchmarkRefresh(b *testing.B) {
 	tok := e.login(b, 1, 0).Tokens.Refresh.Value
 	ctx := context.Background()
 	interleave(b, "refresh", func(int) {
-		pair, err := e.svc.Refresh(ctx, tok)
+		pair, err := e.svc.EndUsers.Refresh(ctx, tok)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -226,11 +226,11 @@ func BenchmarkVerifyAccessTokenCached(b *testing.B) {
 	sig, _ := base64.RawURLEncoding.DecodeString(parts[2])
 	ctx := context.Background()
 	pub := jwksKey(b, e.svc)
-	if _, err := e.svc.VerifyAccessToken(ctx, access); err != nil { // the first verification
+	if _, err := e.svc.Auth.VerifyAccessToken(ctx, access); err != nil { // the first verification
 		b.Fatal(err)
 	}
 	interleave(b, "verify", func(int) {
-		if _, err := e.svc.VerifyAccessToken(ctx, access); err != nil {
+		if _, err := e.svc.Auth.VerifyAccessToken(ctx, access); err != nil {
 			b.Fatal(err)
 		}
 	}, func(int) {
@@ -248,7 +248,7 @@ func BenchmarkVerifyAccessTokenFirst(b *testing.B) {
 	e := newBenchEnv(b)
 	ctx := context.Background()
 	pub := jwksKey(b, e.svc)
-	p, err := e.svc.VerifyAccessToken(ctx, e.login(b, 1, 0).Tokens.Access.Value)
+	p, err := e.svc.Auth.VerifyAccessToken(ctx, e.login(b, 1, 0).Tokens.Access.Value)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -269,7 +269,7 @@ func BenchmarkVerifyAccessTokenFirst(b *testing.B) {
 		tokens[i] = presented{token: tok, signed: tok[:dot], sig: sig}
 	}
 	interleave(b, "verify", func(i int) {
-		if _, err := e.svc.VerifyAccessToken(ctx, tokens[i].token); err != nil {
+		if _, err := e.svc.Auth.VerifyAccessToken(ctx, tokens[i].token); err != nil {
 			b.Fatal(err)
 		}
 	}, func(i int) {
@@ -280,8 +280,8 @@ func BenchmarkVerifyAccessTokenFirst(b *testing.B) {
 }
 
 // jwksKey returns the public key of the JWKS's first key.
-func jwksKey(b *testing.B, svc *application.Service) ed25519.PublicKey {
-	raw, err := svc.JWKS(context.Background())
+func jwksKey(b *testing.B, svc *modwire.Module) ed25519.PublicKey {
+	raw, err := svc.EndUsers.JWKS(context.Background())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,3 +1,9 @@
+// Package wire assembles the module: its one configuration (Config,
+// LoadConfig), what the host lends it (Host), provider sets per layer and the
+// injector, and the Module a host embeds (Start, Stop, the facades). Every
+// constructor it uses is a plain function, so hand-wiring stays trivial
+// (wire_gen.go is exactly that); `go tool wire diff ./wire/...` checks it is
+// current.
 package wire
 
 import (
@@ -103,6 +109,10 @@ type LimitsConfig struct {
 	RedisURL string
 	// RedisPrefix starts every Redis key (default "enduser:").
 	RedisPrefix string
+	// RedisTimeout bounds each Redis call of the limits (default
+	// ratelimit.DefaultRedisTimeout), whatever client the host lent: past it
+	// the decision is taken in memory, counted as a fall-back.
+	RedisTimeout time.Duration
 }
 
 // BinaryConfig holds the enduser binary's own settings.
@@ -142,13 +152,14 @@ func DefaultConfig() Config {
 		WeChat:      wechat.Config{BaseURL: wechat.DefaultBaseURL, Timeout: wechat.DefaultTimeout},
 		SigningKeys: SigningKeysConfig{PublishDelay: token.DefaultPublishDelay},
 		Audit:       AuditConfig{Retention: postgres.DefaultAuditRetention},
-		Limits:      LimitsConfig{Thresholds: ratelimit.DefaultConfig(), RedisPrefix: DefaultRedisPrefix},
-		Binary:      BinaryConfig{DatabaseURL: DefaultDatabaseURL, HTTPAddr: DefaultHTTPAddr},
+		Limits: LimitsConfig{Thresholds: ratelimit.DefaultConfig(), RedisPrefix: DefaultRedisPrefix,
+			RedisTimeout: ratelimit.DefaultRedisTimeout},
+		Binary: BinaryConfig{DatabaseURL: DefaultDatabaseURL, HTTPAddr: DefaultHTTPAddr},
 	}
 }
 
 // errNoDataCenter is Start's refusal when no data center is configured.
-var errNoDataCenter = errors.New("no data center configured: set ENDUSER_DATA_CENTER (Config.Application.DataCenter) to this deployment's data center code, as registered with `enduser datacenter set` (for example CN); every mcc check depends on it")
+var errNoDataCenter = errors.New("enduser module: no data center configured: set ENDUSER_DATA_CENTER (Config.Application.DataCenter) to this deployment's data center code, as registered with `enduser datacenter set` (for example CN); every mcc check depends on it")
 
 // checkStart is what Start checks of the configuration before it touches the
 // database: a data center must be configured. It warns when the limits count

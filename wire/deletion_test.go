@@ -74,12 +74,12 @@ func TestErasureOutboxOnPostgres(t *testing.T) {
 	wx := httptest.NewServer(fake)
 	defer wx.Close()
 	first := newDeletionModule(t, db, wx.URL)
-	svc := first.Service
-	ud, err := svc.CreateUserDomain(ctx, "E.DM.1.1", "")
+	svc := first
+	ud, err := svc.Operators.CreateUserDomain(ctx, "E.DM.1.1", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.PutOfficialAccount(ctx, ud.Name(), "wxdelete", "delete-secret"); err != nil {
+	if err := svc.Operators.PutOfficialAccount(ctx, ud.Name(), "wxdelete", "delete-secret"); err != nil {
 		t.Fatal(err)
 	}
 	n := 0
@@ -87,7 +87,7 @@ func TestErasureOutboxOnPostgres(t *testing.T) {
 		t.Helper()
 		n++
 		code := label + "." + string(rune('a'+n))
-		res, err := svc.LoginWithWeChatOfficialAccount(ctx, application.WeChatLogin{UserDomain: ud.Name(), AppID: "wxdelete", Code: code,
+		res, err := svc.EndUsers.LoginWithWeChatOfficialAccount(ctx, application.WeChatLogin{UserDomain: ud.Name(), AppID: "wxdelete", Code: code,
 			Signature: domain.LoginSignature("wxdelete", code, ud.Secret())})
 		if err != nil {
 			t.Fatal(err)
@@ -97,7 +97,7 @@ func TestErasureOutboxOnPostgres(t *testing.T) {
 	alice := login("alice")
 	var returning, cancelling application.LoginResult
 	plain := counter.during(func() { returning = login("alice") })
-	if _, err := svc.DeleteUser(ctx, alice.UID, false); err != nil {
+	if _, err := svc.Operators.DeleteUser(ctx, alice.UID, false); err != nil {
 		t.Fatal(err)
 	}
 	withCancel := counter.during(func() { cancelling = login("alice") })
@@ -111,24 +111,24 @@ func TestErasureOutboxOnPostgres(t *testing.T) {
 
 	// Alice's listener fails; Bob is erased by a process that dies before dispatching.
 	down := &erasures{fail: true}
-	svc.OnUserErased(down.listen)
-	if d, err := svc.DeleteUser(ctx, alice.UID, true); err != nil || !d.Erased {
+	svc.Auth.OnUserErased(down.listen)
+	if d, err := svc.Operators.DeleteUser(ctx, alice.UID, true); err != nil || !d.Erased {
 		t.Fatalf("DeleteUser --now: %+v, %v", d, err)
 	}
-	if got, err := svc.DeliverErasures(ctx); err != nil || got != 0 {
+	if got, err := svc.MachineryForTest().DeliverErasures(ctx); err != nil || got != 0 {
 		t.Fatalf("delivery with a failing listener: %d, %v; want 0", got, err)
 	}
 	bob := login("bob")
 	crashed := newDeletionModule(t, db, wx.URL)
-	if d, err := crashed.Service.DeleteUser(ctx, bob.UID, true); err != nil || !d.Erased {
+	if d, err := crashed.Operators.DeleteUser(ctx, bob.UID, true); err != nil || !d.Erased {
 		t.Fatalf("DeleteUser --now of bob: %+v, %v", d, err)
 	}
 	// Both processes are gone; a new one announces both (alice's after her retry's backoff).
 	restarted := newDeletionModule(t, db, wx.URL)
 	up := &erasures{}
-	restarted.Service.OnUserErased(up.listen)
+	restarted.Auth.OnUserErased(up.listen)
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if _, err := restarted.Service.DeliverErasures(ctx); err != nil {
+		if _, err := restarted.MachineryForTest().DeliverErasures(ctx); err != nil {
 			t.Fatal(err)
 		}
 		got := up.uids()

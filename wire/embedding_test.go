@@ -66,28 +66,28 @@ func TestAnotherModuleEmbedsTheModule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := mod.Service
-	ud, err := svc.CreateUserDomain(ctx, "E.DM.1.1", "")
+	svc := mod
+	ud, err := svc.Operators.CreateUserDomain(ctx, "E.DM.1.1", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.PutOfficialAccount(ctx, ud.Name(), "wxembed", "embed-secret"); err != nil {
+	if err := svc.Operators.PutOfficialAccount(ctx, ud.Name(), "wxembed", "embed-secret"); err != nil {
 		t.Fatal(err)
 	}
 
 	// In-process login, as another module (say, an H5 gateway) would call it.
 	code := fake.IssueCode("wxembed", wechatfake.User{OpenID: "o-embed"})
-	res, err := svc.LoginWithWeChatOfficialAccount(ctx, application.WeChatLogin{
+	res, err := svc.EndUsers.LoginWithWeChatOfficialAccount(ctx, application.WeChatLogin{
 		UserDomain: ud.Name(), AppID: "wxembed", Code: code, Signature: domain.LoginSignature("wxembed", code, ud.Secret()),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := svc.VerifyAccessToken(ctx, res.Tokens.Access.Value)
+	p, err := svc.Auth.VerifyAccessToken(ctx, res.Tokens.Access.Value)
 	if err != nil || p.UID != res.UID || p.UserDomain != ud.Name() {
 		t.Fatalf("VerifyAccessToken: %+v %v", p, err)
 	}
-	if _, err := svc.VerifyAccessToken(ctx, "nope"); !errors.Is(err, domain.E(domain.KindTokenInvalid)) {
+	if _, err := svc.Auth.VerifyAccessToken(ctx, "nope"); !errors.Is(err, domain.E(domain.KindTokenInvalid)) {
 		t.Fatalf("a bad token must be KindTokenInvalid, got %v", err)
 	}
 
@@ -97,7 +97,7 @@ func TestAnotherModuleEmbedsTheModule(t *testing.T) {
 	hostHandler := func(err error, c echo.Context) { _ = c.String(http.StatusTeapot, "host handler") }
 	e.HTTPErrorHandler = hostHandler
 	mod.HTTP.Register(e.Group(""))
-	devices{auth: svc}.register(e.Group("/api", mod.HTTP.RequireAccessToken()))
+	devices{auth: svc.Auth}.register(e.Group("/api", mod.HTTP.RequireAccessToken()))
 	rec := httptest.NewRecorder()
 	e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/no/such/route", nil))
 	if rec.Code != http.StatusTeapot {
@@ -124,7 +124,7 @@ func TestAnotherModuleEmbedsTheModule(t *testing.T) {
 	if _, body := get("Bearer forged"); body["code"] != float64(5032) {
 		t.Fatalf("protected route with a forged token: %v", body)
 	}
-	if err := svc.Logout(ctx, res.Tokens.Access.Value); err != nil {
+	if err := svc.EndUsers.Logout(ctx, res.Tokens.Access.Value); err != nil {
 		t.Fatal(err)
 	}
 	if _, body := get("Bearer " + res.Tokens.Access.Value); body["code"] != float64(5032) {

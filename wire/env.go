@@ -158,6 +158,7 @@ var envVars = []envVar{
 		return nil
 	}},
 	{"ENDUSER_REDIS_PREFIX", func(c *Config, v string) error { c.Limits.RedisPrefix = v; return nil }},
+	{"ENDUSER_REDIS_TIMEOUT", func(c *Config, v string) error { return setDuration(&c.Limits.RedisTimeout, nil, v) }},
 }
 
 // setDuration parses a Go duration into dst: positive, or 0 when off is

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
@@ -61,18 +62,18 @@ func ExampleNewModule() {
 	must(err)
 	cfg.MasterKey, cfg.WeChat.BaseURL, cfg.Application.DataCenter = masterKey, wechatURL, "CN"
 	mod, err := modwire.NewModule(cfg, modwire.Host{DB: gormDB, Logger: logger, Metrics: prometheus.NewRegistry()})
-	must(err)
-	must(migrations.Up(ctx, sqlDB)) // this module's tables and version table only
-	runCtx, stop := context.WithCancel(ctx)
-	running := make(chan error, 1)
-	go func() { running <- mod.Run(runCtx) }() // loads the keys and revocations, then syncs them, purges, erases, writes the audit trail
-	defer func() { stop(); must(<-running) }() // after the last request (the audit trail flushes), before sqlDB.Close
-	select {
-	case <-mod.Started(): // mod.Ready() is now true
-	case err := <-running:
-		must(err) // the keys or the revocations did not load
-	}
-	e.GET("/readyz", echo.WrapHandler(mod.ReadyHandler())) // 200 once Run has started and the database answers, else 503
+	must(err)                       // building it does no I/O
+	must(migrations.Up(ctx, sqlDB)) // this module's tables and version table only (or Config.MigrateOnStart)
+	// Start checks the schema, loads the keys, the audit key and the revocations,
+	// starts its loops (revocation sync, purge, erasure, audit writer) and
+	// returns once ready, or the reason it cannot start.
+	must(mod.Start(ctx))
+	defer func() { // after the last request, before sqlDB.Close
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		must(mod.Stop(stopCtx)) // ends the loops, flushes the audit trail; a loop's failure is returned
+	}()
+	e.GET("/readyz", echo.WrapHandler(mod.ReadyHandler())) // 200 once started and the database answers, else 503
 	mod.HTTP.Register(e.Group(""))                         // the end-user endpoints; your error handler stays yours
 	devices := e.Group("/devices", mod.HTTP.RequireAccessToken())
 	devices.GET("", func(c echo.Context) error {
@@ -86,9 +87,9 @@ func ExampleNewModule() {
 	fmt.Println("ready:", ready.Code)
 
 	// A tenant, as `enduser userdomain create` and `enduser officialaccount add` make one.
-	ud, err := mod.Service.CreateUserDomain(ctx, "H.DM.1.1", "")
+	ud, err := mod.Operators.CreateUserDomain(ctx, "H.DM.1.1", "")
 	must(err)
-	must(mod.Service.PutOfficialAccount(ctx, ud.Name(), "wxhost", "host-app-secret"))
+	must(mod.Operators.PutOfficialAccount(ctx, ud.Name(), "wxhost", "host-app-secret"))
 
 	// A person logs in through the module's endpoint...
 	code := fake.IssueCode("wxhost", wechatfake.User{OpenID: "o-host-person"})
@@ -126,7 +127,7 @@ func ExampleNewModule() {
 	fmt.Println("devices without a token:", body["code"])
 
 	// In-process, no HTTP: another module verifies a token itself.
-	principal, err := mod.Service.VerifyAccessToken(ctx, login.Data.AccessToken.Token)
+	principal, err := mod.Auth.VerifyAccessToken(ctx, login.Data.AccessToken.Token)
 	fmt.Println("verified:", err == nil, principal.UID == owner)
 	// Output:
 	// ready: 200

@@ -174,7 +174,8 @@ func limitSettings(c Config, rc RedisConn) ratelimit.Settings {
 	if prefix == "" {
 		prefix = DefaultRedisPrefix
 	}
-	return ratelimit.Settings{Enabled: !c.Limits.Off, Config: c.Limits.Thresholds, Redis: rc.Client, Prefix: prefix}
+	return ratelimit.Settings{Enabled: !c.Limits.Off, Config: c.Limits.Thresholds, Redis: rc.Client, Prefix: prefix,
+		RedisTimeout: c.Limits.RedisTimeout}
 }
 
 // NewRedisClient opens the Redis client of a redis:// URL with short timeouts
@@ -202,5 +203,8 @@ func NewRedisClient(rawURL string) (*redis.Client, error) {
 		opts.MaxRetries = -1
 	}
 	opts.DialerRetries = 1
+	// The socket honours the limits' own deadline (Limits.RedisTimeout)
+	// through the context, so no watcher is needed per call.
+	opts.ContextTimeoutEnabled = true
 	return redis.NewClient(opts), nil
 }

@@ -114,10 +114,10 @@ func TestModuleSQLErrorsGoToTheHostsLogger(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := mod.Service.CreateUserDomain(ctx, "G.DM.1.1", ""); err != nil {
+	if _, err := mod.Operators.CreateUserDomain(ctx, "G.DM.1.1", ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := mod.Service.CreateUserDomain(ctx, "G.DM.1.1", ""); domain.KindOf(err) != domain.KindInvalid {
+	if _, err := mod.Operators.CreateUserDomain(ctx, "G.DM.1.1", ""); domain.KindOf(err) != domain.KindInvalid {
 		t.Fatalf("a user domain created twice: want KindInvalid, got %v", err)
 	}
 	hostGorm.mu.Lock()
@@ -272,15 +272,65 @@ func hostWithModule(t *testing.T, configure func(*modwire.Config, *modwire.Host)
 	}
 	runModule(t, mod)
 	lastModule = mod
-	ud, err := mod.Service.CreateUserDomain(ctx, "W.DM.1.1", "")
+	ud, err := mod.Operators.CreateUserDomain(ctx, "W.DM.1.1", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := mod.Service.PutOfficialAccount(ctx, ud.Name(), "wxhostw", "host-w-secret"); err != nil {
+	if err := mod.Operators.PutOfficialAccount(ctx, ud.Name(), "wxhostw", "host-w-secret"); err != nil {
 		t.Fatal(err)
 	}
 	e := echo.New()
 	e.IPExtractor = mod.HTTP.IPExtractor()
 	mod.HTTP.Register(e.Group(""))
 	return e, ud, fake
+}
+
+// TestStartChecksTheConfiguration: without a data center Start fails at once,
+// naming the setting (and touches nothing: the module is not ready); with
+// the limits on and no trusted proxy it warns (behind a balancer every user
+// would share one bucket), and not when a proxy is listed or the limits are off.
+func TestStartChecksTheConfiguration(t *testing.T) {
+	db := pgtest.Open(t)
+	cfg := testConfig(1, "http://127.0.0.1:1")
+	cfg.Application.DataCenter = ""
+	mod, err := modwire.NewModule(cfg, modwire.Host{DB: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mod.Start(t.Context()); err == nil || !strings.Contains(err.Error(), "ENDUSER_DATA_CENTER") || mod.Ready() {
+		t.Fatalf("Start without a data center: %v (ready %v)", err, mod.Ready())
+	}
+	_ = mod.Stop(t.Context())
+
+	for _, c := range []struct {
+		name      string
+		limitsOff bool
+		proxies   []netip.Prefix
+		warns     bool
+	}{
+		{"limits on, no proxy", false, nil, true},
+		{"limits on, a proxy", false, []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, false},
+		{"limits off", true, nil, false},
+	} {
+		var logs bytes.Buffer
+		var mu sync.Mutex
+		cfg := testConfig(1, "http://127.0.0.1:1")
+		cfg.Limits.Off, cfg.HTTP.TrustedProxies = c.limitsOff, c.proxies
+		mod, err := modwire.NewModule(cfg, modwire.Host{DB: db, Logger: slog.New(slog.NewTextHandler(syncWriter{&mu, &logs}, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := mod.Start(t.Context()); err != nil {
+			t.Fatalf("%s: Start: %v", c.name, err)
+		}
+		if err := mod.Stop(t.Context()); err != nil {
+			t.Fatalf("%s: Stop: %v", c.name, err)
+		}
+		mu.Lock()
+		warned := strings.Contains(logs.String(), "no trusted proxy is listed")
+		mu.Unlock()
+		if warned != c.warns {
+			t.Errorf("%s: warned %v, want %v:\n%s", c.name, warned, c.warns, logs.String())
+		}
+	}
 }

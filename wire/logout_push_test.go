@@ -42,16 +42,16 @@ func TestLogoutWithDeviceReachesThePushModule(t *testing.T) {
 		t.Fatal(err)
 	}
 	runModule(t, mod)
-	ud, err := mod.Service.CreateUserDomain(ctx, "P.DM.1.1", "")
+	ud, err := mod.Operators.CreateUserDomain(ctx, "P.DM.1.1", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := mod.Service.PutOfficialAccount(ctx, ud.Name(), "wxpush", "push-secret"); err != nil {
+	if err := mod.Operators.PutOfficialAccount(ctx, ud.Name(), "wxpush", "push-secret"); err != nil {
 		t.Fatal(err)
 	}
 	push := pushModule{logouts: make(chan application.LogoutEvent, 8)}
-	mod.OnLogout(func(context.Context, application.LogoutEvent) { panic("a broken listener") })
-	mod.OnLogout(push.forget)
+	mod.Auth.OnLogout(func(context.Context, application.LogoutEvent) { panic("a broken listener") })
+	mod.Auth.OnLogout(push.forget)
 	e := echo.New()
 	mod.HTTP.Register(e.Group(""))
 
@@ -62,12 +62,12 @@ func TestLogoutWithDeviceReachesThePushModule(t *testing.T) {
 	login := func() session {
 		t.Helper()
 		code := fake.IssueCode("wxpush", wechatfake.User{OpenID: "o-ivan"})
-		res, err := mod.Service.LoginWithWeChatOfficialAccount(ctx, application.WeChatLogin{UserDomain: ud.Name(), AppID: "wxpush",
+		res, err := mod.EndUsers.LoginWithWeChatOfficialAccount(ctx, application.WeChatLogin{UserDomain: ud.Name(), AppID: "wxpush",
 			Code: code, Signature: domain.LoginSignature("wxpush", code, ud.Secret())})
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := mod.Service.VerifyAccessToken(ctx, res.Tokens.Access.Value)
+		p, err := mod.Auth.VerifyAccessToken(ctx, res.Tokens.Access.Value)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -107,7 +107,7 @@ func TestLogoutWithDeviceReachesThePushModule(t *testing.T) {
 	if code := logout(p.token, "?deviceId="+strings.Repeat("x", 513), "", ""); code != 5045 {
 		t.Fatalf("over-long deviceId: %d, want 5045", code)
 	}
-	if _, err := mod.Service.VerifyAccessToken(ctx, p.token); err != nil {
+	if _, err := mod.Auth.VerifyAccessToken(ctx, p.token); err != nil {
 		t.Fatalf("a refused logout ended the session: %v", err)
 	}
 	if code := logout(p.token, "?deviceId=fcm-query-token", "application/json", `{"deviceId":"ignored-body"}`); code != 200 {
@@ -139,7 +139,7 @@ func TestLogoutWithDeviceReachesThePushModule(t *testing.T) {
 	if code := logout(p.token, "?deviceId=late", "", ""); code != 5032 {
 		t.Fatalf("second logout: %d, want 5032", code)
 	}
-	mod.Service.WaitLogoutListeners()
+	mod.MachineryForTest().WaitLogoutListeners()
 	if len(push.logouts) != 0 {
 		t.Fatalf("an extra announcement: %+v", <-push.logouts)
 	}

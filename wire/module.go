@@ -3,113 +3,308 @@ package wire
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	"gorm.io/gorm"
 
 	"github.com/iotplatform/enduser-auth/adapters/httpapi"
 	"github.com/iotplatform/enduser-auth/adapters/postgres"
-	"github.com/iotplatform/enduser-auth/adapters/ratelimit"
 	"github.com/iotplatform/enduser-auth/adapters/token"
 	"github.com/iotplatform/enduser-auth/application"
-	"github.com/iotplatform/enduser-auth/internal/moduleparts"
+	"github.com/iotplatform/enduser-auth/migrations"
 )
 
-// Module is the assembled module, as a host uses it: the facade, the HTTP
-// adapter and one lifecycle (Run, Ready). Its adapters stay inside (the
-// module's own binary reaches them through an internal package).
+// Module is the assembled module, as a host uses it: a facade per audience,
+// the HTTP adapter and one lifecycle (Start, Stop, Ready). Building it
+// (NewModule) touches neither the database nor the network; Start does what
+// must be read, Stop ends what Start started.
 type Module struct {
-	// Service is the facade other modules call in-process.
-	Service *application.Service
+	// EndUsers is what end users' clients trigger (logins, refresh, logout,
+	// profile, deletion, JWKS); the HTTP adapter serves it.
+	EndUsers *application.EndUsers
+	// Auth is what the host's other modules call in-process:
+	// VerifyAccessToken, UserInfo, OnLogout, OnUserErased.
+	Auth *application.Auth
+	// Operators is what operators do: tenants, WeChat apps, data centers,
+	// users, keys, import, export, unblock, audit (the module's CLI).
+	Operators *application.Operators
 	// HTTP registers the endpoints on a group and offers the auth middleware.
 	HTTP *httpapi.Handler
 
-	parts moduleparts.Parts
-	// ready is true from the end of Run's start (keys loaded, revocations
-	// synced) until its loops have stopped; started is closed at that end.
-	ready   atomic.Bool
-	started chan struct{}
-	running atomic.Bool
+	machinery      *application.Machinery
+	db             *gorm.DB
+	store          *postgres.Store
+	tokens         *token.Issuer
+	audit          *postgres.AuditWriter
+	log            *slog.Logger
+	migrateOnStart bool
+	cfg            Config
+	redis          RedisConn
+	// loops are more background loops Start runs next to the module's own
+	// (tests inject a failing one).
+	loops []namedLoop
 
-	cfg   Config
-	redis RedisConn
-	log   *slog.Logger
+	// mu serialises Start and Stop; state is where the lifecycle is.
+	mu    sync.Mutex
+	state lifecycle
+	// The running loops: cancel ends them, loopsDone is closed when every
+	// loop but the audit writer has returned, waited when all have.
+	cancel    context.CancelFunc
+	loopsDone chan struct{}
+	waited    chan struct{}
+	stopErr   error
+
+	ready       atomic.Bool
+	stoppedFlag atomic.Bool // Stop was called (ReadyHandler reads it without mu)
+	// failed is closed, and failure set, when a loop fails after start.
+	failed   chan struct{}
+	failOnce sync.Once
+	failure  atomic.Pointer[error]
 }
 
-func init() {
-	moduleparts.Of = func(m any) moduleparts.Parts { return m.(*Module).parts }
+type lifecycle int
+
+const (
+	idle lifecycle = iota
+	running
+	stopped
+)
+
+type namedLoop struct {
+	name string
+	run  func(context.Context) error
 }
 
 // newModule is the injector's last step.
-func newModule(svc *application.Service, h *httpapi.Handler, store *postgres.Store, tokens *token.Issuer,
-	audit *postgres.AuditWriter, _ StoreMetrics, limits *ratelimit.Limits, cfg Config, rc RedisConn, log *slog.Logger) *Module {
-	return &Module{Service: svc, HTTP: h, started: make(chan struct{}), cfg: cfg, redis: rc, log: log,
-		parts: moduleparts.Parts{Store: store, Tokens: tokens, Audit: audit, Limits: limits}}
+func newModule(app application.Facades, h *httpapi.Handler, store *postgres.Store, tokens *token.Issuer,
+	audit *postgres.AuditWriter, _ StoreMetrics, db *gorm.DB, log *slog.Logger, cfg Config, rc RedisConn) *Module {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Module{EndUsers: app.EndUsers, Auth: app.Auth, Operators: app.Operators, HTTP: h,
+		machinery: app.Machinery, db: db, store: store, tokens: tokens, audit: audit, log: log,
+		migrateOnStart: cfg.MigrateOnStart, cfg: cfg, redis: rc, failed: make(chan struct{})}
 }
 
-// Run is the module's lifecycle; the host calls it once, in its own
-// goroutine, next to its HTTP server. It loads the signing keys (creating the
-// first one on an empty store), loads the revocations (so that no request is
-// verified against an empty cache), then is Ready and runs every background
-// loop until ctx ends: the revocation sync, the purge of ended sessions, the
-// erasure of deleted accounts, and the audit writer (which flushes what is
-// queued when ctx ends, so the host cancels ctx after its last request). It
-// returns when all of them have stopped: the host may close the database
-// then. A failure to start is returned at once; a loop's failure stops the
-// others and is returned.
-func (m *Module) Run(ctx context.Context) error {
-	if !m.running.CompareAndSwap(false, true) {
-		return fmt.Errorf("enduser module: Run called twice")
+// Start makes the module ready, with ctx bounding the start only: it checks
+// the database schema (migrating it first with Config.MigrateOnStart),
+// loads the signing keys (creating the first one on an empty store), the
+// audit trail's key and the revocations, then starts the background loops
+// (the revocation sync, the purge of ended sessions, the erasure of deleted
+// accounts, the audit writer) under a context of its own, which Stop ends.
+// It returns nil once the module is Ready, or the reason it could not start
+// (nothing is left running then). A schema behind the module's fails at once
+// with both versions and how to migrate; a schema ahead (a newer instance of
+// a rolling deploy migrated it) starts, with a warning.
+func (m *Module) Start(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch m.state {
+	case running:
+		return errors.New("enduser module: Start called twice")
+	case stopped:
+		return errors.New("enduser module: Start after Stop")
 	}
 	if err := m.cfg.checkStart(m.log); err != nil {
 		return err
 	}
-	defer m.redis.Close() //nolint:errcheck // closing a client the module opened, at the end
-	if err := m.parts.Tokens.Init(ctx); err != nil {
-		return fmt.Errorf("signing keys: %w", err)
+	if err := m.checkSchema(ctx); err != nil {
+		return err
 	}
-	if err := m.Service.SyncRevocations(ctx); err != nil {
-		return fmt.Errorf("load revocations: %w", err)
+	if err := m.tokens.Init(ctx); err != nil {
+		return fmt.Errorf("enduser module: signing keys: %w", err)
 	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return m.Service.Run(gctx) })
-	g.Go(func() error { return m.parts.Audit.Run(gctx) })
+	if err := m.audit.Open(ctx); err != nil {
+		return fmt.Errorf("enduser module: %w", err)
+	}
+	if err := m.machinery.SyncRevocations(ctx); err != nil {
+		return fmt.Errorf("enduser module: load revocations: %w", err)
+	}
+	// The loops' context is the module's: the caller's ctx bounds the start
+	// only (its values are kept, its end is not).
+	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	g, gctx := errgroup.WithContext(loopCtx)
+	var loops sync.WaitGroup
+	for _, l := range append([]namedLoop{{"background jobs", m.machinery.Run}}, m.loops...) {
+		loops.Add(1)
+		g.Go(func() error {
+			defer loops.Done()
+			return m.watch(gctx, l)
+		})
+	}
+	if m.audit != nil {
+		// Not under gctx: a failed loop must not stop the audit trail of the
+		// requests still served; Stop ends it (AuditWriter.Stop), after the
+		// other loops, so that their records are written too.
+		g.Go(func() error { return m.watch(context.WithoutCancel(ctx), namedLoop{"audit writer", m.audit.Run}) })
+	}
+	m.cancel, m.loopsDone, m.waited = cancel, make(chan struct{}), make(chan struct{})
+	go func() {
+		loops.Wait()
+		close(m.loopsDone)
+	}()
+	go func() {
+		_ = g.Wait() // a loop's failure is m.failure already (watch records it)
+		close(m.waited)
+	}()
+	m.state = running
 	m.ready.Store(true)
-	close(m.started)
-	err := g.Wait()
-	m.ready.Store(false)
-	return err
+	return nil
 }
 
-// Ready reports whether Run has loaded the keys and the revocations and its
-// loops are running: the module may serve.
-func (m *Module) Ready() bool { return m.ready.Load() }
+// watch runs l, turning a panic into an error, and reports its failure.
+func (m *Module) watch(ctx context.Context, l namedLoop) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("panic: %v", v)
+		}
+		stopping := errors.Is(err, context.Canceled) && ctx.Err() != nil
+		if err != nil && !stopping {
+			err = fmt.Errorf("enduser module: %s: %w", l.name, err)
+			m.fail(err)
+		}
+	}()
+	return l.run(ctx)
+}
 
-// Started is closed once Run is Ready (it stays closed after Run returns).
-func (m *Module) Started() <-chan struct{} { return m.started }
+// fail records the first failure of a loop after start: logged at ERROR,
+// the module no longer ready (/readyz answers 503 "failed"), Failed closed.
+func (m *Module) fail(err error) {
+	m.failOnce.Do(func() {
+		m.failure.Store(&err)
+		m.ready.Store(false)
+		m.log.Error("enduser module: a background loop failed: the module is not ready any more; stop it", slog.String("error", err.Error()))
+		close(m.failed)
+	})
+}
+
+// checkSchema compares the database's schema version with the module's
+// latest migration (migrating first when the host asked for it).
+func (m *Module) checkSchema(ctx context.Context) error {
+	sqlDB, err := m.db.DB()
+	if err != nil {
+		return fmt.Errorf("enduser module: database: %w", err)
+	}
+	if m.migrateOnStart {
+		if err := migrations.Up(ctx, sqlDB); err != nil {
+			return fmt.Errorf("enduser module: migrate the database schema (Config.MigrateOnStart): %w", err)
+		}
+	}
+	p, err := migrations.NewProvider(sqlDB)
+	if err != nil {
+		return fmt.Errorf("enduser module: %w", err)
+	}
+	var want int64
+	for _, s := range p.ListSources() {
+		want = max(want, s.Version)
+	}
+	have, err := p.GetDBVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("enduser module: read the database schema version (table %s): %w", migrations.VersionTable, err)
+	}
+	switch {
+	case have < want:
+		return fmt.Errorf("enduser module: the database schema is at version %d and this module needs version %d: "+
+			"migrate it first (migrations.Up(ctx, db) from the host, `enduser migrate up`, or Config.MigrateOnStart)", have, want)
+	case have > want:
+		m.log.Warn("enduser module: the database schema is ahead of this module (a newer instance migrated it): starting anyway",
+			slog.Int64("schemaVersion", have), slog.Int64("moduleVersion", want))
+	}
+	return nil
+}
+
+// Stop ends the background loops, waits for them, then writes the audit
+// records still queued, all within ctx: what is still queued when ctx ends
+// is dropped, counted (enduser_auth_audit_dropped_total{reason="shutdown"})
+// and logged. It returns the error of a loop that failed after Start (or,
+// when ctx ended before the loops did, ctx's error). Without Start it only
+// writes the queued audit records (an admin command). The host calls it after
+// its last request, before it closes the database; Stop twice is harmless.
+func (m *Module) Stop(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch m.state {
+	case stopped:
+		return m.stopErr
+	case idle:
+		m.state = stopped
+		m.stoppedFlag.Store(true)
+		m.audit.Stop(ctx)
+		_ = m.redis.Close() // a client the module opened itself: nothing to report at the end
+		return nil
+	}
+	m.state = stopped
+	m.stoppedFlag.Store(true)
+	m.ready.Store(false)
+	m.cancel()
+	done(ctx, m.loopsDone) // then the audit writer, so that the loops' records are written too
+	listeners := make(chan struct{})
+	go func() { m.machinery.WaitLogoutListeners(); close(listeners) }()
+	done(ctx, listeners) // the logout listeners already called (a push module's), within ctx too
+	m.audit.Stop(ctx)
+	_ = m.redis.Close() // a client the module opened itself (the limits fall back to memory if still asked)
+	if !done(ctx, m.waited) {
+		m.stopErr = fmt.Errorf("enduser module: stop: the background loops did not end in time: %w", ctx.Err())
+		return m.stopErr
+	}
+	if f := m.failure.Load(); f != nil {
+		m.stopErr = *f
+	}
+	return m.stopErr
+}
+
+// done waits for c to be closed or ctx to end, and reports whether c was
+// closed (a closed c wins over an ended ctx).
+func done(ctx context.Context, c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+	}
+	select {
+	case <-c:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// Ready reports whether Start has succeeded, no loop has failed since and
+// Stop has not been called: the module may serve.
+func (m *Module) Ready() bool { return m.ready.Load() && m.failure.Load() == nil }
+
+// Failed is closed when a background loop fails after Start (the module is
+// not Ready any more; Stop returns the failure). A host may watch it to stop
+// serving.
+func (m *Module) Failed() <-chan struct{} { return m.failed }
 
 // ReadyHandler answers a readiness probe (a host mounts it as /readyz): 200
 // {"status":"ready"} when the module is Ready and its database answers a
-// ping within 2 s, else 503 {"status":"starting"} or {"status":"database
-// unavailable"}, or {"status":"stopped"} once Run has returned.
+// ping within 2 s, else 503 with {"status":"starting"} (before Start),
+// "failed" (a background loop failed), "stopped" (after Stop) or "database
+// unavailable".
 func (m *Module) ReadyHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		status, code := "ready", http.StatusOK
-		if !m.Ready() {
+		switch {
+		case m.failure.Load() != nil:
+			status, code = "failed", http.StatusServiceUnavailable
+		case !m.Ready():
 			status, code = "starting", http.StatusServiceUnavailable
-			select {
-			case <-m.started:
-				status = "stopped" // Run has returned
-			default:
+			if m.stoppedFlag.Load() {
+				status = "stopped"
 			}
-		} else {
+		default:
 			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 			defer cancel()
-			if err := m.parts.Store.Ping(ctx); err != nil {
+			if err := m.store.Ping(ctx); err != nil {
 				status, code = "database unavailable", http.StatusServiceUnavailable
 			}
 		}
@@ -117,11 +312,4 @@ func (m *Module) ReadyHandler() http.Handler {
 		w.WriteHeader(code)
 		_ = json.NewEncoder(w).Encode(map[string]string{"status": status})
 	})
-}
-
-// OnLogout registers a host's listener of logouts (a push module, which
-// stops pushing to the device the logout named): Service.OnLogout, which
-// says how listeners are called.
-func (m *Module) OnLogout(listener func(context.Context, application.LogoutEvent)) {
-	m.Service.OnLogout(listener)
 }

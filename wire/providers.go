@@ -63,6 +63,9 @@ var PersistenceSet = wire.NewSet(
 	wire.Bind(new(application.SessionRepository), new(*postgres.Store)),
 	wire.Bind(new(token.KeyRepository), new(*postgres.Store)),
 	wire.Bind(new(application.AuditReader), new(*postgres.Store)),
+	wire.Bind(new(application.AuditLister), new(*postgres.Store)),
+	wire.Bind(new(application.SecretResealer), new(*postgres.Store)),
+	wire.Bind(new(application.UserImporter), new(*postgres.Store)),
 )
 
 // NewLimits assembles the abuse limits and the code replay guard's memory.
@@ -93,14 +96,14 @@ var TokenSet = wire.NewSet(
 	wire.Bind(new(application.TokenIssuer), new(*token.Issuer)),
 )
 
-// ApplicationSet provides the facade and its HTTP adapter (with its metrics
-// on the host's Prometheus registerer).
+// ApplicationSet provides the facades and their HTTP adapter (with its
+// metrics on the host's Prometheus registerer).
 var ApplicationSet = wire.NewSet(
 	applicationConfig,
 	NewSystemClock,
 	NewAuditWriter,
-	NewServiceDeps,
-	application.NewService,
+	NewApplicationDeps,
+	application.New,
 	httpapi.NewMetrics,
 	NewHTTPHandler,
 )
@@ -108,22 +111,23 @@ var ApplicationSet = wire.NewSet(
 // NewAuditWriter provides the audit trail's writer (nil when cfg.Audit.Off)
 // and counts its losses on reg. Its openid hashing key is the one stored
 // sealed in the database (store.AuditOpenIDKey), first derived from the
-// master key, so that it outlives a master key rotation.
+// master key, so that it outlives a master key rotation; it is read at
+// Module.Start (or at the first write), never here: building the module does
+// no I/O.
 func NewAuditWriter(cfg Config, store *postgres.Store, db *gorm.DB, log *slog.Logger, reg prometheus.Registerer) (*postgres.AuditWriter, error) {
 	if cfg.Audit.Off {
 		return nil, nil //nolint:nilnil // audit off: a nil *AuditWriter is the valid "no trail" value
 	}
-	key, err := store.AuditOpenIDKey(context.Background(), postgres.DeriveAuditKey(cfg.MasterKey))
-	if err != nil {
-		return nil, err
-	}
+	seed := postgres.DeriveAuditKey(cfg.MasterKey)
 	w := postgres.NewAuditWriter(db, postgres.AuditConfig{Retention: cfg.Audit.Retention, QueueSize: cfg.Audit.QueueSize,
-		OpenIDKey: key, Code: httpapi.CodeOf}, log)
+		LoadOpenIDKey: func(ctx context.Context) ([]byte, error) { return store.AuditOpenIDKey(ctx, seed) },
+		Code:          httpapi.CodeOf}, log)
 	if reg != nil {
-		for reason, f := range map[string]func() uint64{"queue_full": w.Dropped, "write_failed": w.Failed} {
+		for reason, f := range map[string]func() uint64{"queue_full": w.Dropped, "write_failed": w.Failed, "shutdown": w.Abandoned} {
 			c := prometheus.NewCounterFunc(prometheus.CounterOpts{
-				Name:        "enduser_auth_audit_dropped_total",
-				Help:        "Audit records lost: the queue was full (queue_full) or the database refused the batch (write_failed).",
+				Name: "enduser_auth_audit_dropped_total",
+				Help: "Audit records lost: the queue was full (queue_full), the database refused the batch (write_failed) " +
+					"or they were still queued when the shutdown's deadline passed (shutdown).",
 				ConstLabels: prometheus.Labels{"reason": reason},
 			}, func() float64 { return float64(f()) })
 			if err := reg.Register(c); err != nil {
@@ -134,26 +138,30 @@ func NewAuditWriter(cfg Config, store *postgres.Store, db *gorm.DB, log *slog.Lo
 	return w, nil
 }
 
-// NewServiceDeps gathers the facade's ports: the one store behind every
-// repository (the unblock requests' too), the issuer, the WeChat client, the
-// abuse limiter (and its in-memory lockouts, which the unblock requests
-// lift), the exchange gate (cap, cool-down and code replay guard) and
-// the audit trail (when there is one; user exports read it even when
-// recording is off: the records kept from before are the user's).
-func NewServiceDeps(clock application.Clock, wechat application.WeChatOAuth, store *postgres.Store, tokens application.TokenIssuer,
+// NewApplicationDeps gathers the facades' ports: the one store behind every
+// repository (the unblock requests', the import's, the audit listing's and
+// the master key re-encryption's too), the issuer, the WeChat client, the
+// abuse limiter (its in-memory lockouts, which the unblock requests lift,
+// and the shared ones in Redis, which an operator's unblock lifts at once),
+// the exchange gate (cap, cool-down and code replay guard) and the audit
+// trail (when there is one; user exports read it even when recording is
+// off: the records kept from before are the user's).
+func NewApplicationDeps(clock application.Clock, wechat application.WeChatOAuth, store *postgres.Store, tokens application.TokenIssuer,
 	log *slog.Logger, limits *ratelimit.Limits, audit *postgres.AuditWriter) application.Deps {
 	d := application.Deps{Clock: clock, WeChat: wechat, Domains: store, Apps: store, DataCenters: store, Users: store,
 		Sessions: store, Tokens: tokens, Log: log, Limiter: limits.Limiter,
-		Exchanges: limits, AuditTrail: store, IPUnblocks: store, Lockouts: limits}
+		Exchanges: limits, AuditTrail: store, IPUnblocks: store, Lockouts: limits,
+		SharedLockouts: limits, Importer: store, AuditList: store, Secrets: store}
 	if audit != nil { // a nil *AuditWriter must not become a non-nil AuditLog
 		d.Audit = audit
 	}
 	return d
 }
 
-// NewHTTPHandler provides the HTTP adapter with its settings.
-func NewHTTPHandler(svc *application.Service, log *slog.Logger, metrics *httpapi.Metrics, cfg Config, tr tracing.Options) *httpapi.Handler {
-	return httpapi.NewHandler(svc, log, metrics, httpOptions(cfg, tr))
+// NewHTTPHandler provides the HTTP adapter of the end users' facade (and of
+// the other modules', for its token checks) with its settings.
+func NewHTTPHandler(app application.Facades, log *slog.Logger, metrics *httpapi.Metrics, cfg Config, tr tracing.Options) *httpapi.Handler {
+	return httpapi.NewHandler(app.EndUsers, app.Auth, log, metrics, httpOptions(cfg, tr))
 }
 
 // HostSet provides what the module takes of its host's world (Host): the

@@ -6,28 +6,42 @@ import (
 	"testing"
 )
 
-// TestREADMEEmbeddingIsTheExample: the README's embedding snippet is the text
-// of ExampleNewModule between its markers (one tab less), so the snippet
-// compiles and runs as long as the example does.
+// The embedding block of the example host, between these markers.
+const (
+	embedBegin = "\t// --- enduser-auth ---\n"
+	embedEnd   = "\t// --- end ---\n"
+)
+
+// TestREADMEEmbeddingIsTheExample: the README's embedding snippet is the
+// marked auth block of examples/monolith (one tab less), so the snippet
+// compiles and runs as long as the example does, and the block stays within
+// 40 lines of code (non-blank, non-comment).
 func TestREADMEEmbeddingIsTheExample(t *testing.T) {
 	readme, err := os.ReadFile("../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	example, err := os.ReadFile("example_test.go")
+	example, err := os.ReadFile("../examples/monolith/main.go")
 	if err != nil {
 		t.Fatal(err)
 	}
-	const begin, end = "\t// --- Embedding the module ---\n", "\t// --- end ---\n"
 	ex := string(example)
-	i, j := strings.Index(ex, begin), strings.Index(ex, end)
+	i, j := strings.Index(ex, embedBegin), strings.Index(ex, embedEnd)
 	if i < 0 || j < i {
-		t.Fatal("example_test.go lost its embedding markers")
+		t.Fatal("examples/monolith/main.go lost its embedding markers")
 	}
 	var want strings.Builder
-	for _, l := range strings.SplitAfter(ex[i+len(begin):j], "\n") {
+	code := 0
+	for _, l := range strings.SplitAfter(ex[i+len(embedBegin):j], "\n") {
 		want.WriteString(strings.TrimPrefix(l, "\t"))
+		if s := strings.TrimSpace(l); s != "" && !strings.HasPrefix(s, "//") {
+			code++
+		}
 	}
+	if code > 40 {
+		t.Errorf("the example spends %d lines of code on the auth module, more than 40", code)
+	}
+	t.Logf("the example host spends %d lines of code on the auth module", code)
 	rd := string(readme)
 	k := strings.Index(rd, "## Embedding the module")
 	if k < 0 {
@@ -41,6 +55,6 @@ func TestREADMEEmbeddingIsTheExample(t *testing.T) {
 	rest = rest[a+len("```go\n"):]
 	got := rest[:strings.Index(rest, "```")]
 	if got != want.String() {
-		t.Fatalf("README.md's embedding snippet differs from ExampleNewModule's text:\n--- README\n%s\n--- example\n%s", got, want.String())
+		t.Fatalf("README.md's embedding snippet differs from examples/monolith's block:\n--- README\n%s\n--- example\n%s", got, want.String())
 	}
 }

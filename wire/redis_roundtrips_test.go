@@ -100,11 +100,11 @@ func TestLoginRedisRoundTrips(t *testing.T) {
 	if err := mod.TokensForTest().Init(ctx); err != nil {
 		t.Fatal(err)
 	}
-	ud, err := mod.Service.CreateUserDomain(ctx, "R.DM.1.1", "")
+	ud, err := mod.Operators.CreateUserDomain(ctx, "R.DM.1.1", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := mod.Service.PutOfficialAccount(ctx, ud.Name(), "wxroundtrips", "rt-secret"); err != nil {
+	if err := mod.Operators.PutOfficialAccount(ctx, ud.Name(), "wxroundtrips", "rt-secret"); err != nil {
 		t.Fatal(err)
 	}
 	ec := echo.New()

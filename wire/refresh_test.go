@@ -85,26 +85,26 @@ func TestRefreshRoundTripsOnPostgres(t *testing.T) {
 	if err := mod.TokensForTest().Init(ctx); err != nil {
 		t.Fatal(err)
 	}
-	svc := mod.Service
-	ud, err := svc.CreateUserDomain(ctx, "R.DM.1.1", "")
+	svc := mod
+	ud, err := svc.Operators.CreateUserDomain(ctx, "R.DM.1.1", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.PutOfficialAccount(ctx, ud.Name(), "wxrefresh", "refresh-secret"); err != nil {
+	if err := svc.Operators.PutOfficialAccount(ctx, ud.Name(), "wxrefresh", "refresh-secret"); err != nil {
 		t.Fatal(err)
 	}
-	res, err := svc.LoginWithWeChatOfficialAccount(ctx, application.WeChatLogin{UserDomain: ud.Name(), AppID: "wxrefresh", Code: "alice.1",
+	res, err := svc.EndUsers.LoginWithWeChatOfficialAccount(ctx, application.WeChatLogin{UserDomain: ud.Name(), AppID: "wxrefresh", Code: "alice.1",
 		Signature: domain.LoginSignature("wxrefresh", "alice.1", ud.Secret())})
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	var pair domain.TokenPair
-	if n := counter.during(func() { pair, err = svc.Refresh(ctx, res.Tokens.Refresh.Value) }); err != nil || n != 1 {
+	if n := counter.during(func() { pair, err = svc.EndUsers.Refresh(ctx, res.Tokens.Refresh.Value) }); err != nil || n != 1 {
 		t.Fatalf("v2 refresh: %d statements, %v; want 1, no error", n, err)
 	}
 	var again domain.TokenPair
-	if n := counter.during(func() { again, err = svc.Refresh(ctx, res.Tokens.Refresh.Value) }); err != nil || again.Refresh != pair.Refresh {
+	if n := counter.during(func() { again, err = svc.EndUsers.Refresh(ctx, res.Tokens.Refresh.Value) }); err != nil || again.Refresh != pair.Refresh {
 		t.Fatalf("v2 duplicate within the grace window (%d statements): %v, child %q; want %q", n, err, again.Refresh.Value, pair.Refresh.Value)
 	}
 	if p, err := domain.ParseRefreshToken(pair.Refresh.Value); err != nil || p.Version != domain.RefreshTokenV2 || p.Counter != 2 {
@@ -126,16 +126,16 @@ func TestRefreshRoundTripsOnPostgres(t *testing.T) {
 		t.Fatalf("store a v1 session for alice: %+v, %v", rec, err)
 	}
 	var v1child domain.TokenPair
-	if n := counter.during(func() { v1child, err = svc.Refresh(ctx, old.RefreshToken().Value) }); err != nil || n != 2 {
+	if n := counter.during(func() { v1child, err = svc.EndUsers.Refresh(ctx, old.RefreshToken().Value) }); err != nil || n != 2 {
 		t.Fatalf("v1 refresh: %d statements, %v; want 2, no error", n, err)
 	}
 	if p, err := domain.ParseRefreshToken(v1child.Refresh.Value); err != nil || p.Version != domain.RefreshTokenV1 || p.SessionID != old.ID() || p.Counter != 2 {
 		t.Fatalf("v1 child: %+v, %v; want version 1, counter 2 of %s", p, err, old.ID())
 	}
-	if _, err := svc.Refresh(ctx, v1child.Refresh.Value); err != nil {
+	if _, err := svc.EndUsers.Refresh(ctx, v1child.Refresh.Value); err != nil {
 		t.Fatalf("the v1 child does not refresh: %v", err)
 	}
-	if _, err := svc.VerifyAccessToken(ctx, v1child.Access.Value); err != nil {
+	if _, err := svc.Auth.VerifyAccessToken(ctx, v1child.Access.Value); err != nil {
 		t.Fatalf("the v1 child's access token: %v", err)
 	}
 }

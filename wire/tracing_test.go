@@ -74,11 +74,11 @@ func TestOneLoginIsOneSpanTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	runModule(t, mod)
-	ud, err := mod.Service.CreateUserDomain(ctx, "T.DM.1.1", "")
+	ud, err := mod.Operators.CreateUserDomain(ctx, "T.DM.1.1", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := mod.Service.PutOfficialAccount(ctx, ud.Name(), appID, appSecret); err != nil {
+	if err := mod.Operators.PutOfficialAccount(ctx, ud.Name(), appID, appSecret); err != nil {
 		t.Fatal(err)
 	}
 	e := echo.New()

@@ -51,17 +51,17 @@ func NewModule(cfg Config, host Host) (*Module, error) {
 	if err != nil {
 		return nil, err
 	}
-	deps := NewServiceDeps(clock, wechatClient, store, issuer, logger, limits, auditWriter)
-	service := application.NewService(config, deps)
+	deps := NewApplicationDeps(clock, wechatClient, store, issuer, logger, limits, auditWriter)
+	facades := application.New(config, deps)
 	metrics, err := httpapi.NewMetrics(registerer)
 	if err != nil {
 		return nil, err
 	}
-	handler := NewHTTPHandler(service, logger, metrics, cfg, options)
+	handler := NewHTTPHandler(facades, logger, metrics, cfg, options)
 	storeMetrics, err := NewStoreMetrics(registerer, store)
 	if err != nil {
 		return nil, err
 	}
-	module := newModule(service, handler, store, issuer, auditWriter, storeMetrics, limits, cfg, redisConn, logger)
+	module := newModule(facades, handler, store, issuer, auditWriter, storeMetrics, db, logger, cfg, redisConn)
 	return module, nil
 }

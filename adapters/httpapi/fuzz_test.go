@@ -49,17 +49,17 @@ func newTestEcho(t testing.TB) (*echo.Echo, *wechatfake.Server) {
 	svc := newTestService(wechat.NewClient(wechat.Config{BaseURL: wx.URL}, wechat.NewHTTPClient(0), tracing.Options{}),
 		store, token.NewIssuer(token.Config{}, store, clock), clock, nil)
 	ctx := context.Background()
-	if _, err := svc.CreateUserDomain(ctx, fzDomain, fzSecret); err != nil {
+	if _, err := svc.Operators.CreateUserDomain(ctx, fzDomain, fzSecret); err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.PutOfficialAccount(ctx, fzDomain, fzApp, "fuzz-app-secret"); err != nil {
+	if err := svc.Operators.PutOfficialAccount(ctx, fzDomain, fzApp, "fuzz-app-secret"); err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.PutDataCenter(ctx, "CN", "https://cn.example.com", []domain.MCC{460}); err != nil {
+	if err := svc.Operators.PutDataCenter(ctx, "CN", "https://cn.example.com", []domain.MCC{460}); err != nil {
 		t.Fatal(err)
 	}
 	e := echo.New()
-	httpapi.NewHandler(svc, nil, nil, httpapi.Options{}).Register(e.Group(""))
+	httpapi.NewHandler(svc.EndUsers, svc.Auth, nil, nil, httpapi.Options{}).Register(e.Group(""))
 	return e, fake
 }
 

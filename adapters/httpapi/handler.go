@@ -36,7 +36,8 @@ const (
 
 // Handler serves the module's endpoints.
 type Handler struct {
-	svc      *application.Service
+	users    *application.EndUsers
+	auth     *application.Auth
 	log      *slog.Logger
 	metrics  *Metrics
 	opts     Options
@@ -44,13 +45,15 @@ type Handler struct {
 	clientIP echo.IPExtractor
 }
 
-// NewHandler returns the HTTP adapter of svc. A nil logger discards; nil
-// metrics record nothing.
-func NewHandler(svc *application.Service, log *slog.Logger, metrics *Metrics, opts Options) *Handler {
+// NewHandler returns the HTTP adapter of the end users' facade (its
+// endpoints) and of the other modules' (auth: the token checks of the
+// endpoints and of RequireAccessToken). A nil logger discards; nil metrics
+// record nothing.
+func NewHandler(users *application.EndUsers, auth *application.Auth, log *slog.Logger, metrics *Metrics, opts Options) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{svc: svc, log: log, metrics: metrics, opts: opts, cors: newCORS(opts.CORSOrigins),
+	return &Handler{users: users, auth: auth, log: log, metrics: metrics, opts: opts, cors: newCORS(opts.CORSOrigins),
 		clientIP: clientIPExtractor(opts.TrustedProxies)}
 }
 
@@ -114,7 +117,7 @@ func (h *Handler) clientIPOf(req *http.Request) string {
 // limited refuses a request over its client IP's rate (5148, Retry-After).
 func (h *Handler) limited(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if err := h.svc.AllowRequest(c.Request().Context()); err != nil {
+		if err := h.users.Admit(c.Request().Context()); err != nil {
 			return h.fail(c, err)
 		}
 		return next(c)
@@ -226,7 +229,7 @@ func (h *Handler) guard(endpoint string, next echo.HandlerFunc) echo.HandlerFunc
 
 func (h *Handler) wechatOffiaccountLogin(c echo.Context) error {
 	return h.login(c, func(p params) (application.LoginResult, error) {
-		return h.svc.LoginWithWeChatOfficialAccount(c.Request().Context(), application.WeChatLogin{
+		return h.users.LoginWithWeChatOfficialAccount(c.Request().Context(), application.WeChatLogin{
 			UserDomain: p.get("userDomain"),
 			AppID:      p.get("appId"),
 			Code:       p.get("code"),
@@ -238,7 +241,7 @@ func (h *Handler) wechatOffiaccountLogin(c echo.Context) error {
 
 func (h *Handler) wechatMiniprogramLogin(c echo.Context) error {
 	return h.login(c, func(p params) (application.LoginResult, error) {
-		return h.svc.LoginWithWeChatMiniProgram(c.Request().Context(), application.WeChatMiniProgramLogin{
+		return h.users.LoginWithWeChatMiniProgram(c.Request().Context(), application.WeChatMiniProgramLogin{
 			UserDomain: p.get("userDomain"),
 			AppID:      p.get("appId"),
 			JSCode:     p.get("jsCode"),
@@ -270,7 +273,7 @@ const extDeletionCancelled = `{"deletionCancelled":true}`
 // recorded).
 func (h *Handler) userDelete(c echo.Context) error {
 	ctx := c.Request().Context()
-	p, err := h.svc.VerifyAccessToken(ctx, c.Request().Header.Get(echo.HeaderAuthorization))
+	p, err := h.auth.VerifyAccessToken(ctx, c.Request().Header.Get(echo.HeaderAuthorization))
 	if err != nil {
 		h.logTokenRefused(c, err)
 		return h.fail(c, err)
@@ -279,7 +282,7 @@ func (h *Handler) userDelete(c echo.Context) error {
 	if err != nil {
 		return h.fail(c, err)
 	}
-	if _, err := h.svc.DeleteAccount(ctx, p, t); err != nil {
+	if _, err := h.users.DeleteAccount(ctx, p, t); err != nil {
 		return h.fail(c, err)
 	}
 	return ok(c, nil)
@@ -287,7 +290,7 @@ func (h *Handler) userDelete(c echo.Context) error {
 
 func (h *Handler) refreshToken(c echo.Context) error {
 	p := readParams(c.Request())
-	pair, err := h.svc.Refresh(c.Request().Context(), p.get("refreshToken"))
+	pair, err := h.users.Refresh(c.Request().Context(), p.get("refreshToken"))
 	if err != nil {
 		return h.fail(c, err)
 	}
@@ -296,7 +299,7 @@ func (h *Handler) refreshToken(c echo.Context) error {
 
 func (h *Handler) userLogout(c echo.Context) error {
 	p := readParams(c.Request())
-	if err := h.svc.LogoutDevice(c.Request().Context(), c.Request().Header.Get(echo.HeaderAuthorization), p.get("deviceId")); err != nil {
+	if err := h.users.LogoutDevice(c.Request().Context(), c.Request().Header.Get(echo.HeaderAuthorization), p.get("deviceId")); err != nil {
 		return h.fail(c, err)
 	}
 	return ok(c, nil)
@@ -344,12 +347,12 @@ var logonModes = map[domain.AppKind]string{
 
 func (h *Handler) userInfo(c echo.Context) error {
 	ctx := c.Request().Context()
-	p, err := h.svc.VerifyAccessToken(ctx, c.Request().Header.Get(echo.HeaderAuthorization))
+	p, err := h.auth.VerifyAccessToken(ctx, c.Request().Header.Get(echo.HeaderAuthorization))
 	if err != nil {
 		h.logTokenRefused(c, err)
 		return h.fail(c, err)
 	}
-	prof, err := h.svc.UserInfo(ctx, p)
+	prof, err := h.users.UserInfo(ctx, p)
 	if err != nil {
 		return h.fail(c, err)
 	}
@@ -395,7 +398,7 @@ func (h *Handler) setUserInfo(c echo.Context) error {
 			sent[name] = v
 		}
 	}
-	err := h.svc.SetUserInfo(c.Request().Context(), c.Request().Header.Get(echo.HeaderAuthorization), sent)
+	err := h.users.SetUserInfo(c.Request().Context(), c.Request().Header.Get(echo.HeaderAuthorization), sent)
 	if err != nil {
 		if domain.IsKind(err, domain.KindTokenInvalid) || domain.IsKind(err, domain.KindAccessTokenRequired) {
 			h.logTokenRefused(c, err)
@@ -406,7 +409,7 @@ func (h *Handler) setUserInfo(c echo.Context) error {
 }
 
 func (h *Handler) jwks(c echo.Context) error {
-	b, err := h.svc.JWKS(c.Request().Context())
+	b, err := h.users.JWKS(c.Request().Context())
 	if err != nil {
 		return h.fail(c, err)
 	}

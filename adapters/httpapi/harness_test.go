@@ -44,7 +44,7 @@ type memHarness struct {
 	t       *testing.T
 	e       *echo.Echo
 	fake    *wechatfake.Server
-	svc     *application.Service
+	svc     application.Facades
 	handler *httpapi.Handler
 	reg     *prometheus.Registry
 }
@@ -73,8 +73,10 @@ type serviceStore interface {
 // the memory store here, on PostgreSQL in the fuzz test): a change of
 // application.NewService's signature is an edit here only.
 func newTestService(wx application.WeChatOAuth, store serviceStore, tokens application.TokenIssuer, clock application.Clock,
-	limiter application.Limiter) *application.Service {
-	return application.NewService(application.DefaultConfig(), application.Deps{Clock: clock, WeChat: wx, Domains: store, Apps: store,
+	limiter application.Limiter) application.Facades {
+	cfg := application.DefaultConfig()
+	cfg.DataCenter = "CN"
+	return application.New(cfg, application.Deps{Clock: clock, WeChat: wx, Domains: store, Apps: store,
 		DataCenters: store, Users: store, Sessions: store, Tokens: tokens, Limiter: limiter})
 }
 
@@ -93,16 +95,16 @@ func newMemHarness(t *testing.T, setup memSetup) *memHarness {
 	clock := application.SystemClock{}
 	svc := newTestService(port, store, token.NewIssuer(token.Config{}, store, clock), clock, setup.limiter)
 	ctx := t.Context()
-	if _, err := svc.CreateUserDomain(ctx, mDomain, mSecret); err != nil {
+	if _, err := svc.Operators.CreateUserDomain(ctx, mDomain, mSecret); err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.PutOfficialAccount(ctx, mDomain, mApp, mAppSecret); err != nil {
+	if err := svc.Operators.PutOfficialAccount(ctx, mDomain, mApp, mAppSecret); err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.PutMiniProgram(ctx, mDomain, mMiniApp, mAppSecret); err != nil {
+	if err := svc.Operators.PutMiniProgram(ctx, mDomain, mMiniApp, mAppSecret); err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.PutDataCenter(ctx, "CN", "https://cn.example.com", []domain.MCC{460}); err != nil {
+	if err := svc.Operators.PutDataCenter(ctx, "CN", "https://cn.example.com", []domain.MCC{460}); err != nil {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
@@ -110,7 +112,7 @@ func newMemHarness(t *testing.T, setup memSetup) *memHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := httpapi.NewHandler(svc, nil, metrics, setup.opts)
+	h := httpapi.NewHandler(svc.EndUsers, svc.Auth, nil, metrics, setup.opts)
 	e := echo.New()
 	h.Register(e.Group(""))
 	if setup.extra != nil {

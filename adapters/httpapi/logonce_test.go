@@ -33,14 +33,14 @@ func (keysDown) RefreshMasterKeys(context.Context) ([]domain.RefreshMasterKey, e
 func TestInternalFailureLoggedOnce(t *testing.T) {
 	var buf bytes.Buffer
 	log := slog.New(application.ContextLogHandler(slog.NewJSONHandler(&buf, nil)))
-	svc := application.NewService(application.DefaultConfig(), application.Deps{Sessions: keysDown{}, Log: log})
+	svc := application.New(application.DefaultConfig(), application.Deps{Sessions: keysDown{}, Log: log})
 	metrics, err := NewMetrics(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e := echo.New()
 	// The test's requests come from 192.0.2.1: a trusted proxy, whose X-Request-Id is kept.
-	NewHandler(svc, log, metrics, Options{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}}).Register(e.Group(""))
+	NewHandler(svc.EndUsers, svc.Auth, log, metrics, Options{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}}).Register(e.Group(""))
 	now := time.Now()
 	tok := domain.NewSessionV2("u1", 1, "C.DM.1.1", "wx0123456789abcdef", now, time.Hour, 2*time.Hour,
 		domain.NewRefreshMasterKey(1, now)).RefreshToken().Value

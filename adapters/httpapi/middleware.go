@@ -45,7 +45,7 @@ func (h *Handler) RequireAccessToken(refusal ...Refusal) echo.MiddlewareFunc {
 				c.SetRequest(c.Request().WithContext(application.WithRequestMeta(c.Request().Context(), h.requestMeta(c.Request(), ""))))
 			}
 			req := c.Request()
-			p, err := h.svc.VerifyAccessToken(req.Context(), req.Header.Get(echo.HeaderAuthorization))
+			p, err := h.auth.VerifyAccessToken(req.Context(), req.Header.Get(echo.HeaderAuthorization))
 			if err != nil {
 				h.logTokenRefused(c, err)
 				if toHost {

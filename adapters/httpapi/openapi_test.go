@@ -156,7 +156,7 @@ func TestOpenAPIEndpointsAnswerOnlyListedCodes(t *testing.T) {
 // embedded, and that answer matches the document too.
 func TestOpenAPIDocumentIsServed(t *testing.T) {
 	e := echo.New()
-	httpapi.NewHandler(nil, nil, nil, httpapi.Options{}).Register(e.Group(""))
+	httpapi.NewHandler(nil, nil, nil, nil, httpapi.Options{}).Register(e.Group(""))
 	req := httptest.NewRequest(http.MethodGet, httpapi.PathOpenAPI, nil)
 	rec := httptest.NewRecorder()
 	e.ServeHTTP(rec, req)

@@ -36,6 +36,11 @@ type AuditConfig struct {
 	// OpenIDKey keys the openid hash (HMAC-SHA-256); derive it from the
 	// master key (DeriveAuditKey).
 	OpenIDKey []byte
+	// LoadOpenIDKey, when OpenIDKey is nil, reads the key (Store.
+	// AuditOpenIDKey): once, at Open or before the first write, never at
+	// construction. Records are hashed when written, so those queued before
+	// it get the loaded key too.
+	LoadOpenIDKey func(ctx context.Context) ([]byte, error)
 	// Code maps an outcome to the business code stored (nil: 0 for success,
 	// -1 otherwise).
 	Code func(domain.Kind) int
@@ -66,15 +71,28 @@ type AuditWriter struct {
 
 	dropped     atomic.Uint64
 	failed      atomic.Uint64
+	abandoned   atomic.Uint64
+	keyMu       sync.Mutex
+	key         []byte       // the openid hashing key once known
 	lastDropLog atomic.Int64 // unix nanos of the last "dropped" log line
 	runMu       sync.Mutex
 	// stopped is set when Run has ended: a record handed over later (a
 	// request that outlived the shutdown's grace) would wait in the queue
 	// for nobody, so it is counted and logged as dropped instead.
 	stopped atomic.Bool
+	// quit, closed by Stop, ends Run's loop without writing: Stop writes
+	// what Run held (leftover) and the queue within its caller's deadline.
+	quit     chan struct{}
+	stopOnce sync.Once
+	leftover []auditRow
 }
 
 var _ application.AuditLog = (*AuditWriter)(nil)
+
+var (
+	_ application.AuditLister    = (*Store)(nil)
+	_ application.SecretResealer = (*Store)(nil)
+)
 
 // NewAuditWriter returns a writer on db; it writes nothing until Run.
 func NewAuditWriter(db *gorm.DB, cfg AuditConfig, log *slog.Logger) *AuditWriter {
@@ -99,7 +117,7 @@ func NewAuditWriter(db *gorm.DB, cfg AuditConfig, log *slog.Logger) *AuditWriter
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &AuditWriter{db: db, cfg: cfg, log: log, q: make(chan auditRow, cfg.QueueSize)}
+	return &AuditWriter{db: db, cfg: cfg, log: log, q: make(chan auditRow, cfg.QueueSize), key: cfg.OpenIDKey, quit: make(chan struct{})}
 }
 
 type auditRow struct {
@@ -118,6 +136,8 @@ type auditRow struct {
 	RequestID     string `gorm:"column:request_id"`
 	Detail        string
 	DeviceGiven   *bool `gorm:"column:device_given"`
+	// openID waits, in memory only, for the key that hashes it at the write.
+	openID string
 }
 
 func (auditRow) TableName() string { return "enduser_audit_events" }
@@ -143,9 +163,7 @@ func (w *AuditWriter) Record(_ context.Context, e application.AuditEvent) {
 		given := e.DeviceGiven
 		r.DeviceGiven = &given
 	}
-	if e.OpenID != "" {
-		r.OpenidHash = w.HashOpenID(e.OpenID)
-	}
+	r.openID = e.OpenID // hashed when written: the key may not be loaded yet
 	if w.stopped.Load() {
 		w.logDrop(w.dropped.Add(1))
 		return
@@ -158,23 +176,64 @@ func (w *AuditWriter) Record(_ context.Context, e application.AuditEvent) {
 	}
 }
 
-// HashOpenID is the keyed hash the trail stores instead of an openid.
+// HashOpenID is the keyed hash the trail stores instead of an openid (with
+// the key known so far: AuditConfig.OpenIDKey, or the loaded one).
 func (w *AuditWriter) HashOpenID(openID string) string {
-	m := hmac.New(sha256.New, w.cfg.OpenIDKey)
+	w.keyMu.Lock()
+	key := w.key
+	w.keyMu.Unlock()
+	return hashOpenID(key, openID)
+}
+
+func hashOpenID(key []byte, openID string) string {
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte(openID))
 	return hex.EncodeToString(m.Sum(nil)[:16])
+}
+
+// Open loads the openid hashing key (AuditConfig.LoadOpenIDKey) unless it is
+// known: a host calls it when it starts, so that a key that cannot be read
+// fails the start rather than the first write. It needs the audit tables
+// (the module's migrations).
+func (w *AuditWriter) Open(ctx context.Context) error {
+	if w == nil {
+		return nil
+	}
+	_, err := w.openIDKey(ctx)
+	return err
+}
+
+// openIDKey is the key, loaded the first time it is needed.
+func (w *AuditWriter) openIDKey(ctx context.Context) ([]byte, error) {
+	w.keyMu.Lock()
+	defer w.keyMu.Unlock()
+	if w.key != nil || w.cfg.LoadOpenIDKey == nil {
+		return w.key, nil
+	}
+	key, err := w.cfg.LoadOpenIDKey(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("audit openid key: %w", err)
+	}
+	w.key = key
+	return key, nil
 }
 
 // dropLogEvery bounds the "records dropped" log line to one per interval.
 const dropLogEvery = 10 * time.Second
 
 func (w *AuditWriter) logDrop(total uint64) {
-	now := time.Now().UnixNano()
-	last := w.lastDropLog.Load()
-	if now-last < int64(dropLogEvery) || !w.lastDropLog.CompareAndSwap(last, now) {
+	if !w.logEvery(&w.lastDropLog) {
 		return
 	}
 	w.log.Warn("audit queue full: records dropped", slog.Uint64("droppedTotal", total), slog.Int("queueSize", w.cfg.QueueSize))
+}
+
+// logEvery reports whether a line rate-limited by last (unix nanos) may be
+// logged now, at most one per dropLogEvery.
+func (w *AuditWriter) logEvery(last *atomic.Int64) bool {
+	now := time.Now().UnixNano()
+	l := last.Load()
+	return now-l >= int64(dropLogEvery) && last.CompareAndSwap(l, now)
 }
 
 func (w *AuditWriter) code(k domain.Kind) int {
@@ -193,6 +252,15 @@ func (w *AuditWriter) Dropped() uint64 {
 		return 0
 	}
 	return w.dropped.Load()
+}
+
+// Abandoned counts the records lost at a shutdown: still queued when the
+// deadline of Stop passed.
+func (w *AuditWriter) Abandoned() uint64 {
+	if w == nil {
+		return 0
+	}
+	return w.abandoned.Load()
 }
 
 // Failed counts the records lost because the database refused a batch.
@@ -214,6 +282,11 @@ func (w *AuditWriter) Run(ctx context.Context) error {
 	}
 	w.runMu.Lock()
 	defer w.runMu.Unlock()
+	select {
+	case <-w.quit:
+		return nil // stopped already
+	default:
+	}
 	w.stopped.Store(false)
 	flush := time.NewTicker(w.cfg.FlushInterval)
 	defer flush.Stop()
@@ -232,6 +305,9 @@ func (w *AuditWriter) Run(ctx context.Context) error {
 			buf = w.write(ctx, buf)
 		case <-purge.C:
 			w.purgeLogged(ctx)
+		case <-w.quit:
+			w.leftover = append(w.leftover, buf...) // Stop writes them, within its deadline
+			return nil
 		case <-ctx.Done():
 			w.stopped.Store(true)
 			w.drain(ctx, buf) // shutdown: write everything still queued
@@ -248,6 +324,63 @@ func (w *AuditWriter) Flush(ctx context.Context) {
 	}
 	defer w.runMu.Unlock()
 	w.drain(ctx, make([]auditRow, 0, w.cfg.BatchSize))
+}
+
+// Stop ends Run (when it runs: its loop stops at once) and writes what is
+// still queued within ctx; without Run it writes what is queued (an admin
+// command's records). What is still queued once ctx is done is dropped,
+// counted (Abandoned) and logged at ERROR with its number; a record handed
+// over after Stop is dropped and counted (Dropped), as after Run. Stop twice
+// is harmless.
+func (w *AuditWriter) Stop(ctx context.Context) {
+	if w == nil {
+		return
+	}
+	w.stopOnce.Do(func() { close(w.quit) })
+	w.runMu.Lock() // Run has returned
+	defer w.runMu.Unlock()
+	w.stopped.Store(true)
+	buf := w.leftover
+	w.leftover = nil
+	for {
+		if ctx.Err() != nil {
+			w.abandon(len(buf) + w.discardQueue())
+			return
+		}
+		select {
+		case r := <-w.q:
+			buf = append(buf, r)
+			if len(buf) >= w.cfg.BatchSize {
+				buf = w.writeWithin(ctx, buf)
+			}
+		default:
+			w.writeWithin(ctx, buf)
+			return
+		}
+	}
+}
+
+// discardQueue empties the queue and returns how many records it held.
+func (w *AuditWriter) discardQueue() int {
+	n := 0
+	for {
+		select {
+		case <-w.q:
+			n++
+		default:
+			return n
+		}
+	}
+}
+
+// abandon counts and logs n records lost at a shutdown.
+func (w *AuditWriter) abandon(n int) {
+	if n == 0 {
+		return
+	}
+	total := w.abandoned.Add(uint64(n))
+	w.log.Error("audit records lost: still queued when the shutdown's deadline passed", slog.Int("records", n),
+		slog.Uint64("abandonedTotal", total))
 }
 
 // drain writes buf and everything queued, in batches, until the queue is
@@ -274,9 +407,26 @@ func (w *AuditWriter) write(ctx context.Context, buf []auditRow) []auditRow {
 	}
 	// A write is never cut short by the shutdown that asks for it: it has
 	// its own bound.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	return w.writeWithin(context.WithoutCancel(ctx), buf)
+}
+
+// writeWithin is write bounded by ctx (and 10 s).
+func (w *AuditWriter) writeWithin(ctx context.Context, buf []auditRow) []auditRow {
+	if len(buf) == 0 {
+		return buf
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := w.db.WithContext(ctx).Create(&buf).Error; err != nil {
+	key, err := w.openIDKey(ctx)
+	if err == nil {
+		for i := range buf {
+			if buf[i].openID != "" {
+				buf[i].OpenidHash, buf[i].openID = hashOpenID(key, buf[i].openID), ""
+			}
+		}
+		err = w.db.WithContext(ctx).Create(&buf).Error
+	}
+	if err != nil {
 		w.failed.Add(uint64(len(buf)))
 		w.log.Error("audit write failed: records lost", slog.Int("records", len(buf)), slog.String("error", err.Error()))
 	}
@@ -313,32 +463,12 @@ func (w *AuditWriter) Purge(ctx context.Context, now time.Time) (int64, error) {
 	return total, nil
 }
 
-// AuditQuery selects audit records.
-type AuditQuery struct {
-	UserDomain string
-	UID        string // "": every user
-	Since      time.Time
-	Limit      int
-}
+// AuditQuery selects audit records (application's, for its AuditLister
+// port).
+type AuditQuery = application.AuditQuery
 
-// AuditRecord is one stored audit event.
-type AuditRecord struct {
-	Time          time.Time `json:"time"`
-	Event         string    `json:"event"`
-	Code          int       `json:"code"`
-	WeChatErrcode *int      `json:"wechatErrcode,omitempty"`
-	UserDomain    string    `json:"userDomain"`
-	AppID         string    `json:"appId"`
-	AppKind       string    `json:"appKind,omitempty"`
-	UID           string    `json:"uid"`
-	OpenIDHash    string    `json:"openidHash"`
-	ClientIP      string    `json:"clientIp"`
-	UserAgent     string    `json:"userAgent"`
-	RequestID     string    `json:"requestId"`
-	Detail        string    `json:"detail,omitempty"`
-	// DeviceGiven, on logouts only, is whether the logout named a push device.
-	DeviceGiven *bool `json:"deviceGiven,omitempty"`
-}
+// AuditRecord is one stored audit event as AuditEvents lists it.
+type AuditRecord = application.AuditEntry
 
 // AuditEvents lists the records of q, newest first.
 func (s *Store) AuditEvents(ctx context.Context, q AuditQuery) ([]AuditRecord, error) {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/iotplatform/enduser-auth/application"
 )
 
 // sealedColumn is one column that holds values sealed under the master key:
@@ -46,16 +48,9 @@ func SealedColumnNames() []string {
 	return out
 }
 
-// ReencryptProgress is what ReencryptSecrets did to one column.
-type ReencryptProgress struct {
-	// Column is "table.column".
-	Column string
-	// Rewritten counts the values now sealed under the primary key that were
-	// not; Skipped the values a concurrent writer changed (or deleted) between the read
-	// and the write (the writer's value stands; a later pass or the final
-	// count sees it).
-	Rewritten, Skipped int64
-}
+// ReencryptProgress is what ReencryptSecrets did to one column
+// (application's, for its SecretResealer port).
+type ReencryptProgress = application.ReencryptProgress
 
 // DefaultReencryptBatch is ReencryptSecrets' batch size when given none.
 const DefaultReencryptBatch = 500

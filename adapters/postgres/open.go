@@ -82,6 +82,7 @@ func Open(ctx context.Context, dsn string) (*gorm.DB, error) {
 func connect(ctx context.Context, cfg *pgxpool.Config) (*sql.DB, error) {
 	cfg.MaxConnLifetime = connMaxLifetime
 	cfg.MaxConnIdleTime = connMaxIdleTime
+	prepareForFailover(cfg.ConnConfig)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", describe(cfg.ConnConfig), err)

@@ -11,7 +11,6 @@
 package postgres
 
 import (
-	"context"
 	"fmt"
 	"strconv"
 	"time"
@@ -47,18 +46,6 @@ var (
 // NewStore returns a Store on db (see Open) that encrypts secrets with box.
 func NewStore(db *gorm.DB, box *secretbox.Box) *Store {
 	return &Store{db: db, box: box, pool: db.ConnPool, counts: &retryCounters{}}
-}
-
-// Ping checks that the database answers, for readiness probes.
-func (s *Store) Ping(ctx context.Context) error {
-	sqlDB, err := s.db.DB()
-	if err != nil {
-		return fmt.Errorf("ping database: %w", err)
-	}
-	if err := sqlDB.PingContext(ctx); err != nil {
-		return fmt.Errorf("ping database: %w", err)
-	}
-	return nil
 }
 
 // seal encrypts a secret for the row that aad names.

@@ -99,11 +99,19 @@ type RedisClaims struct {
 	prefix    string
 	mem       *MemoryClaims
 	fallbacks *Fallbacks
+	dl        deadline
 }
 
 // NewRedisClaims returns claims under prefix+"code|<sha-256 hex>".
 func NewRedisClaims(rdb redis.UniversalClient, prefix string, mem *MemoryClaims, f *Fallbacks) *RedisClaims {
-	return &RedisClaims{rdb: rdb, prefix: prefix, mem: mem, fallbacks: f}
+	return &RedisClaims{rdb: rdb, prefix: prefix, mem: mem, fallbacks: f, dl: newDeadline(0, rdb)}
+}
+
+// WithTimeout bounds each claim's Redis call by d (0: DefaultRedisTimeout)
+// and returns r.
+func (r *RedisClaims) WithTimeout(d time.Duration) *RedisClaims {
+	r.dl = newDeadline(d, r.rdb)
+	return r
 }
 
 // codeRedisKey is the Redis key of a claimed code's hash.
@@ -113,7 +121,9 @@ func codeRedisKey(prefix string, k [32]byte) string {
 
 // Claim implements Claims.
 func (r *RedisClaims) Claim(ctx context.Context, key [32]byte) bool {
-	ok, err := r.rdb.SetNX(ctx, codeRedisKey(r.prefix, key), "1", CodeTTL).Result()
+	ok, err := bounded(ctx, r.dl, func(ctx context.Context) (bool, error) {
+		return r.rdb.SetNX(ctx, codeRedisKey(r.prefix, key), "1", CodeTTL).Result()
+	})
 	if err != nil {
 		r.fallbacks.report(ctx, "code", err)
 		return r.mem.Claim(ctx, key)

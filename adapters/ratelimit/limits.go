@@ -24,6 +24,9 @@ type Settings struct {
 	// Prefix starts every Redis key (instances that must share limits use the
 	// same one; tests sharing a Redis use their own).
 	Prefix string
+	// RedisTimeout bounds each Redis call (0: DefaultRedisTimeout), whatever
+	// the client's own timeouts; past it the decision is taken in memory.
+	RedisTimeout time.Duration
 }
 
 // Limits is the assembled limits of one instance.
@@ -56,8 +59,8 @@ func New(s Settings, clock application.Clock, log *slog.Logger, reg prometheus.R
 		s.Redis = nil // a nil *redis.Client in the interface: no Redis
 	}
 	if s.Redis != nil {
-		l.redis = NewRedis(s.Config, s.Redis, s.Prefix)
-		l.Claims = NewRedisClaims(s.Redis, s.Prefix, memClaims, f)
+		l.redis = NewRedis(s.Config, s.Redis, s.Prefix).WithTimeout(s.RedisTimeout)
+		l.Claims = NewRedisClaims(s.Redis, s.Prefix, memClaims, f).WithTimeout(s.RedisTimeout)
 	}
 	if s.Enabled {
 		if l.redis != nil {
@@ -120,7 +123,7 @@ func (l *Limits) Shared() bool { return l.redis != nil }
 // is configured, in Redis (every instance at once); it returns how many it
 // lifted. Without Redis a process that serves no request (the CLI) holds no
 // lockout: the serving instances lift theirs from the unblock requests that
-// application.Service.UnblockIP stores.
+// application.Operators.UnblockIP stores.
 func (l *Limits) Unblock(ctx context.Context, ip string) (int, error) {
 	ip = application.LimitKey(ip) // an IPv6 client is limited, and so locked out, by its /64
 	n := l.mem.Unblock(ctx, ip)

@@ -26,12 +26,20 @@ type Redis struct {
 	rdb    redis.UniversalClient
 	gcra   *redis_rate.Limiter
 	prefix string
+	dl     deadline
 }
 
 // NewRedis returns a limiter on rdb whose keys start with prefix (the GCRA
 // buckets' keys with "rate:" and then prefix, as redis_rate names them).
 func NewRedis(cfg Config, rdb redis.UniversalClient, prefix string) *Redis {
-	return &Redis{cfg: cfg.withDefaults(), rdb: rdb, gcra: redis_rate.NewLimiter(rdb), prefix: prefix}
+	return &Redis{cfg: cfg.withDefaults(), rdb: rdb, gcra: redis_rate.NewLimiter(rdb), prefix: prefix, dl: newDeadline(0, rdb)}
+}
+
+// WithTimeout bounds each of r's calls by d (0: DefaultRedisTimeout) and
+// returns r.
+func (r *Redis) WithTimeout(d time.Duration) *Redis {
+	r.dl = newDeadline(d, r.rdb)
+	return r
 }
 
 func (r *Redis) key(parts ...string) string { return r.prefix + strings.Join(parts, "|") }
@@ -60,7 +68,9 @@ func (r *Redis) exchangeLimit(appID string) redis_rate.Limit {
 
 // AllowRequest takes one request of ip's bucket.
 func (r *Redis) AllowRequest(ctx context.Context, ip string) (application.Decision, error) {
-	res, err := r.gcra.Allow(ctx, r.key("ip", ip), r.ipLimit())
+	res, err := bounded(ctx, r.dl, func(ctx context.Context) (*redis_rate.Result, error) {
+		return r.gcra.Allow(ctx, r.key("ip", ip), r.ipLimit())
+	})
 	if err != nil {
 		return application.Allow, err
 	}
@@ -178,8 +188,10 @@ func scriptDecision(v any) (application.Decision, bool, error) {
 // AdmitLogin takes one request of ip's bucket and, when allowed, reports
 // whether (ip, userDomain) is locked out: one script call.
 func (r *Redis) AdmitLogin(ctx context.Context, ip, userDomain string) (application.Decision, error) {
-	v, err := admitScript.Run(ctx, r.rdb, []string{r.rateKey("ip", ip), r.key("lock", ip, userDomain)},
-		limitArgs(r.ipLimit())...).Result()
+	v, err := bounded(ctx, r.dl, func(ctx context.Context) (any, error) {
+		return admitScript.Run(ctx, r.rdb, []string{r.rateKey("ip", ip), r.key("lock", ip, userDomain)},
+			limitArgs(r.ipLimit())...).Result()
+	})
 	if err != nil {
 		return application.Allow, err
 	}
@@ -196,7 +208,9 @@ func (r *Redis) AdmitExchange(ctx context.Context, userDomain, appID string, cla
 	if claim != nil {
 		keys = append(keys, codeRedisKey(r.prefix, *claim))
 	}
-	v, err := exchangeScript.Run(ctx, r.rdb, keys, limitArgs(r.exchangeLimit(appID), CodeTTL.Milliseconds())...).Result()
+	v, err := bounded(ctx, r.dl, func(ctx context.Context) (any, error) {
+		return exchangeScript.Run(ctx, r.rdb, keys, limitArgs(r.exchangeLimit(appID), CodeTTL.Milliseconds())...).Result()
+	})
 	if err != nil {
 		return application.Allow, false, err
 	}
@@ -205,7 +219,9 @@ func (r *Redis) AdmitExchange(ctx context.Context, userDomain, appID string, cla
 
 // LockedOut reports whether (ip, userDomain) is locked out.
 func (r *Redis) LockedOut(ctx context.Context, ip, userDomain string) (application.Decision, error) {
-	ttl, err := r.rdb.PTTL(ctx, r.key("lock", ip, userDomain)).Result()
+	ttl, err := bounded(ctx, r.dl, func(ctx context.Context) (time.Duration, error) {
+		return r.rdb.PTTL(ctx, r.key("lock", ip, userDomain)).Result()
+	})
 	if err != nil {
 		return application.Allow, err
 	}
@@ -231,8 +247,10 @@ return {0, 0}
 
 // SignatureFailed records one failure of (ip, userDomain).
 func (r *Redis) SignatureFailed(ctx context.Context, ip, userDomain string) (time.Time, bool, error) {
-	res, err := failScript.Run(ctx, r.rdb, []string{r.key("fail", ip, userDomain), r.key("lock", ip, userDomain)},
-		r.cfg.LockoutWindow.Milliseconds(), r.cfg.LockoutFailures, r.cfg.LockoutDuration.Milliseconds()).Int64Slice()
+	res, err := bounded(ctx, r.dl, func(ctx context.Context) ([]int64, error) {
+		return failScript.Run(ctx, r.rdb, []string{r.key("fail", ip, userDomain), r.key("lock", ip, userDomain)},
+			r.cfg.LockoutWindow.Milliseconds(), r.cfg.LockoutFailures, r.cfg.LockoutDuration.Milliseconds()).Int64Slice()
+	})
 	if err != nil {
 		return time.Time{}, false, err
 	}
@@ -255,7 +273,10 @@ func (r *Redis) CoolDown(ctx context.Context, appID string, until time.Time) err
 	if d <= 0 {
 		return nil
 	}
-	return r.rdb.Set(ctx, r.key("cool", appID), "1", d).Err()
+	_, err := bounded(ctx, r.dl, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, r.rdb.Set(ctx, r.key("cool", appID), "1", d).Err()
+	})
+	return err
 }
 
 // Unblock lifts every lockout and failure count of ip; it returns how many

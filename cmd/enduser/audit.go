@@ -1,52 +1,63 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
-	"fmt"
-	"io"
 	"strings"
 	"time"
 
-	"github.com/iotplatform/enduser-auth/adapters/postgres"
+	"github.com/spf13/cobra"
+
+	"github.com/iotplatform/enduser-auth/application"
 )
+
+// newAuditCmd is `enduser audit --user-domain NAME [--uid UID] [--since 24h] [--limit 100]`.
+func newAuditCmd(e env) *cobra.Command {
+	c := newLeaf("audit --user-domain NAME", "Print the audit trail of a user domain, newest first, one JSON object a line")
+	c.Long = `Print the audit trail of a user domain (logins, refreshes, logouts, the operators'
+commands), newest first, one JSON object a line.`
+	var f auditFlags
+	fs := c.Flags()
+	fs.StringVar(&f.dbURL, "database-url", "", "PostgreSQL URL (default $ENDUSER_DATABASE_URL)")
+	fs.StringVar(&f.userDomain, "user-domain", "", "user domain name (required)")
+	fs.StringVar(&f.uid, "uid", "", "only this user's events")
+	fs.StringVar(&f.since, "since", "24h", "how far back (a Go duration)")
+	fs.IntVar(&f.limit, "limit", 100, "at most this many events (newest first)")
+	c.RunE = func(cmd *cobra.Command, pos []string) error {
+		return cmdAudit(cmd.Context(), pos, e, f)
+	}
+	return c
+}
+
+// auditFlags are audit's flags.
+type auditFlags struct {
+	dbURL, userDomain, uid, since string
+	limit                         int
+}
 
 // cmdAudit prints the audit trail of a user domain, newest first, one JSON
 // object a line.
-func cmdAudit(ctx context.Context, args []string, e env) error {
-	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
-	dbURL := fs.String("database-url", "", "PostgreSQL URL")
-	ud := fs.String("user-domain", "", "user domain name (required)")
-	uid := fs.String("uid", "", "only this user's events")
-	since := fs.String("since", "24h", "how far back (a Go duration)")
-	limit := fs.Int("limit", 100, "at most this many events (newest first)")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
+func cmdAudit(ctx context.Context, pos []string, e env, f auditFlags) error {
 	if len(pos) != 0 {
 		return usageErr("audit takes no positional arguments, got %q", pos)
 	}
-	if strings.TrimSpace(*ud) == "" {
+	if strings.TrimSpace(f.userDomain) == "" {
 		return usageErr("audit needs --user-domain")
 	}
-	d, err := time.ParseDuration(*since)
+	d, err := time.ParseDuration(f.since)
 	if err != nil || d <= 0 {
-		return usageErr("--since: %q is not a positive Go duration (for example 1h, 720h)", *since)
+		return usageErr("--since: %q is not a positive Go duration (for example 1h, 720h)", f.since)
 	}
-	if *limit <= 0 {
+	if f.limit <= 0 {
 		return usageErr("--limit must be positive")
 	}
-	a, err := adminApp(ctx, e, *dbURL)
+	a, err := adminApp(ctx, e, f.dbURL)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	recs, err := a.parts.Store.AuditEvents(ctx, postgres.AuditQuery{UserDomain: strings.TrimSpace(*ud), UID: *uid,
-		Since: time.Now().Add(-d), Limit: *limit})
+	recs, err := a.module.Operators.AuditEvents(ctx, application.AuditQuery{UserDomain: strings.TrimSpace(f.userDomain), UID: f.uid,
+		Since: time.Now().Add(-d), Limit: f.limit})
 	if err != nil {
 		return err
 	}
@@ -57,48 +68,4 @@ func cmdAudit(ctx context.Context, args []string, e env) error {
 		}
 	}
 	return nil
-}
-
-// minUserDomainSecret is the shortest newly chosen user domain secret.
-const minUserDomainSecret = 32
-
-// maxSecretInput bounds a secret read from standard input.
-const maxSecretInput = 4096
-
-// secretFrom returns a secret given on standard input (fromStdin), in the
-// environment variable envName, or by flag (flagValue), in that order of
-// preference; at most one may be used. It reports which source gave it.
-func secretFrom(e env, flagName string, flagValue string, fromStdin bool, envName string) (string, error) {
-	envValue := e.getenv(envName)
-	n := 0
-	for _, set := range []bool{flagValue != "", fromStdin, envValue != ""} {
-		if set {
-			n++
-		}
-	}
-	if n > 1 {
-		return "", usageErr("give the secret one way only: --%s-stdin, $%s or --%s", flagName, envName, flagName)
-	}
-	switch {
-	case fromStdin:
-		if e.stdin == nil {
-			return "", errors.New("--" + flagName + "-stdin: standard input is empty")
-		}
-		r := bufio.NewReader(io.LimitReader(e.stdin, maxSecretInput+1))
-		line, err := r.ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			return "", fmt.Errorf("--%s-stdin: %w", flagName, err)
-		}
-		if len(line) > maxSecretInput {
-			return "", fmt.Errorf("--%s-stdin: the secret is longer than %d bytes", flagName, maxSecretInput)
-		}
-		s := strings.TrimRight(line, "\r\n")
-		if s == "" {
-			return "", errors.New("--" + flagName + "-stdin: standard input is empty")
-		}
-		return s, nil
-	case envValue != "":
-		return envValue, nil
-	}
-	return flagValue, nil
 }

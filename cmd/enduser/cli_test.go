@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
+	"io"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 
 	"github.com/iotplatform/enduser-auth/adapters/postgres/pgtest"
 )
@@ -17,23 +19,39 @@ func TestParseArgsFlagsAnywhere(t *testing.T) {
 		{"NAME", "--secret", "s"},
 		{"--secret", "s", "NAME"},
 		{"--secret=s", "NAME"},
+		{"-secret", "s", "NAME"}, // one dash, as Go's flag package accepted
+		{"NAME", "-secret=s"},
 	} {
-		fs := flag.NewFlagSet("t", flag.ContinueOnError)
-		secret := fs.String("secret", "", "")
-		pos, err := parseArgs(fs, args)
-		if err != nil || len(pos) != 1 || pos[0] != "NAME" || *secret != "s" {
-			t.Errorf("%q: pos=%q secret=%q err=%v", args, pos, *secret, err)
+		pos, secret, err := parseWithSecret(args)
+		if err != nil || len(pos) != 1 || pos[0] != "NAME" || secret != "s" {
+			t.Errorf("%q: pos=%q secret=%q err=%v", args, pos, secret, err)
 		}
 	}
-	fs := flag.NewFlagSet("t", flag.ContinueOnError)
-	if _, err := parseArgs(fs, []string{"NAME", "--nope"}); err == nil {
+	if _, _, err := parseWithSecret([]string{"NAME", "--nope"}); err == nil {
 		t.Error("an unknown flag after the name must be an error, not ignored")
 	}
-	fs = flag.NewFlagSet("t", flag.ContinueOnError)
-	fs.String("secret", "", "")
-	if pos, err := parseArgs(fs, []string{"--", "--secret"}); err != nil || len(pos) != 1 || pos[0] != "--secret" {
+	if pos, _, err := parseWithSecret([]string{"--", "--secret"}); err != nil || len(pos) != 1 || pos[0] != "--secret" {
 		t.Errorf("after --: %q %v", pos, err)
 	}
+}
+
+// parseWithSecret parses args as the CLI's commands parse theirs, for a
+// command with a --secret flag, and returns its positional arguments.
+func parseWithSecret(args []string) (pos []string, secret string, err error) {
+	root := &cobra.Command{Use: "enduser", SilenceErrors: true, SilenceUsage: true}
+	root.SetFlagErrorFunc(flagError)
+	root.SetOut(io.Discard)
+	root.SetErr(io.Discard)
+	c := newLeaf("t NAME", "")
+	s := c.Flags().String("secret", "", "")
+	c.RunE = func(_ *cobra.Command, p []string) error {
+		pos = p
+		return nil
+	}
+	root.AddCommand(c)
+	root.SetArgs(normalizeArgs(root, append([]string{"t"}, args...)))
+	err = root.Execute()
+	return pos, *s, err
 }
 
 // cliRun runs a command line and returns exit code, stdout and stderr.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -10,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/iotplatform/enduser-auth/adapters/wechat/wechatfake"
 	"github.com/iotplatform/enduser-auth/domain"
@@ -26,15 +27,32 @@ const (
 	devMiniAppSecret    = "demo-mini-program-secret-0123456" //nolint:gosec // G101: the dev command's demo tenant, public by design (README)
 )
 
-func cmdDev(ctx context.Context, args []string, e env) error {
-	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
-	addr := fs.String("addr", "", "listen address (default $ENDUSER_HTTP_ADDR or :8080)")
-	dbURL := fs.String("database-url", "", "PostgreSQL URL (default $ENDUSER_DATABASE_URL or "+devDatabaseURL+")")
-	throwaway := fs.Bool("throwaway-db", false, "start a PostgreSQL cluster of its own in a temporary directory, removed on exit")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
+// newDevCmd is `enduser dev [--addr :8080] [--database-url URL | --throwaway-db]`.
+func newDevCmd(e env) *cobra.Command {
+	c := newLeaf("dev", "A first try: a demo tenant, a fake WeChat, and a curl that logs in")
+	c.Long = `A first try: migrate, provision a demo tenant, start a fake WeChat, serve, and
+print a curl that logs in. With --throwaway-db (or when no database is configured
+and none answers at 127.0.0.1:5432) on a PostgreSQL cluster of its own, removed on
+exit. It uses the public development master key unless ENDUSER_MASTER_KEY is set:
+not for real data.`
+	var f devFlags
+	fs := c.Flags()
+	fs.StringVar(&f.addr, "addr", "", "listen address (default $ENDUSER_HTTP_ADDR or :8080)")
+	fs.StringVar(&f.dbURL, "database-url", "", "PostgreSQL URL (default $ENDUSER_DATABASE_URL or "+devDatabaseURL+")")
+	fs.BoolVar(&f.throwaway, "throwaway-db", false, "start a PostgreSQL cluster of its own in a temporary directory, removed on exit")
+	c.RunE = func(cmd *cobra.Command, pos []string) error {
+		return cmdDev(cmd.Context(), pos, e, f)
 	}
+	return c
+}
+
+// devFlags are dev's flags.
+type devFlags struct {
+	addr, dbURL string
+	throwaway   bool
+}
+
+func cmdDev(ctx context.Context, pos []string, e env, f devFlags) error {
 	if len(pos) != 0 {
 		return usageErr("dev takes no positional arguments, got %q", pos)
 	}
@@ -42,14 +60,14 @@ func cmdDev(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	if *throwaway && *dbURL != "" {
+	if f.throwaway && f.dbURL != "" {
 		return usageErr("dev: --throwaway-db and --database-url exclude each other")
 	}
-	configured := *dbURL
+	configured := f.dbURL
 	if configured == "" && e.getenv("ENDUSER_DATABASE_URL") != "" {
 		configured = cfg.Binary.DatabaseURL
 	}
-	db, err := chooseDevDatabase(*throwaway, configured, answers, func() (pgBins, error) { return findPGBins(exec.LookPath, pgBinGlob) })
+	db, err := chooseDevDatabase(f.throwaway, configured, answers, func() (pgBins, error) { return findPGBins(exec.LookPath, pgBinGlob) })
 	if err != nil {
 		return err
 	}
@@ -68,8 +86,8 @@ func cmdDev(ctx context.Context, args []string, e env) error {
 		cfg.Binary.DatabaseURL = cluster.URL
 		dbNote = "throwaway cluster in " + cluster.dir + ", removed on exit; "
 	}
-	if *addr != "" {
-		cfg.Binary.HTTPAddr = *addr
+	if f.addr != "" {
+		cfg.Binary.HTTPAddr = f.addr
 	}
 	if cfg.Application.DataCenter == "" {
 		cfg.Application.DataCenter = "CN"
@@ -107,14 +125,14 @@ func cmdDev(ctx context.Context, args []string, e env) error {
 // provisionDemo creates (or refreshes) the demo user domain, official account
 // and data centers, and returns the demo user domain's secret.
 func (a *app) provisionDemo(ctx context.Context) (string, error) {
-	svc := a.module.Service
+	svc := a.module.Operators
 	if _, err := svc.CreateUserDomain(ctx, devUserDomain, devUserDomainSecret); err != nil && !domain.IsKind(err, domain.KindInvalid) {
 		return "", fmt.Errorf("provision demo user domain: %w", err)
 	}
 	if err := svc.SetUserDomainEnabled(ctx, devUserDomain, true); err != nil {
 		return "", fmt.Errorf("provision demo user domain: %w", err)
 	}
-	d, err := a.parts.Store.UserDomainByName(ctx, devUserDomain)
+	d, err := svc.UserDomainByName(ctx, devUserDomain)
 	if err != nil {
 		return "", fmt.Errorf("provision demo user domain: %w", err)
 	}

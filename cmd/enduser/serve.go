@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -12,19 +11,36 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
 
 	"github.com/iotplatform/enduser-auth/adapters/telemetry"
 )
 
-func cmdServe(ctx context.Context, args []string, e env) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	addr := fs.String("addr", "", "listen address (default $ENDUSER_HTTP_ADDR or :8080)")
-	dbURL := fs.String("database-url", "", "PostgreSQL URL (default $ENDUSER_DATABASE_URL)")
-	migrate := fs.Bool("migrate", true, "apply pending migrations before serving")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
+// newServeCmd is `enduser serve [--addr :8080] [--database-url URL] [--migrate=true]`.
+func newServeCmd(e env) *cobra.Command {
+	c := newLeaf("serve", "Migrate, then serve HTTP until SIGINT/SIGTERM")
+	c.Long = `Apply the pending migrations (unless --migrate=false), then serve the end-user API
+on --addr, and /metrics, /healthz and /readyz on the admin listener
+(ENDUSER_ADMIN_ADDR, default 127.0.0.1:9090; off turns it off), until SIGINT or
+SIGTERM; then finish the requests in flight and flush the audit trail.`
+	var f serveFlags
+	fs := c.Flags()
+	fs.StringVar(&f.addr, "addr", "", "listen address (default $ENDUSER_HTTP_ADDR or :8080)")
+	fs.StringVar(&f.dbURL, "database-url", "", "PostgreSQL URL (default $ENDUSER_DATABASE_URL)")
+	fs.BoolVar(&f.migrate, "migrate", true, "apply pending migrations before serving")
+	c.RunE = func(cmd *cobra.Command, pos []string) error {
+		return cmdServe(cmd.Context(), pos, e, f)
 	}
+	return c
+}
+
+// serveFlags are serve's flags.
+type serveFlags struct {
+	addr, dbURL string
+	migrate     bool
+}
+
+func cmdServe(ctx context.Context, pos []string, e env, f serveFlags) error {
 	if len(pos) != 0 {
 		return usageErr("serve takes no positional arguments, got %q", pos)
 	}
@@ -32,17 +48,17 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	if *addr != "" {
-		cfg.Binary.HTTPAddr = *addr
+	if f.addr != "" {
+		cfg.Binary.HTTPAddr = f.addr
 	}
-	if *dbURL != "" {
-		cfg.Binary.DatabaseURL = *dbURL
+	if f.dbURL != "" {
+		cfg.Binary.DatabaseURL = f.dbURL
 	}
 	if err := cfg.requireDataCenter(); err != nil {
 		return err
 	}
 	log := slog.New(telemetry.LogHandler(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: cfg.Binary.LogLevel})))
-	a, err := openApp(ctx, cfg, e, setupOptions{migrate: *migrate, logger: log})
+	a, err := openApp(ctx, cfg, e, setupOptions{migrate: f.migrate, logger: log})
 	if err != nil {
 		return err
 	}
@@ -70,8 +86,8 @@ func adminAddrOr(addr, def string) string {
 	return addr
 }
 
-// health registers /healthz and /readyz on e (readiness: the module's Run
-// has loaded the keys and the revocations, and the database answers).
+// health registers /healthz and /readyz on e (readiness: the module has
+// started, none of its loops has failed, and the database answers).
 func (a *app) health(e *echo.Echo) {
 	e.GET("/healthz", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
@@ -100,12 +116,13 @@ func (a *app) newEcho() *echo.Echo {
 	return e
 }
 
-// serve runs the module (it loads the signing keys and the revocations,
-// then runs the revocation sync, the purges, the erasures and the audit
-// writer), serves HTTP on addr (and the admin listener on adminAddr unless it
-// is "off") once the module is ready, until ctx ends, then finishes in-flight
-// requests, stops the module (the audit writer flushes) and waits for it, so
-// that the database is closed only after its last use.
+// serve starts the module (it checks the schema, loads the signing keys, the
+// audit key and the revocations, then runs the revocation sync, the purges,
+// the erasures and the audit writer), serves HTTP on addr (and the admin
+// listener on adminAddr unless it is "off") once the module is ready, until
+// ctx ends or a loop of the module fails, then finishes in-flight requests
+// and stops the module (the audit writer flushes), so that the database is
+// closed only after its last use.
 func (a *app) serve(ctx context.Context, e env, addr, adminAddr string, announce func(addr, admin string)) (err error) {
 	stopTracing, tracing, err := telemetry.Setup(ctx, e.getenv, e.stderr)
 	if err != nil {
@@ -119,30 +136,22 @@ func (a *app) serve(ctx context.Context, e env, addr, adminAddr string, announce
 	if tracing != "" {
 		a.log.Info("tracing on", slog.String("exporter", tracing))
 	}
-	// The module runs until the last request is done (runCtx ends after the
-	// HTTP shutdown), so that the audit writer flushes the records of every
-	// request.
-	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
-	runDone := make(chan struct{})
-	var runErr error
-	go func() {
-		defer close(runDone)
-		runErr = a.module.Run(runCtx)
-	}()
+	// The module runs until the last request is done (it is stopped after
+	// the HTTP shutdown), so that the audit writer flushes the records of
+	// every request.
+	if err := a.module.Start(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // Ctrl-C while it started
+		}
+		return err
+	}
 	defer func() {
-		stopRun()
-		<-runDone
-		if err == nil && runErr != nil && !errors.Is(runErr, context.Canceled) {
-			err = fmt.Errorf("module: %w", runErr)
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), moduleStopTimeout)
+		defer cancel()
+		if stopErr := a.module.Stop(stopCtx); stopErr != nil && err == nil {
+			err = fmt.Errorf("module: %w", stopErr)
 		}
 	}()
-	select {
-	case <-a.module.Started():
-	case <-runDone:
-		return runErr
-	case <-ctx.Done():
-		return nil
-	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
@@ -164,7 +173,6 @@ func (a *app) serve(ctx context.Context, e env, addr, adminAddr string, announce
 		}
 	}
 	srv := newServer(a.newEcho())
-	stoppedEarly := false
 
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
@@ -188,10 +196,9 @@ func (a *app) serve(ctx context.Context, e env, addr, adminAddr string, announce
 	select {
 	case err := <-errc:
 		return fmt.Errorf("http server: %w", err)
-	case <-runDone:
-		// A background loop failed: stop serving; the deferred wait reports it.
+	case <-a.module.Failed():
+		// A background loop failed: stop serving; the deferred Stop reports it.
 		a.log.Error("the module stopped: shutting down")
-		stoppedEarly = true
 	case <-ctx.Done():
 	}
 	a.log.Info("shutting down: finishing in-flight requests")
@@ -202,9 +209,6 @@ func (a *app) serve(ctx context.Context, e env, addr, adminAddr string, announce
 	}
 	if err := srv.Shutdown(shutCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
-	}
-	if stoppedEarly && runErr == nil {
-		return errors.New("module: its background loops stopped")
 	}
 	return nil
 }

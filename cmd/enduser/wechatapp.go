@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/iotplatform/enduser-auth/domain"
+)
+
+// appCommands name each kind's command.
+var appCommands = map[domain.AppKind]string{
+	domain.AppKindOfficialAccount: "officialaccount",
+	domain.AppKindMiniProgram:     "miniprogram",
+}
+
+// newWeChatAppCmd is `officialaccount add` and `miniprogram add`: one command
+// per kind of WeChat app, the same flags and secret sources.
+func newWeChatAppCmd(e env, kind domain.AppKind) *cobra.Command {
+	name, noun := appCommands[kind], kind.Noun()
+	add := newLeaf("add --user-domain NAME --app-id ID", "Add a WeChat "+noun+" to a user domain, or give it a new AppSecret")
+	add.Long = `Add a WeChat ` + noun + ` to a user domain, or give it a new AppSecret.
+The AppSecret: the first line of standard input (--app-secret-stdin),
+$ENDUSER_APP_SECRET or --app-secret.`
+	var f weChatAppFlags
+	fs := add.Flags()
+	fs.StringVar(&f.dbURL, "database-url", "", "PostgreSQL URL (default $ENDUSER_DATABASE_URL)")
+	fs.StringVar(&f.userDomain, "user-domain", "", "user domain name")
+	fs.StringVar(&f.appID, "app-id", "", "the "+noun+"'s appId")
+	fs.StringVar(&f.appSecret, "app-secret", "", "the "+noun+"'s AppSecret (prefer --app-secret-stdin or $ENDUSER_APP_SECRET)")
+	fs.BoolVar(&f.appSecretStdin, "app-secret-stdin", false, "read the AppSecret from the first line of standard input")
+	add.RunE = func(cmd *cobra.Command, pos []string) error {
+		return cmdWeChatApp(cmd.Context(), pos, e, kind, f)
+	}
+	return newGroup(name, "Add a WeChat "+noun+" to a user domain",
+		name+" add --user-domain NAME --app-id ID --app-secret SECRET", add)
+}
+
+// weChatAppFlags are the flags of `officialaccount add` and `miniprogram add`.
+type weChatAppFlags struct {
+	dbURL, userDomain, appID, appSecret string
+	appSecretStdin                      bool
+}
+
+func cmdWeChatApp(ctx context.Context, pos []string, e env, kind domain.AppKind, f weChatAppFlags) error {
+	name, noun := appCommands[kind], kind.Noun()
+	if len(pos) != 0 {
+		return usageErr("%s add takes no positional arguments, got %q", name, pos)
+	}
+	appSecret, err := secretFrom(e, "app-secret", f.appSecret, f.appSecretStdin, "ENDUSER_APP_SECRET")
+	if err != nil {
+		return err
+	}
+	if f.userDomain == "" || f.appID == "" || appSecret == "" {
+		return usageErr("%s add needs --user-domain, --app-id and the AppSecret (--app-secret-stdin, $ENDUSER_APP_SECRET or --app-secret)", name)
+	}
+	a, err := adminApp(ctx, e, f.dbURL)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := a.module.Operators.PutWeChatApp(ctx, kind, f.userDomain, f.appID, appSecret); err != nil {
+		return adminErr(err)
+	}
+	fmt.Fprintf(e.stdout, "%s %s of user domain %s saved\n", noun, f.appID, f.userDomain)
+	return nil
+}
