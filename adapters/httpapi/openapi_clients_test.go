@@ -1,12 +1,15 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"net/http"
+	"os"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/iotplatform/enduser-auth/adapters/httpapi"
 	"github.com/iotplatform/enduser-auth/adapters/httpapi/openapitest"
 	"github.com/iotplatform/enduser-auth/adapters/wechat/wechatfake"
 )
@@ -114,5 +117,18 @@ func TestOpenAPISecurityIsWhatTheRoutesRead(t *testing.T) {
 	sort.Strings(checked)
 	if len(checked) < 8 {
 		t.Fatalf("only %v checked", checked)
+	}
+}
+
+// TestServedDocumentIsTheFile: the document the module serves is
+// adapters/httpapi/openapi.yaml byte for byte, the file that CI's client
+// tools (Redocly, openapi-typescript, oapi-codegen) read.
+func TestServedDocumentIsTheFile(t *testing.T) {
+	file, err := os.ReadFile("openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(file, httpapi.OpenAPIDocument()) {
+		t.Fatal("the served document is not openapi.yaml: the client tools in CI would check another document")
 	}
 }
