@@ -11,6 +11,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -161,6 +162,39 @@ func Codes() (map[int]Code, error) {
 		return nil, err
 	}
 	return s.codes, nil
+}
+
+// RequiresBearer reports whether the document says req's operation takes the
+// access token: its security (or the document's, when the operation names
+// none) requires an HTTP bearer scheme. A client generated from the document
+// sends the token on these operations only; the component tests' client does
+// the same, so a token-taking endpoint the document leaves without security
+// fails its test (5106), as it would fail a generated client.
+func RequiresBearer(req *http.Request) (bool, error) {
+	s, err := load()
+	if err != nil {
+		return false, err
+	}
+	route, _, err := s.router.FindRoute(req)
+	if err != nil {
+		return false, fmt.Errorf("%s %s is not in the API document: %w", req.Method, req.URL.Path, err)
+	}
+	reqs := s.doc.Security
+	if route.Operation.Security != nil {
+		reqs = *route.Operation.Security
+	}
+	for _, r := range reqs {
+		for name := range r {
+			ref := s.doc.Components.SecuritySchemes[name]
+			if ref == nil || ref.Value == nil {
+				return false, fmt.Errorf("%s %s: security scheme %q is not in the API document", req.Method, req.URL.Path, name)
+			}
+			if ref.Value.Type == "http" && strings.EqualFold(ref.Value.Scheme, "bearer") {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }
 
 // ValidateResponse checks one answer to req: its operation is in the
