@@ -199,13 +199,6 @@ func (f *faultyStore) CreateUserDomain(ctx context.Context, d domain.UserDomain)
 	return f.Store.CreateUserDomain(ctx, d)
 }
 
-func (f *faultyStore) OfficialAccount(ctx context.Context, userDomainID int64, appID string) (domain.OfficialAccount, error) {
-	if err := f.fault("OfficialAccount"); err != nil {
-		return domain.OfficialAccount{}, err
-	}
-	return f.Store.OfficialAccount(ctx, userDomainID, appID)
-}
-
 func (f *faultyStore) WeChatApp(ctx context.Context, userDomainID int64, appID string) (domain.WeChatApp, error) {
 	if err := f.fault("WeChatApp"); err != nil {
 		return domain.WeChatApp{}, err

@@ -122,7 +122,7 @@ func (h *harness) putAccount(userDomainID int64, appID, secret string) {
 	h.t.Helper()
 	a, err := domain.NewOfficialAccount(userDomainID, appID, secret)
 	must(h.t, err)
-	must(h.t, h.store.PutOfficialAccount(h.ctx, a))
+	must(h.t, h.store.PutWeChatApp(h.ctx, a))
 }
 
 func (h *harness) putDataCenter(code, url string, mccs ...domain.MCC) {

@@ -125,9 +125,12 @@ func (s *core) loginWithWeChat(ctx context.Context, kind domain.AppKind, in WeCh
 	if err := s.checkMCC(ctx, in.MCC); err != nil {
 		return res, err
 	}
-	app, err := s.appOfKind(ctx, ud.ID(), appID, kind)
+	if !domain.ValidAppID(appID) {
+		return res, domain.E(kind.MissingKind()) // no app can have such an appId: the store need not be asked
+	}
+	app, err := AppOfKind(ctx, s.tenants, ud.ID(), appID, kind)
 	if err != nil {
-		return res, err
+		return res, internalUnless(err, kind.MissingKind())
 	}
 	if err := s.admitExchange(ctx, name, appID, code); err != nil {
 		// Rate limited: the code is neither claimed nor sent, the client may
@@ -168,23 +171,6 @@ func (s *core) loginWithWeChat(ctx context.Context, kind domain.AppKind, in WeCh
 	}
 	return LoginResult{Tokens: pair, UID: rec.User.ID(), Registered: rec.Outcome.Created(), Outcome: rec.Outcome,
 		DeletionCancelled: rec.DeletionCancelled}, nil
-}
-
-// appOfKind is the app with appID in the user domain when it is of kind;
-// otherwise (none, or an app of the other kind) kind's missing error.
-func (s *core) appOfKind(ctx context.Context, userDomainID int64, appID string, kind domain.AppKind) (domain.WeChatApp, error) {
-	if !domain.ValidAppID(appID) {
-		// No app can have such an appId; the store need not be asked.
-		return domain.WeChatApp{}, domain.E(kind.MissingKind())
-	}
-	app, err := s.tenants.WeChatApp(ctx, userDomainID, appID)
-	if domain.IsKind(err, domain.KindNotFound) || (err == nil && app.Kind() != kind) {
-		return domain.WeChatApp{}, domain.E(kind.MissingKind())
-	}
-	if err != nil {
-		return domain.WeChatApp{}, internal(err)
-	}
-	return app, nil
 }
 
 // exchange sends the code to WeChat the way app's kind exchanges it.

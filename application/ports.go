@@ -10,7 +10,7 @@ import (
 // The ports of the service, declared by the code that uses them, all passed
 // in Deps (New):
 //
-//	stores (this file)          UserDomainRepository, OfficialAccountRepository (= WeChatAppRepository),
+//	stores (this file)          UserDomainRepository, WeChatAppRepository,
 //	                            DataCenterRepository, UserRepository (with AccountDeletionRepository),
 //	                            SessionRepository (with RefreshKeyRepository), IPUnblockRepository;
 //	                            the signing keys' store is the token adapter's own port
@@ -39,15 +39,10 @@ type UserDomainRepository interface {
 	RotateUserDomainSecret(ctx context.Context, name string, rotate func(domain.UserDomain) (domain.UserDomain, error)) (domain.UserDomain, error)
 }
 
-// OfficialAccountRepository stores the WeChat apps (official accounts and
-// mini programs) of user domains. An appId is one kind only, in every user
+// WeChatAppRepository stores the WeChat apps (official accounts and mini
+// programs) of user domains. An appId is one kind only, in every user
 // domain.
-type OfficialAccountRepository interface {
-	// OfficialAccount returns the official account with appID. Errors:
-	// KindOfficialAccountMissing (none, or appID is a mini program's).
-	OfficialAccount(ctx context.Context, userDomainID int64, appID string) (domain.OfficialAccount, error)
-	// PutOfficialAccount is PutWeChatApp.
-	PutOfficialAccount(ctx context.Context, a domain.OfficialAccount) error
+type WeChatAppRepository interface {
 	// WeChatApp returns the app with appID in the user domain, of whichever
 	// kind. Errors: KindNotFound.
 	WeChatApp(ctx context.Context, userDomainID int64, appID string) (domain.WeChatApp, error)
@@ -57,9 +52,17 @@ type OfficialAccountRepository interface {
 	PutWeChatApp(ctx context.Context, a domain.WeChatApp) error
 }
 
-// WeChatAppRepository is OfficialAccountRepository under the name of what it
-// stores.
-type WeChatAppRepository = OfficialAccountRepository
+// AppOfKind is the app with appID in the user domain when it is of kind;
+// otherwise (none, or an app of the other kind) kind's missing error
+// (KindOfficialAccountMissing or KindMiniProgramMissing). It is the one
+// lookup of an app by kind: the login's, and the stores' contract suite's.
+func AppOfKind(ctx context.Context, apps WeChatAppRepository, userDomainID int64, appID string, kind domain.AppKind) (domain.WeChatApp, error) {
+	app, err := apps.WeChatApp(ctx, userDomainID, appID)
+	if domain.IsKind(err, domain.KindNotFound) || (err == nil && app.Kind() != kind) {
+		return domain.WeChatApp{}, domain.E(kind.MissingKind())
+	}
+	return app, err
+}
 
 // DataCenterRepository stores data centers and the MCCs they serve.
 type DataCenterRepository interface {

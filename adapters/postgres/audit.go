@@ -89,10 +89,7 @@ type AuditWriter struct {
 
 var _ application.AuditLog = (*AuditWriter)(nil)
 
-var (
-	_ application.AuditLister    = (*Store)(nil)
-	_ application.SecretResealer = (*Store)(nil)
-)
+var _ application.SecretResealer = (*Store)(nil)
 
 // NewAuditWriter returns a writer on db; it writes nothing until Run.
 func NewAuditWriter(db *gorm.DB, cfg AuditConfig, log *slog.Logger) *AuditWriter {
@@ -461,35 +458,6 @@ func (w *AuditWriter) Purge(ctx context.Context, now time.Time) (int64, error) {
 		}
 	}
 	return total, nil
-}
-
-// AuditQuery selects audit records (application's, for its AuditLister
-// port).
-type AuditQuery = application.AuditQuery
-
-// AuditRecord is one stored audit event as AuditEvents lists it.
-type AuditRecord = application.AuditEntry
-
-// AuditEvents lists the records of q, newest first.
-func (s *Store) AuditEvents(ctx context.Context, q AuditQuery) ([]AuditRecord, error) {
-	tx := s.db.WithContext(ctx).Where("user_domain = ? AND at >= ?", q.UserDomain, q.Since)
-	if q.UID != "" {
-		tx = tx.Where("uid = ?", q.UID)
-	}
-	if q.Limit > 0 {
-		tx = tx.Limit(q.Limit)
-	}
-	var rows []auditRow
-	if err := tx.Order("at DESC, id DESC").Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("list audit events: %w", err)
-	}
-	out := make([]AuditRecord, len(rows))
-	for i, r := range rows {
-		out[i] = AuditRecord{Time: r.At.UTC(), Event: r.Event, Code: r.Code, WeChatErrcode: r.WechatErrcode, UserDomain: r.UserDomain,
-			AppID: r.AppID, AppKind: r.AppKind, UID: r.UID, OpenIDHash: r.OpenidHash, ClientIP: r.ClientIP, UserAgent: r.UserAgent, RequestID: r.RequestID,
-			Detail: r.Detail, DeviceGiven: r.DeviceGiven}
-	}
-	return out, nil
 }
 
 // clip bounds a string to n bytes of valid UTF-8.

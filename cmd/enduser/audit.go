@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iotplatform/enduser-auth/adapters/jsonformat"
 	"github.com/iotplatform/enduser-auth/application"
 )
 
@@ -52,7 +53,7 @@ func cmdAudit(ctx context.Context, args []string, e env) error {
 	}
 	enc := json.NewEncoder(e.stdout)
 	for _, r := range recs {
-		if err := enc.Encode(r); err != nil {
+		if err := enc.Encode(jsonformat.AuditLine(r)); err != nil {
 			return err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"strings"
 
+	"github.com/iotplatform/enduser-auth/adapters/jsonformat"
 	"github.com/iotplatform/enduser-auth/application"
 )
 
@@ -38,5 +39,5 @@ func cmdUserExport(ctx context.Context, args []string, e env) error {
 func writeExport(e env, x application.UserExport) error {
 	enc := json.NewEncoder(e.stdout)
 	enc.SetIndent("", "  ")
-	return enc.Encode(x)
+	return enc.Encode(jsonformat.Export(x))
 }

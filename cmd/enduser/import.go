@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/iotplatform/enduser-auth/adapters/jsonformat"
 )
 
 // errLinesRefused makes `import users` exit non-zero after its summary.
@@ -50,7 +52,7 @@ func cmdImport(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer a.Close()
-	counts, err := a.module.Operators.ImportUsers(ctx, src, *batch, func(line int, reason string) {
+	counts, err := a.module.Operators.ImportUsers(ctx, jsonformat.ImportLines(src), *batch, func(line int, reason string) {
 		fmt.Fprintf(e.stderr, "line %d: %s\n", line, reason)
 	})
 	fmt.Fprintf(e.stdout, "imported %d, already present %d, refused %d\n", counts.Imported, counts.Present, counts.Refused)
