@@ -39,7 +39,7 @@ func (f *fakeWeChat) ExchangeCode(_ context.Context, appID, appSecret, code stri
 	f.secrets = append(f.secrets, appSecret)
 	p, ok := f.codes[code]
 	if !ok {
-		return domain.WeChatIdentity{}, domain.Errorf(domain.KindWeChatRejected, `{"errcode":40029,"errmsg":"invalid code"}`)
+		return domain.WeChatIdentity{}, domain.WeChatRejected(40029, `{"errcode":40029,"errmsg":"invalid code"}`)
 	}
 	if p.err != nil {
 		return domain.WeChatIdentity{}, p.err

@@ -52,18 +52,6 @@ type WeChatAppRepository interface {
 	PutWeChatApp(ctx context.Context, a domain.WeChatApp) error
 }
 
-// AppOfKind is the app with appID in the user domain when it is of kind;
-// otherwise (none, or an app of the other kind) kind's missing error
-// (KindOfficialAccountMissing or KindMiniProgramMissing). It is the one
-// lookup of an app by kind: the login's, and the stores' contract suite's.
-func AppOfKind(ctx context.Context, apps WeChatAppRepository, userDomainID int64, appID string, kind domain.AppKind) (domain.WeChatApp, error) {
-	app, err := apps.WeChatApp(ctx, userDomainID, appID)
-	if domain.IsKind(err, domain.KindNotFound) || (err == nil && app.Kind() != kind) {
-		return domain.WeChatApp{}, domain.E(kind.MissingKind())
-	}
-	return app, err
-}
-
 // DataCenterRepository stores data centers and the MCCs they serve.
 type DataCenterRepository interface {
 	// DataCenterByMCC errors: KindMCCUnresolved when no data center serves mcc.
@@ -99,6 +87,16 @@ type UserRepository interface {
 	// through, and its bindings under every app of its user domain, oldest
 	// first. Errors: KindUserNotFound.
 	UserWithWeChatApps(ctx context.Context, uid string) (UserApps, error)
+	// SetUserDisabled disables (or enables) the user, atomically with its
+	// user-scope revocation: disabling sets the user's status to
+	// domain.UserDisabled and revokes the user's sessions up to now
+	// (SessionRepository.RevokeScope), marking the scope row Disabled;
+	// enabling sets the status back and clears the mark (old sessions stay
+	// revoked). While the
+	// user is disabled, SessionByID, SpendRefreshToken and RecordLogin of the
+	// user fail with KindUserDisabled (RecordLogin writing nothing). It
+	// returns the user's domain name. Errors: KindUserNotFound.
+	SetUserDisabled(ctx context.Context, uid string, disabled bool, now time.Time) (userDomain string, err error)
 	AccountDeletionRepository
 	UserExportRepository
 }
@@ -189,15 +187,6 @@ type SessionRepository interface {
 	// and (ScopeUser) the user's domain name. A user that does not exist
 	// stores nothing and reports 0 and "".
 	RevokeScope(ctx context.Context, scope RevocationScope, subject string, before time.Time) (ended int, userDomain string, err error)
-	// SetUserDisabled disables (or enables) the user, atomically with its
-	// user-scope revocation: disabling sets the user's status to
-	// domain.UserDisabled and revokes the user's sessions up to now
-	// (RevokeScope), marking the scope row Disabled; enabling sets the
-	// status back and clears the mark (old sessions stay revoked). While the
-	// user is disabled, SessionByID, SpendRefreshToken and RecordLogin of the
-	// user fail with KindUserDisabled (RecordLogin writing nothing). It
-	// returns the user's domain name. Errors: KindUserNotFound.
-	SetUserDisabled(ctx context.Context, uid string, disabled bool, now time.Time) (userDomain string, err error)
 	// ScopeRevocationsSince lists the scope revocations whose UpdatedAt is at
 	// or after since, for the revocation cache.
 	ScopeRevocationsSince(ctx context.Context, since time.Time) ([]ScopeRevocation, error)
