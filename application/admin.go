@@ -193,7 +193,7 @@ func (s *core) setUserDisabled(ctx context.Context, uid string, disabled bool) (
 		return &domain.Error{Kind: domain.KindInvalid, Detail: "a uid is required"}
 	}
 	now := s.clock.Now()
-	if userDomain, err = s.sessions.SetUserDisabled(ctx, uid, disabled, now); err != nil {
+	if userDomain, err = s.users.SetUserDisabled(ctx, uid, disabled, now); err != nil {
 		return internalUnless(err, domain.KindUserNotFound)
 	}
 	s.revoked.setDisabled(uid, disabled, now)

@@ -2,8 +2,6 @@ package application
 
 import (
 	"context"
-	"encoding/json"
-	"strings"
 	"time"
 
 	"github.com/iotplatform/enduser-auth/domain"
@@ -108,21 +106,4 @@ func (s *core) record(ctx context.Context, e AuditEvent) {
 		}
 	}
 	s.audit.Record(ctx, e)
-}
-
-// weChatErrcode extracts WeChat's errcode from a KindWeChatRejected error's
-// detail ({"errcode":40029,"errmsg":"..."}).
-func weChatErrcode(err error) int {
-	if !domain.IsKind(err, domain.KindWeChatRejected) {
-		return 0
-	}
-	d := domain.DetailOf(err)
-	if !strings.Contains(d, "errcode") {
-		return 0
-	}
-	var v struct {
-		Errcode int `json:"errcode"`
-	}
-	_ = json.Unmarshal([]byte(d), &v)
-	return v.Errcode
 }

@@ -56,89 +56,72 @@ type StoredSession struct {
 	LogoutDeviceID string // the push device a logout named ("" none)
 }
 
-// AuditRecord is one stored audit record, as the trail holds it.
-type AuditRecord struct {
-	Time          time.Time `json:"time"`
-	Event         string    `json:"event"`
-	Code          int       `json:"code"`
-	WeChatErrcode *int      `json:"wechatErrcode"`
-	UserDomain    string    `json:"userDomain"`
-	AppID         string    `json:"appId"`
-	AppKind       string    `json:"appKind"`
-	UID           string    `json:"uid"`
-	OpenIDHash    string    `json:"openidHash"`
-	ClientIP      string    `json:"clientIp"`
-	UserAgent     string    `json:"userAgent"`
-	RequestID     string    `json:"requestId"`
-	Detail        string    `json:"detail"`
-	DeviceGiven   *bool     `json:"deviceGiven"`
-}
-
 // UserExport is everything the module holds about one user (PIPL's right of
-// access): the document `enduser user export UID` prints. Its JSON names are
-// stable (docs/user-data.md: Exporting a user). Times are UTC; absent values are null.
-// It never carries a refresh key, a token or anything sealed.
+// access): what `enduser user export UID` prints, as the document
+// adapters/jsonformat encodes (docs/user-data.md: Exporting a user). Times are UTC;
+// absent values are nil. It never carries a refresh key, a token or
+// anything sealed.
 type UserExport struct {
-	ExportedAt time.Time          `json:"exportedAt"`
-	User       ExportedUser       `json:"user"`
-	Profile    ExportedProfile    `json:"profile"`
-	Identities []ExportedIdentity `json:"wechatIdentities"`
-	Sessions   []ExportedSession  `json:"sessions"`
+	ExportedAt time.Time
+	User       ExportedUser
+	Profile    ExportedProfile
+	Identities []ExportedIdentity
+	Sessions   []ExportedSession
 	// AuditRecords are the user's audit records within the retention,
 	// oldest first.
-	AuditRecords []AuditRecord `json:"auditRecords"`
+	AuditRecords []AuditRecord
 	// AuditTruncated is true when the user has more than
 	// MaxExportedAuditRecords records: the oldest ones are in the export.
-	AuditTruncated bool `json:"auditTruncated"`
+	AuditTruncated bool
 }
 
 // ExportedUser is the user's account.
 type ExportedUser struct {
-	UID           string     `json:"uid"`
-	UserDomain    string     `json:"userDomain"`
-	Status        int        `json:"status"` // 1 normal, 0 disabled
-	RegisteredAt  time.Time  `json:"registeredAt"`
-	LastLoginAt   time.Time  `json:"lastLoginAt"`
-	RegisteredVia string     `json:"registeredVia"` // offiaccount or miniprogram
-	DeletionDueAt *time.Time `json:"deletionDueAt"` // a pending deletion's erasure; null: none
+	UID           string
+	UserDomain    string
+	Status        int // 1 normal, 0 disabled
+	RegisteredAt  time.Time
+	LastLoginAt   time.Time
+	RegisteredVia string     // offiaccount or miniprogram
+	DeletionDueAt *time.Time // a pending deletion's erasure; null: none
 }
 
 // ExportedProfile is the profile (setUserInfo's fields, under its names);
 // a field never set is null.
 type ExportedProfile struct {
-	NikeName    *string `json:"nikeName"`
-	HeadImage   *string `json:"headImage"`
-	Sex         *int    `json:"sex"`
-	Address     *string `json:"address"`
-	Province    *string `json:"province"`
-	City        *string `json:"city"`
-	Signature   *string `json:"signature"`
-	Remark      *string `json:"remark"`
-	Lang        *int    `json:"lang"`
-	Nationality *int    `json:"nationality"`
-	Timezone    *int    `json:"timezone"`
+	NikeName    *string
+	HeadImage   *string
+	Sex         *int
+	Address     *string
+	Province    *string
+	City        *string
+	Signature   *string
+	Remark      *string
+	Lang        *int
+	Nationality *int
+	Timezone    *int
 }
 
 // ExportedIdentity is one WeChat identity.
 type ExportedIdentity struct {
-	AppID   string    `json:"appId"`
-	AppKind string    `json:"appKind"`
-	OpenID  string    `json:"openId"`
-	UnionID *string   `json:"unionId"`
-	BoundAt time.Time `json:"boundAt"`
+	AppID   string
+	AppKind string
+	OpenID  string
+	UnionID *string
+	BoundAt time.Time
 }
 
 // ExportedSession is one session, without its secrets.
 type ExportedSession struct {
-	ID               string     `json:"sessionId"`
-	AppID            string     `json:"appId"`
-	CreatedAt        time.Time  `json:"createdAt"`
-	ExpiresAt        time.Time  `json:"expiresAt"`
-	RefreshExpiresAt time.Time  `json:"refreshExpiresAt"`
-	RotatedAt        *time.Time `json:"rotatedAt"`
-	RevokedAt        *time.Time `json:"revokedAt"`
-	RevokeReason     *string    `json:"revokeReason"`
-	LogoutDeviceID   *string    `json:"logoutDeviceId"`
+	ID               string
+	AppID            string
+	CreatedAt        time.Time
+	ExpiresAt        time.Time
+	RefreshExpiresAt time.Time
+	RotatedAt        *time.Time
+	RevokedAt        *time.Time
+	RevokeReason     *string
+	LogoutDeviceID   *string
 }
 
 // SetAuditReader replaces Deps.AuditTrail (tests).

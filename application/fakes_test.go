@@ -39,7 +39,7 @@ func (f *fakeWeChat) ExchangeCode(_ context.Context, appID, appSecret, code stri
 	f.secrets = append(f.secrets, appSecret)
 	p, ok := f.codes[code]
 	if !ok {
-		return domain.WeChatIdentity{}, domain.Errorf(domain.KindWeChatRejected, `{"errcode":40029,"errmsg":"invalid code"}`)
+		return domain.WeChatIdentity{}, domain.WeChatRejected(40029, `{"errcode":40029,"errmsg":"invalid code"}`)
 	}
 	if p.err != nil {
 		return domain.WeChatIdentity{}, p.err
@@ -197,13 +197,6 @@ func (f *faultyStore) CreateUserDomain(ctx context.Context, d domain.UserDomain)
 		return domain.UserDomain{}, err
 	}
 	return f.Store.CreateUserDomain(ctx, d)
-}
-
-func (f *faultyStore) OfficialAccount(ctx context.Context, userDomainID int64, appID string) (domain.OfficialAccount, error) {
-	if err := f.fault("OfficialAccount"); err != nil {
-		return domain.OfficialAccount{}, err
-	}
-	return f.Store.OfficialAccount(ctx, userDomainID, appID)
 }
 
 func (f *faultyStore) WeChatApp(ctx context.Context, userDomainID int64, appID string) (domain.WeChatApp, error) {

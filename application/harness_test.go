@@ -43,7 +43,7 @@ var wechatCodes = map[string]person{
 	"code-alice-app2":  {openID: "o2-alice", unionID: "u-alice"},
 	"code-bob":         {openID: "o1-bob"},
 	"code-down":        {err: domain.Wrap(domain.KindWeChatUnavailable, errors.New("dial tcp: i/o timeout"))},
-	"code-used":        {err: domain.Errorf(domain.KindWeChatRejected, `{"errcode":40163,"errmsg":"code been used"}`)},
+	"code-used":        {err: domain.WeChatRejected(40163, `{"errcode":40163,"errmsg":"code been used"}`)},
 	"code-garbled":     {err: domain.Wrap(domain.KindWeChatMalformed, errors.New("invalid character '<'"))},
 	"code-surprise":    {err: errors.New("adapter bug")},
 }
@@ -122,7 +122,7 @@ func (h *harness) putAccount(userDomainID int64, appID, secret string) {
 	h.t.Helper()
 	a, err := domain.NewOfficialAccount(userDomainID, appID, secret)
 	must(h.t, err)
-	must(h.t, h.store.PutOfficialAccount(h.ctx, a))
+	must(h.t, h.store.PutWeChatApp(h.ctx, a))
 }
 
 func (h *harness) putDataCenter(code, url string, mccs ...domain.MCC) {

@@ -1,16 +1,12 @@
 package application
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/iotplatform/enduser-auth/domain"
@@ -51,90 +47,21 @@ type ImportCounts struct {
 // bounded (a batch is a few tens of MB) and a batch is one transaction.
 const DefaultImportBatch = 50_000
 
-// maxImportLine bounds one line of an import file.
-const maxImportLine = 64 << 10
-
-// importLine is one line of an import file, as JSON. Unknown fields are
-// refused: a misspelt optional field ("unionid") would otherwise be dropped
-// silently and split a person in two later.
-type importLine struct {
-	UID           *string `json:"uid"`
-	UserDomain    *string `json:"userDomain"`
-	AppID         *string `json:"appId"`
-	OpenID        *string `json:"openId"`
-	UnionID       *string `json:"unionId"`
-	RegisterTime  *int64  `json:"registerTime"`
-	LastLoginTime *int64  `json:"lastLoginTime"`
-	Status        *int    `json:"status"`
-	NikeName      *string `json:"nikeName"`
-	HeadImage     *string `json:"headImage"`
-	Sex           *int    `json:"sex"`
-	Address       *string `json:"address"`
-	Province      *string `json:"province"`
-	City          *string `json:"city"`
-	Signature     *string `json:"signature"`
-	Remark        *string `json:"remark"`
-	Lang          *int    `json:"lang"`
-	Nationality   *int    `json:"nationality"`
-	Timezone      *int    `json:"timezone"`
+// ImportSource is an import file, read one line at a time: its format is
+// the adapter's (adapters/jsonformat.ImportLines).
+type ImportSource interface {
+	// Next returns the next line that is not blank, the user it gives (now
+	// is the registration time of a line that names none), or the reason it
+	// is refused, with User.UserDomain as far as the line could be read;
+	// io.EOF after the last line; any other error fails reading line N.
+	Next(now time.Time) (ImportLine, error)
 }
 
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}
-
-// ParseImportLine parses and validates one line; now is the registration
-// time of a line without registerTime. It returns the reason a bad line is
-// refused.
-func ParseImportLine(b []byte, now time.Time) (domain.ImportUser, string) {
-	var l importLine
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&l); err != nil {
-		return domain.ImportUser{}, "not a JSON object of the import format: " + jsonReason(err)
-	}
-	if dec.More() {
-		return domain.ImportUser{}, "more than one JSON value on the line"
-	}
-	u := domain.ImportUser{UID: deref(l.UID), UserDomain: strings.TrimSpace(deref(l.UserDomain)),
-		AppID: strings.TrimSpace(deref(l.AppID)), OpenID: deref(l.OpenID), UnionID: deref(l.UnionID),
-		Status: domain.UserNormal, RegisteredAt: now,
-		Profile: domain.ImportProfile{NikeName: l.NikeName, HeadImage: l.HeadImage, Sex: l.Sex, Address: l.Address,
-			Province: l.Province, City: l.City, Signature: l.Signature, Remark: l.Remark, Lang: l.Lang,
-			Nationality: l.Nationality, Timezone: l.Timezone}}
-	const maxMillis = 253402300799999 // 9999-12-31T23:59:59.999Z
-	if l.RegisterTime != nil {
-		if *l.RegisterTime < 0 || *l.RegisterTime > maxMillis {
-			return domain.ImportUser{}, "registerTime must be milliseconds since 1970 (0 to year 9999)"
-		}
-		u.RegisteredAt = time.UnixMilli(*l.RegisterTime).UTC()
-	}
-	u.LastLoginAt = u.RegisteredAt
-	if l.LastLoginTime != nil {
-		if *l.LastLoginTime < 0 || *l.LastLoginTime > maxMillis {
-			return domain.ImportUser{}, "lastLoginTime must be milliseconds since 1970 (0 to year 9999)"
-		}
-		u.LastLoginAt = time.UnixMilli(*l.LastLoginTime).UTC()
-	}
-	if l.Status != nil {
-		u.Status = domain.UserStatus(*l.Status)
-	}
-	if reason := u.Validate(); reason != "" {
-		return u, reason // the caller counts the refusal under u's user domain
-	}
-	return u, ""
-}
-
-// jsonReason is a decode error without Go's type names.
-func jsonReason(err error) string {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return fmt.Sprintf("field %s has the wrong type (%s)", te.Field, te.Value)
-	}
-	return err.Error()
+// ImportLine is one line of an import file, read.
+type ImportLine struct {
+	N      int // the line's number, from 1
+	User   domain.ImportUser
+	Reason string // why the line is refused ("" when it is not)
 }
 
 // importTenant is a user domain's resolution, cached for one import.
@@ -143,14 +70,13 @@ type importTenant struct {
 	reason string // why lines of it are refused
 }
 
-// ImportUsers imports the JSON lines of src into into, in batches of batch
+// ImportUsers imports the lines of src into into, in batches of batch
 // lines (<= 0: DefaultImportBatch). Every refused line is reported to
-// refused, in line order (line numbers start at 1; blank lines are skipped
-// and counted); the rest is imported. A line's user domain must exist and its
+// refused, in line order; the rest is imported. A line's user domain must exist and its
 // appId must be an official account of that domain (a login can only come
 // through one). The import is recorded in the audit trail, one record per
 // user domain with its counts in the detail, and a total one.
-func (s *core) ImportUsers(ctx context.Context, into UserImporter, src io.Reader, batch int,
+func (s *core) ImportUsers(ctx context.Context, into UserImporter, src ImportSource, batch int,
 	refused func(line int, reason string)) (ImportCounts, error) {
 	if batch <= 0 {
 		batch = DefaultImportBatch
@@ -158,27 +84,20 @@ func (s *core) ImportUsers(ctx context.Context, into UserImporter, src io.Reader
 	run := &importRun{s: s, into: into, refused: refused, rows: make([]ImportRow, 0, batch), byUD: map[string]*ImportCounts{},
 		tenants: map[string]importTenant{}, apps: map[[2]string]string{}, now: s.clock.Now()}
 	defer run.audit(ctx) // what was imported before a failure is recorded too
-	r := bufio.NewReaderSize(src, 1<<20)
-	for n := 1; ; n++ {
-		b, tooLong, err := readImportLine(r)
-		if errors.Is(err, io.EOF) && len(b) == 0 && !tooLong {
+	for {
+		l, err := src.Next(run.now)
+		if errors.Is(err, io.EOF) {
 			break
 		}
-		if err != nil && !errors.Is(err, io.EOF) {
+		if err != nil {
 			werr := run.wait() // the batch in flight ends (and is counted) first
-			return run.counts, errors.Join(fmt.Errorf("read line %d: %w", n, err), werr)
+			return run.counts, errors.Join(fmt.Errorf("read line %d: %w", l.N, err), werr)
 		}
-		if n == 1 {
-			b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")) // a UTF-8 byte order mark, as some editors write
-		}
-		run.add(ctx, n, b, tooLong)
+		run.add(ctx, l)
 		if len(run.rows) == batch {
 			if err := run.send(ctx); err != nil {
 				return run.counts, err
 			}
-		}
-		if errors.Is(err, io.EOF) {
-			break
 		}
 	}
 	if err := run.send(ctx); err != nil {
@@ -206,19 +125,17 @@ type importRun struct {
 	apps     map[[2]string]string
 }
 
-// add parses line n into the batch, or into the refusals.
-func (r *importRun) add(ctx context.Context, n int, b []byte, tooLong bool) {
-	switch b = bytes.TrimSpace(b); {
-	case tooLong:
-		r.bad = append(r.bad, lineReason{line: n, reason: fmt.Sprintf("longer than %d bytes", maxImportLine)})
-	case len(b) == 0:
-	default:
-		if row, ud, reason := r.s.importRow(ctx, b, n, r.now, r.tenants, r.apps); reason != "" {
-			r.bad = append(r.bad, lineReason{n, reason, ud})
-		} else {
+// add puts line l into the batch, or into the refusals.
+func (r *importRun) add(ctx context.Context, l ImportLine) {
+	if l.Reason == "" {
+		var row ImportRow
+		row, l.Reason = r.s.importRow(ctx, l, r.tenants, r.apps)
+		if l.Reason == "" {
 			r.rows = append(r.rows, row)
+			return
 		}
 	}
+	r.bad = append(r.bad, lineReason{l.N, l.Reason, l.User.UserDomain})
 }
 
 func (r *importRun) of(ud string) *ImportCounts {
@@ -314,14 +231,11 @@ type lineReason struct {
 	userDomain string // as the line names it ("" when unreadable)
 }
 
-// importRow parses line n and resolves its user domain and official
-// account (cached in tenants and apps).
-func (s *core) importRow(ctx context.Context, b []byte, n int, now time.Time, tenants map[string]importTenant,
-	apps map[[2]string]string) (ImportRow, string, string) {
-	u, reason := ParseImportLine(b, now)
-	if reason != "" {
-		return ImportRow{}, u.UserDomain, reason
-	}
+// importRow resolves line l's user domain and official account (cached in
+// tenants and apps); it returns the reason it refuses the line.
+func (s *core) importRow(ctx context.Context, l ImportLine, tenants map[string]importTenant,
+	apps map[[2]string]string) (ImportRow, string) {
+	u := l.User
 	t, ok := tenants[u.UserDomain]
 	if !ok {
 		d, err := s.domains.UserDomainByName(ctx, u.UserDomain)
@@ -336,7 +250,7 @@ func (s *core) importRow(ctx context.Context, b []byte, n int, now time.Time, te
 		tenants[u.UserDomain] = t
 	}
 	if t.reason != "" {
-		return ImportRow{}, u.UserDomain, t.reason
+		return ImportRow{}, t.reason
 	}
 	key := [2]string{u.UserDomain, u.AppID}
 	r, ok := apps[key]
@@ -351,27 +265,7 @@ func (s *core) importRow(ctx context.Context, b []byte, n int, now time.Time, te
 		apps[key] = r
 	}
 	if r != "" {
-		return ImportRow{}, u.UserDomain, r
+		return ImportRow{}, r
 	}
-	return ImportRow{Line: n, UserDomainID: t.id, User: u}, u.UserDomain, ""
-}
-
-// readImportLine reads one line without its newline; a line longer than
-// maxImportLine is skipped to its end and reported tooLong.
-func readImportLine(r *bufio.Reader) (line []byte, tooLong bool, err error) {
-	var buf []byte
-	for {
-		chunk, err := r.ReadSlice('\n')
-		if !tooLong {
-			if len(buf)+len(chunk) > maxImportLine+1 {
-				tooLong, buf = true, nil
-			} else {
-				buf = append(buf, chunk...)
-			}
-		}
-		if errors.Is(err, bufio.ErrBufferFull) {
-			continue
-		}
-		return buf, tooLong, err
-	}
+	return ImportRow{Line: l.N, UserDomainID: t.id, User: u}, ""
 }

@@ -81,7 +81,7 @@ func TestLockoutComesBeforeAnyWork(t *testing.T) {
 // call; other appIds go on.
 func TestWeChat45011CoolsTheAppIDDown(t *testing.T) {
 	h := newHarness(t)
-	h.wechat.codes["code-quota"] = person{err: domain.Errorf(domain.KindWeChatRejected, `{"errcode":45011,"errmsg":"api minute-quota reach limit"}`)}
+	h.wechat.codes["code-quota"] = person{err: domain.WeChatRejected(45011, `{"errcode":45011,"errmsg":"api minute-quota reach limit"}`)}
 	h.clock.Advance(20 * time.Second) // 08:00:20
 	svc, _ := limitedService(h, ratelimit.Config{})
 	if _, err := svc.EndUsers.LoginWithWeChatOfficialAccount(h.ctx, signed(appID, "code-quota")); !domain.IsKind(err, domain.KindWeChatRejected) {

@@ -69,85 +69,91 @@ var loginEvents = map[domain.AppKind]string{
 }
 
 // loginWithWeChat is the login through a WeChat app of kind: in.Code is the
-// official account's OAuth code or the mini program's jsCode.
-func (s *core) loginWithWeChat(ctx context.Context, kind domain.AppKind, in WeChatLogin) (res LoginResult, err error) {
+// official account's OAuth code or the mini program's jsCode. It logs and
+// audits what login did.
+func (s *core) loginWithWeChat(ctx context.Context, kind domain.AppKind, in WeChatLogin) (LoginResult, error) {
 	start := s.clock.Now()
-	var openID string
-	defer func() {
-		// Trimmed as the login trims them: padding must not hide a login from a
-		// search of the audit trail or the logs by user domain.
-		attrs := []any{slog.String("userDomain", safeLog(strings.TrimSpace(in.UserDomain))), slog.String("appId", safeLog(strings.TrimSpace(in.AppID))),
-			slog.Duration("took", s.clock.Now().Sub(start))}
-		if err == nil {
-			attrs = append(attrs, slog.String("uid", res.UID), slog.Bool("registered", res.Registered), slog.String("identity", res.Outcome.String()))
-		}
-		err = s.logOutcome(ctx, loginEvents[kind], err, attrs...)
-		s.record(ctx, AuditEvent{Event: AuditLogin, Outcome: domain.KindOf(err), WeChatErrcode: weChatErrcode(err),
-			UserDomain: safeLog(strings.TrimSpace(in.UserDomain)), AppID: safeLog(strings.TrimSpace(in.AppID)), AppKind: kind,
-			UID: res.UID, OpenID: openID})
-	}()
+	res, openID, err := s.login(ctx, kind, in)
+	// Trimmed as the login trims them: padding must not hide a login from a
+	// search of the audit trail or the logs by user domain.
+	userDomain, appID := safeLog(strings.TrimSpace(in.UserDomain)), safeLog(strings.TrimSpace(in.AppID))
+	attrs := []any{slog.String("userDomain", userDomain), slog.String("appId", appID), slog.Duration("took", s.clock.Now().Sub(start))}
+	if err == nil {
+		attrs = append(attrs, slog.String("uid", res.UID), slog.Bool("registered", res.Registered), slog.String("identity", res.Outcome.String()))
+	}
+	err = s.logOutcome(ctx, loginEvents[kind], err, attrs...)
+	s.record(ctx, AuditEvent{Event: AuditLogin, Outcome: domain.KindOf(err), WeChatErrcode: int(domain.WeChatErrcodeOf(err)),
+		UserDomain: userDomain, AppID: appID, AppKind: kind, UID: res.UID, OpenID: openID})
+	return res, err
+}
 
+// login checks the request in the contract's order, exchanges the code and
+// records the login; openID is WeChat's answer once known (for the audit).
+func (s *core) login(ctx context.Context, kind domain.AppKind, in WeChatLogin) (res LoginResult, openID string, err error) {
 	name, err := domain.ParseUserDomainName(in.UserDomain)
 	if err != nil {
 		// The login takes its request from the client IP's bucket itself
 		// (admitLogin): a request refused here still spends one, and the
 		// bucket's refusal comes first, as on every other endpoint.
 		if berr := s.AllowRequest(ctx); berr != nil {
-			return res, berr
+			return res, openID, berr
 		}
-		return res, err
+		return res, openID, err
 	}
 	if err := s.admitLogin(ctx, name); err != nil {
-		return res, err // before any database or WeChat work
+		return res, openID, err // before any database or WeChat work
 	}
 	appID, code, sig := strings.TrimSpace(in.AppID), strings.TrimSpace(in.Code), strings.TrimSpace(in.Signature)
 	switch {
 	case appID == "":
-		return res, domain.E(domain.KindAppIDRequired)
+		return res, openID, domain.E(domain.KindAppIDRequired)
 	case code == "":
-		return res, domain.E(domain.KindCodeRequired)
+		return res, openID, domain.E(domain.KindCodeRequired)
 	case sig == "":
-		return res, domain.E(domain.KindSignatureRequired)
+		return res, openID, domain.E(domain.KindSignatureRequired)
 	}
 	ud, err := s.tenants.UserDomainByName(ctx, name)
 	if err != nil {
-		return res, internalUnless(err, domain.KindUserDomainNotFound)
+		return res, openID, internalUnless(err, domain.KindUserDomainNotFound)
 	}
 	if !ud.Enabled() {
-		return res, domain.E(domain.KindUserDomainDisabled)
+		return res, openID, domain.E(domain.KindUserDomainDisabled)
 	}
 	if err := ud.VerifyLoginSignature(appID, code, sig, s.clock.Now()); err != nil {
 		if domain.IsKind(err, domain.KindSignatureInvalid) {
 			s.signatureFailed(ctx, name)
 		}
-		return res, err
+		return res, openID, err
 	}
 	if err := s.checkMCC(ctx, in.MCC); err != nil {
-		return res, err
+		return res, openID, err
 	}
-	app, err := s.appOfKind(ctx, ud.ID(), appID, kind)
+	if !domain.ValidAppID(appID) {
+		return res, openID, domain.E(kind.MissingKind()) // no app can have such an appId: the store need not be asked
+	}
+	app, err := AppOfKind(ctx, s.tenants, ud.ID(), appID, kind)
 	if err != nil {
-		return res, err
+		return res, openID, internalUnless(err, kind.MissingKind())
 	}
 	if err := s.admitExchange(ctx, name, appID, code); err != nil {
 		// Rate limited: the code is neither claimed nor sent, the client may
 		// retry it. Used: it was claimed (sent) before.
-		return res, err
+		return res, openID, err
 	}
 	ident, err := s.exchange(ctx, app, code)
 	openID = ident.OpenID()
 	if err != nil {
 		s.noteWeChatAnswer(ctx, appID, err)
-		return res, internalUnless(err, domain.KindWeChatUnavailable, domain.KindWeChatRejected, domain.KindWeChatMalformed)
+		return res, openID, internalUnless(err, domain.KindWeChatUnavailable, domain.KindWeChatRejected, domain.KindWeChatMalformed)
 	}
 	now := s.clock.Now()
 	candidate, err := domain.NewEndUser(domain.NewUID(now), ud.ID(), now)
 	if err != nil {
-		return res, err
+		return res, openID, err
 	}
 	mk, err := s.refreshKeys.current(ctx)
 	if err != nil {
-		return res, internal(err)
+		return res, openID, internal(err)
 	}
 	sess := domain.NewSessionV2(candidate.ID(), ud.ID(), ud.Name(), appID, now, s.cfg.RefreshTokenTTL, s.cfg.SessionMaxLifetime, mk)
 	// A disabled user's login is refused here, after every check of the
@@ -157,42 +163,55 @@ func (s *core) loginWithWeChat(ctx context.Context, kind domain.AppKind, in WeCh
 	rec, err := s.users.RecordLogin(ctx, LoginRecord{UserDomainID: ud.ID(), Identity: ident, Candidate: candidate, Session: sess, At: now,
 		AppKind: kind})
 	if err != nil {
-		return res, internalUnless(err, domain.KindUserDisabled)
+		return res, openID, internalUnless(err, domain.KindUserDisabled)
 	}
 	pair, err := s.pairFor(ctx, rec.Session, now)
 	if err != nil {
-		return res, err
+		return res, openID, err
 	}
 	if rec.DeletionCancelled {
 		s.record(ctx, AuditEvent{Event: AuditDeletionCancelled, UserDomain: ud.Name(), AppID: appID, UID: rec.User.ID(), OpenID: openID})
 	}
 	return LoginResult{Tokens: pair, UID: rec.User.ID(), Registered: rec.Outcome.Created(), Outcome: rec.Outcome,
-		DeletionCancelled: rec.DeletionCancelled}, nil
+		DeletionCancelled: rec.DeletionCancelled}, openID, nil
 }
 
-// appOfKind is the app with appID in the user domain when it is of kind;
-// otherwise (none, or an app of the other kind) kind's missing error.
-func (s *core) appOfKind(ctx context.Context, userDomainID int64, appID string, kind domain.AppKind) (domain.WeChatApp, error) {
-	if !domain.ValidAppID(appID) {
-		// No app can have such an appId; the store need not be asked.
-		return domain.WeChatApp{}, domain.E(kind.MissingKind())
+// The login's steps, in the order loginWithWeChat takes them (the
+// contract's order of checks): admission (the client IP's bucket and the
+// lockout), the failure count of a 5420, the MCC, the app, the exchange gate,
+// the exchange and WeChat's answer to it.
+
+// admitLogin is a login's first check, right after the user domain parses
+// (before any database or WeChat work): one request of the client IP's
+// bucket, then the lockout of (client IP, user domain), in one limiter call.
+func (s *core) admitLogin(ctx context.Context, userDomain string) error {
+	ip := clientIP(ctx)
+	if s.limiter == nil || ip == "" {
+		return nil
 	}
-	app, err := s.tenants.WeChatApp(ctx, userDomainID, appID)
-	if domain.IsKind(err, domain.KindNotFound) || (err == nil && app.Kind() != kind) {
-		return domain.WeChatApp{}, domain.E(kind.MissingKind())
+	if d := s.limiter.AdmitLogin(ctx, ip, userDomain); !d.Allowed {
+		return blocked(d)
 	}
-	if err != nil {
-		return domain.WeChatApp{}, internal(err)
-	}
-	return app, nil
+	return nil
 }
 
-// exchange sends the code to WeChat the way app's kind exchanges it.
-func (s *core) exchange(ctx context.Context, app domain.WeChatApp, code string) (domain.WeChatIdentity, error) {
-	if app.Kind() == domain.AppKindMiniProgram {
-		return s.wechat.ExchangeJSCode(ctx, app.AppID(), app.AppSecret(), code)
+// signatureFailed counts a 5420 and reports a lockout it starts.
+func (s *core) signatureFailed(ctx context.Context, userDomain string) {
+	ip := clientIP(ctx)
+	if s.limiter == nil || ip == "" {
+		return
 	}
-	return s.wechat.ExchangeCode(ctx, app.AppID(), app.AppSecret(), code)
+	until, locked := s.limiter.SignatureFailed(ctx, ip, userDomain)
+	if !locked {
+		return
+	}
+	// The request's clientIp is on the line already (ContextLogHandler).
+	s.log.WarnContext(ctx, "client locked out after repeated signature failures",
+		slog.String("userDomain", safeLog(userDomain)), slog.Time("until", until))
+	s.RecordLockout(ctx, userDomain, "") // the request's client IP
+	if s.onLockout != nil {
+		s.onLockout(ctx, ip, userDomain, until)
+	}
 }
 
 func (s *core) checkMCC(ctx context.Context, raw string) error {
@@ -216,4 +235,67 @@ func (s *core) checkMCC(ctx context.Context, raw string) error {
 		return &domain.Error{Kind: domain.KindMCCForeign, Detail: string(detail)}
 	}
 	return nil
+}
+
+// AppOfKind is the app with appID in the user domain when it is of kind;
+// otherwise (none, or an app of the other kind) kind's missing error
+// (KindOfficialAccountMissing or KindMiniProgramMissing). It is the one
+// lookup of an app by kind: the login's, and the stores' contract suite's.
+func AppOfKind(ctx context.Context, apps WeChatAppRepository, userDomainID int64, appID string, kind domain.AppKind) (domain.WeChatApp, error) {
+	app, err := apps.WeChatApp(ctx, userDomainID, appID)
+	if domain.IsKind(err, domain.KindNotFound) || (err == nil && app.Kind() != kind) {
+		return domain.WeChatApp{}, domain.E(kind.MissingKind())
+	}
+	return app, err
+}
+
+// rateLimitedDetail is the extMsg of a login refused by the exchange cap.
+const rateLimitedDetail = `{"reason":"rateLimited"}`
+
+// codeBeenUsed is the answer to a code sent to WeChat before: what WeChat
+// itself would answer (errcode weChatCodeUsed), without asking it.
+const (
+	codeBeenUsed   = `{"errcode":40163,"errmsg":"code been used"}`
+	weChatCodeUsed = 40163
+)
+
+// admitExchange applies the appId's cool-down and the (user domain, appId)
+// exchange cap, then claims the code (the replay guard), in one gate call.
+// Refused by the limits: 5367 rateLimited, the code not claimed; claimed
+// before: WeChat's own 40163, without asking it.
+func (s *core) admitExchange(ctx context.Context, userDomain, appID, code string) error {
+	if s.exchanges == nil {
+		return nil
+	}
+	d := s.exchanges.AdmitExchange(ctx, userDomain, appID, code)
+	switch {
+	case d.Allowed:
+		return nil
+	case d.CodeUsed:
+		return domain.WeChatRejected(weChatCodeUsed, codeBeenUsed)
+	default:
+		return &domain.Error{Kind: domain.KindWeChatUnavailable, Detail: rateLimitedDetail, RetryAfter: d.RetryAfter}
+	}
+}
+
+// exchange sends the code to WeChat the way app's kind exchanges it.
+func (s *core) exchange(ctx context.Context, app domain.WeChatApp, code string) (domain.WeChatIdentity, error) {
+	if app.Kind() == domain.AppKindMiniProgram {
+		return s.wechat.ExchangeJSCode(ctx, app.AppID(), app.AppSecret(), code)
+	}
+	return s.wechat.ExchangeCode(ctx, app.AppID(), app.AppSecret(), code)
+}
+
+// weChatRateLimited is WeChat's errcode for "api minute-quota reach limit".
+const weChatRateLimited = 45011
+
+// noteWeChatAnswer starts the appId's cool-down when WeChat said 45011.
+func (s *core) noteWeChatAnswer(ctx context.Context, appID string, err error) {
+	if s.limiter == nil || domain.WeChatErrcodeOf(err) != weChatRateLimited {
+		return
+	}
+	until := s.coolDownUntil(s.clock.Now())
+	s.log.WarnContext(ctx, "WeChat rate-limits the official account (45011): exchanges paused", slog.String("appId", safeLog(appID)),
+		slog.Time("until", until))
+	s.limiter.CoolDown(ctx, appID, until)
 }

@@ -110,7 +110,7 @@ func TestMiniProgramLookupIsCached(t *testing.T) {
 func TestMiniProgramLoginHasTheLimits(t *testing.T) {
 	h := newHarness(t, func(c *application.Config) { c.TenantCacheOff = true })
 	withMiniProgram(h)
-	h.wechat.codes["js-quota"] = person{err: domain.Errorf(domain.KindWeChatRejected, `{"errcode":45011,"errmsg":"api minute-quota reach limit"}`)}
+	h.wechat.codes["js-quota"] = person{err: domain.WeChatRejected(45011, `{"errcode":45011,"errmsg":"api minute-quota reach limit"}`)}
 	h.wechat.codes["js-alice"] = person{openID: "om-alice"}
 	svc, calls := limitedService(h, ratelimit.Config{LockoutFailures: 2, LockoutDuration: 20 * time.Minute, ExchangeRate: 1})
 

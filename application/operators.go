@@ -3,7 +3,6 @@ package application
 import (
 	"context"
 	"errors"
-	"io"
 	"time"
 
 	"github.com/iotplatform/enduser-auth/domain"
@@ -97,10 +96,10 @@ func (o *Operators) ExportUser(ctx context.Context, uid string) (UserExport, err
 	return o.c.ExportUser(ctx, uid)
 }
 
-// ImportUsers imports the users of src, JSON lines, batch lines per
-// transaction (0: DefaultImportBatch); refused is told of each line it
-// refuses: import.go.
-func (o *Operators) ImportUsers(ctx context.Context, src io.Reader, batch int, refused func(line int, reason string)) (ImportCounts, error) {
+// ImportUsers imports the users of src (an import file: the JSON lines of
+// adapters/jsonformat.ImportLines), batch lines per transaction (0:
+// DefaultImportBatch); refused is told of each line it refuses: import.go.
+func (o *Operators) ImportUsers(ctx context.Context, src ImportSource, batch int, refused func(line int, reason string)) (ImportCounts, error) {
 	if o.c.importer == nil {
 		return ImportCounts{}, internal(errors.New("no user importer"))
 	}
@@ -139,7 +138,7 @@ func (o *Operators) SecretsNotUnderPrimary(ctx context.Context) (map[string]int6
 
 // AuditEvents lists the audit records q selects, newest first (`enduser
 // audit`).
-func (o *Operators) AuditEvents(ctx context.Context, q AuditQuery) ([]AuditEntry, error) {
+func (o *Operators) AuditEvents(ctx context.Context, q AuditQuery) ([]AuditRecord, error) {
 	if o.c.auditList == nil {
 		return nil, internal(errors.New("no audit trail"))
 	}

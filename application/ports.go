@@ -10,7 +10,7 @@ import (
 // The ports of the service, declared by the code that uses them, all passed
 // in Deps (New):
 //
-//	stores (this file)          UserDomainRepository, OfficialAccountRepository (= WeChatAppRepository),
+//	stores (this file)          UserDomainRepository, WeChatAppRepository,
 //	                            DataCenterRepository, UserRepository (with AccountDeletionRepository),
 //	                            SessionRepository (with RefreshKeyRepository), IPUnblockRepository;
 //	                            the signing keys' store is the token adapter's own port
@@ -39,15 +39,10 @@ type UserDomainRepository interface {
 	RotateUserDomainSecret(ctx context.Context, name string, rotate func(domain.UserDomain) (domain.UserDomain, error)) (domain.UserDomain, error)
 }
 
-// OfficialAccountRepository stores the WeChat apps (official accounts and
-// mini programs) of user domains. An appId is one kind only, in every user
+// WeChatAppRepository stores the WeChat apps (official accounts and mini
+// programs) of user domains. An appId is one kind only, in every user
 // domain.
-type OfficialAccountRepository interface {
-	// OfficialAccount returns the official account with appID. Errors:
-	// KindOfficialAccountMissing (none, or appID is a mini program's).
-	OfficialAccount(ctx context.Context, userDomainID int64, appID string) (domain.OfficialAccount, error)
-	// PutOfficialAccount is PutWeChatApp.
-	PutOfficialAccount(ctx context.Context, a domain.OfficialAccount) error
+type WeChatAppRepository interface {
 	// WeChatApp returns the app with appID in the user domain, of whichever
 	// kind. Errors: KindNotFound.
 	WeChatApp(ctx context.Context, userDomainID int64, appID string) (domain.WeChatApp, error)
@@ -56,10 +51,6 @@ type OfficialAccountRepository interface {
 	// the other kind (in this or another user domain).
 	PutWeChatApp(ctx context.Context, a domain.WeChatApp) error
 }
-
-// WeChatAppRepository is OfficialAccountRepository under the name of what it
-// stores.
-type WeChatAppRepository = OfficialAccountRepository
 
 // DataCenterRepository stores data centers and the MCCs they serve.
 type DataCenterRepository interface {
@@ -96,6 +87,16 @@ type UserRepository interface {
 	// through, and its bindings under every app of its user domain, oldest
 	// first. Errors: KindUserNotFound.
 	UserWithWeChatApps(ctx context.Context, uid string) (UserApps, error)
+	// SetUserDisabled disables (or enables) the user, atomically with its
+	// user-scope revocation: disabling sets the user's status to
+	// domain.UserDisabled and revokes the user's sessions up to now
+	// (SessionRepository.RevokeScope), marking the scope row Disabled;
+	// enabling sets the status back and clears the mark (old sessions stay
+	// revoked). While the
+	// user is disabled, SessionByID, SpendRefreshToken and RecordLogin of the
+	// user fail with KindUserDisabled (RecordLogin writing nothing). It
+	// returns the user's domain name. Errors: KindUserNotFound.
+	SetUserDisabled(ctx context.Context, uid string, disabled bool, now time.Time) (userDomain string, err error)
 	AccountDeletionRepository
 	UserExportRepository
 }
@@ -186,15 +187,6 @@ type SessionRepository interface {
 	// and (ScopeUser) the user's domain name. A user that does not exist
 	// stores nothing and reports 0 and "".
 	RevokeScope(ctx context.Context, scope RevocationScope, subject string, before time.Time) (ended int, userDomain string, err error)
-	// SetUserDisabled disables (or enables) the user, atomically with its
-	// user-scope revocation: disabling sets the user's status to
-	// domain.UserDisabled and revokes the user's sessions up to now
-	// (RevokeScope), marking the scope row Disabled; enabling sets the
-	// status back and clears the mark (old sessions stay revoked). While the
-	// user is disabled, SessionByID, SpendRefreshToken and RecordLogin of the
-	// user fail with KindUserDisabled (RecordLogin writing nothing). It
-	// returns the user's domain name. Errors: KindUserNotFound.
-	SetUserDisabled(ctx context.Context, uid string, disabled bool, now time.Time) (userDomain string, err error)
 	// ScopeRevocationsSince lists the scope revocations whose UpdatedAt is at
 	// or after since, for the revocation cache.
 	ScopeRevocationsSince(ctx context.Context, since time.Time) ([]ScopeRevocation, error)

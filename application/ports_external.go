@@ -144,7 +144,7 @@ type AuditReader interface {
 // AuditLister lists the audit trail for operators (`enduser audit`).
 type AuditLister interface {
 	// AuditEvents lists the records q selects, newest first.
-	AuditEvents(ctx context.Context, q AuditQuery) ([]AuditEntry, error)
+	AuditEvents(ctx context.Context, q AuditQuery) ([]AuditRecord, error)
 }
 
 // SharedLockouts are the lockouts held where every instance reads them

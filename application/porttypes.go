@@ -142,25 +142,25 @@ type AuditQuery struct {
 	Limit      int
 }
 
-// AuditEntry is one stored audit record as `enduser audit` lists it (the
-// values a record does not have are left out of its JSON; a user export's
-// AuditRecord keeps them as null).
-type AuditEntry struct {
-	Time          time.Time `json:"time"`
-	Event         string    `json:"event"`
-	Code          int       `json:"code"`
-	WeChatErrcode *int      `json:"wechatErrcode,omitempty"`
-	UserDomain    string    `json:"userDomain"`
-	AppID         string    `json:"appId"`
-	AppKind       string    `json:"appKind,omitempty"`
-	UID           string    `json:"uid"`
-	OpenIDHash    string    `json:"openidHash"`
-	ClientIP      string    `json:"clientIp"`
-	UserAgent     string    `json:"userAgent"`
-	RequestID     string    `json:"requestId"`
-	Detail        string    `json:"detail,omitempty"`
+// AuditRecord is one stored audit record, as the trail holds it: what a
+// user export carries and `enduser audit` lists (adapters/jsonformat encodes
+// both). Nil pointers are values a record does not have.
+type AuditRecord struct {
+	Time          time.Time
+	Event         string
+	Code          int
+	WeChatErrcode *int
+	UserDomain    string
+	AppID         string
+	AppKind       string
+	UID           string
+	OpenIDHash    string
+	ClientIP      string
+	UserAgent     string
+	RequestID     string
+	Detail        string
 	// DeviceGiven, on logouts only, is whether the logout named a push device.
-	DeviceGiven *bool `json:"deviceGiven,omitempty"`
+	DeviceGiven *bool
 }
 
 // ReencryptProgress is what a re-encryption did to one column.

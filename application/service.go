@@ -138,7 +138,7 @@ type core struct {
 	// reads that must not be cached (admin, import); tenants decorates them
 	// with the cache (the login's reads, every tenant write).
 	domains     UserDomainRepository
-	accounts    OfficialAccountRepository
+	accounts    WeChatAppRepository
 	users       UserRepository
 	sessions    SessionRepository
 	tokens      TokenIssuer

@@ -15,8 +15,7 @@ import (
 // three database round trips. "Not found" answers are cached too, so floods
 // of requests for unknown tenants do not reach the database. Writes made
 // through it clear it at once; changes made elsewhere (another instance, the
-// CLI) are seen within the TTL. OfficialAccount is not cached (no login reads
-// it).
+// CLI) are seen within the TTL.
 type tenantCache struct {
 	domainRepo UserDomainRepository
 	appRepo    WeChatAppRepository
@@ -150,11 +149,6 @@ func (c *tenantCache) DataCenterByMCC(ctx context.Context, mcc domain.MCC) (doma
 		func() (domain.DataCenter, error) { return c.centerRepo.DataCenterByMCC(ctx, mcc) })
 }
 
-// OfficialAccount is the repository's, uncached.
-func (c *tenantCache) OfficialAccount(ctx context.Context, userDomainID int64, appID string) (domain.OfficialAccount, error) {
-	return c.appRepo.OfficialAccount(ctx, userDomainID, appID)
-}
-
 // The writes below clear the cache once they return (whatever they
 // returned), so that this instance's next login reads what they wrote.
 
@@ -175,12 +169,6 @@ func (c *tenantCache) RotateUserDomainSecret(ctx context.Context, name string,
 	rotate func(domain.UserDomain) (domain.UserDomain, error)) (domain.UserDomain, error) {
 	defer c.clear()
 	return c.domainRepo.RotateUserDomainSecret(ctx, name, rotate)
-}
-
-// PutOfficialAccount is the repository's; it clears the cache.
-func (c *tenantCache) PutOfficialAccount(ctx context.Context, a domain.OfficialAccount) error {
-	defer c.clear()
-	return c.appRepo.PutOfficialAccount(ctx, a)
 }
 
 // PutWeChatApp is the repository's; it clears the cache.

@@ -91,6 +91,11 @@ type Error struct {
 	// RetryAfter, when positive, is how long the caller should wait before
 	// trying again (a throttled request; adapters may send it as a header).
 	RetryAfter time.Duration
+	// WeChatErrcode is WeChat's errcode when WeChat refused with one (a
+	// KindWeChatRejected; 0: none). The WeChat adapter reads it off WeChat's
+	// answer, so that no other layer parses WeChat's wire format (Detail
+	// shows the answer to the caller as it came).
+	WeChatErrcode int64
 }
 
 func (e *Error) Error() string {
@@ -146,6 +151,21 @@ func DetailOf(err error) string {
 		return e.Detail
 	}
 	return ""
+}
+
+// WeChatRejected builds the KindWeChatRejected error of WeChat's errcode,
+// with detail shown to the caller.
+func WeChatRejected(errcode int64, detail string) *Error {
+	return &Error{Kind: KindWeChatRejected, Detail: detail, WeChatErrcode: errcode}
+}
+
+// WeChatErrcodeOf returns WeChat's errcode carried by err, or 0.
+func WeChatErrcodeOf(err error) int64 {
+	var e *Error
+	if err != nil && errors.As(err, &e) {
+		return e.WeChatErrcode
+	}
+	return 0
 }
 
 // RetryAfterOf returns the RetryAfter of err, or 0.

@@ -1,6 +1,7 @@
 package domain_test
 
 import (
+	"go/ast"
 	"go/parser"
 	"go/token"
 	"os"
@@ -109,6 +110,43 @@ func TestAdaptersStayBelowTheWiring(t *testing.T) {
 					t.Errorf("%s imports %s (in %v): test helpers under internal/ use the standard library only", dir, path, files)
 				}
 			}
+		}
+	}
+}
+
+// TestNoFormatsInTheCore: file formats, documents and wire formats live in
+// adapters (issue 18): no struct tag in application/ nor domain/ (a JSON,
+// GORM or any other encoding's names are an adapter's), and encoding/json
+// only where the application still renders a client-facing detail (the
+// 6085 answer's dataCenter/apiUrl, login.go) — never to parse WeChat's
+// answers, import files or documents.
+func TestNoFormatsInTheCore(t *testing.T) {
+	allowedJSON := map[string]bool{"login.go": true}
+	for _, dir := range []string{".", "../application"} {
+		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("no Go files in %s: %v", dir, err)
+		}
+		fset := token.NewFileSet()
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			af, err := parser.ParseFile(fset, f, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, imp := range af.Imports {
+				if p, _ := strconv.Unquote(imp.Path.Value); p == "encoding/json" && (dir == "." || !allowedJSON[filepath.Base(f)]) {
+					t.Errorf("%s imports encoding/json: formats belong to adapters", f)
+				}
+			}
+			ast.Inspect(af, func(n ast.Node) bool {
+				if field, ok := n.(*ast.Field); ok && field.Tag != nil {
+					t.Errorf("%s: struct tag %s: the names of an encoding belong to adapters", fset.Position(field.Pos()), field.Tag.Value)
+				}
+				return true
+			})
 		}
 	}
 }

@@ -51,10 +51,6 @@ type WeChatApp struct {
 	appSecret    string
 }
 
-// OfficialAccount is the name WeChat apps had when official accounts were
-// the only kind; it is a WeChatApp (of any kind).
-type OfficialAccount = WeChatApp
-
 // NewWeChatApp validates a WeChat app of a user domain.
 func NewWeChatApp(kind AppKind, userDomainID int64, appID, appSecret string) (WeChatApp, error) {
 	if !kind.Valid() {

@@ -57,7 +57,7 @@ var PersistenceSet = wire.NewSet(
 	postgres.NewStore,
 	NewStoreMetrics,
 	wire.Bind(new(application.UserDomainRepository), new(*postgres.Store)),
-	wire.Bind(new(application.OfficialAccountRepository), new(*postgres.Store)),
+	wire.Bind(new(application.WeChatAppRepository), new(*postgres.Store)),
 	wire.Bind(new(application.DataCenterRepository), new(*postgres.Store)),
 	wire.Bind(new(application.UserRepository), new(*postgres.Store)),
 	wire.Bind(new(application.SessionRepository), new(*postgres.Store)),

@@ -63,7 +63,7 @@ type memSetup struct {
 // or PostgreSQL's) implements them.
 type serviceStore interface {
 	application.UserDomainRepository
-	application.OfficialAccountRepository
+	application.WeChatAppRepository
 	application.DataCenterRepository
 	application.UserRepository
 	application.SessionRepository

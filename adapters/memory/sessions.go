@@ -128,7 +128,7 @@ func (s *Store) RevokeScope(ctx context.Context, scope application.RevocationSco
 	return n, userDomain, nil
 }
 
-// SetUserDisabled implements application.SessionRepository.
+// SetUserDisabled implements application.UserRepository.
 func (s *Store) SetUserDisabled(ctx context.Context, uid string, disabled bool, now time.Time) (string, error) {
 	if err := live(ctx); err != nil {
 		return "", err

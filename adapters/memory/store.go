@@ -18,12 +18,12 @@ import (
 
 // Compile-time checks that Store implements every repository port.
 var (
-	_ application.UserDomainRepository      = (*Store)(nil)
-	_ application.OfficialAccountRepository = (*Store)(nil)
-	_ application.DataCenterRepository      = (*Store)(nil)
-	_ application.UserRepository            = (*Store)(nil)
-	_ application.SessionRepository         = (*Store)(nil)
-	_ application.IPUnblockRepository       = (*Store)(nil)
+	_ application.UserDomainRepository = (*Store)(nil)
+	_ application.WeChatAppRepository  = (*Store)(nil)
+	_ application.DataCenterRepository = (*Store)(nil)
+	_ application.UserRepository       = (*Store)(nil)
+	_ application.SessionRepository    = (*Store)(nil)
+	_ application.IPUnblockRepository  = (*Store)(nil)
 )
 
 // Store holds every repository of the module in memory. The zero value is not
@@ -36,7 +36,7 @@ type Store struct {
 	domains      map[int64]domain.UserDomain
 	domainIDs    map[string]int64 // user domain name -> id
 
-	accounts map[accountKey]domain.OfficialAccount
+	accounts map[accountKey]domain.WeChatApp
 
 	dataCenters map[string]domain.DataCenter // by code
 	mccs        map[domain.MCC]string        // MCC -> data center code
@@ -80,7 +80,7 @@ func NewStore() *Store {
 	return &Store{
 		domains:       map[int64]domain.UserDomain{},
 		domainIDs:     map[string]int64{},
-		accounts:      map[accountKey]domain.OfficialAccount{},
+		accounts:      map[accountKey]domain.WeChatApp{},
 		dataCenters:   map[string]domain.DataCenter{},
 		mccs:          map[domain.MCC]string{},
 		users:         map[string]domain.EndUser{},

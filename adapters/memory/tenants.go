@@ -81,21 +81,7 @@ func (s *Store) RotateUserDomainSecret(ctx context.Context, name string, rotate 
 	return stored, nil
 }
 
-// OfficialAccount implements application.OfficialAccountRepository.
-func (s *Store) OfficialAccount(ctx context.Context, userDomainID int64, appID string) (domain.OfficialAccount, error) {
-	a, err := s.WeChatApp(ctx, userDomainID, appID)
-	if domain.IsKind(err, domain.KindNotFound) || (err == nil && a.Kind() != domain.AppKindOfficialAccount) {
-		return domain.OfficialAccount{}, domain.E(domain.KindOfficialAccountMissing)
-	}
-	return a, err
-}
-
-// PutOfficialAccount implements application.OfficialAccountRepository.
-func (s *Store) PutOfficialAccount(ctx context.Context, a domain.OfficialAccount) error {
-	return s.PutWeChatApp(ctx, a)
-}
-
-// WeChatApp implements application.OfficialAccountRepository.
+// WeChatApp implements application.WeChatAppRepository.
 func (s *Store) WeChatApp(ctx context.Context, userDomainID int64, appID string) (domain.WeChatApp, error) {
 	if err := live(ctx); err != nil {
 		return domain.WeChatApp{}, err
@@ -109,7 +95,7 @@ func (s *Store) WeChatApp(ctx context.Context, userDomainID int64, appID string)
 	return a, nil
 }
 
-// PutWeChatApp implements application.OfficialAccountRepository. The user
+// PutWeChatApp implements application.WeChatAppRepository. The user
 // domain must exist (a foreign key in the database); an appId of the other
 // kind, in any user domain, is refused.
 func (s *Store) PutWeChatApp(ctx context.Context, a domain.WeChatApp) error {

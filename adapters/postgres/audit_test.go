@@ -48,7 +48,7 @@ func TestAuditWriterDropsWhenFullAndFlushesOnStop(t *testing.T) {
 	}
 	stop := runWriter(w)
 	stop() // the flush interval is an hour away: only the shutdown flush can write them
-	recs, err := env.store.AuditEvents(context.Background(), AuditQuery{UserDomain: "A.DM.1.1", Since: time.Now().Add(-time.Hour)})
+	recs, err := env.store.AuditEvents(context.Background(), application.AuditQuery{UserDomain: "A.DM.1.1", Since: time.Now().Add(-time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,14 +130,14 @@ func TestAuditPurgeInBatches(t *testing.T) {
 		t.Fatalf("purged %d (%v), want the 7 old records in batches of 2", n, err)
 	}
 	for _, tc := range []struct {
-		q    AuditQuery
+		q    application.AuditQuery
 		want int
 	}{
-		{AuditQuery{UserDomain: "A.DM.1.1", Since: now.Add(-time.Hour)}, 1},
-		{AuditQuery{UserDomain: "B.DM.1.1", Since: now.Add(-time.Hour)}, 3},
-		{AuditQuery{UserDomain: "B.DM.1.1", Since: now.Add(-time.Hour), Limit: 2}, 2},
-		{AuditQuery{UserDomain: "B.DM.1.1", UID: "u101", Since: now.Add(-time.Hour)}, 1},
-		{AuditQuery{UserDomain: "B.DM.1.1", Since: now.Add(time.Hour)}, 0},
+		{application.AuditQuery{UserDomain: "A.DM.1.1", Since: now.Add(-time.Hour)}, 1},
+		{application.AuditQuery{UserDomain: "B.DM.1.1", Since: now.Add(-time.Hour)}, 3},
+		{application.AuditQuery{UserDomain: "B.DM.1.1", Since: now.Add(-time.Hour), Limit: 2}, 2},
+		{application.AuditQuery{UserDomain: "B.DM.1.1", UID: "u101", Since: now.Add(-time.Hour)}, 1},
+		{application.AuditQuery{UserDomain: "B.DM.1.1", Since: now.Add(time.Hour)}, 0},
 	} {
 		recs, err := env.store.AuditEvents(context.Background(), tc.q)
 		if err != nil || len(recs) != tc.want {

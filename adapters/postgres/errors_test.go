@@ -25,7 +25,7 @@ func TestMissingRowsMapToTheirKinds(t *testing.T) {
 	}
 	_, errs[domain.KindUserDomainNotFound]["UserDomainByName"] = e.store.UserDomainByName(ctx, "C.DM.9.9")
 	errs[domain.KindUserDomainNotFound]["SetUserDomainEnabled"] = e.store.SetUserDomainEnabled(ctx, "C.DM.9.9", false)
-	_, errs[domain.KindOfficialAccountMissing]["OfficialAccount"] = e.store.OfficialAccount(ctx, d.ID(), "wx-none")
+	_, errs[domain.KindOfficialAccountMissing]["OfficialAccount"] = application.AppOfKind(ctx, e.store, d.ID(), "wx-none", domain.AppKindOfficialAccount)
 	_, errs[domain.KindMCCUnresolved]["DataCenterByMCC"] = e.store.DataCenterByMCC(ctx, 460)
 	_, _, errs[domain.KindUserNotFound]["UserWithWeChat"] = e.store.UserWithWeChat(ctx, "no-such-uid", "wx-app")
 	_, errs[domain.KindTokenInvalid]["SessionByID"] = e.store.SessionByID(ctx, domain.NewSessionID())
@@ -66,10 +66,13 @@ func TestDatabaseErrorsAreNotDomainErrors(t *testing.T) {
 		"UserDomainByName":     func() error { _, err := e.store.UserDomainByName(ctx, d.Name()); return err },
 		"CreateUserDomain":     func() error { _, err := e.store.CreateUserDomain(ctx, dom); return err },
 		"SetUserDomainEnabled": func() error { return e.store.SetUserDomainEnabled(ctx, d.Name(), false) },
-		"OfficialAccount":      func() error { _, err := e.store.OfficialAccount(ctx, d.ID(), "wx-app"); return err },
-		"PutOfficialAccount":   func() error { return e.store.PutOfficialAccount(ctx, acct) },
-		"DataCenterByMCC":      func() error { _, err := e.store.DataCenterByMCC(ctx, 460); return err },
-		"PutDataCenter":        func() error { return e.store.PutDataCenter(ctx, dc) },
+		"OfficialAccount": func() error {
+			_, err := application.AppOfKind(ctx, e.store, d.ID(), "wx-app", domain.AppKindOfficialAccount)
+			return err
+		},
+		"PutOfficialAccount": func() error { return e.store.PutWeChatApp(ctx, acct) },
+		"DataCenterByMCC":    func() error { _, err := e.store.DataCenterByMCC(ctx, 460); return err },
+		"PutDataCenter":      func() error { return e.store.PutDataCenter(ctx, dc) },
 		"RecordLogin": func() error {
 			_, err := e.store.RecordLogin(ctx, application.LoginRecord{UserDomainID: d.ID(), Identity: id, Candidate: cand, Session: sess, At: now})
 			return err

@@ -137,25 +137,3 @@ func exportSessions(tx *gorm.DB, uid string, userDomainID int64, userDomain stri
 	}
 	return out, nil
 }
-
-var _ application.AuditReader = (*Store)(nil)
-
-// UserAuditRecords implements application.AuditReader: the records of uid in
-// userDomain, oldest first, through the (user_domain, at) index (the trail
-// holds the retention's records only: the purge deletes older ones).
-func (s *Store) UserAuditRecords(ctx context.Context, userDomain, uid string, limit int) ([]application.AuditRecord, error) {
-	var rows []auditRow
-	err := s.do(ctx, func(db *gorm.DB) *gorm.DB {
-		return db.Where("user_domain = ? AND uid = ?", userDomain, uid).Order("at, id").Limit(limit).Find(&rows)
-	}).Error
-	if err != nil {
-		return nil, fmt.Errorf("list the audit records of user %s: %w", uid, err)
-	}
-	out := make([]application.AuditRecord, len(rows))
-	for i, r := range rows {
-		out[i] = application.AuditRecord{Time: r.At.UTC(), Event: r.Event, Code: r.Code, WeChatErrcode: r.WechatErrcode,
-			UserDomain: r.UserDomain, AppID: r.AppID, AppKind: r.AppKind, UID: r.UID, OpenIDHash: r.OpenidHash,
-			ClientIP: r.ClientIP, UserAgent: r.UserAgent, RequestID: r.RequestID, Detail: r.Detail, DeviceGiven: r.DeviceGiven}
-	}
-	return out, nil
-}

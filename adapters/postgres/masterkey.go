@@ -48,10 +48,6 @@ func SealedColumnNames() []string {
 	return out
 }
 
-// ReencryptProgress is what ReencryptSecrets did to one column
-// (application's, for its SecretResealer port).
-type ReencryptProgress = application.ReencryptProgress
-
 // DefaultReencryptBatch is ReencryptSecrets' batch size when given none.
 const DefaultReencryptBatch = 500
 
@@ -64,11 +60,11 @@ const DefaultReencryptBatch = 500
 // new value. AADs are those the writers use. progress, if not nil, is called
 // after each batch with the column's totals so far. A value that does not
 // open with any configured key stops it with an error naming the row.
-func (s *Store) ReencryptSecrets(ctx context.Context, batch int, progress func(ReencryptProgress)) ([]ReencryptProgress, error) {
+func (s *Store) ReencryptSecrets(ctx context.Context, batch int, progress func(application.ReencryptProgress)) ([]application.ReencryptProgress, error) {
 	if batch <= 0 {
 		batch = DefaultReencryptBatch
 	}
-	out := make([]ReencryptProgress, 0, len(sealedColumns))
+	out := make([]application.ReencryptProgress, 0, len(sealedColumns))
 	for _, c := range sealedColumns {
 		p, err := s.reencryptColumn(ctx, c, batch, progress)
 		out = append(out, p)
@@ -79,8 +75,8 @@ func (s *Store) ReencryptSecrets(ctx context.Context, batch int, progress func(R
 	return out, nil
 }
 
-func (s *Store) reencryptColumn(ctx context.Context, c sealedColumn, batch int, progress func(ReencryptProgress)) (ReencryptProgress, error) {
-	p := ReencryptProgress{Column: c.table + "." + c.column}
+func (s *Store) reencryptColumn(ctx context.Context, c sealedColumn, batch int, progress func(application.ReencryptProgress)) (application.ReencryptProgress, error) {
+	p := application.ReencryptProgress{Column: c.table + "." + c.column}
 	sel, upd := c.statements()
 	var after []string
 	for {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/iotplatform/enduser-auth/adapters/secretbox"
+	"github.com/iotplatform/enduser-auth/application"
 	"github.com/iotplatform/enduser-auth/domain"
 )
 
@@ -83,7 +84,7 @@ func TestReencryptSecrets(t *testing.T) {
 		t.Errorf("SecretsNotUnderPrimary covers %v, want %v", before, want)
 	}
 	batches := 0
-	res, err := ring.ReencryptSecrets(ctx, 5, func(ReencryptProgress) { batches++ })
+	res, err := ring.ReencryptSecrets(ctx, 5, func(application.ReencryptProgress) { batches++ })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +117,7 @@ func TestReencryptSecrets(t *testing.T) {
 	if prev, _ := got.PreviousSecret(); prev != d.Secret() {
 		t.Fatalf("previous secret after the rotation = %q, want %q", prev, d.Secret())
 	}
-	if a, err := alone.OfficialAccount(ctx, d.ID(), "wx-app-1"); err != nil || a.AppSecret() != "plain-app-secret-0123456789" {
+	if a, err := application.AppOfKind(ctx, alone, d.ID(), "wx-app-1", domain.AppKindOfficialAccount); err != nil || a.AppSecret() != "plain-app-secret-0123456789" {
 		t.Fatalf("official account: %v", err)
 	}
 	for _, s := range sessions {

@@ -60,7 +60,7 @@ func TestAuditRecordsWhetherALogoutNamedADevice(t *testing.T) {
 	w.Record(context.Background(), application.AuditEvent{Time: now.Add(time.Millisecond), Event: application.AuditLogout, UserDomain: "L.DM.1.1", UID: "u2"})
 	w.Record(context.Background(), application.AuditEvent{Time: now.Add(2 * time.Millisecond), Event: application.AuditLogin, UserDomain: "L.DM.1.1", UID: "u3"})
 	stop() // flushes
-	recs, err := env.store.AuditEvents(context.Background(), AuditQuery{UserDomain: "L.DM.1.1", Since: now.Add(-time.Minute)})
+	recs, err := env.store.AuditEvents(context.Background(), application.AuditQuery{UserDomain: "L.DM.1.1", Since: now.Add(-time.Minute)})
 	if err != nil || len(recs) != 3 {
 		t.Fatalf("%d records, %v", len(recs), err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/iotplatform/enduser-auth/adapters/secretbox"
+	"github.com/iotplatform/enduser-auth/application"
 	"github.com/iotplatform/enduser-auth/domain"
 )
 
@@ -17,7 +18,7 @@ func storedSecrets(t *testing.T, e testEnv) (map[string][]byte, domain.UserDomai
 	ctx := context.Background()
 	d := e.createUserDomain(t, "C.DM.1.1")
 	acct, _ := domain.NewOfficialAccount(d.ID(), "wx-app-1", "plain-app-secret-0123456789")
-	if err := e.store.PutOfficialAccount(ctx, acct); err != nil {
+	if err := e.store.PutWeChatApp(ctx, acct); err != nil {
 		t.Fatal(err)
 	}
 	sess := e.createSession(t, d, testTime())
@@ -70,7 +71,7 @@ func TestSecretsNeedTheMasterKey(t *testing.T) {
 
 	checks := map[string]error{}
 	_, checks["UserDomainByName"] = other.UserDomainByName(ctx, d.Name())
-	_, checks["OfficialAccount"] = other.OfficialAccount(ctx, d.ID(), "wx-app-1")
+	_, checks["OfficialAccount"] = application.AppOfKind(ctx, other, d.ID(), "wx-app-1", domain.AppKindOfficialAccount)
 	_, checks["SessionByID"] = other.SessionByID(ctx, sess.ID())
 	_, checks["SigningKeys"] = other.SigningKeys(ctx, testTime())
 	_, checks["RefreshMasterKeys"] = other.RefreshMasterKeys(ctx)

@@ -234,7 +234,7 @@ func (s *Store) RevokeScope(ctx context.Context, scope application.RevocationSco
 	return ended, userDomain, nil
 }
 
-// SetUserDisabled implements application.SessionRepository in one
+// SetUserDisabled implements application.UserRepository in one
 // transaction: the user's status and its user-scope revocation.
 func (s *Store) SetUserDisabled(ctx context.Context, uid string, disabled bool, now time.Time) (string, error) {
 	status := domain.UserNormal

@@ -36,11 +36,11 @@ type Store struct {
 }
 
 var (
-	_ application.UserDomainRepository      = (*Store)(nil)
-	_ application.OfficialAccountRepository = (*Store)(nil)
-	_ application.DataCenterRepository      = (*Store)(nil)
-	_ application.UserRepository            = (*Store)(nil)
-	_ application.SessionRepository         = (*Store)(nil)
+	_ application.UserDomainRepository = (*Store)(nil)
+	_ application.WeChatAppRepository  = (*Store)(nil)
+	_ application.DataCenterRepository = (*Store)(nil)
+	_ application.UserRepository       = (*Store)(nil)
+	_ application.SessionRepository    = (*Store)(nil)
 )
 
 // NewStore returns a Store on db (see Open) that encrypts secrets with box.

@@ -127,21 +127,6 @@ func (s *Store) SetUserDomainEnabled(ctx context.Context, name string, enabled b
 	return nil
 }
 
-// OfficialAccount loads an official account and opens its AppSecret.
-// Errors: KindOfficialAccountMissing (also when appID is a mini program's).
-func (s *Store) OfficialAccount(ctx context.Context, userDomainID int64, appID string) (domain.OfficialAccount, error) {
-	a, err := s.WeChatApp(ctx, userDomainID, appID)
-	if domain.IsKind(err, domain.KindNotFound) || (err == nil && a.Kind() != domain.AppKindOfficialAccount) {
-		return domain.OfficialAccount{}, domain.E(domain.KindOfficialAccountMissing)
-	}
-	return a, err
-}
-
-// PutOfficialAccount is PutWeChatApp.
-func (s *Store) PutOfficialAccount(ctx context.Context, a domain.OfficialAccount) error {
-	return s.PutWeChatApp(ctx, a)
-}
-
 // WeChatApp loads a WeChat app of either kind and opens its AppSecret.
 // Errors: KindNotFound.
 func (s *Store) WeChatApp(ctx context.Context, userDomainID int64, appID string) (domain.WeChatApp, error) {

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/iotplatform/enduser-auth/application"
 	"github.com/iotplatform/enduser-auth/domain"
 )
 
@@ -47,24 +48,24 @@ func TestOfficialAccounts(t *testing.T) {
 	e := newTestEnv(t)
 	d := e.createUserDomain(t, "C.DM.1.1")
 	a, _ := domain.NewOfficialAccount(d.ID(), "wx-app-1", "app-secret-1")
-	if err := e.store.PutOfficialAccount(ctx, a); err != nil {
+	if err := e.store.PutWeChatApp(ctx, a); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := e.store.OfficialAccount(ctx, d.ID(), "wx-app-1"); err != nil || got != a {
+	if got, err := application.AppOfKind(ctx, e.store, d.ID(), "wx-app-1", domain.AppKindOfficialAccount); err != nil || got != a {
 		t.Fatalf("OfficialAccount = %+v, %v; want %+v", got, err, a)
 	}
 	changed, _ := domain.NewOfficialAccount(d.ID(), "wx-app-1", "app-secret-2")
-	if err := e.store.PutOfficialAccount(ctx, changed); err != nil {
+	if err := e.store.PutWeChatApp(ctx, changed); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := e.store.OfficialAccount(ctx, d.ID(), "wx-app-1"); err != nil || got.AppSecret() != "app-secret-2" {
+	if got, err := application.AppOfKind(ctx, e.store, d.ID(), "wx-app-1", domain.AppKindOfficialAccount); err != nil || got.AppSecret() != "app-secret-2" {
 		t.Fatalf("after update: AppSecret %q, %v", got.AppSecret(), err)
 	}
 	if n := e.count(t, "SELECT count(*) FROM enduser_official_accounts"); n != 1 {
 		t.Errorf("%d official accounts, want 1", n)
 	}
 	orphan, _ := domain.NewOfficialAccount(d.ID()+100, "wx-app-1", "app-secret-1")
-	if err := e.store.PutOfficialAccount(ctx, orphan); domain.KindOf(err) != domain.KindInvalid {
+	if err := e.store.PutWeChatApp(ctx, orphan); domain.KindOf(err) != domain.KindInvalid {
 		t.Errorf("PutOfficialAccount(unknown user domain) = %v; want KindInvalid", err)
 	}
 }

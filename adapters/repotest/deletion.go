@@ -83,7 +83,7 @@ func (s suite) deletion(t *testing.T) {
 		f.record(d.ID(), id, "uid-alice", at(0))
 		_, err := f.Users.RequestDeletion(f.ctx, "uid-alice", at(time.Hour))
 		noErr(f.t, "RequestDeletion", err)
-		_, err = f.Sessions.SetUserDisabled(f.ctx, "uid-alice", true, at(time.Minute))
+		_, err = f.Users.SetUserDisabled(f.ctx, "uid-alice", true, at(time.Minute))
 		noErr(f.t, "SetUserDisabled", err)
 		for _, who := range []domain.WeChatIdentity{id, f.identity("wx-app-2", "o-alice-2", "u-alice")} {
 			_, err = f.Users.RecordLogin(f.ctx, f.loginRecord(d.ID(), who, "uid-unused", at(2*time.Minute)))
@@ -94,7 +94,7 @@ func (s suite) deletion(t *testing.T) {
 		if len(due) != 1 || due[0] != "uid-alice" {
 			f.t.Fatalf("due deletions after a disabled user's logins = %v; want uid-alice's, not cancelled", due)
 		}
-		_, err = f.Sessions.SetUserDisabled(f.ctx, "uid-alice", false, at(3*time.Minute))
+		_, err = f.Users.SetUserDisabled(f.ctx, "uid-alice", false, at(3*time.Minute))
 		noErr(f.t, "SetUserDisabled(false)", err)
 		if r := f.record(d.ID(), id, "uid-unused", at(4*time.Minute)); !r.DeletionCancelled || r.User.ID() != "uid-alice" {
 			f.t.Fatalf("the enabled user's login: cancelled=%t uid=%s; want the still pending deletion cancelled", r.DeletionCancelled, r.User.ID())

@@ -43,7 +43,7 @@ func (f *fixture) change(st domain.IdentityStep, disabled map[string]bool) {
 	switch st.Change {
 	case domain.ChangeDisable, domain.ChangeEnable:
 		disabled[st.User] = st.Change == domain.ChangeDisable
-		_, err = f.Sessions.SetUserDisabled(f.ctx, st.User, disabled[st.User], at(st.At))
+		_, err = f.Users.SetUserDisabled(f.ctx, st.User, disabled[st.User], at(st.At))
 	case domain.ChangeRequestDeletion:
 		_, err = f.Users.RequestDeletion(f.ctx, st.User, at(st.At))
 	default:

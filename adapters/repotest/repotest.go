@@ -21,13 +21,13 @@ import (
 
 // Repos are the repositories under test. They may all be one value.
 type Repos struct {
-	UserDomains      application.UserDomainRepository
-	OfficialAccounts application.OfficialAccountRepository
-	DataCenters      application.DataCenterRepository
-	Users            application.UserRepository
-	Sessions         application.SessionRepository
-	SigningKeys      token.KeyRepository
-	IPUnblocks       application.IPUnblockRepository
+	UserDomains application.UserDomainRepository
+	Apps        application.WeChatAppRepository
+	DataCenters application.DataCenterRepository
+	Users       application.UserRepository
+	Sessions    application.SessionRepository
+	SigningKeys token.KeyRepository
+	IPUnblocks  application.IPUnblockRepository
 }
 
 // Run runs the contract; newRepos must return fresh, empty repositories for

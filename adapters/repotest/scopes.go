@@ -122,7 +122,7 @@ func (s suite) scopes(t *testing.T) {
 	})
 	s.run(t, "DisabledUserIsRefusedEverywhereUntilEnabled", func(f *fixture) {
 		a := f.session(time.Hour, 24*time.Hour)
-		ud, err := f.Sessions.SetUserDisabled(f.ctx, a.UserID(), true, at(time.Minute))
+		ud, err := f.Users.SetUserDisabled(f.ctx, a.UserID(), true, at(time.Minute))
 		noErr(f.t, "SetUserDisabled", err)
 		if ud != "C.DM.10271.5" {
 			f.t.Errorf("SetUserDisabled: user domain %q", ud)
@@ -150,7 +150,7 @@ func (s suite) scopes(t *testing.T) {
 			f.t.Errorf("PurgeScopeRevocations of a disabled user's row = %d, %v; want it kept", n, err)
 		}
 
-		_, err = f.Sessions.SetUserDisabled(f.ctx, a.UserID(), false, at(3*time.Minute))
+		_, err = f.Users.SetUserDisabled(f.ctx, a.UserID(), false, at(3*time.Minute))
 		noErr(f.t, "SetUserDisabled(enable)", err)
 		if got := f.load(a.ID()); !got.Revoked() {
 			f.t.Error("enabling brought an ended session back")
@@ -163,7 +163,7 @@ func (s suite) scopes(t *testing.T) {
 			f.t.Errorf("login after enable: uid %s status %d", r.User.ID(), r.User.Status())
 		}
 		f.spend(r.Session.ID(), 1, at(5*time.Minute), at(time.Hour), true)
-		_, err = f.Sessions.SetUserDisabled(f.ctx, "uid-nobody", true, at(time.Minute))
+		_, err = f.Users.SetUserDisabled(f.ctx, "uid-nobody", true, at(time.Minute))
 		wantKind(f.t, "SetUserDisabled(unknown)", err, domain.KindUserNotFound)
 		if n, err := f.Sessions.PurgeScopeRevocations(f.ctx, at(2*time.Minute), 100); err != nil || n != 0 {
 			f.t.Errorf("PurgeScopeRevocations before the cutoff = %d, %v; want 0", n, err)

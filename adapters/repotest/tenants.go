@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iotplatform/enduser-auth/application"
 	"github.com/iotplatform/enduser-auth/domain"
 )
 
@@ -129,7 +130,7 @@ func (s suite) officialAccounts(t *testing.T) {
 	s.run(t, "PutThenGetRoundTrips", func(f *fixture) {
 		d := f.userDomain("C.DM.10271.5")
 		putAccount(f, d.ID(), "wx8f3a2b1c0d9e7f6a", "app-secret-1")
-		a, err := f.OfficialAccounts.OfficialAccount(f.ctx, d.ID(), "wx8f3a2b1c0d9e7f6a")
+		a, err := application.AppOfKind(f.ctx, f.Apps, d.ID(), "wx8f3a2b1c0d9e7f6a", domain.AppKindOfficialAccount)
 		noErr(f.t, "OfficialAccount", err)
 		if a.UserDomainID() != d.ID() || a.AppID() != "wx8f3a2b1c0d9e7f6a" || a.AppSecret() != "app-secret-1" {
 			f.t.Errorf("OfficialAccount = {%d, %q, %q}, want {%d, wx8f3a2b1c0d9e7f6a, app-secret-1}",
@@ -140,9 +141,9 @@ func (s suite) officialAccounts(t *testing.T) {
 		d := f.userDomain("C.DM.10271.5")
 		other := f.userDomain("C.DM.10271.6")
 		putAccount(f, d.ID(), "wx-app-1", "app-secret-1")
-		_, err := f.OfficialAccounts.OfficialAccount(f.ctx, d.ID(), "wx-app-2")
+		_, err := application.AppOfKind(f.ctx, f.Apps, d.ID(), "wx-app-2", domain.AppKindOfficialAccount)
 		wantKind(f.t, "OfficialAccount(unknown appId)", err, domain.KindOfficialAccountMissing)
-		_, err = f.OfficialAccounts.OfficialAccount(f.ctx, other.ID(), "wx-app-1")
+		_, err = application.AppOfKind(f.ctx, f.Apps, other.ID(), "wx-app-1", domain.AppKindOfficialAccount)
 		wantKind(f.t, "OfficialAccount(appId of another user domain)", err, domain.KindOfficialAccountMissing)
 	})
 	s.run(t, "PutAgainChangesTheSecret", func(f *fixture) {
@@ -158,7 +159,7 @@ func (s suite) officialAccounts(t *testing.T) {
 		d := f.userDomain("C.DM.10271.5")
 		a, err := domain.NewOfficialAccount(d.ID()+1000, "wx-app-1", "app-secret-1")
 		noErr(f.t, "NewOfficialAccount", err)
-		if err := f.OfficialAccounts.PutOfficialAccount(f.ctx, a); err == nil {
+		if err := f.Apps.PutWeChatApp(f.ctx, a); err == nil {
 			f.t.Error("PutOfficialAccount for an unknown user domain succeeded")
 		}
 	})
@@ -168,12 +169,12 @@ func putAccount(f *fixture, userDomainID int64, appID, secret string) {
 	f.t.Helper()
 	a, err := domain.NewOfficialAccount(userDomainID, appID, secret)
 	noErr(f.t, "NewOfficialAccount", err)
-	noErr(f.t, "PutOfficialAccount", f.OfficialAccounts.PutOfficialAccount(f.ctx, a))
+	noErr(f.t, "PutOfficialAccount", f.Apps.PutWeChatApp(f.ctx, a))
 }
 
 func wantSecret(f *fixture, userDomainID int64, appID, want string) {
 	f.t.Helper()
-	a, err := f.OfficialAccounts.OfficialAccount(f.ctx, userDomainID, appID)
+	a, err := application.AppOfKind(f.ctx, f.Apps, userDomainID, appID, domain.AppKindOfficialAccount)
 	noErr(f.t, "OfficialAccount", err)
 	if a.AppSecret() != want {
 		f.t.Errorf("AppSecret of %d/%s = %q, want %q", userDomainID, appID, a.AppSecret(), want)

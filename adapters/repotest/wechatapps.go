@@ -18,19 +18,19 @@ func (s suite) weChatApps(t *testing.T) {
 		putApp(f, domain.AppKindMiniProgram, d.ID(), "wx-mini-1", "mini-secret-1")
 		putAccount(f, d.ID(), "wx-app-1", "app-secret-1")
 		for appID, want := range map[string]domain.AppKind{"wx-mini-1": domain.AppKindMiniProgram, "wx-app-1": domain.AppKindOfficialAccount} {
-			a, err := f.OfficialAccounts.WeChatApp(f.ctx, d.ID(), appID)
+			a, err := f.Apps.WeChatApp(f.ctx, d.ID(), appID)
 			noErr(f.t, "WeChatApp", err)
 			if a.Kind() != want || a.AppID() != appID || a.UserDomainID() != d.ID() {
 				f.t.Errorf("WeChatApp(%s) = {%s %s %d}, want kind %s", appID, a.Kind(), a.AppID(), a.UserDomainID(), want)
 			}
 		}
-		a, err := f.OfficialAccounts.WeChatApp(f.ctx, d.ID(), "wx-mini-1")
+		a, err := f.Apps.WeChatApp(f.ctx, d.ID(), "wx-mini-1")
 		noErr(f.t, "WeChatApp", err)
 		if a.AppSecret() != "mini-secret-1" {
 			f.t.Errorf("mini program secret %q", a.AppSecret())
 		}
 		putApp(f, domain.AppKindMiniProgram, d.ID(), "wx-mini-1", "mini-secret-2")
-		a, err = f.OfficialAccounts.WeChatApp(f.ctx, d.ID(), "wx-mini-1")
+		a, err = f.Apps.WeChatApp(f.ctx, d.ID(), "wx-mini-1")
 		noErr(f.t, "WeChatApp", err)
 		if a.AppSecret() != "mini-secret-2" || a.Kind() != domain.AppKindMiniProgram {
 			f.t.Errorf("after a second put: %s %q", a.Kind(), a.AppSecret())
@@ -40,15 +40,15 @@ func (s suite) weChatApps(t *testing.T) {
 		d := f.userDomain("C.DM.10271.5")
 		other := f.userDomain("C.DM.10271.6")
 		putApp(f, domain.AppKindMiniProgram, d.ID(), "wx-mini-1", "mini-secret-1")
-		_, err := f.OfficialAccounts.WeChatApp(f.ctx, d.ID(), "wx-mini-2")
+		_, err := f.Apps.WeChatApp(f.ctx, d.ID(), "wx-mini-2")
 		wantKind(f.t, "WeChatApp(unknown)", err, domain.KindNotFound)
-		_, err = f.OfficialAccounts.WeChatApp(f.ctx, other.ID(), "wx-mini-1")
+		_, err = f.Apps.WeChatApp(f.ctx, other.ID(), "wx-mini-1")
 		wantKind(f.t, "WeChatApp(another user domain's)", err, domain.KindNotFound)
 	})
 	s.run(t, "OfficialAccountIsNotAMiniProgram", func(f *fixture) {
 		d := f.userDomain("C.DM.10271.5")
 		putApp(f, domain.AppKindMiniProgram, d.ID(), "wx-mini-1", "mini-secret-1")
-		_, err := f.OfficialAccounts.OfficialAccount(f.ctx, d.ID(), "wx-mini-1")
+		_, err := application.AppOfKind(f.ctx, f.Apps, d.ID(), "wx-mini-1", domain.AppKindOfficialAccount)
 		wantKind(f.t, "OfficialAccount(a mini program's appId)", err, domain.KindOfficialAccountMissing)
 	})
 	s.run(t, "AnAppIDIsOneKindOnly", func(f *fixture) {
@@ -69,7 +69,7 @@ func (s suite) weChatApps(t *testing.T) {
 		} {
 			a, err := domain.NewWeChatApp(tc.kind, tc.ud, tc.appID, "s")
 			noErr(f.t, "NewWeChatApp", err)
-			err = f.OfficialAccounts.PutWeChatApp(f.ctx, a)
+			err = f.Apps.PutWeChatApp(f.ctx, a)
 			wantKind(f.t, "PutWeChatApp("+string(tc.kind)+" "+tc.appID+")", err, domain.KindInvalid)
 			if err != nil && !strings.Contains(err.Error(), tc.within) {
 				f.t.Errorf("the refusal %q does not say the appId is a %s's", err, tc.within)
@@ -77,12 +77,12 @@ func (s suite) weChatApps(t *testing.T) {
 		}
 		// Nothing changed.
 		for appID, want := range map[string]domain.AppKind{"wx-app-1": domain.AppKindOfficialAccount, "wx-mini-1": domain.AppKindMiniProgram} {
-			a, err := f.OfficialAccounts.WeChatApp(f.ctx, d.ID(), appID)
+			a, err := f.Apps.WeChatApp(f.ctx, d.ID(), appID)
 			noErr(f.t, "WeChatApp", err)
 			if a.Kind() != want || a.AppSecret() == "s" {
 				f.t.Errorf("a refused put changed %s: %s %q", appID, a.Kind(), a.AppSecret())
 			}
-			if _, err := f.OfficialAccounts.WeChatApp(f.ctx, other.ID(), appID); !domain.IsKind(err, domain.KindNotFound) {
+			if _, err := f.Apps.WeChatApp(f.ctx, other.ID(), appID); !domain.IsKind(err, domain.KindNotFound) {
 				f.t.Errorf("a refused put stored %s in the other user domain: %v", appID, err)
 			}
 		}
@@ -102,7 +102,7 @@ func (s suite) weChatApps(t *testing.T) {
 				}
 				a, err := domain.NewWeChatApp(kind, ud, "wx-race", "s")
 				if err == nil {
-					err = f.OfficialAccounts.PutWeChatApp(f.ctx, a)
+					err = f.Apps.PutWeChatApp(f.ctx, a)
 				}
 				errs[i] = err
 			}()
@@ -110,7 +110,7 @@ func (s suite) weChatApps(t *testing.T) {
 		wg.Wait()
 		kinds := map[domain.AppKind]bool{}
 		for _, ud := range []int64{d.ID(), other.ID()} {
-			if a, err := f.OfficialAccounts.WeChatApp(f.ctx, ud, "wx-race"); err == nil {
+			if a, err := f.Apps.WeChatApp(f.ctx, ud, "wx-race"); err == nil {
 				kinds[a.Kind()] = true
 			}
 		}
@@ -127,7 +127,7 @@ func (s suite) weChatApps(t *testing.T) {
 		d := f.userDomain("C.DM.10271.5")
 		a, err := domain.NewMiniProgram(d.ID()+1000, "wx-mini-1", "s")
 		noErr(f.t, "NewMiniProgram", err)
-		wantKind(f.t, "PutWeChatApp(unknown user domain)", f.OfficialAccounts.PutWeChatApp(f.ctx, a), domain.KindInvalid)
+		wantKind(f.t, "PutWeChatApp(unknown user domain)", f.Apps.PutWeChatApp(f.ctx, a), domain.KindInvalid)
 	})
 	s.run(t, "UserWithWeChatAppsListsBothKinds", func(f *fixture) {
 		d := f.userDomain("C.DM.10271.5")
@@ -174,5 +174,5 @@ func putApp(f *fixture, kind domain.AppKind, userDomainID int64, appID, secret s
 	f.t.Helper()
 	a, err := domain.NewWeChatApp(kind, userDomainID, appID, secret)
 	noErr(f.t, "NewWeChatApp", err)
-	noErr(f.t, "PutWeChatApp", f.OfficialAccounts.PutWeChatApp(f.ctx, a))
+	noErr(f.t, "PutWeChatApp", f.Apps.PutWeChatApp(f.ctx, a))
 }

@@ -221,9 +221,8 @@ func endSpanWithError(span trace.Span, err error) {
 		return
 	}
 	span.SetAttributes(attribute.String("enduser.error_kind", string(domain.KindOf(err))))
-	var r rejection
-	if d := domain.DetailOf(err); d != "" && json.Unmarshal([]byte(d), &r) == nil && r.ErrCode != 0 {
-		span.SetAttributes(attribute.Int64("wechat.errcode", r.ErrCode))
+	if code := domain.WeChatErrcodeOf(err); code != 0 {
+		span.SetAttributes(attribute.Int64("wechat.errcode", code))
 	}
 	span.SetStatus(codes.Error, string(domain.KindOf(err)))
 }
@@ -295,7 +294,7 @@ func decode(appID string, body []byte) (domain.WeChatIdentity, error) {
 		if err != nil { // cannot happen for an int64 and a string
 			return domain.WeChatIdentity{}, malformed(err)
 		}
-		return domain.WeChatIdentity{}, &domain.Error{Kind: domain.KindWeChatRejected, Detail: string(detail)}
+		return domain.WeChatIdentity{}, domain.WeChatRejected(*r.ErrCode, string(detail))
 	}
 	return domain.NewWeChatIdentity(appID, r.OpenID, r.UnionID, r.IsSnapshotUser != 0)
 }

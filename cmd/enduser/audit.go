@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/iotplatform/enduser-auth/adapters/jsonformat"
 	"github.com/iotplatform/enduser-auth/application"
 )
 
@@ -63,7 +64,7 @@ func cmdAudit(ctx context.Context, pos []string, e env, f auditFlags) error {
 	}
 	enc := json.NewEncoder(e.stdout)
 	for _, r := range recs {
-		if err := enc.Encode(r); err != nil {
+		if err := enc.Encode(jsonformat.AuditLine(r)); err != nil {
 			return err
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/iotplatform/enduser-auth/adapters/postgres/pgtest"
 	"github.com/iotplatform/enduser-auth/adapters/secretbox"
 	"github.com/iotplatform/enduser-auth/adapters/wechat/wechatfake"
+	"github.com/iotplatform/enduser-auth/application"
 	"github.com/iotplatform/enduser-auth/domain"
 )
 
@@ -411,7 +412,7 @@ func TestSecretsOffTheCommandLine(t *testing.T) {
 		t.Fatalf("ENDUSER_APP_SECRET: %d %q %q", code, out, errs)
 	}
 	for app, want := range map[string]string{"wxstdin": "app-secret-from-stdin", "wxenv": "app-secret-from-env"} {
-		a, err := store.OfficialAccount(context.Background(), d.ID(), app)
+		a, err := application.AppOfKind(context.Background(), store, d.ID(), app, domain.AppKindOfficialAccount)
 		if err != nil || a.AppSecret() != want {
 			t.Errorf("%s: AppSecret %q %v, want %q", app, a.AppSecret(), err, want)
 		}

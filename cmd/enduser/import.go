@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/iotplatform/enduser-auth/adapters/jsonformat"
 )
 
 // errLinesRefused makes `import users` exit non-zero after its summary.
@@ -58,7 +60,7 @@ func cmdImport(ctx context.Context, pos []string, e env, dbURL string, batch int
 		return err
 	}
 	defer a.Close()
-	counts, err := a.module.Operators.ImportUsers(ctx, src, batch, func(line int, reason string) {
+	counts, err := a.module.Operators.ImportUsers(ctx, jsonformat.ImportLines(src), batch, func(line int, reason string) {
 		fmt.Fprintf(e.stderr, "line %d: %s\n", line, reason)
 	})
 	fmt.Fprintf(e.stdout, "imported %d, already present %d, refused %d\n", counts.Imported, counts.Present, counts.Refused)

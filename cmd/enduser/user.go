@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/iotplatform/enduser-auth/adapters/jsonformat"
 	"github.com/iotplatform/enduser-auth/application"
 )
 
@@ -139,5 +140,5 @@ func cmdUserExport(ctx context.Context, pos []string, e env, dbURL string) error
 func writeExport(e env, x application.UserExport) error {
 	enc := json.NewEncoder(e.stdout)
 	enc.SetIndent("", "  ")
-	return enc.Encode(x)
+	return enc.Encode(jsonformat.Export(x))
 }

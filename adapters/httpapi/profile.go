@@ -1,0 +1,114 @@
+package httpapi
+
+// The endpoints of the profile: userInfo and setUserInfo.
+
+import (
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/iotplatform/enduser-auth/domain"
+)
+
+// userInfoDTO is the platform's user information; fields this module does not
+// know (phone, other logins) and profile fields never set are present and
+// empty strings, as clients expect them; the profile's numbers (sex, lang,
+// nationality, timezone) are their decimal text, as the platform's strings.
+type userInfoDTO struct {
+	UID                     string `json:"uid"`
+	UserDomain              string `json:"userDomain"`
+	NikeName                string `json:"nikeName"`
+	Phone                   string `json:"phone"`
+	Email                   string `json:"email"`
+	Address                 string `json:"address"`
+	Sex                     string `json:"sex"`
+	Headimg                 string `json:"headimg"`
+	Lang                    string `json:"lang"`
+	Timezone                string `json:"timezone"`
+	NationalityID           string `json:"nationalityId"`
+	Nationality             string `json:"nationality"`
+	Province                string `json:"province"`
+	City                    string `json:"city"`
+	Signature               string `json:"signature"`
+	Remark                  string `json:"remark"`
+	WechatMiniprogramUserID string `json:"wechatMiniprogramUserId"`
+	WechatOffiaccountUserID string `json:"wechatOffiaccountUserId"`
+	WechatUnionID           string `json:"wechatUnionId"`
+	AppleUserID             string `json:"appleUserId"`
+	TwitterUserID           string `json:"twitterUserId"`
+	FacebookUserID          string `json:"facebookUserId"`
+	LogonMode               string `json:"logonMode"`
+	Status                  int    `json:"status"`
+	RegisterTime            int64  `json:"registerTime"`
+	LastLoginTime           int64  `json:"lastLoginTime"`
+}
+
+// logonModes name how a user registered (userInfo's logonMode), by the kind
+// of WeChat app of its first login.
+var logonModes = map[domain.AppKind]string{
+	domain.AppKindOfficialAccount: "wechatOffiaccount",
+	domain.AppKindMiniProgram:     "wechatMiniprogram",
+}
+
+func (h *Handler) userInfo(c echo.Context) error {
+	ctx := c.Request().Context()
+	p, err := h.auth.VerifyAccessToken(ctx, c.Request().Header.Get(echo.HeaderAuthorization))
+	if err != nil {
+		h.logTokenRefused(c, err)
+		return h.fail(c, err)
+	}
+	prof, err := h.users.UserInfo(ctx, p)
+	if err != nil {
+		return h.fail(c, err)
+	}
+	pr := prof.Profile
+	return ok(c, userInfoDTO{
+		UID:                     prof.User.ID(),
+		UserDomain:              p.UserDomain,
+		NikeName:                pr.NikeName,
+		Headimg:                 pr.HeadImage,
+		Sex:                     intText(pr.Sex),
+		Address:                 pr.Address,
+		Province:                pr.Province,
+		City:                    pr.City,
+		Signature:               pr.Signature,
+		Remark:                  pr.Remark,
+		Lang:                    intText(pr.Lang),
+		Nationality:             intText(pr.Nationality),
+		NationalityID:           intText(pr.Nationality),
+		Timezone:                intText(pr.Timezone),
+		WechatOffiaccountUserID: prof.OfficialAccount.OpenID(),
+		WechatMiniprogramUserID: prof.MiniProgram.OpenID(),
+		WechatUnionID:           prof.UnionID,
+		LogonMode:               logonModes[prof.RegisteredVia],
+		Status:                  int(prof.User.Status()),
+		RegisterTime:            prof.User.RegisteredAt().UnixMilli(),
+		LastLoginTime:           prof.User.LastLoginAt().UnixMilli(),
+	})
+}
+
+// intText is an optional number as the platform's text ("" unset).
+func intText(v *int) string {
+	if v == nil {
+		return ""
+	}
+	return strconv.Itoa(*v)
+}
+
+func (h *Handler) setUserInfo(c echo.Context) error {
+	p := readParams(c.Request())
+	sent := map[string]string{}
+	for _, name := range domain.ProfileParams {
+		if v, ok := p.lookup(name); ok {
+			sent[name] = v
+		}
+	}
+	err := h.users.SetUserInfo(c.Request().Context(), c.Request().Header.Get(echo.HeaderAuthorization), sent)
+	if err != nil {
+		if domain.IsKind(err, domain.KindTokenInvalid) || domain.IsKind(err, domain.KindAccessTokenRequired) {
+			h.logTokenRefused(c, err)
+		}
+		return h.fail(c, err)
+	}
+	return ok(c, nil)
+}
