@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	"gorm.io/gorm"
 
 	"github.com/iotplatform/enduser-auth/application"
@@ -75,6 +77,7 @@ type AuditWriter struct {
 	keyMu       sync.Mutex
 	key         []byte       // the openid hashing key once known
 	lastDropLog atomic.Int64 // unix nanos of the last "dropped" log line
+	lastFailLog atomic.Int64 // unix nanos of the last "write failed, retrying" log line
 	runMu       sync.Mutex
 	// stopped is set when Run has ended: a record handed over later (a
 	// request that outlived the shutdown's grace) would wait in the queue
@@ -85,6 +88,13 @@ type AuditWriter struct {
 	quit     chan struct{}
 	stopOnce sync.Once
 	leftover []auditRow
+
+	// beforeCommit, when set (tests), runs in a batch's transaction after
+	// its INSERT, before its COMMIT; an error it returns fails the write.
+	beforeCommit func(tx *gorm.DB) error
+	// afterCommit, when set (tests), runs after a batch's COMMIT; an error it
+	// returns is taken for the write's (a COMMIT done whose answer was lost).
+	afterCommit func() error
 }
 
 var _ application.AuditLog = (*AuditWriter)(nil)
@@ -118,7 +128,8 @@ func NewAuditWriter(db *gorm.DB, cfg AuditConfig, log *slog.Logger) *AuditWriter
 }
 
 type auditRow struct {
-	ID            int64 `gorm:"primaryKey;->"`
+	ID            int64     `gorm:"primaryKey;->"`
+	RecordID      uuid.UUID // drawn by Record: a retried batch inserts nothing twice
 	At            time.Time
 	Event         string
 	Code          int
@@ -160,7 +171,10 @@ func (w *AuditWriter) Record(_ context.Context, e application.AuditEvent) {
 		given := e.DeviceGiven
 		r.DeviceGiven = &given
 	}
-	r.openID = e.OpenID // hashed when written: the key may not be loaded yet
+	r.openID = e.OpenID                       // hashed when written: the key may not be loaded yet
+	_, _ = rand.Read(r.RecordID[:])           // never fails (crypto/rand)
+	r.RecordID[6] = r.RecordID[6]&0x0f | 0x40 // version 4
+	r.RecordID[8] = r.RecordID[8]&0x3f | 0x80 // RFC 4122 variant
 	if w.stopped.Load() {
 		w.logDrop(w.dropped.Add(1))
 		return
@@ -260,7 +274,10 @@ func (w *AuditWriter) Abandoned() uint64 {
 	return w.abandoned.Load()
 }
 
-// Failed counts the records lost because the database refused a batch.
+// Failed counts the records lost because the database refused a batch for
+// a reason a retry would not change (the data: SQLSTATE classes 22, 23, 42);
+// a batch that failed otherwise (a connection lost, a failover, a timeout) is
+// retried with backoff.
 func (w *AuditWriter) Failed() uint64 {
 	if w == nil {
 		return 0
