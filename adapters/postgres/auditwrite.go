@@ -17,8 +17,10 @@ import (
 
 // Run writes queued records in batches (every FlushInterval, or as soon as
 // BatchSize are waiting) and purges expired records every PurgeInterval,
-// until ctx ends; then it writes what is still queued and returns. The host
-// runs it once per process and waits for it on shutdown.
+// until ctx ends; then it writes what is still queued and returns (a batch
+// that fails then, and what is queued after it, is left to Stop, which
+// retries within its deadline). The host runs it once per process, waits for
+// it on shutdown and then calls Stop.
 //
 // A batch that fails for a transient reason (a connection lost, a failover)
 // is retried with backoff (retryFirst doubling to retryMax); meanwhile new
