@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/iotplatform/enduser-auth/adapters/httpapi"
 	"github.com/iotplatform/enduser-auth/adapters/wechat/wechatfake"
 	"github.com/iotplatform/enduser-auth/domain"
@@ -235,10 +237,15 @@ func TestClientMistakesLoggedBelowWarn(t *testing.T) {
 }
 
 // TestNosniffEverywhere: every answer carries X-Content-Type-Options:
-// nosniff, the API document's and the JWKS included.
+// nosniff, the API document's and the JWKS included, and the refusals of
+// RequireAccessToken on a host's routes, in either form.
 func TestNosniffEverywhere(t *testing.T) {
-	h := newMemHarness(t, memSetup{})
-	for _, path := range []string{httpapi.PathOpenAPI, httpapi.PathJWKS, httpapi.PathUserInfo} {
+	h := newMemHarness(t, memSetup{extra: func(e *echo.Echo, h *httpapi.Handler) {
+		okRoute := func(c echo.Context) error { return c.String(http.StatusOK, "ok") }
+		e.GET("/host/envelope", okRoute, h.RequireAccessToken())
+		e.GET("/host/strict", okRoute, h.RequireAccessToken(httpapi.RefuseToHost))
+	}})
+	for _, path := range []string{httpapi.PathOpenAPI, httpapi.PathJWKS, httpapi.PathUserInfo, "/host/envelope", "/host/strict"} {
 		a := h.serve(httptestRequest(t, http.MethodGet, path), false)
 		if got := a.Header.Get("X-Content-Type-Options"); got != "nosniff" {
 			t.Errorf("%s: X-Content-Type-Options %q, want nosniff", path, got)
