@@ -109,6 +109,8 @@ func (s *core) login(ctx context.Context, kind domain.AppKind, in WeChatLogin) (
 		return res, openID, domain.E(domain.KindAppIDRequired)
 	case code == "":
 		return res, openID, domain.E(domain.KindCodeRequired)
+	case len(code) > domain.MaxWeChatCodeLen:
+		return res, openID, domain.Errorf(domain.KindCodeRequired, "code is longer than %d characters", domain.MaxWeChatCodeLen)
 	case sig == "":
 		return res, openID, domain.E(domain.KindSignatureRequired)
 	}

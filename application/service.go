@@ -373,7 +373,7 @@ func (s *core) logOutcome(ctx context.Context, event string, err error, attrs ..
 	if !errors.As(err, &de) || de.Err != nil || de.Detail != "" {
 		attrs = append(attrs, slog.String("error", err.Error()))
 	}
-	if k == domain.KindInternal || k == domain.KindLogoutFailed {
+	if k == domain.KindInternal || (k == domain.KindLogoutFailed && !errors.Is(err, domain.ErrDeviceIDInvalid)) {
 		s.log.ErrorContext(ctx, event+" failed", attrs...)
 		return loggedError{err}
 	}

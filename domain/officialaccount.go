@@ -11,6 +11,12 @@ var appIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 // "wx" and 16 hex digits; letters, digits, '-' and '_' up to 64 are allowed).
 func ValidAppID(s string) bool { return appIDPattern.MatchString(s) }
 
+// MaxWeChatCodeLen bounds a login's code (the official account's OAuth code,
+// the mini program's jsCode), in bytes: WeChat's are 32 ASCII characters. A
+// longer one is refused as a missing one (KindCodeRequired), before any
+// WeChat call.
+const MaxWeChatCodeLen = 128
+
 // AppKind is the kind of a WeChat app of a user domain. An appId is one kind
 // only: WeChat issues it to one official account or one mini program.
 type AppKind string

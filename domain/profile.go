@@ -3,6 +3,7 @@ package domain
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strings"
 	"unicode"
@@ -13,7 +14,7 @@ import (
 // field is optional: "" is an unset text, a nil int an unset number.
 type Profile struct {
 	NikeName    string // the platform's spelling
-	HeadImage   string // an http(s) URL
+	HeadImage   string // an https URL (HeadImageURL; older ones may be http)
 	Sex         *int   // 0 male, 1 female, 2 private
 	Address     string
 	Province    string
@@ -98,8 +99,9 @@ var ProfileParams = []string{"nikeName", "headImage", "sex", "address", "provinc
 //
 //   - a text that is not valid UTF-8 or holds a control character:
 //     KindProfileInvalid, whatever the field;
-//   - nikeName over 50 runes: KindNikeNameInvalid; headImage not an http://
-//     or https:// URL with a host, or over 1024 runes: KindProfileInvalid;
+//   - nikeName over 50 runes: KindNikeNameInvalid; headImage over 1024
+//     runes or not an https:// URL to a public host (HeadImageURL):
+//     KindProfileInvalid;
 //     sex not 0, 1 or 2: KindSexInvalid; address over 254: KindAddressInvalid;
 //     province over 100: KindProvinceInvalid; city over 100: KindCityInvalid;
 //     signature over 200: KindSignatureText; remark over 500: KindRemarkInvalid;
@@ -146,8 +148,8 @@ func ParseProfileUpdate(sent map[string]string) (ProfileUpdate, error) {
 			if err := text("headImage", MaxHeadImageRunes, KindProfileInvalid, &u.HeadImage); err != nil {
 				return err
 			}
-			if u.HeadImage != nil && *u.HeadImage != "" && !httpURL(*u.HeadImage) {
-				return Errorf(KindProfileInvalid, "headImage must be an http:// or https:// URL")
+			if u.HeadImage != nil && *u.HeadImage != "" && !HeadImageURL(*u.HeadImage) {
+				return Errorf(KindProfileInvalid, "headImage must be an https:// URL to a public host")
 			}
 			return nil
 		},
@@ -178,13 +180,87 @@ func cleanText(s string) bool {
 	return strings.IndexFunc(s, unicode.IsControl) < 0
 }
 
-// httpURL reports whether s is an absolute http or https URL with a host.
-func httpURL(s string) bool {
+// HeadImageURL reports whether s is an acceptable headImage (this amends
+// the contract's §3, issue 19): an absolute https URL of printable
+// characters without spaces, quotes ('"', '\”, '`'), angle brackets or
+// backslashes, without user information, whose host is a name other than
+// localhost (or a name under .localhost) or a public IP address: no IP
+// literal in the loopback, private, link-local, unspecified, multicast or
+// other special-purpose ranges, nor a numeric host a browser would read as
+// one ("127.1", "2130706433", "0x7f.1"). It is decided from the text alone,
+// without any DNS lookup.
+func HeadImageURL(s string) bool {
+	for _, r := range s {
+		if !unicode.IsPrint(r) || unicode.IsSpace(r) || strings.ContainsRune("\"'`<>\\", r) {
+			return false
+		}
+	}
 	u, err := url.Parse(s)
-	if err != nil || u.Host == "" || u.Opaque != "" {
+	if err != nil || u.Scheme != "https" || u.Opaque != "" || u.User != nil || u.Host == "" {
 		return false
 	}
-	return u.Scheme == "http" || u.Scheme == "https"
+	return publicHost(u.Hostname())
+}
+
+// publicHost reports whether a URL's host (brackets removed) is a name
+// other than localhost or a public IP literal.
+func publicHost(host string) bool {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if host == "" {
+		return false
+	}
+	if addr, err := netip.ParseAddr(host); err == nil {
+		return publicAddr(addr)
+	}
+	if strings.ContainsAny(host, ":%[]") {
+		return false // an IPv6 literal that does not parse
+	}
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return false
+	}
+	// A host whose last label is a number is an IPv4 address to a browser
+	// (WHATWG URL: "127.1", "2130706433", "0x7f.0.0.1"); only the canonical
+	// dotted quad, checked above, is accepted.
+	labels := strings.Split(host, ".")
+	last := labels[len(labels)-1]
+	if last == "" || strings.Trim(last, "0123456789") == "" || strings.HasPrefix(last, "0x") {
+		return false
+	}
+	return true
+}
+
+// nonPublic are the special-purpose IP ranges a headImage's host must not be
+// in beyond what netip's predicates cover (RFC 6890 and its updates).
+var nonPublic = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),       // "this network"
+	netip.MustParsePrefix("100.64.0.0/10"),   // shared address space (CGNAT)
+	netip.MustParsePrefix("192.0.0.0/24"),    // IETF protocol assignments
+	netip.MustParsePrefix("192.0.2.0/24"),    // documentation
+	netip.MustParsePrefix("198.18.0.0/15"),   // benchmarking
+	netip.MustParsePrefix("198.51.100.0/24"), // documentation
+	netip.MustParsePrefix("203.0.113.0/24"),  // documentation
+	netip.MustParsePrefix("240.0.0.0/4"),     // reserved, broadcast
+	netip.MustParsePrefix("64:ff9b::/96"),    // NAT64, may embed any IPv4
+	netip.MustParsePrefix("64:ff9b:1::/48"),  // local-use NAT64
+	netip.MustParsePrefix("100::/64"),        // discard
+	netip.MustParsePrefix("2001:db8::/32"),   // documentation
+	netip.MustParsePrefix("2002::/16"),       // 6to4, may embed any IPv4
+	netip.MustParsePrefix("2001::/32"),       // Teredo, may embed any IPv4
+	netip.MustParsePrefix("fec0::/10"),       // site-local (deprecated)
+}
+
+// publicAddr reports whether addr is a public unicast address.
+func publicAddr(addr netip.Addr) bool {
+	addr = addr.Unmap()
+	if addr.Zone() != "" || !addr.IsGlobalUnicast() || addr.IsPrivate() {
+		return false // IsGlobalUnicast excludes loopback, link-local, multicast, unspecified
+	}
+	for _, p := range nonPublic {
+		if p.Contains(addr) {
+			return false
+		}
+	}
+	return true
 }
 
 // parseSmallUint parses 1 to 9 decimal digits.
@@ -207,16 +283,21 @@ func parseSmallUint(s string) (int, bool) {
 // about 160 characters, Alibaba Cloud's device ids 32).
 const MaxDeviceIDLength = 512
 
+// ErrDeviceIDInvalid is the cause of CheckDeviceID's refusals: a client's
+// mistake (logged below WARN), unlike a logout the store failed.
+var ErrDeviceIDInvalid = errors.New("deviceId invalid")
+
 // CheckDeviceID checks a logout's deviceId ("" none): at most
 // MaxDeviceIDLength bytes of printable ASCII without spaces (what FCM and
-// Alibaba Cloud push tokens are made of). Errors: KindLogoutFailed.
+// Alibaba Cloud push tokens are made of). Errors: KindLogoutFailed wrapping
+// ErrDeviceIDInvalid.
 func CheckDeviceID(id string) error {
 	if len(id) > MaxDeviceIDLength {
-		return Wrap(KindLogoutFailed, fmt.Errorf("deviceId is longer than %d characters", MaxDeviceIDLength))
+		return Wrap(KindLogoutFailed, fmt.Errorf("%w: longer than %d characters", ErrDeviceIDInvalid, MaxDeviceIDLength))
 	}
 	for i := 0; i < len(id); i++ {
 		if id[i] <= ' ' || id[i] > '~' {
-			return Wrap(KindLogoutFailed, errors.New("deviceId holds a character other than printable ASCII"))
+			return Wrap(KindLogoutFailed, fmt.Errorf("%w: holds a character other than printable ASCII", ErrDeviceIDInvalid))
 		}
 	}
 	return nil

@@ -23,7 +23,10 @@ func TestParseProfileUpdate(t *testing.T) {
 		{"nikeName invalid utf8", map[string]string{"nikeName": "a\xffb"}, domain.KindProfileInvalid},
 		{"nikeName cleared", map[string]string{"nikeName": ""}, ""},
 		{"headImage https", map[string]string{"headImage": "https://cdn.example.com/a.png"}, ""},
-		{"headImage http", map[string]string{"headImage": "http://cdn.example.com/a.png"}, ""},
+		// issue 19 amends the contract's §3: https only.
+		{"headImage http", map[string]string{"headImage": "http://cdn.example.com/a.png"}, domain.KindProfileInvalid},
+		{"headImage markup", map[string]string{"headImage": `https://x/"><script>alert(1)</script>`}, domain.KindProfileInvalid},
+		{"headImage loopback", map[string]string{"headImage": "https://127.0.0.1/a.png"}, domain.KindProfileInvalid},
 		{"headImage ftp", map[string]string{"headImage": "ftp://cdn.example.com/a.png"}, domain.KindProfileInvalid},
 		{"headImage relative", map[string]string{"headImage": "/a.png"}, domain.KindProfileInvalid},
 		{"headImage no host", map[string]string{"headImage": "https:///a.png"}, domain.KindProfileInvalid},
@@ -84,5 +87,64 @@ func TestProfileUpdateApply(t *testing.T) {
 	}
 	if (domain.ProfileUpdate{}).Empty() != true || u.Empty() {
 		t.Fatal("Empty is wrong")
+	}
+}
+
+// TestHeadImageURL: an https URL of printable characters without spaces,
+// quotes, angle brackets or backslashes, whose host is a name (not
+// localhost) or a public IP literal, decided from the text.
+func TestHeadImageURL(t *testing.T) {
+	for s, want := range map[string]bool{
+		"https://cdn.example.com/a.png":                true,
+		"HTTPS://cdn.example.com/a.png":                true,
+		"https://cdn.example.com:8443/a.png?w=64#x":    true,
+		"https://cdn.example.com./a.png":               true,
+		"https://wx.qlogo.cn/mmopen/vi_32/Q0j4TwG/132": true,
+		"https://8.8.8.8/a.png":                        true,
+		"https://[2606:4700::1111]/a.png":              true,
+		"https://例子.测试/头像.png":                         true,
+		"https://a1.example.com/%22.png":               true,
+		"http://cdn.example.com/a.png":                 false,
+		"ftp://cdn.example.com/a.png":                  false,
+		"//cdn.example.com/a.png":                      false,
+		"https:///a.png":                               false,
+		"https:cdn.example.com":                        false,
+		"javascript:alert(1)":                          false,
+		`https://x/"><script>alert(1)</script>`:        false,
+		"https://x/'onerror='alert(1)":                 false,
+		"https://x/<b>":                                false,
+		"https://x/a b.png":                            false,
+		"https://x/`a`":                                false,
+		`https://x\@evil.example/`:                     false,
+		"https://x/a\u00a0b":                           false,
+		"https://x/a\u200bb":                           false,
+		"https://user:pass@cdn.example.com/a.png":      false,
+		"https://localhost/a.png":                      false,
+		"https://LOCALHOST./a.png":                     false,
+		"https://api.localhost/a.png":                  false,
+		"https://127.0.0.1/a.png":                      false,
+		"https://127.1/a.png":                          false,
+		"https://2130706433/a.png":                     false,
+		"https://0x7f.0.0.1/a.png":                     false,
+		"https://0.0.0.0/a.png":                        false,
+		"https://10.1.2.3/a.png":                       false,
+		"https://172.16.0.1/a.png":                     false,
+		"https://192.168.1.1/a.png":                    false,
+		"https://169.254.169.254/latest/meta-data":     false,
+		"https://100.64.0.1/a.png":                     false,
+		"https://224.0.0.1/a.png":                      false,
+		"https://255.255.255.255/a.png":                false,
+		"https://[::1]/a.png":                          false,
+		"https://[::]/a.png":                           false,
+		"https://[fe80::1%25eth0]/a.png":               false,
+		"https://[fe80::1]/a.png":                      false,
+		"https://[fc00::1]/a.png":                      false,
+		"https://[::ffff:127.0.0.1]/a.png":             false,
+		"https://[::ffff:10.0.0.1]/a.png":              false,
+		"https://[64:ff9b::a00:1]/a.png":               false,
+	} {
+		if got := domain.HeadImageURL(s); got != want {
+			t.Errorf("HeadImageURL(%q) = %v, want %v", s, got, want)
+		}
 	}
 }

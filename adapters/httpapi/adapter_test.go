@@ -22,8 +22,8 @@ import (
 // TestParametersQueryFormAndJSON: the login's parameters come from the query,
 // a form body or a JSON body (numbers as their literal text); a non-blank
 // query value wins over the body's; an empty body of any content type is no
-// body and a malformed or oversized one is ignored, so the missing parameter
-// gets its own code.
+// body and a malformed one is ignored, so the missing parameter gets its own
+// code; an oversized one carries no parameter at all (TestOversizedBody).
 func TestParametersQueryFormAndJSON(t *testing.T) {
 	h := newMemHarness(t, memSetup{})
 	bob := wechatfake.User{OpenID: "o-bob"}

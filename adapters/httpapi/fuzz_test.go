@@ -47,7 +47,7 @@ func newTestEcho(t testing.TB) (*echo.Echo, *wechatfake.Server) {
 	store := postgres.NewStore(pgtest.Open(t), box)
 	clock := application.SystemClock{}
 	svc := newTestService(wechat.NewClient(wechat.Config{BaseURL: wx.URL}, wechat.NewHTTPClient(0), tracing.Options{}),
-		store, token.NewIssuer(token.Config{}, store, clock), clock, nil)
+		store, token.NewIssuer(token.Config{}, store, clock), clock, nil, nil)
 	ctx := context.Background()
 	if _, err := svc.Operators.CreateUserDomain(ctx, fzDomain, fzSecret); err != nil {
 		t.Fatal(err)

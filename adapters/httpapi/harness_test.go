@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"github.com/iotplatform/enduser-auth/adapters/tracing"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -57,6 +58,8 @@ type memSetup struct {
 	wrapWeChat func(application.WeChatOAuth) application.WeChatOAuth
 	// extra mounts more routes on the Echo (a host's protected route).
 	extra func(e *echo.Echo, h *httpapi.Handler)
+	// log, when set, is the service's and the adapter's logger.
+	log *slog.Logger
 }
 
 // serviceStore is every repository the facade takes, as one store (memory's
@@ -73,11 +76,11 @@ type serviceStore interface {
 // the memory store here, on PostgreSQL in the fuzz test): a change of
 // application.NewService's signature is an edit here only.
 func newTestService(wx application.WeChatOAuth, store serviceStore, tokens application.TokenIssuer, clock application.Clock,
-	limiter application.Limiter) application.Facades {
+	limiter application.Limiter, log *slog.Logger) application.Facades {
 	cfg := application.DefaultConfig()
 	cfg.DataCenter = "CN"
 	return application.New(cfg, application.Deps{Clock: clock, WeChat: wx, Domains: store, Apps: store,
-		DataCenters: store, Users: store, Sessions: store, Tokens: tokens, Limiter: limiter})
+		DataCenters: store, Users: store, Sessions: store, Tokens: tokens, Limiter: limiter, Log: log})
 }
 
 func newMemHarness(t *testing.T, setup memSetup) *memHarness {
@@ -93,7 +96,7 @@ func newMemHarness(t *testing.T, setup memSetup) *memHarness {
 	}
 	store := memory.NewStore()
 	clock := application.SystemClock{}
-	svc := newTestService(port, store, token.NewIssuer(token.Config{}, store, clock), clock, setup.limiter)
+	svc := newTestService(port, store, token.NewIssuer(token.Config{}, store, clock), clock, setup.limiter, setup.log)
 	ctx := t.Context()
 	if _, err := svc.Operators.CreateUserDomain(ctx, mDomain, mSecret); err != nil {
 		t.Fatal(err)
@@ -112,7 +115,7 @@ func newMemHarness(t *testing.T, setup memSetup) *memHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := httpapi.NewHandler(svc.EndUsers, svc.Auth, nil, metrics, setup.opts)
+	h := httpapi.NewHandler(svc.EndUsers, svc.Auth, setup.log, metrics, setup.opts)
 	e := echo.New()
 	h.Register(e.Group(""))
 	if setup.extra != nil {

@@ -61,6 +61,7 @@ func (h *Handler) RequireAccessToken(refusal ...Refusal) echo.MiddlewareFunc {
 
 // refuseToHost is the 401 the host's error handler answers.
 func (h *Handler) refuseToHost(c echo.Context, err error) error {
+	c.Response().Header().Set(echo.HeaderXContentTypeOptions, "nosniff") // the host writes the answer: the header is set here
 	r := responseForRoute(c.Path(), err)
 	if r == internalResponse {
 		// Not a refusal of the token: the module could not check it.

@@ -23,5 +23,6 @@ var openAPIDocument []byte
 func OpenAPIDocument() []byte { return bytes.Clone(openAPIDocument) }
 
 func serveOpenAPI(c echo.Context) error {
+	c.Response().Header().Set(echo.HeaderXContentTypeOptions, "nosniff")
 	return c.Blob(http.StatusOK, "application/yaml", openAPIDocument)
 }

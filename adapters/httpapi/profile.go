@@ -103,7 +103,17 @@ func (h *Handler) setUserInfo(c echo.Context) error {
 			sent[name] = v
 		}
 	}
-	err := h.users.SetUserInfo(c.Request().Context(), c.Request().Header.Get(echo.HeaderAuthorization), sent)
+	var err error
+	if p.tooLarge {
+		// Nothing of it is read: after the token's check, 5034, never a
+		// success that saved nothing.
+		_, err = h.auth.VerifyAccessToken(c.Request().Context(), c.Request().Header.Get(echo.HeaderAuthorization))
+		if err == nil {
+			err = domain.Errorf(domain.KindProfileInvalid, "the request body is over %d bytes", maxBodyBytes)
+		}
+	} else {
+		err = h.users.SetUserInfo(c.Request().Context(), c.Request().Header.Get(echo.HeaderAuthorization), sent)
+	}
 	if err != nil {
 		if domain.IsKind(err, domain.KindTokenInvalid) || domain.IsKind(err, domain.KindAccessTokenRequired) {
 			h.logTokenRefused(c, err)

@@ -19,7 +19,7 @@ func (h *Handler) wechatOffiaccountLogin(c echo.Context) error {
 			AppID:      p.get("appId"),
 			Code:       p.get("code"),
 			Signature:  p.get("signature"),
-			MCC:        p.get("mcc"),
+			MCC:        p.integer("mcc"),
 		})
 	})
 }
@@ -31,7 +31,7 @@ func (h *Handler) wechatMiniprogramLogin(c echo.Context) error {
 			AppID:      p.get("appId"),
 			JSCode:     p.get("jsCode"),
 			Signature:  p.get("signature"),
-			MCC:        p.get("mcc"),
+			MCC:        p.integer("mcc"),
 		})
 	})
 }
@@ -63,7 +63,7 @@ func (h *Handler) userDelete(c echo.Context) error {
 		h.logTokenRefused(c, err)
 		return h.fail(c, err)
 	}
-	t, err := domain.ParseDeletionType(readParams(c.Request()).get("type"))
+	t, err := domain.ParseDeletionType(readParams(c.Request()).integer("type"))
 	if err != nil {
 		return h.fail(c, err)
 	}
@@ -84,7 +84,7 @@ func (h *Handler) refreshToken(c echo.Context) error {
 
 func (h *Handler) userLogout(c echo.Context) error {
 	p := readParams(c.Request())
-	if err := h.users.LogoutDevice(c.Request().Context(), c.Request().Header.Get(echo.HeaderAuthorization), p.get("deviceId")); err != nil {
+	if err := h.users.LogoutDevice(c.Request().Context(), c.Request().Header.Get(echo.HeaderAuthorization), p.orInvalid("deviceId")); err != nil {
 		return h.fail(c, err)
 	}
 	return ok(c, nil)

@@ -942,7 +942,7 @@ type SetUserInfoParams struct {
 
 // UserDeleteParams defines parameters for UserDelete.
 type UserDeleteParams struct {
-	// Type 1 delete now, 2 (default) after the cooling-off; anything else 5152. Query, form or JSON body.
+	// Type 1 delete now, 2 (default) after the cooling-off; anything else, a sign, spaces around the digit or a fraction included (+1, " 1", 1.0), 5152. Query, form or JSON body.
 	Type *string `form:"type,omitempty" json:"type,omitempty"`
 
 	// AcceptLanguage `msg` is Simplified Chinese when a `zh` language ranks highest, else English.
@@ -981,13 +981,13 @@ type WechatMiniprogramAuthLoginParams struct {
 	// AppId The mini program's appId (missing 5218; not a mini program of the user domain 5373). Query, form or JSON body.
 	AppId *MiniprogramAppID `form:"appId,omitempty" json:"appId,omitempty"`
 
-	// JsCode The code of the mini program's wx.login() (missing 5372 "Please enter jsCode"). Query, form or JSON body.
+	// JsCode The code of the mini program's wx.login() (missing, or over 128 characters, 5372 "Please enter jsCode", before any WeChat call). Query, form or JSON body.
 	JsCode *JSCode `form:"jsCode,omitempty" json:"jsCode,omitempty"`
 
 	// Signature hex(SHA-256(appId + jsCode + userDomainSecret)), upper or lower case (missing 5550, wrong 5420). Query, form or JSON body.
 	Signature *MiniprogramSignature `form:"signature,omitempty" json:"signature,omitempty"`
 
-	// Mcc Optional mobile country code of the person; it must be served by this deployment's data center (not an integer or unknown: 6085; another data center's: 6084). Query, form or JSON body.
+	// Mcc Optional mobile country code of the person; it must be served by this deployment's data center (not 1 to 3 decimal digits and nothing else, or unknown: 6085; another data center's: 6084). Query, form or JSON body.
 	Mcc *MCC `form:"mcc,omitempty" json:"mcc,omitempty"`
 
 	// AcceptLanguage `msg` is Simplified Chinese when a `zh` language ranks highest, else English.
@@ -1002,13 +1002,13 @@ type WechatOffiaccountAuthLoginParams struct {
 	// AppId The official account's appId (missing 5218). Query, form or JSON body.
 	AppId *AppID `form:"appId,omitempty" json:"appId,omitempty"`
 
-	// Code The WeChat OAuth code of the redirect (missing 5372). Query, form or JSON body.
+	// Code The WeChat OAuth code of the redirect (missing, or over 128 characters, 5372, before any WeChat call). Query, form or JSON body.
 	Code *Code `form:"code,omitempty" json:"code,omitempty"`
 
 	// Signature hex(SHA-256(appId + code + userDomainSecret)), upper or lower case (missing 5550, wrong 5420). Query, form or JSON body.
 	Signature *Signature `form:"signature,omitempty" json:"signature,omitempty"`
 
-	// Mcc Optional mobile country code of the person; it must be served by this deployment's data center (not an integer or unknown: 6085; another data center's: 6084). Query, form or JSON body.
+	// Mcc Optional mobile country code of the person; it must be served by this deployment's data center (not 1 to 3 decimal digits and nothing else, or unknown: 6085; another data center's: 6084). Query, form or JSON body.
 	Mcc *MCC `form:"mcc,omitempty" json:"mcc,omitempty"`
 
 	// AcceptLanguage `msg` is Simplified Chinese when a `zh` language ranks highest, else English.
@@ -1906,7 +1906,7 @@ type ClientInterface interface {
 
 	// SetUserInfoWithBody Change the logged-in person's profile
 	//
-	// Every parameter is optional, from the query or a JSON or form body (a non-blank query value wins); only the parameters sent are changed, an empty string clears a field (a JSON null is not sent). The token is checked first (5106, 5032), then the parameters in this order, the first wrong one answering: nikeName (at most 50 characters, 5060), headImage (an http:// or https:// URL with a host, at most 1024, 5034), sex (0, 1 or 2, 5061), address (254, 5076), province (100, 5473), city (100, 5474), signature (a personal signature text, 200, 5475), remark (500, 5476), lang, nationality, timezone (decimal integers 0..100000, 5034). Lengths count Unicode characters; a text that holds a control character or is not UTF-8 answers 5034. Numbers may be JSON numbers or strings of decimal digits. extMsg names the broken parameter.
+	// Every parameter is optional, from the query or a JSON or form body (a non-blank query value wins); only the parameters sent are changed, an empty string clears a field (a JSON null is not sent). The token is checked first (5106, 5032), then the parameters in this order, the first wrong one answering: nikeName (at most 50 characters, 5060), headImage (an https:// URL, at most 1024, of printable characters without spaces, quotes, angle brackets or backslashes, without user information, whose host is a name other than localhost or a public IP address, decided from the text: 5034), sex (0, 1 or 2, 5061), address (254, 5076), province (100, 5473), city (100, 5474), signature (a personal signature text, 200, 5475), remark (500, 5476), lang, nationality, timezone (decimal integers 0..100000, 5034). Lengths count Unicode characters; a text that holds a control character or is not UTF-8 answers 5034. Numbers may be JSON numbers or strings of decimal digits, nothing else (no sign, spaces or fraction). A JSON value of another type (an object, an array, a boolean, a number for a text) answers the parameter's code. A body over 64 KiB (65536 bytes) answers 5034 after the token's check and changes nothing. extMsg names the broken parameter.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1915,7 +1915,7 @@ type ClientInterface interface {
 
 	// SetUserInfo Change the logged-in person's profile
 	//
-	// Every parameter is optional, from the query or a JSON or form body (a non-blank query value wins); only the parameters sent are changed, an empty string clears a field (a JSON null is not sent). The token is checked first (5106, 5032), then the parameters in this order, the first wrong one answering: nikeName (at most 50 characters, 5060), headImage (an http:// or https:// URL with a host, at most 1024, 5034), sex (0, 1 or 2, 5061), address (254, 5076), province (100, 5473), city (100, 5474), signature (a personal signature text, 200, 5475), remark (500, 5476), lang, nationality, timezone (decimal integers 0..100000, 5034). Lengths count Unicode characters; a text that holds a control character or is not UTF-8 answers 5034. Numbers may be JSON numbers or strings of decimal digits. extMsg names the broken parameter.
+	// Every parameter is optional, from the query or a JSON or form body (a non-blank query value wins); only the parameters sent are changed, an empty string clears a field (a JSON null is not sent). The token is checked first (5106, 5032), then the parameters in this order, the first wrong one answering: nikeName (at most 50 characters, 5060), headImage (an https:// URL, at most 1024, of printable characters without spaces, quotes, angle brackets or backslashes, without user information, whose host is a name other than localhost or a public IP address, decided from the text: 5034), sex (0, 1 or 2, 5061), address (254, 5076), province (100, 5473), city (100, 5474), signature (a personal signature text, 200, 5475), remark (500, 5476), lang, nationality, timezone (decimal integers 0..100000, 5034). Lengths count Unicode characters; a text that holds a control character or is not UTF-8 answers 5034. Numbers may be JSON numbers or strings of decimal digits, nothing else (no sign, spaces or fraction). A JSON value of another type (an object, an array, a boolean, a number for a text) answers the parameter's code. A body over 64 KiB (65536 bytes) answers 5034 after the token's check and changes nothing. extMsg names the broken parameter.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1924,7 +1924,7 @@ type ClientInterface interface {
 
 	// SetUserInfoWithFormdataBody Change the logged-in person's profile
 	//
-	// Every parameter is optional, from the query or a JSON or form body (a non-blank query value wins); only the parameters sent are changed, an empty string clears a field (a JSON null is not sent). The token is checked first (5106, 5032), then the parameters in this order, the first wrong one answering: nikeName (at most 50 characters, 5060), headImage (an http:// or https:// URL with a host, at most 1024, 5034), sex (0, 1 or 2, 5061), address (254, 5076), province (100, 5473), city (100, 5474), signature (a personal signature text, 200, 5475), remark (500, 5476), lang, nationality, timezone (decimal integers 0..100000, 5034). Lengths count Unicode characters; a text that holds a control character or is not UTF-8 answers 5034. Numbers may be JSON numbers or strings of decimal digits. extMsg names the broken parameter.
+	// Every parameter is optional, from the query or a JSON or form body (a non-blank query value wins); only the parameters sent are changed, an empty string clears a field (a JSON null is not sent). The token is checked first (5106, 5032), then the parameters in this order, the first wrong one answering: nikeName (at most 50 characters, 5060), headImage (an https:// URL, at most 1024, of printable characters without spaces, quotes, angle brackets or backslashes, without user information, whose host is a name other than localhost or a public IP address, decided from the text: 5034), sex (0, 1 or 2, 5061), address (254, 5076), province (100, 5473), city (100, 5474), signature (a personal signature text, 200, 5475), remark (500, 5476), lang, nationality, timezone (decimal integers 0..100000, 5034). Lengths count Unicode characters; a text that holds a control character or is not UTF-8 answers 5034. Numbers may be JSON numbers or strings of decimal digits, nothing else (no sign, spaces or fraction). A JSON value of another type (an object, an array, a boolean, a number for a text) answers the parameter's code. A body over 64 KiB (65536 bytes) answers 5034 after the token's check and changes nothing. extMsg names the broken parameter.
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type.
 	//
@@ -1996,7 +1996,7 @@ type ClientInterface interface {
 
 	// UserLogoutWithBody Log out (revoke the session of an access token)
 	//
-	// Revokes the session; its access and refresh tokens stop working (on other instances within one revocation sync interval). An optional `deviceId` (the phone's push token; query, form or JSON body, the query winning) is recorded with the ended session and announced in-process to the host's logout listeners (a push module). A `deviceId` over 512 characters or with anything but printable ASCII (no spaces) answers 5045 and ends nothing.
+	// Revokes the session; its access and refresh tokens stop working (on other instances within one revocation sync interval). An optional `deviceId` (the phone's push token; query, form or JSON body, the query winning) is recorded with the ended session and announced in-process to the host's logout listeners (a push module). A `deviceId` over 512 characters or with anything but printable ASCII (no spaces), or a JSON value that is not a string, answers 5045 and ends nothing; so does a body over 64 KiB (65536 bytes), after the token's check.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2005,7 +2005,7 @@ type ClientInterface interface {
 
 	// UserLogout Log out (revoke the session of an access token)
 	//
-	// Revokes the session; its access and refresh tokens stop working (on other instances within one revocation sync interval). An optional `deviceId` (the phone's push token; query, form or JSON body, the query winning) is recorded with the ended session and announced in-process to the host's logout listeners (a push module). A `deviceId` over 512 characters or with anything but printable ASCII (no spaces) answers 5045 and ends nothing.
+	// Revokes the session; its access and refresh tokens stop working (on other instances within one revocation sync interval). An optional `deviceId` (the phone's push token; query, form or JSON body, the query winning) is recorded with the ended session and announced in-process to the host's logout listeners (a push module). A `deviceId` over 512 characters or with anything but printable ASCII (no spaces), or a JSON value that is not a string, answers 5045 and ends nothing; so does a body over 64 KiB (65536 bytes), after the token's check.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2014,7 +2014,7 @@ type ClientInterface interface {
 
 	// UserLogoutWithFormdataBody Log out (revoke the session of an access token)
 	//
-	// Revokes the session; its access and refresh tokens stop working (on other instances within one revocation sync interval). An optional `deviceId` (the phone's push token; query, form or JSON body, the query winning) is recorded with the ended session and announced in-process to the host's logout listeners (a push module). A `deviceId` over 512 characters or with anything but printable ASCII (no spaces) answers 5045 and ends nothing.
+	// Revokes the session; its access and refresh tokens stop working (on other instances within one revocation sync interval). An optional `deviceId` (the phone's push token; query, form or JSON body, the query winning) is recorded with the ended session and announced in-process to the host's logout listeners (a push module). A `deviceId` over 512 characters or with anything but printable ASCII (no spaces), or a JSON value that is not a string, answers 5045 and ends nothing; so does a body over 64 KiB (65536 bytes), after the token's check.
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type.
 	//
@@ -2303,7 +2303,7 @@ func (c *Client) PreflightSetUserInfo(ctx context.Context, reqEditors ...Request
 
 // SetUserInfoWithBody Change the logged-in person's profile
 //
-// Every parameter is optional, from the query or a JSON or form body (a non-blank query value wins); only the parameters sent are changed, an empty string clears a field (a JSON null is not sent). The token is checked first (5106, 5032), then the parameters in this order, the first wrong one answering: nikeName (at most 50 characters, 5060), headImage (an http:// or https:// URL with a host, at most 1024, 5034), sex (0, 1 or 2, 5061), address (254, 5076), province (100, 5473), city (100, 5474), signature (a personal signature text, 200, 5475), remark (500, 5476), lang, nationality, timezone (decimal integers 0..100000, 5034). Lengths count Unicode characters; a text that holds a control character or is not UTF-8 answers 5034. Numbers may be JSON numbers or strings of decimal digits. extMsg names the broken parameter.
+// Every parameter is optional, from the query or a JSON or form body (a non-blank query value wins); only the parameters sent are changed, an empty string clears a field (a JSON null is not sent). The token is checked first (5106, 5032), then the parameters in this order, the first wrong one answering: nikeName (at most 50 characters, 5060), headImage (an https:// URL, at most 1024, of printable characters without spaces, quotes, angle brackets or backslashes, without user information, whose host is a name other than localhost or a public IP address, decided from the text: 5034), sex (0, 1 or 2, 5061), address (254, 5076), province (100, 5473), city (100, 5474), signature (a personal signature text, 200, 5475), remark (500, 5476), lang, nationality, timezone (decimal integers 0..100000, 5034). Lengths count Unicode characters; a text that holds a control character or is not UTF-8 answers 5034. Numbers may be JSON numbers or strings of decimal digits, nothing else (no sign, spaces or fraction). A JSON value of another type (an object, an array, a boolean, a number for a text) answers the parameter's code. A body over 64 KiB (65536 bytes) answers 5034 after the token's check and changes nothing. extMsg names the broken parameter.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2322,7 +2322,7 @@ func (c *Client) SetUserInfoWithBody(ctx context.Context, params *SetUserInfoPar
 
 // SetUserInfo Change the logged-in person's profile
 //
-// Every parameter is optional, from the query or a JSON or form body (a non-blank query value wins); only the parameters sent are changed, an empty string clears a field (a JSON null is not sent). The token is checked first (5106, 5032), then the parameters in this order, the first wrong one answering: nikeName (at most 50 characters, 5060), headImage (an http:// or https:// URL with a host, at most 1024, 5034), sex (0, 1 or 2, 5061), address (254, 5076), province (100, 5473), city (100, 5474), signature (a personal signature text, 200, 5475), remark (500, 5476), lang, nationality, timezone (decimal integers 0..100000, 5034). Lengths count Unicode characters; a text that holds a control character or is not UTF-8 answers 5034. Numbers may be JSON numbers or strings of decimal digits. extMsg names the broken parameter.
+// Every parameter is optional, from the query or a JSON or form body (a non-blank query value wins); only the parameters sent are changed, an empty string clears a field (a JSON null is not sent). The token is checked first (5106, 5032), then the parameters in this order, the first wrong one answering: nikeName (at most 50 characters, 5060), headImage (an https:// URL, at most 1024, of printable characters without spaces, quotes, angle brackets or backslashes, without user information, whose host is a name other than localhost or a public IP address, decided from the text: 5034), sex (0, 1 or 2, 5061), address (254, 5076), province (100, 5473), city (100, 5474), signature (a personal signature text, 200, 5475), remark (500, 5476), lang, nationality, timezone (decimal integers 0..100000, 5034). Lengths count Unicode characters; a text that holds a control character or is not UTF-8 answers 5034. Numbers may be JSON numbers or strings of decimal digits, nothing else (no sign, spaces or fraction). A JSON value of another type (an object, an array, a boolean, a number for a text) answers the parameter's code. A body over 64 KiB (65536 bytes) answers 5034 after the token's check and changes nothing. extMsg names the broken parameter.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2341,7 +2341,7 @@ func (c *Client) SetUserInfo(ctx context.Context, params *SetUserInfoParams, bod
 
 // SetUserInfoWithFormdataBody Change the logged-in person's profile
 //
-// Every parameter is optional, from the query or a JSON or form body (a non-blank query value wins); only the parameters sent are changed, an empty string clears a field (a JSON null is not sent). The token is checked first (5106, 5032), then the parameters in this order, the first wrong one answering: nikeName (at most 50 characters, 5060), headImage (an http:// or https:// URL with a host, at most 1024, 5034), sex (0, 1 or 2, 5061), address (254, 5076), province (100, 5473), city (100, 5474), signature (a personal signature text, 200, 5475), remark (500, 5476), lang, nationality, timezone (decimal integers 0..100000, 5034). Lengths count Unicode characters; a text that holds a control character or is not UTF-8 answers 5034. Numbers may be JSON numbers or strings of decimal digits. extMsg names the broken parameter.
+// Every parameter is optional, from the query or a JSON or form body (a non-blank query value wins); only the parameters sent are changed, an empty string clears a field (a JSON null is not sent). The token is checked first (5106, 5032), then the parameters in this order, the first wrong one answering: nikeName (at most 50 characters, 5060), headImage (an https:// URL, at most 1024, of printable characters without spaces, quotes, angle brackets or backslashes, without user information, whose host is a name other than localhost or a public IP address, decided from the text: 5034), sex (0, 1 or 2, 5061), address (254, 5076), province (100, 5473), city (100, 5474), signature (a personal signature text, 200, 5475), remark (500, 5476), lang, nationality, timezone (decimal integers 0..100000, 5034). Lengths count Unicode characters; a text that holds a control character or is not UTF-8 answers 5034. Numbers may be JSON numbers or strings of decimal digits, nothing else (no sign, spaces or fraction). A JSON value of another type (an object, an array, a boolean, a number for a text) answers the parameter's code. A body over 64 KiB (65536 bytes) answers 5034 after the token's check and changes nothing. extMsg names the broken parameter.
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type.
 //
@@ -2483,7 +2483,7 @@ func (c *Client) PreflightUserInfo(ctx context.Context, reqEditors ...RequestEdi
 
 // UserLogoutWithBody Log out (revoke the session of an access token)
 //
-// Revokes the session; its access and refresh tokens stop working (on other instances within one revocation sync interval). An optional `deviceId` (the phone's push token; query, form or JSON body, the query winning) is recorded with the ended session and announced in-process to the host's logout listeners (a push module). A `deviceId` over 512 characters or with anything but printable ASCII (no spaces) answers 5045 and ends nothing.
+// Revokes the session; its access and refresh tokens stop working (on other instances within one revocation sync interval). An optional `deviceId` (the phone's push token; query, form or JSON body, the query winning) is recorded with the ended session and announced in-process to the host's logout listeners (a push module). A `deviceId` over 512 characters or with anything but printable ASCII (no spaces), or a JSON value that is not a string, answers 5045 and ends nothing; so does a body over 64 KiB (65536 bytes), after the token's check.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2502,7 +2502,7 @@ func (c *Client) UserLogoutWithBody(ctx context.Context, params *UserLogoutParam
 
 // UserLogout Log out (revoke the session of an access token)
 //
-// Revokes the session; its access and refresh tokens stop working (on other instances within one revocation sync interval). An optional `deviceId` (the phone's push token; query, form or JSON body, the query winning) is recorded with the ended session and announced in-process to the host's logout listeners (a push module). A `deviceId` over 512 characters or with anything but printable ASCII (no spaces) answers 5045 and ends nothing.
+// Revokes the session; its access and refresh tokens stop working (on other instances within one revocation sync interval). An optional `deviceId` (the phone's push token; query, form or JSON body, the query winning) is recorded with the ended session and announced in-process to the host's logout listeners (a push module). A `deviceId` over 512 characters or with anything but printable ASCII (no spaces), or a JSON value that is not a string, answers 5045 and ends nothing; so does a body over 64 KiB (65536 bytes), after the token's check.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2521,7 +2521,7 @@ func (c *Client) UserLogout(ctx context.Context, params *UserLogoutParams, body 
 
 // UserLogoutWithFormdataBody Log out (revoke the session of an access token)
 //
-// Revokes the session; its access and refresh tokens stop working (on other instances within one revocation sync interval). An optional `deviceId` (the phone's push token; query, form or JSON body, the query winning) is recorded with the ended session and announced in-process to the host's logout listeners (a push module). A `deviceId` over 512 characters or with anything but printable ASCII (no spaces) answers 5045 and ends nothing.
+// Revokes the session; its access and refresh tokens stop working (on other instances within one revocation sync interval). An optional `deviceId` (the phone's push token; query, form or JSON body, the query winning) is recorded with the ended session and announced in-process to the host's logout listeners (a push module). A `deviceId` over 512 characters or with anything but printable ASCII (no spaces), or a JSON value that is not a string, answers 5045 and ends nothing; so does a body over 64 KiB (65536 bytes), after the token's check.
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type.
 //
@@ -4044,7 +4044,7 @@ type ClientWithResponsesInterface interface {
 
 	// SetUserInfoWithBodyWithResponse Change the logged-in person's profile
 	//
-	// Every parameter is optional, from the query or a JSON or form body (a non-blank query value wins); only the parameters sent are changed, an empty string clears a field (a JSON null is not sent). The token is checked first (5106, 5032), then the parameters in this order, the first wrong one answering: nikeName (at most 50 characters, 5060), headImage (an http:// or https:// URL with a host, at most 1024, 5034), sex (0, 1 or 2, 5061), address (254, 5076), province (100, 5473), city (100, 5474), signature (a personal signature text, 200, 5475), remark (500, 5476), lang, nationality, timezone (decimal integers 0..100000, 5034). Lengths count Unicode characters; a text that holds a control character or is not UTF-8 answers 5034. Numbers may be JSON numbers or strings of decimal digits. extMsg names the broken parameter.
+	// Every parameter is optional, from the query or a JSON or form body (a non-blank query value wins); only the parameters sent are changed, an empty string clears a field (a JSON null is not sent). The token is checked first (5106, 5032), then the parameters in this order, the first wrong one answering: nikeName (at most 50 characters, 5060), headImage (an https:// URL, at most 1024, of printable characters without spaces, quotes, angle brackets or backslashes, without user information, whose host is a name other than localhost or a public IP address, decided from the text: 5034), sex (0, 1 or 2, 5061), address (254, 5076), province (100, 5473), city (100, 5474), signature (a personal signature text, 200, 5475), remark (500, 5476), lang, nationality, timezone (decimal integers 0..100000, 5034). Lengths count Unicode characters; a text that holds a control character or is not UTF-8 answers 5034. Numbers may be JSON numbers or strings of decimal digits, nothing else (no sign, spaces or fraction). A JSON value of another type (an object, an array, a boolean, a number for a text) answers the parameter's code. A body over 64 KiB (65536 bytes) answers 5034 after the token's check and changes nothing. extMsg names the broken parameter.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4053,7 +4053,7 @@ type ClientWithResponsesInterface interface {
 
 	// SetUserInfoWithResponse Change the logged-in person's profile
 	//
-	// Every parameter is optional, from the query or a JSON or form body (a non-blank query value wins); only the parameters sent are changed, an empty string clears a field (a JSON null is not sent). The token is checked first (5106, 5032), then the parameters in this order, the first wrong one answering: nikeName (at most 50 characters, 5060), headImage (an http:// or https:// URL with a host, at most 1024, 5034), sex (0, 1 or 2, 5061), address (254, 5076), province (100, 5473), city (100, 5474), signature (a personal signature text, 200, 5475), remark (500, 5476), lang, nationality, timezone (decimal integers 0..100000, 5034). Lengths count Unicode characters; a text that holds a control character or is not UTF-8 answers 5034. Numbers may be JSON numbers or strings of decimal digits. extMsg names the broken parameter.
+	// Every parameter is optional, from the query or a JSON or form body (a non-blank query value wins); only the parameters sent are changed, an empty string clears a field (a JSON null is not sent). The token is checked first (5106, 5032), then the parameters in this order, the first wrong one answering: nikeName (at most 50 characters, 5060), headImage (an https:// URL, at most 1024, of printable characters without spaces, quotes, angle brackets or backslashes, without user information, whose host is a name other than localhost or a public IP address, decided from the text: 5034), sex (0, 1 or 2, 5061), address (254, 5076), province (100, 5473), city (100, 5474), signature (a personal signature text, 200, 5475), remark (500, 5476), lang, nationality, timezone (decimal integers 0..100000, 5034). Lengths count Unicode characters; a text that holds a control character or is not UTF-8 answers 5034. Numbers may be JSON numbers or strings of decimal digits, nothing else (no sign, spaces or fraction). A JSON value of another type (an object, an array, a boolean, a number for a text) answers the parameter's code. A body over 64 KiB (65536 bytes) answers 5034 after the token's check and changes nothing. extMsg names the broken parameter.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4062,7 +4062,7 @@ type ClientWithResponsesInterface interface {
 
 	// SetUserInfoWithFormdataBodyWithResponse Change the logged-in person's profile
 	//
-	// Every parameter is optional, from the query or a JSON or form body (a non-blank query value wins); only the parameters sent are changed, an empty string clears a field (a JSON null is not sent). The token is checked first (5106, 5032), then the parameters in this order, the first wrong one answering: nikeName (at most 50 characters, 5060), headImage (an http:// or https:// URL with a host, at most 1024, 5034), sex (0, 1 or 2, 5061), address (254, 5076), province (100, 5473), city (100, 5474), signature (a personal signature text, 200, 5475), remark (500, 5476), lang, nationality, timezone (decimal integers 0..100000, 5034). Lengths count Unicode characters; a text that holds a control character or is not UTF-8 answers 5034. Numbers may be JSON numbers or strings of decimal digits. extMsg names the broken parameter.
+	// Every parameter is optional, from the query or a JSON or form body (a non-blank query value wins); only the parameters sent are changed, an empty string clears a field (a JSON null is not sent). The token is checked first (5106, 5032), then the parameters in this order, the first wrong one answering: nikeName (at most 50 characters, 5060), headImage (an https:// URL, at most 1024, of printable characters without spaces, quotes, angle brackets or backslashes, without user information, whose host is a name other than localhost or a public IP address, decided from the text: 5034), sex (0, 1 or 2, 5061), address (254, 5076), province (100, 5473), city (100, 5474), signature (a personal signature text, 200, 5475), remark (500, 5476), lang, nationality, timezone (decimal integers 0..100000, 5034). Lengths count Unicode characters; a text that holds a control character or is not UTF-8 answers 5034. Numbers may be JSON numbers or strings of decimal digits, nothing else (no sign, spaces or fraction). A JSON value of another type (an object, an array, a boolean, a number for a text) answers the parameter's code. A body over 64 KiB (65536 bytes) answers 5034 after the token's check and changes nothing. extMsg names the broken parameter.
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4140,7 +4140,7 @@ type ClientWithResponsesInterface interface {
 
 	// UserLogoutWithBodyWithResponse Log out (revoke the session of an access token)
 	//
-	// Revokes the session; its access and refresh tokens stop working (on other instances within one revocation sync interval). An optional `deviceId` (the phone's push token; query, form or JSON body, the query winning) is recorded with the ended session and announced in-process to the host's logout listeners (a push module). A `deviceId` over 512 characters or with anything but printable ASCII (no spaces) answers 5045 and ends nothing.
+	// Revokes the session; its access and refresh tokens stop working (on other instances within one revocation sync interval). An optional `deviceId` (the phone's push token; query, form or JSON body, the query winning) is recorded with the ended session and announced in-process to the host's logout listeners (a push module). A `deviceId` over 512 characters or with anything but printable ASCII (no spaces), or a JSON value that is not a string, answers 5045 and ends nothing; so does a body over 64 KiB (65536 bytes), after the token's check.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4149,7 +4149,7 @@ type ClientWithResponsesInterface interface {
 
 	// UserLogoutWithResponse Log out (revoke the session of an access token)
 	//
-	// Revokes the session; its access and refresh tokens stop working (on other instances within one revocation sync interval). An optional `deviceId` (the phone's push token; query, form or JSON body, the query winning) is recorded with the ended session and announced in-process to the host's logout listeners (a push module). A `deviceId` over 512 characters or with anything but printable ASCII (no spaces) answers 5045 and ends nothing.
+	// Revokes the session; its access and refresh tokens stop working (on other instances within one revocation sync interval). An optional `deviceId` (the phone's push token; query, form or JSON body, the query winning) is recorded with the ended session and announced in-process to the host's logout listeners (a push module). A `deviceId` over 512 characters or with anything but printable ASCII (no spaces), or a JSON value that is not a string, answers 5045 and ends nothing; so does a body over 64 KiB (65536 bytes), after the token's check.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4158,7 +4158,7 @@ type ClientWithResponsesInterface interface {
 
 	// UserLogoutWithFormdataBodyWithResponse Log out (revoke the session of an access token)
 	//
-	// Revokes the session; its access and refresh tokens stop working (on other instances within one revocation sync interval). An optional `deviceId` (the phone's push token; query, form or JSON body, the query winning) is recorded with the ended session and announced in-process to the host's logout listeners (a push module). A `deviceId` over 512 characters or with anything but printable ASCII (no spaces) answers 5045 and ends nothing.
+	// Revokes the session; its access and refresh tokens stop working (on other instances within one revocation sync interval). An optional `deviceId` (the phone's push token; query, form or JSON body, the query winning) is recorded with the ended session and announced in-process to the host's logout listeners (a push module). A `deviceId` over 512 characters or with anything but printable ASCII (no spaces), or a JSON value that is not a string, answers 5045 and ends nothing; so does a body over 64 KiB (65536 bytes), after the token's check.
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5346,7 +5346,7 @@ func (c *ClientWithResponses) PreflightSetUserInfoWithResponse(ctx context.Conte
 
 // SetUserInfoWithBodyWithResponse Change the logged-in person's profile
 //
-// Every parameter is optional, from the query or a JSON or form body (a non-blank query value wins); only the parameters sent are changed, an empty string clears a field (a JSON null is not sent). The token is checked first (5106, 5032), then the parameters in this order, the first wrong one answering: nikeName (at most 50 characters, 5060), headImage (an http:// or https:// URL with a host, at most 1024, 5034), sex (0, 1 or 2, 5061), address (254, 5076), province (100, 5473), city (100, 5474), signature (a personal signature text, 200, 5475), remark (500, 5476), lang, nationality, timezone (decimal integers 0..100000, 5034). Lengths count Unicode characters; a text that holds a control character or is not UTF-8 answers 5034. Numbers may be JSON numbers or strings of decimal digits. extMsg names the broken parameter.
+// Every parameter is optional, from the query or a JSON or form body (a non-blank query value wins); only the parameters sent are changed, an empty string clears a field (a JSON null is not sent). The token is checked first (5106, 5032), then the parameters in this order, the first wrong one answering: nikeName (at most 50 characters, 5060), headImage (an https:// URL, at most 1024, of printable characters without spaces, quotes, angle brackets or backslashes, without user information, whose host is a name other than localhost or a public IP address, decided from the text: 5034), sex (0, 1 or 2, 5061), address (254, 5076), province (100, 5473), city (100, 5474), signature (a personal signature text, 200, 5475), remark (500, 5476), lang, nationality, timezone (decimal integers 0..100000, 5034). Lengths count Unicode characters; a text that holds a control character or is not UTF-8 answers 5034. Numbers may be JSON numbers or strings of decimal digits, nothing else (no sign, spaces or fraction). A JSON value of another type (an object, an array, a boolean, a number for a text) answers the parameter's code. A body over 64 KiB (65536 bytes) answers 5034 after the token's check and changes nothing. extMsg names the broken parameter.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5361,7 +5361,7 @@ func (c *ClientWithResponses) SetUserInfoWithBodyWithResponse(ctx context.Contex
 
 // SetUserInfoWithResponse Change the logged-in person's profile
 //
-// Every parameter is optional, from the query or a JSON or form body (a non-blank query value wins); only the parameters sent are changed, an empty string clears a field (a JSON null is not sent). The token is checked first (5106, 5032), then the parameters in this order, the first wrong one answering: nikeName (at most 50 characters, 5060), headImage (an http:// or https:// URL with a host, at most 1024, 5034), sex (0, 1 or 2, 5061), address (254, 5076), province (100, 5473), city (100, 5474), signature (a personal signature text, 200, 5475), remark (500, 5476), lang, nationality, timezone (decimal integers 0..100000, 5034). Lengths count Unicode characters; a text that holds a control character or is not UTF-8 answers 5034. Numbers may be JSON numbers or strings of decimal digits. extMsg names the broken parameter.
+// Every parameter is optional, from the query or a JSON or form body (a non-blank query value wins); only the parameters sent are changed, an empty string clears a field (a JSON null is not sent). The token is checked first (5106, 5032), then the parameters in this order, the first wrong one answering: nikeName (at most 50 characters, 5060), headImage (an https:// URL, at most 1024, of printable characters without spaces, quotes, angle brackets or backslashes, without user information, whose host is a name other than localhost or a public IP address, decided from the text: 5034), sex (0, 1 or 2, 5061), address (254, 5076), province (100, 5473), city (100, 5474), signature (a personal signature text, 200, 5475), remark (500, 5476), lang, nationality, timezone (decimal integers 0..100000, 5034). Lengths count Unicode characters; a text that holds a control character or is not UTF-8 answers 5034. Numbers may be JSON numbers or strings of decimal digits, nothing else (no sign, spaces or fraction). A JSON value of another type (an object, an array, a boolean, a number for a text) answers the parameter's code. A body over 64 KiB (65536 bytes) answers 5034 after the token's check and changes nothing. extMsg names the broken parameter.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5376,7 +5376,7 @@ func (c *ClientWithResponses) SetUserInfoWithResponse(ctx context.Context, param
 
 // SetUserInfoWithFormdataBodyWithResponse Change the logged-in person's profile
 //
-// Every parameter is optional, from the query or a JSON or form body (a non-blank query value wins); only the parameters sent are changed, an empty string clears a field (a JSON null is not sent). The token is checked first (5106, 5032), then the parameters in this order, the first wrong one answering: nikeName (at most 50 characters, 5060), headImage (an http:// or https:// URL with a host, at most 1024, 5034), sex (0, 1 or 2, 5061), address (254, 5076), province (100, 5473), city (100, 5474), signature (a personal signature text, 200, 5475), remark (500, 5476), lang, nationality, timezone (decimal integers 0..100000, 5034). Lengths count Unicode characters; a text that holds a control character or is not UTF-8 answers 5034. Numbers may be JSON numbers or strings of decimal digits. extMsg names the broken parameter.
+// Every parameter is optional, from the query or a JSON or form body (a non-blank query value wins); only the parameters sent are changed, an empty string clears a field (a JSON null is not sent). The token is checked first (5106, 5032), then the parameters in this order, the first wrong one answering: nikeName (at most 50 characters, 5060), headImage (an https:// URL, at most 1024, of printable characters without spaces, quotes, angle brackets or backslashes, without user information, whose host is a name other than localhost or a public IP address, decided from the text: 5034), sex (0, 1 or 2, 5061), address (254, 5076), province (100, 5473), city (100, 5474), signature (a personal signature text, 200, 5475), remark (500, 5476), lang, nationality, timezone (decimal integers 0..100000, 5034). Lengths count Unicode characters; a text that holds a control character or is not UTF-8 answers 5034. Numbers may be JSON numbers or strings of decimal digits, nothing else (no sign, spaces or fraction). A JSON value of another type (an object, an array, a boolean, a number for a text) answers the parameter's code. A body over 64 KiB (65536 bytes) answers 5034 after the token's check and changes nothing. extMsg names the broken parameter.
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5496,7 +5496,7 @@ func (c *ClientWithResponses) PreflightUserInfoWithResponse(ctx context.Context,
 
 // UserLogoutWithBodyWithResponse Log out (revoke the session of an access token)
 //
-// Revokes the session; its access and refresh tokens stop working (on other instances within one revocation sync interval). An optional `deviceId` (the phone's push token; query, form or JSON body, the query winning) is recorded with the ended session and announced in-process to the host's logout listeners (a push module). A `deviceId` over 512 characters or with anything but printable ASCII (no spaces) answers 5045 and ends nothing.
+// Revokes the session; its access and refresh tokens stop working (on other instances within one revocation sync interval). An optional `deviceId` (the phone's push token; query, form or JSON body, the query winning) is recorded with the ended session and announced in-process to the host's logout listeners (a push module). A `deviceId` over 512 characters or with anything but printable ASCII (no spaces), or a JSON value that is not a string, answers 5045 and ends nothing; so does a body over 64 KiB (65536 bytes), after the token's check.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5511,7 +5511,7 @@ func (c *ClientWithResponses) UserLogoutWithBodyWithResponse(ctx context.Context
 
 // UserLogoutWithResponse Log out (revoke the session of an access token)
 //
-// Revokes the session; its access and refresh tokens stop working (on other instances within one revocation sync interval). An optional `deviceId` (the phone's push token; query, form or JSON body, the query winning) is recorded with the ended session and announced in-process to the host's logout listeners (a push module). A `deviceId` over 512 characters or with anything but printable ASCII (no spaces) answers 5045 and ends nothing.
+// Revokes the session; its access and refresh tokens stop working (on other instances within one revocation sync interval). An optional `deviceId` (the phone's push token; query, form or JSON body, the query winning) is recorded with the ended session and announced in-process to the host's logout listeners (a push module). A `deviceId` over 512 characters or with anything but printable ASCII (no spaces), or a JSON value that is not a string, answers 5045 and ends nothing; so does a body over 64 KiB (65536 bytes), after the token's check.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5526,7 +5526,7 @@ func (c *ClientWithResponses) UserLogoutWithResponse(ctx context.Context, params
 
 // UserLogoutWithFormdataBodyWithResponse Log out (revoke the session of an access token)
 //
-// Revokes the session; its access and refresh tokens stop working (on other instances within one revocation sync interval). An optional `deviceId` (the phone's push token; query, form or JSON body, the query winning) is recorded with the ended session and announced in-process to the host's logout listeners (a push module). A `deviceId` over 512 characters or with anything but printable ASCII (no spaces) answers 5045 and ends nothing.
+// Revokes the session; its access and refresh tokens stop working (on other instances within one revocation sync interval). An optional `deviceId` (the phone's push token; query, form or JSON body, the query winning) is recorded with the ended session and announced in-process to the host's logout listeners (a push module). A `deviceId` over 512 characters or with anything but printable ASCII (no spaces), or a JSON value that is not a string, answers 5045 and ends nothing; so does a body over 64 KiB (65536 bytes), after the token's check.
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 //
