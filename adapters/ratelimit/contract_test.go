@@ -2,6 +2,7 @@ package ratelimit_test
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -43,7 +44,7 @@ func TestRedisContract(t *testing.T) {
 		s.Redis, s.Prefix, s.RedisTimeout = rdb, prefix, 10*time.Second
 		var instances []*ratelimit.Limits
 		for range 2 {
-			l, err := ratelimit.New(s, nil, nil, nil)
+			l, err := ratelimit.New(s, nil, slog.New(slog.NewTextHandler(tlogWriter{t}, nil)), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -110,3 +111,8 @@ func travel(t *testing.T, rdb *redis.Client, prefix string, d time.Duration) {
 		}
 	}
 }
+
+// tlogWriter writes a limiter's log lines (a fall-back's reason) to the test's log.
+type tlogWriter struct{ t *testing.T }
+
+func (w tlogWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }

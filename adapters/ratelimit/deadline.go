@@ -54,7 +54,14 @@ func bounded[T any](ctx context.Context, dl deadline, f func(context.Context) (T
 	case r := <-ch:
 		return r.v, r.err
 	case <-ctx.Done():
+		// The goroutine cancels ctx once f has returned: a result already
+		// sent wins over the ended ctx.
+		select {
+		case r := <-ch:
+			return r.v, r.err
+		default:
+		}
 		var zero T
-		return zero, fmt.Errorf("redis: no answer within %v: %w", dl.d, context.DeadlineExceeded)
+		return zero, fmt.Errorf("redis: no answer within %v: %w", dl.d, ctx.Err())
 	}
 }
