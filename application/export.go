@@ -82,7 +82,7 @@ type ExportedUser struct {
 	Status        int // 1 normal, 0 disabled
 	RegisteredAt  time.Time
 	LastLoginAt   time.Time
-	RegisteredVia string     // offiaccount or miniprogram
+	RegisteredVia string     // offiaccount, miniprogram, mobileapp or website
 	DeletionDueAt *time.Time // a pending deletion's erasure; null: none
 }
 

@@ -18,6 +18,10 @@ type WeChatLogin struct {
 	Signature  string
 	// MCC is the optional mobile country code; "" means not given.
 	MCC string
+	// proof, when set, replaces the signature (the website login, whose
+	// page cannot hold the user domain's secret): it is checked right after
+	// the code, before the user domain is read (websitelogin.go).
+	proof func(ctx context.Context, userDomain, appID string) error
 }
 
 // LoginResult is a successful login.
@@ -66,6 +70,8 @@ func (s *core) LoginWithWeChatMiniProgram(ctx context.Context, in WeChatMiniProg
 var loginEvents = map[domain.AppKind]string{
 	domain.AppKindOfficialAccount: "login.wechat_offiaccount",
 	domain.AppKindMiniProgram:     "login.wechat_miniprogram",
+	domain.AppKindMobileApp:       "login.wechat_app",
+	domain.AppKindWebsite:         "login.wechat_website",
 }
 
 // loginWithWeChat is the login through a WeChat app of kind: in.Code is the
@@ -111,8 +117,13 @@ func (s *core) login(ctx context.Context, kind domain.AppKind, in WeChatLogin) (
 		return res, openID, domain.E(domain.KindCodeRequired)
 	case len(code) > domain.MaxWeChatCodeLen:
 		return res, openID, domain.Errorf(domain.KindCodeRequired, "code is longer than %d characters", domain.MaxWeChatCodeLen)
-	case sig == "":
+	case in.proof == nil && sig == "":
 		return res, openID, domain.E(domain.KindSignatureRequired)
+	}
+	if in.proof != nil { // the website login: its bound state instead of a signature
+		if err := in.proof(ctx, name, appID); err != nil {
+			return res, openID, err
+		}
 	}
 	ud, err := s.tenants.UserDomainByName(ctx, name)
 	if err != nil {
@@ -121,10 +132,7 @@ func (s *core) login(ctx context.Context, kind domain.AppKind, in WeChatLogin) (
 	if !ud.Enabled() {
 		return res, openID, domain.E(domain.KindUserDomainDisabled)
 	}
-	if err := ud.VerifyLoginSignature(appID, code, sig, s.clock.Now()); err != nil {
-		if domain.IsKind(err, domain.KindSignatureInvalid) {
-			s.signatureFailed(ctx, name)
-		}
+	if err := s.verifySignature(ctx, name, ud, in, appID, code, sig); err != nil {
 		return res, openID, err
 	}
 	if err := s.checkMCC(ctx, in.MCC); err != nil {
@@ -176,6 +184,19 @@ func (s *core) login(ctx context.Context, kind domain.AppKind, in WeChatLogin) (
 	}
 	return LoginResult{Tokens: pair, UID: rec.User.ID(), Registered: rec.Outcome.Created(), Outcome: rec.Outcome,
 		DeletionCancelled: rec.DeletionCancelled}, openID, nil
+}
+
+// verifySignature checks a signed login's signature (a website login's
+// proof was checked before): a 5420 counts towards the lockout.
+func (s *core) verifySignature(ctx context.Context, name string, ud domain.UserDomain, in WeChatLogin, appID, code, sig string) error {
+	if in.proof != nil {
+		return nil
+	}
+	err := ud.VerifyLoginSignature(appID, code, sig, s.clock.Now())
+	if domain.IsKind(err, domain.KindSignatureInvalid) {
+		s.signatureFailed(ctx, name)
+	}
+	return err
 }
 
 // The login's steps, in the order loginWithWeChat takes them (the

@@ -62,7 +62,10 @@ func (s *core) PurgeSessions(ctx context.Context) (int, error) {
 			return total, nil
 		}
 		if swept >= purgeSweepPerRound || (b.Deleted < purgeBatch && b.SweepDone) {
-			return total, s.purgeScopeRevocations(ctx, now)
+			if err := s.purgeScopeRevocations(ctx, now); err != nil {
+				return total, err
+			}
+			return total, s.purgeWebsiteStates(ctx, now)
 		}
 		if err := ctx.Err(); err != nil {
 			return total, nil

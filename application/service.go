@@ -68,6 +68,10 @@ type Config struct {
 	// answers 45011 (default: until the start of the next wall-clock minute,
 	// WeChat's "retry next minute").
 	WeChatCoolDown time.Duration
+	// WeChatAuthorizeBaseURL is where a website login's authorizeUrl sends
+	// the browser (default DefaultWeChatAuthorizeBaseURL; dev points it at
+	// its fake).
+	WeChatAuthorizeBaseURL string
 }
 
 // DefaultConfig returns the documented defaults: the only place they are
@@ -84,6 +88,7 @@ func DefaultConfig() Config {
 		VerifiedTokenCacheSize: DefaultVerifiedTokenCacheSize,
 		DeletionCoolingOff:     domain.DefaultDeletionCoolingOff,
 		ErasureInterval:        time.Minute,
+		WeChatAuthorizeBaseURL: DefaultWeChatAuthorizeBaseURL,
 	}
 }
 
@@ -109,6 +114,9 @@ func (c Config) WithDefaults() Config {
 	orDefault(&c.ErasureInterval, def.ErasureInterval)
 	if c.VerifiedTokenCacheSize <= 0 {
 		c.VerifiedTokenCacheSize = def.VerifiedTokenCacheSize
+	}
+	if c.WeChatAuthorizeBaseURL == "" {
+		c.WeChatAuthorizeBaseURL = DefaultWeChatAuthorizeBaseURL
 	}
 	if c.WeChatCoolDown < 0 {
 		c.WeChatCoolDown = 0
@@ -158,6 +166,8 @@ type core struct {
 	importer      UserImporter
 	auditList     AuditLister
 	secrets       SecretResealer
+	websiteStates WebsiteStateStore
+	stateKey      []byte
 	unblockSync   unblockSync
 	coolDownUntil func(time.Time) time.Time
 	refreshKeys   *refreshKeyring
@@ -217,6 +227,14 @@ type Deps struct {
 	// Secrets re-seals the stored secrets for Operators.ReencryptSecrets
 	// (nil: it fails).
 	Secrets SecretResealer
+	// WebsiteStates claims the website logins' states (nil: every website
+	// login fails).
+	WebsiteStates WebsiteStateStore
+	// WebsiteStateKey is the website login states' HMAC key: the same on
+	// every instance of a deployment (wire derives it from the master key;
+	// empty: a random key of this process, which only a single instance
+	// can use).
+	WebsiteStateKey []byte
 }
 
 // Facades are the application layer assembled on its ports: one facade per
@@ -244,6 +262,11 @@ func New(cfg Config, deps Deps) Facades {
 
 func newCore(cfg Config, deps Deps) *core {
 	cfg = cfg.WithDefaults()
+	stateKey := deps.WebsiteStateKey
+	if len(stateKey) == 0 {
+		stateKey = make([]byte, 32)
+		_, _ = rand.Read(stateKey) // crypto/rand.Read never fails on supported platforms
+	}
 	clock, log := deps.Clock, deps.Log
 	if clock == nil {
 		clock = SystemClock{}
@@ -277,6 +300,8 @@ func newCore(cfg Config, deps Deps) *core {
 		importer:      deps.Importer,
 		auditList:     deps.AuditList,
 		secrets:       deps.Secrets,
+		websiteStates: deps.WebsiteStates,
+		stateKey:      stateKey,
 		unblockSync:   unblockSync{applied: map[int64]time.Time{}},
 		coolDownUntil: coolDownUntil,
 		revoked:       newRevocationCache(),

@@ -16,6 +16,9 @@ type UserProfile struct {
 	// of each kind (the session's app when it is of that kind, else the
 	// oldest binding of the kind; zero when the user has none).
 	OfficialAccount, MiniProgram domain.WeChatIdentity
+	// MobileApp and Website are the user's openids under a native app
+	// (mobile app) and a website app, picked the same way.
+	MobileApp, Website domain.WeChatIdentity
 	// UnionID is the user's unionid, "" when WeChat never gave one.
 	UnionID string
 	// RegisteredVia is the kind of app the user registered through.
@@ -48,6 +51,10 @@ func (s *core) UserInfo(ctx context.Context, p domain.Principal) (UserProfile, e
 		switch b.Kind {
 		case domain.AppKindMiniProgram:
 			pick(&prof.MiniProgram, b)
+		case domain.AppKindMobileApp:
+			pick(&prof.MobileApp, b)
+		case domain.AppKindWebsite:
+			pick(&prof.Website, b)
 		default:
 			pick(&prof.OfficialAccount, b)
 		}

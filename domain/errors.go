@@ -28,9 +28,19 @@ const (
 	// KindMiniProgramMissing is the mini program login's 5373: no mini
 	// program with this appId in the user domain.
 	KindMiniProgramMissing Kind = "mini_program_not_configured"
-	KindWeChatUnavailable  Kind = "wechat_unavailable"
-	KindWeChatRejected     Kind = "wechat_rejected"
-	KindWeChatMalformed    Kind = "wechat_malformed"
+	// KindAppSecretMissing is the native app and website logins' 5378: no
+	// mobile app (website app) with this appId in the user domain.
+	KindAppSecretMissing Kind = "app_secret_not_configured"
+	// KindRedirectURIInvalid is the website state's 5379: redirectUri
+	// missing, or not one of the website app's registered redirect URIs.
+	KindRedirectURIInvalid Kind = "redirect_uri_invalid"
+	// KindStateInvalid is the website login's 5399: its state missing,
+	// malformed, expired, forged, not bound to the browser's cookie, or
+	// spent.
+	KindStateInvalid      Kind = "state_invalid"
+	KindWeChatUnavailable Kind = "wechat_unavailable"
+	KindWeChatRejected    Kind = "wechat_rejected"
+	KindWeChatMalformed   Kind = "wechat_malformed"
 
 	KindRefreshTokenRequired Kind = "refresh_token_required"
 	KindAccessTokenRequired  Kind = "access_token_required"
@@ -75,7 +85,8 @@ const (
 var ClientKinds = []Kind{
 	KindUserDomainRequired, KindUserDomainMalformed, KindAppIDRequired, KindCodeRequired, KindSignatureRequired,
 	KindUserDomainNotFound, KindUserDomainDisabled, KindSignatureInvalid, KindMCCUnresolved, KindMCCForeign,
-	KindOfficialAccountMissing, KindMiniProgramMissing, KindWeChatUnavailable, KindWeChatRejected, KindWeChatMalformed,
+	KindOfficialAccountMissing, KindMiniProgramMissing, KindAppSecretMissing, KindRedirectURIInvalid, KindStateInvalid,
+	KindWeChatUnavailable, KindWeChatRejected, KindWeChatMalformed,
 	KindRefreshTokenRequired, KindAccessTokenRequired, KindTokenInvalid, KindLogoutFailed, KindUserNotFound,
 	KindClientBlocked, KindUserDisabled, KindDeletionTypeInvalid, KindDeletionFailed,
 	KindNikeNameInvalid, KindProfileInvalid, KindSexInvalid, KindAddressInvalid, KindProvinceInvalid, KindCityInvalid,

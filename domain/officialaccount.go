@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"net/url"
 	"regexp"
 	"strings"
 )
@@ -18,22 +19,45 @@ func ValidAppID(s string) bool { return appIDPattern.MatchString(s) }
 const MaxWeChatCodeLen = 128
 
 // AppKind is the kind of a WeChat app of a user domain. An appId is one kind
-// only: WeChat issues it to one official account or one mini program.
+// only: WeChat issues it to one official account, one mini program, one
+// mobile app or one website app.
 type AppKind string
 
 // The app kinds.
 const (
 	AppKindOfficialAccount AppKind = "offiaccount"
 	AppKindMiniProgram     AppKind = "miniprogram"
+	// AppKindMobileApp is a WeChat Open Platform mobile application (a
+	// native iOS or Android app logging in with the WeChat SDK's SendAuth).
+	AppKindMobileApp AppKind = "mobileapp"
+	// AppKindWebsite is a WeChat Open Platform website application (the
+	// website QR-code login, snsapi_login).
+	AppKindWebsite AppKind = "website"
 )
 
+// AppKinds lists every kind.
+func AppKinds() []AppKind {
+	return []AppKind{AppKindOfficialAccount, AppKindMiniProgram, AppKindMobileApp, AppKindWebsite}
+}
+
 // Valid reports whether k is a known kind.
-func (k AppKind) Valid() bool { return k == AppKindOfficialAccount || k == AppKindMiniProgram }
+func (k AppKind) Valid() bool {
+	switch k {
+	case AppKindOfficialAccount, AppKindMiniProgram, AppKindMobileApp, AppKindWebsite:
+		return true
+	}
+	return false
+}
 
 // Noun is how a message to an operator names an app of kind k.
 func (k AppKind) Noun() string {
-	if k == AppKindMiniProgram {
+	switch k {
+	case AppKindMiniProgram:
 		return "mini program"
+	case AppKindMobileApp:
+		return "mobile app"
+	case AppKindWebsite:
+		return "website app"
 	}
 	return "official account"
 }
@@ -41,8 +65,11 @@ func (k AppKind) Noun() string {
 // MissingKind is the failure of a login through an app of kind k whose appId
 // names no app of that kind in the user domain.
 func (k AppKind) MissingKind() Kind {
-	if k == AppKindMiniProgram {
+	switch k {
+	case AppKindMiniProgram:
 		return KindMiniProgramMissing
+	case AppKindMobileApp, AppKindWebsite:
+		return KindAppSecretMissing
 	}
 	return KindOfficialAccountMissing
 }
@@ -55,6 +82,11 @@ type WeChatApp struct {
 	userDomainID int64
 	appID        string
 	appSecret    string
+	// redirectURIs are a website app's registered redirect URIs (the
+	// website QR-code login's redirectUri must be one of them, exactly),
+	// one a line (a URI holds no white space): a WeChatApp stays
+	// comparable.
+	redirectURIs string
 }
 
 // NewWeChatApp validates a WeChat app of a user domain.
@@ -87,6 +119,13 @@ func UnmarshalWeChatAppFromDatabase(kind AppKind, userDomainID int64, appID, app
 	return WeChatApp{kind: kind, userDomainID: userDomainID, appID: appID, appSecret: appSecret}
 }
 
+// UnmarshalWebsiteAppFromDatabase rehydrates a stored website app with its
+// redirect URIs.
+func UnmarshalWebsiteAppFromDatabase(userDomainID int64, appID, appSecret string, redirectURIs []string) WeChatApp {
+	return WeChatApp{kind: AppKindWebsite, userDomainID: userDomainID, appID: appID, appSecret: appSecret,
+		redirectURIs: strings.Join(redirectURIs, "\n")}
+}
+
 // UnmarshalOfficialAccountFromDatabase rehydrates a stored official account.
 func UnmarshalOfficialAccountFromDatabase(userDomainID int64, appID, appSecret string) WeChatApp {
 	return UnmarshalWeChatAppFromDatabase(AppKindOfficialAccount, userDomainID, appID, appSecret)
@@ -94,6 +133,76 @@ func UnmarshalOfficialAccountFromDatabase(userDomainID int64, appID, appSecret s
 
 // Kind is the app's kind.
 func (a WeChatApp) Kind() AppKind { return a.kind }
+
+// RedirectURIs are a website app's registered redirect URIs (nil for the
+// other kinds).
+func (a WeChatApp) RedirectURIs() []string {
+	if a.redirectURIs == "" {
+		return nil
+	}
+	return strings.Split(a.redirectURIs, "\n")
+}
+
+// HasRedirectURI reports whether uri is exactly one of the app's registered
+// redirect URIs.
+func (a WeChatApp) HasRedirectURI(uri string) bool {
+	for _, r := range a.RedirectURIs() {
+		if r == uri {
+			return true
+		}
+	}
+	return false
+}
+
+// MaxRedirectURIs bounds a website app's registered redirect URIs, and
+// MaxRedirectURILen each one, in bytes.
+const (
+	MaxRedirectURIs   = 32
+	MaxRedirectURILen = 1024
+)
+
+// WithRedirectURIs is a website app with its registered redirect URIs
+// (absolute http or https URLs without a fragment; duplicates dropped).
+// Errors: KindInvalid (another kind, or a URI that is not one).
+func (a WeChatApp) WithRedirectURIs(uris []string) (WeChatApp, error) {
+	if a.kind != AppKindWebsite && len(uris) > 0 {
+		return WeChatApp{}, Errorf(KindInvalid, "only a website app has redirect URIs")
+	}
+	if len(uris) > MaxRedirectURIs {
+		return WeChatApp{}, Errorf(KindInvalid, "at most %d redirect URIs", MaxRedirectURIs)
+	}
+	out := make([]string, 0, len(uris))
+	seen := map[string]bool{}
+	for _, u := range uris {
+		if !ValidRedirectURI(u) {
+			return WeChatApp{}, Errorf(KindInvalid, "redirect URI %q must be an absolute http or https URL without a fragment, at most %d bytes",
+				u, MaxRedirectURILen)
+		}
+		if !seen[u] {
+			seen[u] = true
+			out = append(out, u)
+		}
+	}
+	a.redirectURIs = strings.Join(out, "\n")
+	return a, nil
+}
+
+// ValidRedirectURI reports whether s can be a website app's redirect URI:
+// an absolute http or https URL with a host, without a fragment, printable
+// ASCII only, at most MaxRedirectURILen bytes.
+func ValidRedirectURI(s string) bool {
+	if s == "" || len(s) > MaxRedirectURILen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c > '~' {
+			return false
+		}
+	}
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.Fragment == "" &&
+		!strings.Contains(s, "#") && u.User == nil
+}
 
 // UserDomainID is the id of the user domain the app belongs to.
 func (a WeChatApp) UserDomainID() int64 { return a.userDomainID }

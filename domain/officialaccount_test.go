@@ -15,7 +15,7 @@ func TestWeChatAppKinds(t *testing.T) {
 	if err != nil || oa.Kind() != domain.AppKindOfficialAccount {
 		t.Fatalf("NewOfficialAccount: %+v %v", oa, err)
 	}
-	if _, err := domain.NewWeChatApp("website", 7, "wx-1", "s"); !domain.IsKind(err, domain.KindInvalid) {
+	if _, err := domain.NewWeChatApp("alipay", 7, "wx-1", "s"); !domain.IsKind(err, domain.KindInvalid) {
 		t.Fatalf("an unknown kind: %v", err)
 	}
 	if _, err := domain.NewMiniProgram(7, "wx bad", "s"); !domain.IsKind(err, domain.KindInvalid) {

@@ -90,8 +90,13 @@ type HTTPConfig struct {
 	// kept. It is the module's one client IP rule: the HTTP adapter offers it
 	// to the host as an Echo IPExtractor.
 	TrustedProxies []netip.Prefix
-	// CORSOrigins are the browser origins allowed on the module's endpoints.
+	// CORSOrigins are the browser origins allowed on the module's endpoints
+	// (with credentials on the website login's two endpoints only).
 	CORSOrigins []string
+	// InsecureLoopbackCookie lets the website login's nonce cookie go
+	// without Secure over plain HTTP on loopback (enduser dev sets it; no
+	// variable).
+	InsecureLoopbackCookie bool
 }
 
 // LimitsConfig configures the abuse limits and the code replay guard.

@@ -70,6 +70,9 @@ var envVars = []envVar{
 	{"ENDUSER_AUDIT_RETENTION", func(c *Config, v string) error { return setDuration(&c.Audit.Retention, nil, v) }},
 	{"ENDUSER_DATA_CENTER", func(c *Config, v string) error { c.Application.DataCenter = v; return nil }},
 	{"ENDUSER_WECHAT_API_BASE_URL", func(c *Config, v string) error { return setURL(&c.WeChat.BaseURL, v, "http", "https") }},
+	{"ENDUSER_WECHAT_AUTHORIZE_BASE_URL", func(c *Config, v string) error {
+		return setURL(&c.Application.WeChatAuthorizeBaseURL, v, "http", "https")
+	}},
 	{"ENDUSER_WECHAT_TIMEOUT", func(c *Config, v string) error { return setDuration(&c.WeChat.Timeout, nil, v) }},
 	{"ENDUSER_MASTER_KEY", func(c *Config, v string) error {
 		keys, err := secretbox.ParseKeyList(v)

@@ -132,7 +132,8 @@ func moduleBox(c Config) (*secretbox.Box, error) {
 
 // httpOptions are the HTTP adapter's settings.
 func httpOptions(c Config, tr tracing.Options) httpapi.Options {
-	return httpapi.Options{TrustedProxies: c.HTTP.TrustedProxies, CORSOrigins: c.HTTP.CORSOrigins, Tracing: tr}
+	return httpapi.Options{TrustedProxies: c.HTTP.TrustedProxies, CORSOrigins: c.HTTP.CORSOrigins, Tracing: tr,
+		InsecureLoopbackCookie: c.HTTP.InsecureLoopbackCookie}
 }
 
 // RedisConn is the Redis client of the limits: the host's, or one the module

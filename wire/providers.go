@@ -15,6 +15,7 @@ import (
 	"github.com/iotplatform/enduser-auth/adapters/tracing"
 	"github.com/iotplatform/enduser-auth/adapters/wechat"
 	"github.com/iotplatform/enduser-auth/application"
+	"github.com/iotplatform/enduser-auth/domain"
 )
 
 // StoreMetrics marks the persistence adapter's metrics as registered:
@@ -145,13 +146,17 @@ func NewAuditWriter(cfg Config, store *postgres.Store, db *gorm.DB, log *slog.Lo
 // and the shared ones in Redis, which an operator's unblock lifts at once),
 // the exchange gate (cap, cool-down and code replay guard) and the audit
 // trail (when there is one; user exports read it even when recording is
-// off: the records kept from before are the user's).
-func NewApplicationDeps(clock application.Clock, wechat application.WeChatOAuth, store *postgres.Store, tokens application.TokenIssuer,
+// off: the records kept from before are the user's), and the website
+// login's state claims and key.
+func NewApplicationDeps(cfg Config, clock application.Clock, wechat application.WeChatOAuth, store *postgres.Store, tokens application.TokenIssuer,
 	log *slog.Logger, limits *ratelimit.Limits, audit *postgres.AuditWriter) application.Deps {
 	d := application.Deps{Clock: clock, WeChat: wechat, Domains: store, Apps: store, DataCenters: store, Users: store,
 		Sessions: store, Tokens: tokens, Log: log, Limiter: limits.Limiter,
 		Exchanges: limits, AuditTrail: store, IPUnblocks: store, Lockouts: limits,
-		SharedLockouts: limits, Importer: store, AuditList: store, Secrets: store}
+		SharedLockouts: limits, Importer: store, AuditList: store, Secrets: store,
+		// The website login's states: claimed in the database, their HMAC
+		// key derived from the master key (the same on every instance).
+		WebsiteStates: store, WebsiteStateKey: domain.DeriveWebsiteStateKey(cfg.MasterKey)}
 	if audit != nil { // a nil *AuditWriter must not become a non-nil AuditLog
 		d.Audit = audit
 	}

@@ -51,7 +51,7 @@ func NewModule(cfg Config, host Host) (*Module, error) {
 	if err != nil {
 		return nil, err
 	}
-	deps := NewApplicationDeps(clock, wechatClient, store, issuer, logger, limits, auditWriter)
+	deps := NewApplicationDeps(cfg, clock, wechatClient, store, issuer, logger, limits, auditWriter)
 	facades := application.New(config, deps)
 	metrics, err := httpapi.NewMetrics(registerer)
 	if err != nil {

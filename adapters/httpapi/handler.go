@@ -97,6 +97,7 @@ func (h *Handler) Register(g *echo.Group) {
 	g.DELETE(PathUserDelete, h.guard("userdelete", h.limited(h.userDelete)), mw...)
 	g.GET(PathJWKS, h.guard("jwks", h.jwks), mw...)
 	g.GET(PathOpenAPI, serveOpenAPI)
+	h.registerDoors(g)
 }
 
 // clientIPOf is the request's client IP, canonical ("" when unparsable).

@@ -33,6 +33,8 @@ type userInfoDTO struct {
 	Remark                  string `json:"remark"`
 	WechatMiniprogramUserID string `json:"wechatMiniprogramUserId"`
 	WechatOffiaccountUserID string `json:"wechatOffiaccountUserId"`
+	WechatAppUserID         string `json:"wechatAppUserId"`
+	WechatWebsiteUserID     string `json:"wechatWebsiteUserId"`
 	WechatUnionID           string `json:"wechatUnionId"`
 	AppleUserID             string `json:"appleUserId"`
 	TwitterUserID           string `json:"twitterUserId"`
@@ -48,6 +50,8 @@ type userInfoDTO struct {
 var logonModes = map[domain.AppKind]string{
 	domain.AppKindOfficialAccount: "wechatOffiaccount",
 	domain.AppKindMiniProgram:     "wechatMiniprogram",
+	domain.AppKindMobileApp:       "wechatApp",
+	domain.AppKindWebsite:         "wechatWebsite",
 }
 
 func (h *Handler) userInfo(c echo.Context) error {
@@ -79,6 +83,8 @@ func (h *Handler) userInfo(c echo.Context) error {
 		Timezone:                intText(pr.Timezone),
 		WechatOffiaccountUserID: prof.OfficialAccount.OpenID(),
 		WechatMiniprogramUserID: prof.MiniProgram.OpenID(),
+		WechatAppUserID:         prof.MobileApp.OpenID(),
+		WechatWebsiteUserID:     prof.Website.OpenID(),
 		WechatUnionID:           prof.UnionID,
 		LogonMode:               logonModes[prof.RegisteredVia],
 		Status:                  int(prof.User.Status()),

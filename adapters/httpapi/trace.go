@@ -30,6 +30,10 @@ type Options struct {
 	// Tracing is the host's tracer provider and propagator (zero: otel's
 	// globals).
 	Tracing tracing.Options
+	// InsecureLoopbackCookie lets the website login's nonce cookie go
+	// without Secure over plain HTTP between loopback addresses (enduser
+	// dev only; everywhere else it is Secure).
+	InsecureLoopbackCookie bool
 }
 
 // trusted reports whether the request's peer is a trusted proxy.

@@ -47,7 +47,7 @@ type exportedUser struct {
 	Status        int        `json:"status"` // 1 normal, 0 disabled
 	RegisteredAt  time.Time  `json:"registeredAt"`
 	LastLoginAt   time.Time  `json:"lastLoginAt"`
-	RegisteredVia string     `json:"registeredVia"` // offiaccount or miniprogram
+	RegisteredVia string     `json:"registeredVia"` // offiaccount, miniprogram, mobileapp or website
 	DeletionDueAt *time.Time `json:"deletionDueAt"` // a pending deletion's erasure; null: none
 }
 

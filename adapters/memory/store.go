@@ -37,6 +37,9 @@ type Store struct {
 	domainIDs    map[string]int64 // user domain name -> id
 
 	accounts map[accountKey]domain.WeChatApp
+	// websiteStates are the website login states claimed, by digest, with
+	// their expiries (websitestates.go).
+	websiteStates map[string]time.Time
 
 	dataCenters map[string]domain.DataCenter // by code
 	mccs        map[domain.MCC]string        // MCC -> data center code

@@ -30,6 +30,8 @@ type officialAccountRow struct {
 	AppID        string `gorm:"column:app_id;primaryKey"`
 	AppSecretEnc []byte `gorm:"column:app_secret_enc"`
 	Kind         string `gorm:"column:kind"`
+	// RedirectURIs is a website app's JSON array of redirect URIs.
+	RedirectURIs string `gorm:"column:redirect_uris"`
 }
 
 func (officialAccountRow) TableName() string { return "enduser_official_accounts" }

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -144,6 +145,13 @@ func (s *Store) WeChatApp(ctx context.Context, userDomainID int64, appID string)
 	if err != nil {
 		return domain.WeChatApp{}, err
 	}
+	if domain.AppKind(row.Kind) == domain.AppKindWebsite {
+		var uris []string
+		if err := json.Unmarshal([]byte(row.RedirectURIs), &uris); err != nil {
+			return domain.WeChatApp{}, fmt.Errorf("website app %s of user domain %d: redirect URIs: %w", appID, userDomainID, err)
+		}
+		return domain.UnmarshalWebsiteAppFromDatabase(row.UserDomainID, row.AppID, string(secret), uris), nil
+	}
 	return domain.UnmarshalWeChatAppFromDatabase(domain.AppKind(row.Kind), row.UserDomainID, row.AppID, string(secret)), nil
 }
 
@@ -154,7 +162,11 @@ func (s *Store) WeChatApp(ctx context.Context, userDomainID int64, appID string)
 // when the user domain does not exist or the appId is of the other kind.
 func (s *Store) PutWeChatApp(ctx context.Context, a domain.WeChatApp) error {
 	sealed := s.seal([]byte(a.AppSecret()), officialAccountAAD(a.UserDomainID(), a.AppID()))
-	err := s.transaction(ctx, func(tx *gorm.DB) error {
+	uris, err := json.Marshal(append([]string{}, a.RedirectURIs()...))
+	if err != nil {
+		return fmt.Errorf("put WeChat app %s: redirect URIs: %w", a.AppID(), err)
+	}
+	err = s.transaction(ctx, func(tx *gorm.DB) error {
 		if err := tx.Exec(`SELECT pg_advisory_xact_lock(hashtextextended('enduser_wechat_app:' || ?, 0))`, a.AppID()).Error; err != nil {
 			return err
 		}
@@ -168,9 +180,11 @@ func (s *Store) PutWeChatApp(ctx context.Context, a domain.WeChatApp) error {
 				a.AppID(), domain.AppKind(taken[0]).Noun(), a.Kind().Noun())
 		}
 		return tx.Exec(`
-			INSERT INTO enduser_official_accounts (user_domain_id, app_id, app_secret_enc, kind) VALUES (?, ?, ?, ?)
-			ON CONFLICT (user_domain_id, app_id) DO UPDATE SET app_secret_enc = EXCLUDED.app_secret_enc, updated_at = now()`,
-			a.UserDomainID(), a.AppID(), sealed, string(a.Kind())).Error
+			INSERT INTO enduser_official_accounts (user_domain_id, app_id, app_secret_enc, kind, redirect_uris)
+			VALUES (?, ?, ?, ?, CAST(? AS jsonb))
+			ON CONFLICT (user_domain_id, app_id) DO UPDATE SET app_secret_enc = EXCLUDED.app_secret_enc,
+				redirect_uris = EXCLUDED.redirect_uris, updated_at = now()`,
+			a.UserDomainID(), a.AppID(), sealed, string(a.Kind()), string(uris)).Error
 	})
 	var de *domain.Error
 	switch {

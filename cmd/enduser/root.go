@@ -67,7 +67,8 @@ given on the command line overrides its variable.`,
 		}
 	}
 	add(groupRun, newServeCmd(e), newDevCmd(e), newMigrateCmd(e), newHealthcheckCmd(e))
-	add(groupTenants, newUserDomainCmd(e), newOfficialAccountCmd(e), newMiniProgramCmd(e), newDataCenterCmd(e))
+	add(groupTenants, newUserDomainCmd(e), newOfficialAccountCmd(e), newMiniProgramCmd(e), newMobileAppCmd(e), newWebsiteAppCmd(e),
+		newDataCenterCmd(e))
 	add(groupUsers, newUserCmd(e), newImportCmd(e), newAuditCmd(e))
 	add(groupKeys, newKeysCmd(e), newIPCmd(e))
 	root.AddCommand(newCompletionCmd(e))

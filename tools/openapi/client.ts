@@ -46,7 +46,7 @@ export async function userInfo(pair: TokenPair): Promise<Outcome<UserInfo>> {
   });
   if (data === undefined) return { ok: false, code: error.code, msg: error.msg };
   if (data.code !== 200) return { ok: false, code: data.code, msg: data.msg };
-  const logonMode: "wechatOffiaccount" | "wechatMiniprogram" = data.data.logonMode;
+  const logonMode: "wechatOffiaccount" | "wechatMiniprogram" | "wechatApp" | "wechatWebsite" = data.data.logonMode;
   return logonMode ? { ok: true, value: data.data } : { ok: false, code: 0, msg: "" };
 }
 

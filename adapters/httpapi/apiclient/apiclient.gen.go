@@ -44,6 +44,66 @@ func (e AccessTokenFailureCode) Valid() bool {
 	}
 }
 
+// Defines values for AppLoginFailureCode.
+const (
+	AppLoginFailureCodeN5013 AppLoginFailureCode = 5013
+	AppLoginFailureCodeN5015 AppLoginFailureCode = 5015
+	AppLoginFailureCodeN5023 AppLoginFailureCode = 5023
+	AppLoginFailureCodeN5041 AppLoginFailureCode = 5041
+	AppLoginFailureCodeN5104 AppLoginFailureCode = 5104
+	AppLoginFailureCodeN5148 AppLoginFailureCode = 5148
+	AppLoginFailureCodeN5218 AppLoginFailureCode = 5218
+	AppLoginFailureCodeN5367 AppLoginFailureCode = 5367
+	AppLoginFailureCodeN5368 AppLoginFailureCode = 5368
+	AppLoginFailureCodeN5369 AppLoginFailureCode = 5369
+	AppLoginFailureCodeN5372 AppLoginFailureCode = 5372
+	AppLoginFailureCodeN5378 AppLoginFailureCode = 5378
+	AppLoginFailureCodeN5420 AppLoginFailureCode = 5420
+	AppLoginFailureCodeN5550 AppLoginFailureCode = 5550
+	AppLoginFailureCodeN6084 AppLoginFailureCode = 6084
+	AppLoginFailureCodeN6085 AppLoginFailureCode = 6085
+)
+
+// Valid indicates whether the value is a known member of the AppLoginFailureCode enum.
+func (e AppLoginFailureCode) Valid() bool {
+	switch e {
+	case AppLoginFailureCodeN5013:
+		return true
+	case AppLoginFailureCodeN5015:
+		return true
+	case AppLoginFailureCodeN5023:
+		return true
+	case AppLoginFailureCodeN5041:
+		return true
+	case AppLoginFailureCodeN5104:
+		return true
+	case AppLoginFailureCodeN5148:
+		return true
+	case AppLoginFailureCodeN5218:
+		return true
+	case AppLoginFailureCodeN5367:
+		return true
+	case AppLoginFailureCodeN5368:
+		return true
+	case AppLoginFailureCodeN5369:
+		return true
+	case AppLoginFailureCodeN5372:
+		return true
+	case AppLoginFailureCodeN5378:
+		return true
+	case AppLoginFailureCodeN5420:
+		return true
+	case AppLoginFailureCodeN5550:
+		return true
+	case AppLoginFailureCodeN6084:
+		return true
+	case AppLoginFailureCodeN6085:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for InternalFailureCode.
 const (
 	N5000 InternalFailureCode = 5000
@@ -388,16 +448,22 @@ func (e UserDeleteFailureCode) Valid() bool {
 
 // Defines values for UserInfoLogonMode.
 const (
+	WechatApp         UserInfoLogonMode = "wechatApp"
 	WechatMiniprogram UserInfoLogonMode = "wechatMiniprogram"
 	WechatOffiaccount UserInfoLogonMode = "wechatOffiaccount"
+	WechatWebsite     UserInfoLogonMode = "wechatWebsite"
 )
 
 // Valid indicates whether the value is a known member of the UserInfoLogonMode enum.
 func (e UserInfoLogonMode) Valid() bool {
 	switch e {
+	case WechatApp:
+		return true
 	case WechatMiniprogram:
 		return true
 	case WechatOffiaccount:
+		return true
+	case WechatWebsite:
 		return true
 	default:
 		return false
@@ -431,6 +497,99 @@ func (e UserInfoFailureCode) Valid() bool {
 	}
 }
 
+// Defines values for WebsiteLoginFailureCode.
+const (
+	WebsiteLoginFailureCodeN5013 WebsiteLoginFailureCode = 5013
+	WebsiteLoginFailureCodeN5015 WebsiteLoginFailureCode = 5015
+	WebsiteLoginFailureCodeN5023 WebsiteLoginFailureCode = 5023
+	WebsiteLoginFailureCodeN5041 WebsiteLoginFailureCode = 5041
+	WebsiteLoginFailureCodeN5104 WebsiteLoginFailureCode = 5104
+	WebsiteLoginFailureCodeN5148 WebsiteLoginFailureCode = 5148
+	WebsiteLoginFailureCodeN5218 WebsiteLoginFailureCode = 5218
+	WebsiteLoginFailureCodeN5367 WebsiteLoginFailureCode = 5367
+	WebsiteLoginFailureCodeN5368 WebsiteLoginFailureCode = 5368
+	WebsiteLoginFailureCodeN5369 WebsiteLoginFailureCode = 5369
+	WebsiteLoginFailureCodeN5372 WebsiteLoginFailureCode = 5372
+	WebsiteLoginFailureCodeN5378 WebsiteLoginFailureCode = 5378
+	WebsiteLoginFailureCodeN5399 WebsiteLoginFailureCode = 5399
+	WebsiteLoginFailureCodeN6084 WebsiteLoginFailureCode = 6084
+	WebsiteLoginFailureCodeN6085 WebsiteLoginFailureCode = 6085
+)
+
+// Valid indicates whether the value is a known member of the WebsiteLoginFailureCode enum.
+func (e WebsiteLoginFailureCode) Valid() bool {
+	switch e {
+	case WebsiteLoginFailureCodeN5013:
+		return true
+	case WebsiteLoginFailureCodeN5015:
+		return true
+	case WebsiteLoginFailureCodeN5023:
+		return true
+	case WebsiteLoginFailureCodeN5041:
+		return true
+	case WebsiteLoginFailureCodeN5104:
+		return true
+	case WebsiteLoginFailureCodeN5148:
+		return true
+	case WebsiteLoginFailureCodeN5218:
+		return true
+	case WebsiteLoginFailureCodeN5367:
+		return true
+	case WebsiteLoginFailureCodeN5368:
+		return true
+	case WebsiteLoginFailureCodeN5369:
+		return true
+	case WebsiteLoginFailureCodeN5372:
+		return true
+	case WebsiteLoginFailureCodeN5378:
+		return true
+	case WebsiteLoginFailureCodeN5399:
+		return true
+	case WebsiteLoginFailureCodeN6084:
+		return true
+	case WebsiteLoginFailureCodeN6085:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebsiteStateFailureCode.
+const (
+	WebsiteStateFailureCodeN5013 WebsiteStateFailureCode = 5013
+	WebsiteStateFailureCodeN5015 WebsiteStateFailureCode = 5015
+	WebsiteStateFailureCodeN5023 WebsiteStateFailureCode = 5023
+	WebsiteStateFailureCodeN5104 WebsiteStateFailureCode = 5104
+	WebsiteStateFailureCodeN5148 WebsiteStateFailureCode = 5148
+	WebsiteStateFailureCodeN5218 WebsiteStateFailureCode = 5218
+	WebsiteStateFailureCodeN5378 WebsiteStateFailureCode = 5378
+	WebsiteStateFailureCodeN5379 WebsiteStateFailureCode = 5379
+)
+
+// Valid indicates whether the value is a known member of the WebsiteStateFailureCode enum.
+func (e WebsiteStateFailureCode) Valid() bool {
+	switch e {
+	case WebsiteStateFailureCodeN5013:
+		return true
+	case WebsiteStateFailureCodeN5015:
+		return true
+	case WebsiteStateFailureCodeN5023:
+		return true
+	case WebsiteStateFailureCodeN5104:
+		return true
+	case WebsiteStateFailureCodeN5148:
+		return true
+	case WebsiteStateFailureCodeN5218:
+		return true
+	case WebsiteStateFailureCodeN5378:
+		return true
+	case WebsiteStateFailureCodeN5379:
+		return true
+	default:
+		return false
+	}
+}
+
 // AccessToken `Bearer ` + an EdDSA (Ed25519) JWT with `kid` in its header; claims `uid`, `type` =
 // `AccessToken`, `userDomain`, `appId`, `sid` (session), `iss`, `iat`, `nbf`, `exp`, `jti`.
 // Verify it with the JWKS. Lifetime ENDUSER_ACCESS_TOKEN_TTL (2 h).
@@ -456,6 +615,30 @@ type AccessTokenFailure struct {
 
 // AccessTokenFailureCode defines model for AccessTokenFailure.Code.
 type AccessTokenFailureCode int
+
+// AppLoginAnswer defines model for AppLoginAnswer.
+type AppLoginAnswer struct {
+	union json.RawMessage
+}
+
+// AppLoginFailure defines model for AppLoginFailure.
+type AppLoginFailure struct {
+	// Code In the order the login checks them; see x-business-codes for each one's meaning.
+	Code AppLoginFailureCode `json:"code"`
+
+	// Data Always null.
+	Data *NoData `json:"data"`
+
+	// ExtMsg Null, or a JSON text with details: 6084 `{"dataCenter":"EU","apiUrl":"https://..."}` (where
+	// the person's MCC is served), 5368 `{"errcode":40029,"errmsg":"..."}` (WeChat's error).
+	ExtMsg *ExtMsg `json:"extMsg"`
+
+	// Msg The code's English message, or its Chinese one (Accept-Language); see x-business-codes.
+	Msg FailureMsg `json:"msg"`
+}
+
+// AppLoginFailureCode In the order the login checks them; see x-business-codes for each one's meaning.
+type AppLoginFailureCode int
 
 // DeleteParams defines model for DeleteParams.
 type DeleteParams struct {
@@ -781,7 +964,7 @@ type UserInfo struct {
 	// LastLoginTime Unix milliseconds.
 	LastLoginTime int64 `json:"lastLoginTime"`
 
-	// LogonMode How the user registered: through an official account or a mini program (the kind of app of its first login).
+	// LogonMode How the user registered: through an official account, a mini program, a native app or a website app (the kind of app of its first login).
 	LogonMode UserInfoLogonMode `json:"logonMode"`
 
 	// Nationality Profile numbers (sex, lang, nationality, timezone) are their decimal text, "" when unset.
@@ -806,6 +989,9 @@ type UserInfo struct {
 	Uid           string `json:"uid"`
 	UserDomain    string `json:"userDomain"`
 
+	// WechatAppUserId The openid under the native app (Open Platform mobile application); empty when the user never logged in through one.
+	WechatAppUserId string `json:"wechatAppUserId"`
+
 	// WechatMiniprogramUserId The openid under the mini program; empty when the user never logged in through one.
 	WechatMiniprogramUserId string `json:"wechatMiniprogramUserId"`
 
@@ -814,9 +1000,12 @@ type UserInfo struct {
 
 	// WechatUnionId Empty when WeChat gave none.
 	WechatUnionId string `json:"wechatUnionId"`
+
+	// WechatWebsiteUserId The openid under the website app (QR-code login); empty when the user never logged in through one.
+	WechatWebsiteUserId string `json:"wechatWebsiteUserId"`
 }
 
-// UserInfoLogonMode How the user registered: through an official account or a mini program (the kind of app of its first login).
+// UserInfoLogonMode How the user registered: through an official account, a mini program, a native app or a website app (the kind of app of its first login).
 type UserInfoLogonMode string
 
 // UserInfoAnswer defines model for UserInfoAnswer.
@@ -853,6 +1042,98 @@ type UserInfoSuccess struct {
 	Msg    SuccessMsg `json:"msg"`
 }
 
+// WebsiteLoginAnswer defines model for WebsiteLoginAnswer.
+type WebsiteLoginAnswer struct {
+	union json.RawMessage
+}
+
+// WebsiteLoginFailure defines model for WebsiteLoginFailure.
+type WebsiteLoginFailure struct {
+	// Code In the order the login checks them; see x-business-codes for each one's meaning.
+	Code WebsiteLoginFailureCode `json:"code"`
+
+	// Data Always null.
+	Data *NoData `json:"data"`
+
+	// ExtMsg Null, or a JSON text with details: 6084 `{"dataCenter":"EU","apiUrl":"https://..."}` (where
+	// the person's MCC is served), 5368 `{"errcode":40029,"errmsg":"..."}` (WeChat's error).
+	ExtMsg *ExtMsg `json:"extMsg"`
+
+	// Msg The code's English message, or its Chinese one (Accept-Language); see x-business-codes.
+	Msg FailureMsg `json:"msg"`
+}
+
+// WebsiteLoginFailureCode In the order the login checks them; see x-business-codes for each one's meaning.
+type WebsiteLoginFailureCode int
+
+// WebsiteLoginParams defines model for WebsiteLoginParams.
+type WebsiteLoginParams struct {
+	AppId *string `json:"appId,omitempty"`
+	Code  *string `json:"code,omitempty"`
+
+	// Mcc A string or a JSON number.
+	Mcc        *WebsiteLoginParams_Mcc `json:"mcc,omitempty"`
+	State      *string                 `json:"state,omitempty"`
+	UserDomain *string                 `json:"userDomain,omitempty"`
+}
+
+// WebsiteLoginParamsMcc0 defines model for WebsiteLoginParams.Mcc.0.
+type WebsiteLoginParamsMcc0 = string
+
+// WebsiteLoginParamsMcc1 defines model for WebsiteLoginParams.Mcc.1.
+type WebsiteLoginParamsMcc1 = int
+
+// WebsiteLoginParams_Mcc A string or a JSON number.
+type WebsiteLoginParams_Mcc struct {
+	union json.RawMessage
+}
+
+// WebsiteState defines model for WebsiteState.
+type WebsiteState struct {
+	// AuthorizeUrl WeChat's QR-code page: <base>/connect/qrconnect?appid=…&redirect_uri=…&response_type=code&scope=snsapi_login&state=…#wechat_redirect (base: ENDUSER_WECHAT_AUTHORIZE_BASE_URL, default https://open.weixin.qq.com).
+	AuthorizeUrl string `json:"authorizeUrl"`
+
+	// ExpirationTime When the state expires (Unix seconds; 10 minutes).
+	ExpirationTime int64 `json:"expirationTime"`
+
+	// State The state (66 hexadecimal characters: WeChat hands back at most 128 of [A-Za-z0-9]).
+	State string `json:"state"`
+}
+
+// WebsiteStateAnswer defines model for WebsiteStateAnswer.
+type WebsiteStateAnswer struct {
+	union json.RawMessage
+}
+
+// WebsiteStateFailure defines model for WebsiteStateFailure.
+type WebsiteStateFailure struct {
+	// Code In the order the endpoint checks them; see x-business-codes for each one's meaning.
+	Code WebsiteStateFailureCode `json:"code"`
+
+	// Data Always null.
+	Data *NoData `json:"data"`
+
+	// ExtMsg Null, or a JSON text with details: 6084 `{"dataCenter":"EU","apiUrl":"https://..."}` (where
+	// the person's MCC is served), 5368 `{"errcode":40029,"errmsg":"..."}` (WeChat's error).
+	ExtMsg *ExtMsg `json:"extMsg"`
+
+	// Msg The code's English message, or its Chinese one (Accept-Language); see x-business-codes.
+	Msg FailureMsg `json:"msg"`
+}
+
+// WebsiteStateFailureCode In the order the endpoint checks them; see x-business-codes for each one's meaning.
+type WebsiteStateFailureCode int
+
+// WebsiteStateSuccess defines model for WebsiteStateSuccess.
+type WebsiteStateSuccess struct {
+	Code SuccessCode  `json:"code"`
+	Data WebsiteState `json:"data"`
+
+	// ExtMsg Always null here.
+	ExtMsg *NoExtMsg  `json:"extMsg"`
+	Msg    SuccessMsg `json:"msg"`
+}
+
 // AcceptLanguage defines model for AcceptLanguage.
 type AcceptLanguage = string
 
@@ -874,11 +1155,23 @@ type MiniprogramAppID = string
 // MiniprogramSignature defines model for MiniprogramSignature.
 type MiniprogramSignature = string
 
+// MobileAppID defines model for MobileAppID.
+type MobileAppID = string
+
+// RedirectURI defines model for RedirectURI.
+type RedirectURI = string
+
 // Signature defines model for Signature.
 type Signature = string
 
+// State defines model for State.
+type State = string
+
 // UserDomain defines model for UserDomain.
 type UserDomain = string
+
+// WebsiteAppID defines model for WebsiteAppID.
+type WebsiteAppID = string
 
 // Internal defines model for Internal.
 type Internal = InternalFailure
@@ -973,6 +1266,27 @@ type UserLogoutParams struct {
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 }
 
+// WechatAppAuthLoginParams defines parameters for WechatAppAuthLogin.
+type WechatAppAuthLoginParams struct {
+	// UserDomain The user domain, `<letter>.DM.<digits>.<digits>` (missing or blank: 5023; malformed: 5013). Query, form or JSON body.
+	UserDomain *UserDomain `form:"userDomain,omitempty" json:"userDomain,omitempty"`
+
+	// AppId The mobile app's appId (missing 5218; not a mobile app of the user domain 5378). Query, form or JSON body.
+	AppId *MobileAppID `form:"appId,omitempty" json:"appId,omitempty"`
+
+	// Code The WeChat OAuth code of the redirect (missing, or over 128 characters, 5372, before any WeChat call). Query, form or JSON body.
+	Code *Code `form:"code,omitempty" json:"code,omitempty"`
+
+	// Signature hex(SHA-256(appId + code + userDomainSecret)), upper or lower case (missing 5550, wrong 5420). Query, form or JSON body.
+	Signature *Signature `form:"signature,omitempty" json:"signature,omitempty"`
+
+	// Mcc Optional mobile country code of the person; it must be served by this deployment's data center (not 1 to 3 decimal digits and nothing else, or unknown: 6085; another data center's: 6084). Query, form or JSON body.
+	Mcc *MCC `form:"mcc,omitempty" json:"mcc,omitempty"`
+
+	// AcceptLanguage `msg` is Simplified Chinese when a `zh` language ranks highest, else English.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
 // WechatMiniprogramAuthLoginParams defines parameters for WechatMiniprogramAuthLogin.
 type WechatMiniprogramAuthLoginParams struct {
 	// UserDomain The user domain, `<letter>.DM.<digits>.<digits>` (missing or blank: 5023; malformed: 5013). Query, form or JSON body.
@@ -1015,6 +1329,42 @@ type WechatOffiaccountAuthLoginParams struct {
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 }
 
+// WechatWebsiteAuthLoginParams defines parameters for WechatWebsiteAuthLogin.
+type WechatWebsiteAuthLoginParams struct {
+	// UserDomain The user domain, `<letter>.DM.<digits>.<digits>` (missing or blank: 5023; malformed: 5013). Query, form or JSON body.
+	UserDomain *UserDomain `form:"userDomain,omitempty" json:"userDomain,omitempty"`
+
+	// AppId The website app's appId (missing 5218; not a website app of the user domain 5378). Query, form or JSON body (the state endpoint reads the query only).
+	AppId *WebsiteAppID `form:"appId,omitempty" json:"appId,omitempty"`
+
+	// Code The WeChat OAuth code of the redirect (missing, or over 128 characters, 5372, before any WeChat call). Query, form or JSON body.
+	Code *Code `form:"code,omitempty" json:"code,omitempty"`
+
+	// State The state of wechatWebsiteAuthState, as WeChat handed it back (missing, malformed, expired, forged, not bound to this browser's cookie, or spent, 5399). Query, form or JSON body.
+	State *State `form:"state,omitempty" json:"state,omitempty"`
+
+	// Mcc Optional mobile country code of the person; it must be served by this deployment's data center (not 1 to 3 decimal digits and nothing else, or unknown: 6085; another data center's: 6084). Query, form or JSON body.
+	Mcc *MCC `form:"mcc,omitempty" json:"mcc,omitempty"`
+
+	// AcceptLanguage `msg` is Simplified Chinese when a `zh` language ranks highest, else English.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// WechatWebsiteAuthStateParams defines parameters for WechatWebsiteAuthState.
+type WechatWebsiteAuthStateParams struct {
+	// UserDomain The user domain, `<letter>.DM.<digits>.<digits>` (missing or blank: 5023; malformed: 5013). Query, form or JSON body.
+	UserDomain *UserDomain `form:"userDomain,omitempty" json:"userDomain,omitempty"`
+
+	// AppId The website app's appId (missing 5218; not a website app of the user domain 5378). Query, form or JSON body (the state endpoint reads the query only).
+	AppId *WebsiteAppID `form:"appId,omitempty" json:"appId,omitempty"`
+
+	// RedirectUri Where WeChat sends the browser back; exactly one of the website app's registered redirect URIs (missing, or not one of them, 5379).
+	RedirectUri *RedirectURI `form:"redirectUri,omitempty" json:"redirectUri,omitempty"`
+
+	// AcceptLanguage `msg` is Simplified Chinese when a `zh` language ranks highest, else English.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
 // RefreshTokenJSONRequestBody defines body for RefreshToken for application/json ContentType.
 type RefreshTokenJSONRequestBody = RefreshParams
 
@@ -1039,6 +1389,12 @@ type UserLogoutJSONRequestBody UserLogoutJSONBody
 // UserLogoutFormdataRequestBody defines body for UserLogout for application/x-www-form-urlencoded ContentType.
 type UserLogoutFormdataRequestBody UserLogoutFormdataBody
 
+// WechatAppAuthLoginJSONRequestBody defines body for WechatAppAuthLogin for application/json ContentType.
+type WechatAppAuthLoginJSONRequestBody = LoginParams
+
+// WechatAppAuthLoginFormdataRequestBody defines body for WechatAppAuthLogin for application/x-www-form-urlencoded ContentType.
+type WechatAppAuthLoginFormdataRequestBody = LoginParams
+
 // WechatMiniprogramAuthLoginJSONRequestBody defines body for WechatMiniprogramAuthLogin for application/json ContentType.
 type WechatMiniprogramAuthLoginJSONRequestBody = MiniprogramLoginParams
 
@@ -1050,6 +1406,74 @@ type WechatOffiaccountAuthLoginJSONRequestBody = LoginParams
 
 // WechatOffiaccountAuthLoginFormdataRequestBody defines body for WechatOffiaccountAuthLogin for application/x-www-form-urlencoded ContentType.
 type WechatOffiaccountAuthLoginFormdataRequestBody = LoginParams
+
+// WechatWebsiteAuthLoginJSONRequestBody defines body for WechatWebsiteAuthLogin for application/json ContentType.
+type WechatWebsiteAuthLoginJSONRequestBody = WebsiteLoginParams
+
+// WechatWebsiteAuthLoginFormdataRequestBody defines body for WechatWebsiteAuthLogin for application/x-www-form-urlencoded ContentType.
+type WechatWebsiteAuthLoginFormdataRequestBody = WebsiteLoginParams
+
+// AsLoginSuccess returns the union data inside the AppLoginAnswer as a LoginSuccess
+func (t AppLoginAnswer) AsLoginSuccess() (LoginSuccess, error) {
+	var body LoginSuccess
+	err := runtime.JSONUnmarshal(t.union, &body)
+	return body, err
+}
+
+// FromLoginSuccess overwrites any union data inside the AppLoginAnswer as the provided LoginSuccess
+func (t *AppLoginAnswer) FromLoginSuccess(v LoginSuccess) error {
+	b, err := runtime.JSONMarshal(v)
+	t.union = b
+	return err
+}
+
+// MergeLoginSuccess performs a merge with any union data inside the AppLoginAnswer, using the provided LoginSuccess
+func (t *AppLoginAnswer) MergeLoginSuccess(v LoginSuccess) error {
+	b, err := runtime.JSONMarshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsAppLoginFailure returns the union data inside the AppLoginAnswer as a AppLoginFailure
+func (t AppLoginAnswer) AsAppLoginFailure() (AppLoginFailure, error) {
+	var body AppLoginFailure
+	err := runtime.JSONUnmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAppLoginFailure overwrites any union data inside the AppLoginAnswer as the provided AppLoginFailure
+func (t *AppLoginAnswer) FromAppLoginFailure(v AppLoginFailure) error {
+	b, err := runtime.JSONMarshal(v)
+	t.union = b
+	return err
+}
+
+// MergeAppLoginFailure performs a merge with any union data inside the AppLoginAnswer, using the provided AppLoginFailure
+func (t *AppLoginAnswer) MergeAppLoginFailure(v AppLoginFailure) error {
+	b, err := runtime.JSONMarshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t AppLoginAnswer) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *AppLoginAnswer) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
 
 // AsDeleteParamsType0 returns the union data inside the DeleteParams_Type as a DeleteParamsType0
 func (t DeleteParams_Type) AsDeleteParamsType0() (DeleteParamsType0, error) {
@@ -1755,6 +2179,220 @@ func (t *UserInfoAnswer) UnmarshalJSON(b []byte) error {
 	return err
 }
 
+// AsLoginSuccess returns the union data inside the WebsiteLoginAnswer as a LoginSuccess
+func (t WebsiteLoginAnswer) AsLoginSuccess() (LoginSuccess, error) {
+	var body LoginSuccess
+	err := runtime.JSONUnmarshal(t.union, &body)
+	return body, err
+}
+
+// FromLoginSuccess overwrites any union data inside the WebsiteLoginAnswer as the provided LoginSuccess
+func (t *WebsiteLoginAnswer) FromLoginSuccess(v LoginSuccess) error {
+	b, err := runtime.JSONMarshal(v)
+	t.union = b
+	return err
+}
+
+// MergeLoginSuccess performs a merge with any union data inside the WebsiteLoginAnswer, using the provided LoginSuccess
+func (t *WebsiteLoginAnswer) MergeLoginSuccess(v LoginSuccess) error {
+	b, err := runtime.JSONMarshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsWebsiteLoginFailure returns the union data inside the WebsiteLoginAnswer as a WebsiteLoginFailure
+func (t WebsiteLoginAnswer) AsWebsiteLoginFailure() (WebsiteLoginFailure, error) {
+	var body WebsiteLoginFailure
+	err := runtime.JSONUnmarshal(t.union, &body)
+	return body, err
+}
+
+// FromWebsiteLoginFailure overwrites any union data inside the WebsiteLoginAnswer as the provided WebsiteLoginFailure
+func (t *WebsiteLoginAnswer) FromWebsiteLoginFailure(v WebsiteLoginFailure) error {
+	b, err := runtime.JSONMarshal(v)
+	t.union = b
+	return err
+}
+
+// MergeWebsiteLoginFailure performs a merge with any union data inside the WebsiteLoginAnswer, using the provided WebsiteLoginFailure
+func (t *WebsiteLoginAnswer) MergeWebsiteLoginFailure(v WebsiteLoginFailure) error {
+	b, err := runtime.JSONMarshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t WebsiteLoginAnswer) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *WebsiteLoginAnswer) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsWebsiteLoginParamsMcc0 returns the union data inside the WebsiteLoginParams_Mcc as a WebsiteLoginParamsMcc0
+func (t WebsiteLoginParams_Mcc) AsWebsiteLoginParamsMcc0() (WebsiteLoginParamsMcc0, error) {
+	var body WebsiteLoginParamsMcc0
+	err := runtime.JSONUnmarshal(t.union, &body)
+	return body, err
+}
+
+// FromWebsiteLoginParamsMcc0 overwrites any union data inside the WebsiteLoginParams_Mcc as the provided WebsiteLoginParamsMcc0
+func (t *WebsiteLoginParams_Mcc) FromWebsiteLoginParamsMcc0(v WebsiteLoginParamsMcc0) error {
+	b, err := runtime.JSONMarshal(v)
+	t.union = b
+	return err
+}
+
+// MergeWebsiteLoginParamsMcc0 performs a merge with any union data inside the WebsiteLoginParams_Mcc, using the provided WebsiteLoginParamsMcc0
+func (t *WebsiteLoginParams_Mcc) MergeWebsiteLoginParamsMcc0(v WebsiteLoginParamsMcc0) error {
+	b, err := runtime.JSONMarshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsWebsiteLoginParamsMcc1 returns the union data inside the WebsiteLoginParams_Mcc as a WebsiteLoginParamsMcc1
+func (t WebsiteLoginParams_Mcc) AsWebsiteLoginParamsMcc1() (WebsiteLoginParamsMcc1, error) {
+	var body WebsiteLoginParamsMcc1
+	err := runtime.JSONUnmarshal(t.union, &body)
+	return body, err
+}
+
+// FromWebsiteLoginParamsMcc1 overwrites any union data inside the WebsiteLoginParams_Mcc as the provided WebsiteLoginParamsMcc1
+func (t *WebsiteLoginParams_Mcc) FromWebsiteLoginParamsMcc1(v WebsiteLoginParamsMcc1) error {
+	b, err := runtime.JSONMarshal(v)
+	t.union = b
+	return err
+}
+
+// MergeWebsiteLoginParamsMcc1 performs a merge with any union data inside the WebsiteLoginParams_Mcc, using the provided WebsiteLoginParamsMcc1
+func (t *WebsiteLoginParams_Mcc) MergeWebsiteLoginParamsMcc1(v WebsiteLoginParamsMcc1) error {
+	b, err := runtime.JSONMarshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// UnmarshalText sets the union from the text of a path, query, header or cookie
+// parameter, which carries no JSON type.
+// Text that is exactly a JSON integer, with nothing around it, is taken as one; anything else is a string.
+func (t *WebsiteLoginParams_Mcc) UnmarshalText(text []byte) error {
+	var value any
+	decoder := json.NewDecoder(bytes.NewReader(text))
+	decoder.UseNumber()
+	if len(bytes.TrimSpace(text)) == len(text) && json.Valid(text) && decoder.Decode(&value) == nil {
+		if number, ok := value.(json.Number); ok {
+			if _, err := number.Int64(); err == nil {
+				t.union = json.RawMessage(number.String())
+				return nil
+			}
+		}
+	}
+	b, err := runtime.JSONMarshal(string(text))
+	if err != nil {
+		return err
+	}
+	t.union = b
+	return nil
+}
+
+// Bind implements runtime.Binder, which binds exploded query parameters; see UnmarshalText.
+func (t *WebsiteLoginParams_Mcc) Bind(src string) error {
+	return t.UnmarshalText([]byte(src))
+}
+
+func (t WebsiteLoginParams_Mcc) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *WebsiteLoginParams_Mcc) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsWebsiteStateSuccess returns the union data inside the WebsiteStateAnswer as a WebsiteStateSuccess
+func (t WebsiteStateAnswer) AsWebsiteStateSuccess() (WebsiteStateSuccess, error) {
+	var body WebsiteStateSuccess
+	err := runtime.JSONUnmarshal(t.union, &body)
+	return body, err
+}
+
+// FromWebsiteStateSuccess overwrites any union data inside the WebsiteStateAnswer as the provided WebsiteStateSuccess
+func (t *WebsiteStateAnswer) FromWebsiteStateSuccess(v WebsiteStateSuccess) error {
+	b, err := runtime.JSONMarshal(v)
+	t.union = b
+	return err
+}
+
+// MergeWebsiteStateSuccess performs a merge with any union data inside the WebsiteStateAnswer, using the provided WebsiteStateSuccess
+func (t *WebsiteStateAnswer) MergeWebsiteStateSuccess(v WebsiteStateSuccess) error {
+	b, err := runtime.JSONMarshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsWebsiteStateFailure returns the union data inside the WebsiteStateAnswer as a WebsiteStateFailure
+func (t WebsiteStateAnswer) AsWebsiteStateFailure() (WebsiteStateFailure, error) {
+	var body WebsiteStateFailure
+	err := runtime.JSONUnmarshal(t.union, &body)
+	return body, err
+}
+
+// FromWebsiteStateFailure overwrites any union data inside the WebsiteStateAnswer as the provided WebsiteStateFailure
+func (t *WebsiteStateAnswer) FromWebsiteStateFailure(v WebsiteStateFailure) error {
+	b, err := runtime.JSONMarshal(v)
+	t.union = b
+	return err
+}
+
+// MergeWebsiteStateFailure performs a merge with any union data inside the WebsiteStateAnswer, using the provided WebsiteStateFailure
+func (t *WebsiteStateAnswer) MergeWebsiteStateFailure(v WebsiteStateFailure) error {
+	b, err := runtime.JSONMarshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t WebsiteStateAnswer) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *WebsiteStateAnswer) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
 
@@ -2026,6 +2664,59 @@ type ClientInterface interface {
 	// Corresponds with OPTIONS /v2/enduser/enduserapi/userLogout (the `PreflightUserLogout` operationId).
 	PreflightUserLogout(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// PreflightWechatAppAuthLogin CORS preflight (only with ENDUSER_CORS_ORIGINS configured)
+	//
+	// Corresponds with OPTIONS /v2/enduser/enduserapi/wechatAppAuthLogin (the `PreflightWechatAppAuthLogin` operationId).
+	PreflightWechatAppAuthLogin(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WechatAppAuthLoginWithBody Log in with the code of a native app's WeChat SDK (SendAuth)
+	//
+	// The official-account login's contract for a WeChat Open Platform
+	// mobile application of the user domain: the app got `code` from the
+	// WeChat SDK's `SendAuth`; the module exchanges it at WeChat's
+	// `sns/oauth2/access_token` with the mobile app's appId and AppSecret.
+	// No mobile app with this appId in the user domain: 5378. The same
+	// person (one unionid) in one user domain is one user through every
+	// kind of app. The checks run in the order of the codes in
+	// `AppLoginFailure`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v2/enduser/enduserapi/wechatAppAuthLogin (the `WechatAppAuthLogin` operationId).
+	WechatAppAuthLoginWithBody(ctx context.Context, params *WechatAppAuthLoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WechatAppAuthLogin Log in with the code of a native app's WeChat SDK (SendAuth)
+	//
+	// The official-account login's contract for a WeChat Open Platform
+	// mobile application of the user domain: the app got `code` from the
+	// WeChat SDK's `SendAuth`; the module exchanges it at WeChat's
+	// `sns/oauth2/access_token` with the mobile app's appId and AppSecret.
+	// No mobile app with this appId in the user domain: 5378. The same
+	// person (one unionid) in one user domain is one user through every
+	// kind of app. The checks run in the order of the codes in
+	// `AppLoginFailure`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v2/enduser/enduserapi/wechatAppAuthLogin (the `WechatAppAuthLogin` operationId).
+	WechatAppAuthLogin(ctx context.Context, params *WechatAppAuthLoginParams, body WechatAppAuthLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WechatAppAuthLoginWithFormdataBody Log in with the code of a native app's WeChat SDK (SendAuth)
+	//
+	// The official-account login's contract for a WeChat Open Platform
+	// mobile application of the user domain: the app got `code` from the
+	// WeChat SDK's `SendAuth`; the module exchanges it at WeChat's
+	// `sns/oauth2/access_token` with the mobile app's appId and AppSecret.
+	// No mobile app with this appId in the user domain: 5378. The same
+	// person (one unionid) in one user domain is one user through every
+	// kind of app. The checks run in the order of the codes in
+	// `AppLoginFailure`.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /v2/enduser/enduserapi/wechatAppAuthLogin (the `WechatAppAuthLogin` operationId).
+	WechatAppAuthLoginWithFormdataBody(ctx context.Context, params *WechatAppAuthLoginParams, body WechatAppAuthLoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// PreflightWechatMiniprogramAuthLogin CORS preflight (only with ENDUSER_CORS_ORIGINS configured)
 	//
 	// Corresponds with OPTIONS /v2/enduser/enduserapi/wechatMiniprogramAuthLogin (the `PreflightWechatMiniprogramAuthLogin` operationId).
@@ -2119,6 +2810,83 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v2/enduser/enduserapi/wechatOffiaccountAuthLogin (the `WechatOffiaccountAuthLogin` operationId).
 	WechatOffiaccountAuthLoginWithFormdataBody(ctx context.Context, params *WechatOffiaccountAuthLoginParams, body WechatOffiaccountAuthLoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PreflightWechatWebsiteAuthLogin CORS preflight, with credentials (only with ENDUSER_CORS_ORIGINS configured)
+	//
+	// Corresponds with OPTIONS /v2/enduser/enduserapi/wechatWebsiteAuthLogin (the `PreflightWechatWebsiteAuthLogin` operationId).
+	PreflightWechatWebsiteAuthLogin(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WechatWebsiteAuthLoginWithBody Log in with the code of WeChat's website QR-code page
+	//
+	// The page at the redirect URI posts WeChat's `code` and the `state`
+	// it came back with, and the browser sends the `enduser_wx_nonce`
+	// cookie (`credentials: "include"`). No signature: a web page cannot
+	// hold the user domain's secret; the state bound to this browser's
+	// cookie is the proof that the login was started here. A state is
+	// single use. 5399 is decided before any WeChat call, so a code and
+	// state obtained by one browser and posted with another browser's
+	// cookie (login CSRF) log nobody in. The checks run in the order of
+	// the codes in `WebsiteLoginFailure`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v2/enduser/enduserapi/wechatWebsiteAuthLogin (the `WechatWebsiteAuthLogin` operationId).
+	WechatWebsiteAuthLoginWithBody(ctx context.Context, params *WechatWebsiteAuthLoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WechatWebsiteAuthLogin Log in with the code of WeChat's website QR-code page
+	//
+	// The page at the redirect URI posts WeChat's `code` and the `state`
+	// it came back with, and the browser sends the `enduser_wx_nonce`
+	// cookie (`credentials: "include"`). No signature: a web page cannot
+	// hold the user domain's secret; the state bound to this browser's
+	// cookie is the proof that the login was started here. A state is
+	// single use. 5399 is decided before any WeChat call, so a code and
+	// state obtained by one browser and posted with another browser's
+	// cookie (login CSRF) log nobody in. The checks run in the order of
+	// the codes in `WebsiteLoginFailure`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v2/enduser/enduserapi/wechatWebsiteAuthLogin (the `WechatWebsiteAuthLogin` operationId).
+	WechatWebsiteAuthLogin(ctx context.Context, params *WechatWebsiteAuthLoginParams, body WechatWebsiteAuthLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WechatWebsiteAuthLoginWithFormdataBody Log in with the code of WeChat's website QR-code page
+	//
+	// The page at the redirect URI posts WeChat's `code` and the `state`
+	// it came back with, and the browser sends the `enduser_wx_nonce`
+	// cookie (`credentials: "include"`). No signature: a web page cannot
+	// hold the user domain's secret; the state bound to this browser's
+	// cookie is the proof that the login was started here. A state is
+	// single use. 5399 is decided before any WeChat call, so a code and
+	// state obtained by one browser and posted with another browser's
+	// cookie (login CSRF) log nobody in. The checks run in the order of
+	// the codes in `WebsiteLoginFailure`.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /v2/enduser/enduserapi/wechatWebsiteAuthLogin (the `WechatWebsiteAuthLogin` operationId).
+	WechatWebsiteAuthLoginWithFormdataBody(ctx context.Context, params *WechatWebsiteAuthLoginParams, body WechatWebsiteAuthLoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WechatWebsiteAuthState Start a website QR-code login (a state bound to this browser)
+	//
+	// Answers a `state` valid for 10 minutes and the `authorizeUrl` of
+	// WeChat's QR-code page to send the browser to, and sets the
+	// `enduser_wx_nonce` cookie (HttpOnly, SameSite=Lax, Secure, Path=/,
+	// 10 minutes) holding a random nonce (the browser's own when it sends
+	// a valid one). The state is stateless (an HMAC over the user domain,
+	// the appId, the redirect URI, the nonce's digest and the expiry):
+	// nothing is stored. Call it with `credentials: "include"` from the
+	// web console (its origin in ENDUSER_CORS_ORIGINS; this endpoint and
+	// the website login answer CORS with credentials). The checks run in
+	// the order of the codes in `WebsiteStateFailure`.
+	//
+	// Corresponds with GET /v2/enduser/enduserapi/wechatWebsiteAuthState (the `WechatWebsiteAuthState` operationId).
+	WechatWebsiteAuthState(ctx context.Context, params *WechatWebsiteAuthStateParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PreflightWechatWebsiteAuthState CORS preflight, with credentials (only with ENDUSER_CORS_ORIGINS configured)
+	//
+	// Corresponds with OPTIONS /v2/enduser/enduserapi/wechatWebsiteAuthState (the `PreflightWechatWebsiteAuthState` operationId).
+	PreflightWechatWebsiteAuthState(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Openapi This document
 	//
@@ -2553,6 +3321,99 @@ func (c *Client) PreflightUserLogout(ctx context.Context, reqEditors ...RequestE
 	return c.Client.Do(req)
 }
 
+// PreflightWechatAppAuthLogin CORS preflight (only with ENDUSER_CORS_ORIGINS configured)
+//
+// Corresponds with OPTIONS /v2/enduser/enduserapi/wechatAppAuthLogin (the `PreflightWechatAppAuthLogin` operationId).
+func (c *Client) PreflightWechatAppAuthLogin(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreflightWechatAppAuthLoginRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// WechatAppAuthLoginWithBody Log in with the code of a native app's WeChat SDK (SendAuth)
+//
+// The official-account login's contract for a WeChat Open Platform
+// mobile application of the user domain: the app got `code` from the
+// WeChat SDK's `SendAuth`; the module exchanges it at WeChat's
+// `sns/oauth2/access_token` with the mobile app's appId and AppSecret.
+// No mobile app with this appId in the user domain: 5378. The same
+// person (one unionid) in one user domain is one user through every
+// kind of app. The checks run in the order of the codes in
+// `AppLoginFailure`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v2/enduser/enduserapi/wechatAppAuthLogin (the `WechatAppAuthLogin` operationId).
+func (c *Client) WechatAppAuthLoginWithBody(ctx context.Context, params *WechatAppAuthLoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWechatAppAuthLoginRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// WechatAppAuthLogin Log in with the code of a native app's WeChat SDK (SendAuth)
+//
+// The official-account login's contract for a WeChat Open Platform
+// mobile application of the user domain: the app got `code` from the
+// WeChat SDK's `SendAuth`; the module exchanges it at WeChat's
+// `sns/oauth2/access_token` with the mobile app's appId and AppSecret.
+// No mobile app with this appId in the user domain: 5378. The same
+// person (one unionid) in one user domain is one user through every
+// kind of app. The checks run in the order of the codes in
+// `AppLoginFailure`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v2/enduser/enduserapi/wechatAppAuthLogin (the `WechatAppAuthLogin` operationId).
+func (c *Client) WechatAppAuthLogin(ctx context.Context, params *WechatAppAuthLoginParams, body WechatAppAuthLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWechatAppAuthLoginRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// WechatAppAuthLoginWithFormdataBody Log in with the code of a native app's WeChat SDK (SendAuth)
+//
+// The official-account login's contract for a WeChat Open Platform
+// mobile application of the user domain: the app got `code` from the
+// WeChat SDK's `SendAuth`; the module exchanges it at WeChat's
+// `sns/oauth2/access_token` with the mobile app's appId and AppSecret.
+// No mobile app with this appId in the user domain: 5378. The same
+// person (one unionid) in one user domain is one user through every
+// kind of app. The checks run in the order of the codes in
+// `AppLoginFailure`.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /v2/enduser/enduserapi/wechatAppAuthLogin (the `WechatAppAuthLogin` operationId).
+func (c *Client) WechatAppAuthLoginWithFormdataBody(ctx context.Context, params *WechatAppAuthLoginParams, body WechatAppAuthLoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWechatAppAuthLoginRequestWithFormdataBody(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // PreflightWechatMiniprogramAuthLogin CORS preflight (only with ENDUSER_CORS_ORIGINS configured)
 //
 // Corresponds with OPTIONS /v2/enduser/enduserapi/wechatMiniprogramAuthLogin (the `PreflightWechatMiniprogramAuthLogin` operationId).
@@ -2717,6 +3578,143 @@ func (c *Client) WechatOffiaccountAuthLogin(ctx context.Context, params *WechatO
 // Corresponds with POST /v2/enduser/enduserapi/wechatOffiaccountAuthLogin (the `WechatOffiaccountAuthLogin` operationId).
 func (c *Client) WechatOffiaccountAuthLoginWithFormdataBody(ctx context.Context, params *WechatOffiaccountAuthLoginParams, body WechatOffiaccountAuthLoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewWechatOffiaccountAuthLoginRequestWithFormdataBody(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PreflightWechatWebsiteAuthLogin CORS preflight, with credentials (only with ENDUSER_CORS_ORIGINS configured)
+//
+// Corresponds with OPTIONS /v2/enduser/enduserapi/wechatWebsiteAuthLogin (the `PreflightWechatWebsiteAuthLogin` operationId).
+func (c *Client) PreflightWechatWebsiteAuthLogin(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreflightWechatWebsiteAuthLoginRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// WechatWebsiteAuthLoginWithBody Log in with the code of WeChat's website QR-code page
+//
+// The page at the redirect URI posts WeChat's `code` and the `state`
+// it came back with, and the browser sends the `enduser_wx_nonce`
+// cookie (`credentials: "include"`). No signature: a web page cannot
+// hold the user domain's secret; the state bound to this browser's
+// cookie is the proof that the login was started here. A state is
+// single use. 5399 is decided before any WeChat call, so a code and
+// state obtained by one browser and posted with another browser's
+// cookie (login CSRF) log nobody in. The checks run in the order of
+// the codes in `WebsiteLoginFailure`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v2/enduser/enduserapi/wechatWebsiteAuthLogin (the `WechatWebsiteAuthLogin` operationId).
+func (c *Client) WechatWebsiteAuthLoginWithBody(ctx context.Context, params *WechatWebsiteAuthLoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWechatWebsiteAuthLoginRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// WechatWebsiteAuthLogin Log in with the code of WeChat's website QR-code page
+//
+// The page at the redirect URI posts WeChat's `code` and the `state`
+// it came back with, and the browser sends the `enduser_wx_nonce`
+// cookie (`credentials: "include"`). No signature: a web page cannot
+// hold the user domain's secret; the state bound to this browser's
+// cookie is the proof that the login was started here. A state is
+// single use. 5399 is decided before any WeChat call, so a code and
+// state obtained by one browser and posted with another browser's
+// cookie (login CSRF) log nobody in. The checks run in the order of
+// the codes in `WebsiteLoginFailure`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v2/enduser/enduserapi/wechatWebsiteAuthLogin (the `WechatWebsiteAuthLogin` operationId).
+func (c *Client) WechatWebsiteAuthLogin(ctx context.Context, params *WechatWebsiteAuthLoginParams, body WechatWebsiteAuthLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWechatWebsiteAuthLoginRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// WechatWebsiteAuthLoginWithFormdataBody Log in with the code of WeChat's website QR-code page
+//
+// The page at the redirect URI posts WeChat's `code` and the `state`
+// it came back with, and the browser sends the `enduser_wx_nonce`
+// cookie (`credentials: "include"`). No signature: a web page cannot
+// hold the user domain's secret; the state bound to this browser's
+// cookie is the proof that the login was started here. A state is
+// single use. 5399 is decided before any WeChat call, so a code and
+// state obtained by one browser and posted with another browser's
+// cookie (login CSRF) log nobody in. The checks run in the order of
+// the codes in `WebsiteLoginFailure`.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /v2/enduser/enduserapi/wechatWebsiteAuthLogin (the `WechatWebsiteAuthLogin` operationId).
+func (c *Client) WechatWebsiteAuthLoginWithFormdataBody(ctx context.Context, params *WechatWebsiteAuthLoginParams, body WechatWebsiteAuthLoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWechatWebsiteAuthLoginRequestWithFormdataBody(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// WechatWebsiteAuthState Start a website QR-code login (a state bound to this browser)
+//
+// Answers a `state` valid for 10 minutes and the `authorizeUrl` of
+// WeChat's QR-code page to send the browser to, and sets the
+// `enduser_wx_nonce` cookie (HttpOnly, SameSite=Lax, Secure, Path=/,
+// 10 minutes) holding a random nonce (the browser's own when it sends
+// a valid one). The state is stateless (an HMAC over the user domain,
+// the appId, the redirect URI, the nonce's digest and the expiry):
+// nothing is stored. Call it with `credentials: "include"` from the
+// web console (its origin in ENDUSER_CORS_ORIGINS; this endpoint and
+// the website login answer CORS with credentials). The checks run in
+// the order of the codes in `WebsiteStateFailure`.
+//
+// Corresponds with GET /v2/enduser/enduserapi/wechatWebsiteAuthState (the `WechatWebsiteAuthState` operationId).
+func (c *Client) WechatWebsiteAuthState(ctx context.Context, params *WechatWebsiteAuthStateParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWechatWebsiteAuthStateRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PreflightWechatWebsiteAuthState CORS preflight, with credentials (only with ENDUSER_CORS_ORIGINS configured)
+//
+// Corresponds with OPTIONS /v2/enduser/enduserapi/wechatWebsiteAuthState (the `PreflightWechatWebsiteAuthState` operationId).
+func (c *Client) PreflightWechatWebsiteAuthState(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreflightWechatWebsiteAuthStateRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -3546,6 +4544,174 @@ func NewPreflightUserLogoutRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewPreflightWechatAppAuthLoginRequest constructs an http.Request for the PreflightWechatAppAuthLogin method
+func NewPreflightWechatAppAuthLoginRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := "/v2/enduser/enduserapi/wechatAppAuthLogin"
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodOptions, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewWechatAppAuthLoginRequest calls the generic WechatAppAuthLogin builder with application/json body
+func NewWechatAppAuthLoginRequest(server string, params *WechatAppAuthLoginParams, body WechatAppAuthLoginJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := runtime.JSONMarshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewWechatAppAuthLoginRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewWechatAppAuthLoginRequestWithFormdataBody calls the generic WechatAppAuthLogin builder with application/x-www-form-urlencoded body
+func NewWechatAppAuthLoginRequestWithFormdataBody(server string, params *WechatAppAuthLoginParams, body WechatAppAuthLoginFormdataRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	bodyStr, err := runtime.MarshalForm(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = strings.NewReader(bodyStr.Encode())
+	return NewWechatAppAuthLoginRequestWithBody(server, params, "application/x-www-form-urlencoded", bodyReader)
+}
+
+// NewWechatAppAuthLoginRequestWithBody constructs an http.Request for the WechatAppAuthLogin method, with any body, and a specified content type
+func NewWechatAppAuthLoginRequestWithBody(server string, params *WechatAppAuthLoginParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := "/v2/enduser/enduserapi/wechatAppAuthLogin"
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.UserDomain != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "userDomain", *params.UserDomain, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AppId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "appId", *params.AppId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Code != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "code", *params.Code, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Signature != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "signature", *params.Signature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Mcc != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "mcc", *params.Mcc, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.AcceptLanguage != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept-Language", *params.AcceptLanguage, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Accept-Language", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewPreflightWechatMiniprogramAuthLoginRequest constructs an http.Request for the PreflightWechatMiniprogramAuthLogin method
 func NewPreflightWechatMiniprogramAuthLoginRequest(server string) (*http.Request, error) {
 	var err error
@@ -3882,6 +5048,294 @@ func NewWechatOffiaccountAuthLoginRequestWithBody(server string, params *WechatO
 	return req, nil
 }
 
+// NewPreflightWechatWebsiteAuthLoginRequest constructs an http.Request for the PreflightWechatWebsiteAuthLogin method
+func NewPreflightWechatWebsiteAuthLoginRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := "/v2/enduser/enduserapi/wechatWebsiteAuthLogin"
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodOptions, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewWechatWebsiteAuthLoginRequest calls the generic WechatWebsiteAuthLogin builder with application/json body
+func NewWechatWebsiteAuthLoginRequest(server string, params *WechatWebsiteAuthLoginParams, body WechatWebsiteAuthLoginJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := runtime.JSONMarshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewWechatWebsiteAuthLoginRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewWechatWebsiteAuthLoginRequestWithFormdataBody calls the generic WechatWebsiteAuthLogin builder with application/x-www-form-urlencoded body
+func NewWechatWebsiteAuthLoginRequestWithFormdataBody(server string, params *WechatWebsiteAuthLoginParams, body WechatWebsiteAuthLoginFormdataRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	bodyStr, err := runtime.MarshalForm(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = strings.NewReader(bodyStr.Encode())
+	return NewWechatWebsiteAuthLoginRequestWithBody(server, params, "application/x-www-form-urlencoded", bodyReader)
+}
+
+// NewWechatWebsiteAuthLoginRequestWithBody constructs an http.Request for the WechatWebsiteAuthLogin method, with any body, and a specified content type
+func NewWechatWebsiteAuthLoginRequestWithBody(server string, params *WechatWebsiteAuthLoginParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := "/v2/enduser/enduserapi/wechatWebsiteAuthLogin"
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.UserDomain != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "userDomain", *params.UserDomain, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AppId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "appId", *params.AppId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Code != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "code", *params.Code, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.State != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "state", *params.State, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Mcc != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "mcc", *params.Mcc, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.AcceptLanguage != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept-Language", *params.AcceptLanguage, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Accept-Language", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewWechatWebsiteAuthStateRequest constructs an http.Request for the WechatWebsiteAuthState method
+func NewWechatWebsiteAuthStateRequest(server string, params *WechatWebsiteAuthStateParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := "/v2/enduser/enduserapi/wechatWebsiteAuthState"
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.UserDomain != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "userDomain", *params.UserDomain, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AppId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "appId", *params.AppId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.RedirectUri != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "redirectUri", *params.RedirectUri, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.AcceptLanguage != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept-Language", *params.AcceptLanguage, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Accept-Language", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewPreflightWechatWebsiteAuthStateRequest constructs an http.Request for the PreflightWechatWebsiteAuthState method
+func NewPreflightWechatWebsiteAuthStateRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := "/v2/enduser/enduserapi/wechatWebsiteAuthState"
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodOptions, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewOpenapiRequest constructs an http.Request for the Openapi method
 func NewOpenapiRequest(server string) (*http.Request, error) {
 	var err error
@@ -4172,6 +5626,61 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with OPTIONS /v2/enduser/enduserapi/userLogout (the `PreflightUserLogout` operationId).
 	PreflightUserLogoutWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PreflightUserLogoutResponse, error)
 
+	// PreflightWechatAppAuthLoginWithResponse CORS preflight (only with ENDUSER_CORS_ORIGINS configured)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with OPTIONS /v2/enduser/enduserapi/wechatAppAuthLogin (the `PreflightWechatAppAuthLogin` operationId).
+	PreflightWechatAppAuthLoginWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PreflightWechatAppAuthLoginResponse, error)
+
+	// WechatAppAuthLoginWithBodyWithResponse Log in with the code of a native app's WeChat SDK (SendAuth)
+	//
+	// The official-account login's contract for a WeChat Open Platform
+	// mobile application of the user domain: the app got `code` from the
+	// WeChat SDK's `SendAuth`; the module exchanges it at WeChat's
+	// `sns/oauth2/access_token` with the mobile app's appId and AppSecret.
+	// No mobile app with this appId in the user domain: 5378. The same
+	// person (one unionid) in one user domain is one user through every
+	// kind of app. The checks run in the order of the codes in
+	// `AppLoginFailure`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v2/enduser/enduserapi/wechatAppAuthLogin (the `WechatAppAuthLogin` operationId).
+	WechatAppAuthLoginWithBodyWithResponse(ctx context.Context, params *WechatAppAuthLoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*WechatAppAuthLoginResponse, error)
+
+	// WechatAppAuthLoginWithResponse Log in with the code of a native app's WeChat SDK (SendAuth)
+	//
+	// The official-account login's contract for a WeChat Open Platform
+	// mobile application of the user domain: the app got `code` from the
+	// WeChat SDK's `SendAuth`; the module exchanges it at WeChat's
+	// `sns/oauth2/access_token` with the mobile app's appId and AppSecret.
+	// No mobile app with this appId in the user domain: 5378. The same
+	// person (one unionid) in one user domain is one user through every
+	// kind of app. The checks run in the order of the codes in
+	// `AppLoginFailure`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v2/enduser/enduserapi/wechatAppAuthLogin (the `WechatAppAuthLogin` operationId).
+	WechatAppAuthLoginWithResponse(ctx context.Context, params *WechatAppAuthLoginParams, body WechatAppAuthLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*WechatAppAuthLoginResponse, error)
+
+	// WechatAppAuthLoginWithFormdataBodyWithResponse Log in with the code of a native app's WeChat SDK (SendAuth)
+	//
+	// The official-account login's contract for a WeChat Open Platform
+	// mobile application of the user domain: the app got `code` from the
+	// WeChat SDK's `SendAuth`; the module exchanges it at WeChat's
+	// `sns/oauth2/access_token` with the mobile app's appId and AppSecret.
+	// No mobile app with this appId in the user domain: 5378. The same
+	// person (one unionid) in one user domain is one user through every
+	// kind of app. The checks run in the order of the codes in
+	// `AppLoginFailure`.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v2/enduser/enduserapi/wechatAppAuthLogin (the `WechatAppAuthLogin` operationId).
+	WechatAppAuthLoginWithFormdataBodyWithResponse(ctx context.Context, params *WechatAppAuthLoginParams, body WechatAppAuthLoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*WechatAppAuthLoginResponse, error)
+
 	// PreflightWechatMiniprogramAuthLoginWithResponse CORS preflight (only with ENDUSER_CORS_ORIGINS configured)
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -4269,6 +5778,89 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v2/enduser/enduserapi/wechatOffiaccountAuthLogin (the `WechatOffiaccountAuthLogin` operationId).
 	WechatOffiaccountAuthLoginWithFormdataBodyWithResponse(ctx context.Context, params *WechatOffiaccountAuthLoginParams, body WechatOffiaccountAuthLoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*WechatOffiaccountAuthLoginResponse, error)
+
+	// PreflightWechatWebsiteAuthLoginWithResponse CORS preflight, with credentials (only with ENDUSER_CORS_ORIGINS configured)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with OPTIONS /v2/enduser/enduserapi/wechatWebsiteAuthLogin (the `PreflightWechatWebsiteAuthLogin` operationId).
+	PreflightWechatWebsiteAuthLoginWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PreflightWechatWebsiteAuthLoginResponse, error)
+
+	// WechatWebsiteAuthLoginWithBodyWithResponse Log in with the code of WeChat's website QR-code page
+	//
+	// The page at the redirect URI posts WeChat's `code` and the `state`
+	// it came back with, and the browser sends the `enduser_wx_nonce`
+	// cookie (`credentials: "include"`). No signature: a web page cannot
+	// hold the user domain's secret; the state bound to this browser's
+	// cookie is the proof that the login was started here. A state is
+	// single use. 5399 is decided before any WeChat call, so a code and
+	// state obtained by one browser and posted with another browser's
+	// cookie (login CSRF) log nobody in. The checks run in the order of
+	// the codes in `WebsiteLoginFailure`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v2/enduser/enduserapi/wechatWebsiteAuthLogin (the `WechatWebsiteAuthLogin` operationId).
+	WechatWebsiteAuthLoginWithBodyWithResponse(ctx context.Context, params *WechatWebsiteAuthLoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*WechatWebsiteAuthLoginResponse, error)
+
+	// WechatWebsiteAuthLoginWithResponse Log in with the code of WeChat's website QR-code page
+	//
+	// The page at the redirect URI posts WeChat's `code` and the `state`
+	// it came back with, and the browser sends the `enduser_wx_nonce`
+	// cookie (`credentials: "include"`). No signature: a web page cannot
+	// hold the user domain's secret; the state bound to this browser's
+	// cookie is the proof that the login was started here. A state is
+	// single use. 5399 is decided before any WeChat call, so a code and
+	// state obtained by one browser and posted with another browser's
+	// cookie (login CSRF) log nobody in. The checks run in the order of
+	// the codes in `WebsiteLoginFailure`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v2/enduser/enduserapi/wechatWebsiteAuthLogin (the `WechatWebsiteAuthLogin` operationId).
+	WechatWebsiteAuthLoginWithResponse(ctx context.Context, params *WechatWebsiteAuthLoginParams, body WechatWebsiteAuthLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*WechatWebsiteAuthLoginResponse, error)
+
+	// WechatWebsiteAuthLoginWithFormdataBodyWithResponse Log in with the code of WeChat's website QR-code page
+	//
+	// The page at the redirect URI posts WeChat's `code` and the `state`
+	// it came back with, and the browser sends the `enduser_wx_nonce`
+	// cookie (`credentials: "include"`). No signature: a web page cannot
+	// hold the user domain's secret; the state bound to this browser's
+	// cookie is the proof that the login was started here. A state is
+	// single use. 5399 is decided before any WeChat call, so a code and
+	// state obtained by one browser and posted with another browser's
+	// cookie (login CSRF) log nobody in. The checks run in the order of
+	// the codes in `WebsiteLoginFailure`.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v2/enduser/enduserapi/wechatWebsiteAuthLogin (the `WechatWebsiteAuthLogin` operationId).
+	WechatWebsiteAuthLoginWithFormdataBodyWithResponse(ctx context.Context, params *WechatWebsiteAuthLoginParams, body WechatWebsiteAuthLoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*WechatWebsiteAuthLoginResponse, error)
+
+	// WechatWebsiteAuthStateWithResponse Start a website QR-code login (a state bound to this browser)
+	//
+	// Answers a `state` valid for 10 minutes and the `authorizeUrl` of
+	// WeChat's QR-code page to send the browser to, and sets the
+	// `enduser_wx_nonce` cookie (HttpOnly, SameSite=Lax, Secure, Path=/,
+	// 10 minutes) holding a random nonce (the browser's own when it sends
+	// a valid one). The state is stateless (an HMAC over the user domain,
+	// the appId, the redirect URI, the nonce's digest and the expiry):
+	// nothing is stored. Call it with `credentials: "include"` from the
+	// web console (its origin in ENDUSER_CORS_ORIGINS; this endpoint and
+	// the website login answer CORS with credentials). The checks run in
+	// the order of the codes in `WebsiteStateFailure`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v2/enduser/enduserapi/wechatWebsiteAuthState (the `WechatWebsiteAuthState` operationId).
+	WechatWebsiteAuthStateWithResponse(ctx context.Context, params *WechatWebsiteAuthStateParams, reqEditors ...RequestEditorFn) (*WechatWebsiteAuthStateResponse, error)
+
+	// PreflightWechatWebsiteAuthStateWithResponse CORS preflight, with credentials (only with ENDUSER_CORS_ORIGINS configured)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with OPTIONS /v2/enduser/enduserapi/wechatWebsiteAuthState (the `PreflightWechatWebsiteAuthState` operationId).
+	PreflightWechatWebsiteAuthStateWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PreflightWechatWebsiteAuthStateResponse, error)
 
 	// OpenapiWithResponse This document
 	//
@@ -4960,6 +6552,98 @@ func (r PreflightUserLogoutResponse) ContentType() string {
 	return ""
 }
 
+// PreflightWechatAppAuthLoginResponse204Headers the declared response headers of an HTTP 204 response for PreflightWechatAppAuthLogin
+type PreflightWechatAppAuthLoginResponse204Headers struct {
+	AccessControlAllowHeaders *string
+	AccessControlAllowMethods *string
+	AccessControlAllowOrigin  *string
+	AccessControlMaxAge       *string
+}
+
+type PreflightWechatAppAuthLoginResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *PreflightWechatAppAuthLoginResponse204Headers
+}
+
+// GetBody returns the raw response body bytes
+func (r PreflightWechatAppAuthLoginResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreflightWechatAppAuthLoginResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreflightWechatAppAuthLoginResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreflightWechatAppAuthLoginResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type WechatAppAuthLoginResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AppLoginAnswer
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r WechatAppAuthLoginResponse) GetJSON200() *AppLoginAnswer {
+	return r.JSON200
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r WechatAppAuthLoginResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r WechatAppAuthLoginResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r WechatAppAuthLoginResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r WechatAppAuthLoginResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r WechatAppAuthLoginResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // PreflightWechatMiniprogramAuthLoginResponse204Headers the declared response headers of an HTTP 204 response for PreflightWechatMiniprogramAuthLogin
 type PreflightWechatMiniprogramAuthLoginResponse204Headers struct {
 	AccessControlAllowHeaders *string
@@ -5138,6 +6822,197 @@ func (r WechatOffiaccountAuthLoginResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r WechatOffiaccountAuthLoginResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PreflightWechatWebsiteAuthLoginResponse204Headers the declared response headers of an HTTP 204 response for PreflightWechatWebsiteAuthLogin
+type PreflightWechatWebsiteAuthLoginResponse204Headers struct {
+	AccessControlAllowHeaders *string
+	AccessControlAllowMethods *string
+	AccessControlAllowOrigin  *string
+	AccessControlMaxAge       *string
+}
+
+type PreflightWechatWebsiteAuthLoginResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *PreflightWechatWebsiteAuthLoginResponse204Headers
+}
+
+// GetBody returns the raw response body bytes
+func (r PreflightWechatWebsiteAuthLoginResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreflightWechatWebsiteAuthLoginResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreflightWechatWebsiteAuthLoginResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreflightWechatWebsiteAuthLoginResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type WechatWebsiteAuthLoginResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebsiteLoginAnswer
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r WechatWebsiteAuthLoginResponse) GetJSON200() *WebsiteLoginAnswer {
+	return r.JSON200
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r WechatWebsiteAuthLoginResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r WechatWebsiteAuthLoginResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r WechatWebsiteAuthLoginResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r WechatWebsiteAuthLoginResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r WechatWebsiteAuthLoginResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// WechatWebsiteAuthStateResponse200Headers the declared response headers of an HTTP 200 response for WechatWebsiteAuthState
+type WechatWebsiteAuthStateResponse200Headers struct {
+	SetCookie *string
+}
+
+type WechatWebsiteAuthStateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebsiteStateAnswer
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *WechatWebsiteAuthStateResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r WechatWebsiteAuthStateResponse) GetJSON200() *WebsiteStateAnswer {
+	return r.JSON200
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r WechatWebsiteAuthStateResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r WechatWebsiteAuthStateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r WechatWebsiteAuthStateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r WechatWebsiteAuthStateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r WechatWebsiteAuthStateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PreflightWechatWebsiteAuthStateResponse204Headers the declared response headers of an HTTP 204 response for PreflightWechatWebsiteAuthState
+type PreflightWechatWebsiteAuthStateResponse204Headers struct {
+	AccessControlAllowHeaders *string
+	AccessControlAllowMethods *string
+	AccessControlAllowOrigin  *string
+	AccessControlMaxAge       *string
+}
+
+type PreflightWechatWebsiteAuthStateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *PreflightWechatWebsiteAuthStateResponse204Headers
+}
+
+// GetBody returns the raw response body bytes
+func (r PreflightWechatWebsiteAuthStateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreflightWechatWebsiteAuthStateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreflightWechatWebsiteAuthStateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreflightWechatWebsiteAuthStateResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5552,6 +7427,85 @@ func (c *ClientWithResponses) PreflightUserLogoutWithResponse(ctx context.Contex
 	return ParsePreflightUserLogoutResponse(rsp)
 }
 
+// PreflightWechatAppAuthLoginWithResponse CORS preflight (only with ENDUSER_CORS_ORIGINS configured)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with OPTIONS /v2/enduser/enduserapi/wechatAppAuthLogin (the `PreflightWechatAppAuthLogin` operationId).
+func (c *ClientWithResponses) PreflightWechatAppAuthLoginWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PreflightWechatAppAuthLoginResponse, error) {
+	rsp, err := c.PreflightWechatAppAuthLogin(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreflightWechatAppAuthLoginResponse(rsp)
+}
+
+// WechatAppAuthLoginWithBodyWithResponse Log in with the code of a native app's WeChat SDK (SendAuth)
+//
+// The official-account login's contract for a WeChat Open Platform
+// mobile application of the user domain: the app got `code` from the
+// WeChat SDK's `SendAuth`; the module exchanges it at WeChat's
+// `sns/oauth2/access_token` with the mobile app's appId and AppSecret.
+// No mobile app with this appId in the user domain: 5378. The same
+// person (one unionid) in one user domain is one user through every
+// kind of app. The checks run in the order of the codes in
+// `AppLoginFailure`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v2/enduser/enduserapi/wechatAppAuthLogin (the `WechatAppAuthLogin` operationId).
+func (c *ClientWithResponses) WechatAppAuthLoginWithBodyWithResponse(ctx context.Context, params *WechatAppAuthLoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*WechatAppAuthLoginResponse, error) {
+	rsp, err := c.WechatAppAuthLoginWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseWechatAppAuthLoginResponse(rsp)
+}
+
+// WechatAppAuthLoginWithResponse Log in with the code of a native app's WeChat SDK (SendAuth)
+//
+// The official-account login's contract for a WeChat Open Platform
+// mobile application of the user domain: the app got `code` from the
+// WeChat SDK's `SendAuth`; the module exchanges it at WeChat's
+// `sns/oauth2/access_token` with the mobile app's appId and AppSecret.
+// No mobile app with this appId in the user domain: 5378. The same
+// person (one unionid) in one user domain is one user through every
+// kind of app. The checks run in the order of the codes in
+// `AppLoginFailure`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v2/enduser/enduserapi/wechatAppAuthLogin (the `WechatAppAuthLogin` operationId).
+func (c *ClientWithResponses) WechatAppAuthLoginWithResponse(ctx context.Context, params *WechatAppAuthLoginParams, body WechatAppAuthLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*WechatAppAuthLoginResponse, error) {
+	rsp, err := c.WechatAppAuthLogin(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseWechatAppAuthLoginResponse(rsp)
+}
+
+// WechatAppAuthLoginWithFormdataBodyWithResponse Log in with the code of a native app's WeChat SDK (SendAuth)
+//
+// The official-account login's contract for a WeChat Open Platform
+// mobile application of the user domain: the app got `code` from the
+// WeChat SDK's `SendAuth`; the module exchanges it at WeChat's
+// `sns/oauth2/access_token` with the mobile app's appId and AppSecret.
+// No mobile app with this appId in the user domain: 5378. The same
+// person (one unionid) in one user domain is one user through every
+// kind of app. The checks run in the order of the codes in
+// `AppLoginFailure`.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v2/enduser/enduserapi/wechatAppAuthLogin (the `WechatAppAuthLogin` operationId).
+func (c *ClientWithResponses) WechatAppAuthLoginWithFormdataBodyWithResponse(ctx context.Context, params *WechatAppAuthLoginParams, body WechatAppAuthLoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*WechatAppAuthLoginResponse, error) {
+	rsp, err := c.WechatAppAuthLoginWithFormdataBody(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseWechatAppAuthLoginResponse(rsp)
+}
+
 // PreflightWechatMiniprogramAuthLoginWithResponse CORS preflight (only with ENDUSER_CORS_ORIGINS configured)
 //
 // Returns a wrapper object for the known response body format(s).
@@ -5696,6 +7650,125 @@ func (c *ClientWithResponses) WechatOffiaccountAuthLoginWithFormdataBodyWithResp
 		return nil, err
 	}
 	return ParseWechatOffiaccountAuthLoginResponse(rsp)
+}
+
+// PreflightWechatWebsiteAuthLoginWithResponse CORS preflight, with credentials (only with ENDUSER_CORS_ORIGINS configured)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with OPTIONS /v2/enduser/enduserapi/wechatWebsiteAuthLogin (the `PreflightWechatWebsiteAuthLogin` operationId).
+func (c *ClientWithResponses) PreflightWechatWebsiteAuthLoginWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PreflightWechatWebsiteAuthLoginResponse, error) {
+	rsp, err := c.PreflightWechatWebsiteAuthLogin(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreflightWechatWebsiteAuthLoginResponse(rsp)
+}
+
+// WechatWebsiteAuthLoginWithBodyWithResponse Log in with the code of WeChat's website QR-code page
+//
+// The page at the redirect URI posts WeChat's `code` and the `state`
+// it came back with, and the browser sends the `enduser_wx_nonce`
+// cookie (`credentials: "include"`). No signature: a web page cannot
+// hold the user domain's secret; the state bound to this browser's
+// cookie is the proof that the login was started here. A state is
+// single use. 5399 is decided before any WeChat call, so a code and
+// state obtained by one browser and posted with another browser's
+// cookie (login CSRF) log nobody in. The checks run in the order of
+// the codes in `WebsiteLoginFailure`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v2/enduser/enduserapi/wechatWebsiteAuthLogin (the `WechatWebsiteAuthLogin` operationId).
+func (c *ClientWithResponses) WechatWebsiteAuthLoginWithBodyWithResponse(ctx context.Context, params *WechatWebsiteAuthLoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*WechatWebsiteAuthLoginResponse, error) {
+	rsp, err := c.WechatWebsiteAuthLoginWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseWechatWebsiteAuthLoginResponse(rsp)
+}
+
+// WechatWebsiteAuthLoginWithResponse Log in with the code of WeChat's website QR-code page
+//
+// The page at the redirect URI posts WeChat's `code` and the `state`
+// it came back with, and the browser sends the `enduser_wx_nonce`
+// cookie (`credentials: "include"`). No signature: a web page cannot
+// hold the user domain's secret; the state bound to this browser's
+// cookie is the proof that the login was started here. A state is
+// single use. 5399 is decided before any WeChat call, so a code and
+// state obtained by one browser and posted with another browser's
+// cookie (login CSRF) log nobody in. The checks run in the order of
+// the codes in `WebsiteLoginFailure`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v2/enduser/enduserapi/wechatWebsiteAuthLogin (the `WechatWebsiteAuthLogin` operationId).
+func (c *ClientWithResponses) WechatWebsiteAuthLoginWithResponse(ctx context.Context, params *WechatWebsiteAuthLoginParams, body WechatWebsiteAuthLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*WechatWebsiteAuthLoginResponse, error) {
+	rsp, err := c.WechatWebsiteAuthLogin(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseWechatWebsiteAuthLoginResponse(rsp)
+}
+
+// WechatWebsiteAuthLoginWithFormdataBodyWithResponse Log in with the code of WeChat's website QR-code page
+//
+// The page at the redirect URI posts WeChat's `code` and the `state`
+// it came back with, and the browser sends the `enduser_wx_nonce`
+// cookie (`credentials: "include"`). No signature: a web page cannot
+// hold the user domain's secret; the state bound to this browser's
+// cookie is the proof that the login was started here. A state is
+// single use. 5399 is decided before any WeChat call, so a code and
+// state obtained by one browser and posted with another browser's
+// cookie (login CSRF) log nobody in. The checks run in the order of
+// the codes in `WebsiteLoginFailure`.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v2/enduser/enduserapi/wechatWebsiteAuthLogin (the `WechatWebsiteAuthLogin` operationId).
+func (c *ClientWithResponses) WechatWebsiteAuthLoginWithFormdataBodyWithResponse(ctx context.Context, params *WechatWebsiteAuthLoginParams, body WechatWebsiteAuthLoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*WechatWebsiteAuthLoginResponse, error) {
+	rsp, err := c.WechatWebsiteAuthLoginWithFormdataBody(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseWechatWebsiteAuthLoginResponse(rsp)
+}
+
+// WechatWebsiteAuthStateWithResponse Start a website QR-code login (a state bound to this browser)
+//
+// Answers a `state` valid for 10 minutes and the `authorizeUrl` of
+// WeChat's QR-code page to send the browser to, and sets the
+// `enduser_wx_nonce` cookie (HttpOnly, SameSite=Lax, Secure, Path=/,
+// 10 minutes) holding a random nonce (the browser's own when it sends
+// a valid one). The state is stateless (an HMAC over the user domain,
+// the appId, the redirect URI, the nonce's digest and the expiry):
+// nothing is stored. Call it with `credentials: "include"` from the
+// web console (its origin in ENDUSER_CORS_ORIGINS; this endpoint and
+// the website login answer CORS with credentials). The checks run in
+// the order of the codes in `WebsiteStateFailure`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v2/enduser/enduserapi/wechatWebsiteAuthState (the `WechatWebsiteAuthState` operationId).
+func (c *ClientWithResponses) WechatWebsiteAuthStateWithResponse(ctx context.Context, params *WechatWebsiteAuthStateParams, reqEditors ...RequestEditorFn) (*WechatWebsiteAuthStateResponse, error) {
+	rsp, err := c.WechatWebsiteAuthState(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseWechatWebsiteAuthStateResponse(rsp)
+}
+
+// PreflightWechatWebsiteAuthStateWithResponse CORS preflight, with credentials (only with ENDUSER_CORS_ORIGINS configured)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with OPTIONS /v2/enduser/enduserapi/wechatWebsiteAuthState (the `PreflightWechatWebsiteAuthState` operationId).
+func (c *ClientWithResponses) PreflightWechatWebsiteAuthStateWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PreflightWechatWebsiteAuthStateResponse, error) {
+	rsp, err := c.PreflightWechatWebsiteAuthState(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreflightWechatWebsiteAuthStateResponse(rsp)
 }
 
 // OpenapiWithResponse This document
@@ -6297,6 +8370,89 @@ func ParsePreflightUserLogoutResponse(rsp *http.Response) (*PreflightUserLogoutR
 	return response, nil
 }
 
+// ParsePreflightWechatAppAuthLoginResponse parses an HTTP response from a PreflightWechatAppAuthLoginWithResponse call
+func ParsePreflightWechatAppAuthLoginResponse(rsp *http.Response) (*PreflightWechatAppAuthLoginResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreflightWechatAppAuthLoginResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers PreflightWechatAppAuthLoginResponse204Headers
+		if values := rsp.Header.Values("Access-Control-Allow-Headers"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Headers", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowHeaders = &value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Methods"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Methods", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowMethods = &value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Origin"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Origin", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowOrigin = &value
+		}
+		if values := rsp.Header.Values("Access-Control-Max-Age"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Max-Age", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlMaxAge = &value
+		}
+		response.Headers204 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseWechatAppAuthLoginResponse parses an HTTP response from a WechatAppAuthLoginWithResponse call
+func ParseWechatAppAuthLoginResponse(rsp *http.Response) (*WechatAppAuthLoginResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &WechatAppAuthLoginResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AppLoginAnswer
+		if err := runtime.JSONUnmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := runtime.JSONUnmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParsePreflightWechatMiniprogramAuthLoginResponse parses an HTTP response from a PreflightWechatMiniprogramAuthLoginWithResponse call
 func ParsePreflightWechatMiniprogramAuthLoginResponse(rsp *http.Response) (*PreflightWechatMiniprogramAuthLoginResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -6458,6 +8614,185 @@ func ParseWechatOffiaccountAuthLoginResponse(rsp *http.Response) (*WechatOffiacc
 		}
 		response.JSON500 = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParsePreflightWechatWebsiteAuthLoginResponse parses an HTTP response from a PreflightWechatWebsiteAuthLoginWithResponse call
+func ParsePreflightWechatWebsiteAuthLoginResponse(rsp *http.Response) (*PreflightWechatWebsiteAuthLoginResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreflightWechatWebsiteAuthLoginResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers PreflightWechatWebsiteAuthLoginResponse204Headers
+		if values := rsp.Header.Values("Access-Control-Allow-Headers"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Headers", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowHeaders = &value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Methods"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Methods", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowMethods = &value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Origin"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Origin", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowOrigin = &value
+		}
+		if values := rsp.Header.Values("Access-Control-Max-Age"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Max-Age", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlMaxAge = &value
+		}
+		response.Headers204 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseWechatWebsiteAuthLoginResponse parses an HTTP response from a WechatWebsiteAuthLoginWithResponse call
+func ParseWechatWebsiteAuthLoginResponse(rsp *http.Response) (*WechatWebsiteAuthLoginResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &WechatWebsiteAuthLoginResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebsiteLoginAnswer
+		if err := runtime.JSONUnmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := runtime.JSONUnmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseWechatWebsiteAuthStateResponse parses an HTTP response from a WechatWebsiteAuthStateWithResponse call
+func ParseWechatWebsiteAuthStateResponse(rsp *http.Response) (*WechatWebsiteAuthStateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &WechatWebsiteAuthStateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebsiteStateAnswer
+		if err := runtime.JSONUnmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := runtime.JSONUnmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers WechatWebsiteAuthStateResponse200Headers
+		if values := rsp.Header.Values("Set-Cookie"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Set-Cookie", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SetCookie = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePreflightWechatWebsiteAuthStateResponse parses an HTTP response from a PreflightWechatWebsiteAuthStateWithResponse call
+func ParsePreflightWechatWebsiteAuthStateResponse(rsp *http.Response) (*PreflightWechatWebsiteAuthStateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreflightWechatWebsiteAuthStateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers PreflightWechatWebsiteAuthStateResponse204Headers
+		if values := rsp.Header.Values("Access-Control-Allow-Headers"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Headers", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowHeaders = &value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Methods"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Methods", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowMethods = &value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Origin"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Origin", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowOrigin = &value
+		}
+		if values := rsp.Header.Values("Access-Control-Max-Age"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Max-Age", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlMaxAge = &value
+		}
+		response.Headers204 = &headers
 	}
 
 	return response, nil

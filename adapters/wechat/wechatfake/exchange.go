@@ -14,6 +14,10 @@ import (
 // each with an errcode body.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
+	if r.URL.Path == pathQRConnect && r.Method == http.MethodGet {
+		s.qrConnect(w, r)
+		return
+	}
 	if r.URL.Path != pathOAuth && r.URL.Path != pathJSCode2Session {
 		s.writeError(w, http.StatusNotFound, ErrInvalidURL, "")
 		return

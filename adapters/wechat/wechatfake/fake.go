@@ -68,6 +68,7 @@ type Server struct {
 	anyCode   bool
 	anyUsed   *twoGenerationSet
 	lastSweep time.Time
+	qrUser    *User // the QR-code page's person (qrconnect.go); nil: "demo"
 }
 
 // New returns a fake with no account, no code and the wall clock.
