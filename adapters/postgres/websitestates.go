@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -10,11 +11,12 @@ import (
 
 // ClaimWebsiteState implements application.WebsiteStateStore: one INSERT
 // that does nothing when the digest is claimed already (the primary key
-// decides between concurrent logins, on any instance).
+// decides between concurrent logins, on any instance). The digest travels
+// in hex (GORM would expand a []byte argument into a list).
 func (s *Store) ClaimWebsiteState(ctx context.Context, digest []byte, expiresAt time.Time) (bool, error) {
 	res := s.do(ctx, func(db *gorm.DB) *gorm.DB {
-		return db.Exec(`INSERT INTO enduser_website_states_spent (digest, expires_at) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING`,
-			digest, dbTime(expiresAt))
+		return db.Exec(`INSERT INTO enduser_website_states_spent (digest, expires_at) VALUES (decode(?, 'hex'), ?)
+			ON CONFLICT (digest) DO NOTHING`, hex.EncodeToString(digest), dbTime(expiresAt))
 	})
 	if res.Error != nil {
 		return false, fmt.Errorf("claim website state: %w", res.Error)
