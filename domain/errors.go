@@ -30,7 +30,7 @@ const (
 	KindMiniProgramMissing Kind = "mini_program_not_configured"
 	// KindAppSecretMissing is the native app and website logins' 5378: no
 	// mobile app (website app) with this appId in the user domain.
-	KindAppSecretMissing Kind = "app_secret_not_configured"
+	KindAppSecretMissing Kind = "app_secret_not_configured" //nolint:gosec // G101: a kind's name, not a credential
 	// KindRedirectURIInvalid is the website state's 5379: redirectUri
 	// missing, or not one of the website app's registered redirect URIs.
 	KindRedirectURIInvalid Kind = "redirect_uri_invalid"

@@ -41,7 +41,7 @@ const WebsiteStateLen = 2 * websiteStateLen
 func IssueWebsiteState(key []byte, userDomain, appID, redirectURI, nonce string, expiry time.Time) string {
 	b := make([]byte, 0, websiteStateLen)
 	b = append(b, websiteStateVersion)
-	b = binary.BigEndian.AppendUint64(b, uint64(expiry.Unix())) //nolint:gosec // G115: an expiry after 1970
+	b = binary.BigEndian.AppendUint64(b, uint64(expiry.Unix()))
 	u := sha256.Sum256([]byte(redirectURI))
 	b = append(b, u[:websiteStateURILen]...)
 	b = append(b, websiteStateMAC(key, userDomain, appID, b[9:9+websiteStateURILen], nonce, b[1:9])...)
@@ -63,7 +63,7 @@ func VerifyWebsiteState(key []byte, state, userDomain, appID, nonce string, now 
 	if err != nil || b[0] != websiteStateVersion {
 		return time.Time{}, Errorf(KindStateInvalid, "state is malformed")
 	}
-	exp := time.Unix(int64(binary.BigEndian.Uint64(b[1:9])), 0) //nolint:gosec // G115: checked against the MAC below
+	exp := time.Unix(int64(binary.BigEndian.Uint64(b[1:9])), 0)
 	if nonce == "" {
 		return time.Time{}, Errorf(KindStateInvalid, "no state cookie: the login was not started by this browser")
 	}
@@ -88,7 +88,7 @@ func websiteStateMAC(key []byte, userDomain, appID string, uriDigest []byte, non
 	n := sha256.Sum256([]byte(nonce))
 	for _, part := range [][]byte{{websiteStateVersion}, []byte(userDomain), []byte(appID), uriDigest, n[:], expiry} {
 		var l [4]byte
-		binary.BigEndian.PutUint32(l[:], uint32(len(part))) //nolint:gosec // G115: parts are short
+		binary.BigEndian.PutUint32(l[:], uint32(len(part)))
 		m.Write(l[:])
 		m.Write(part)
 	}

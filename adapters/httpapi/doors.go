@@ -113,7 +113,8 @@ func (h *Handler) wechatWebsiteState(c echo.Context) error {
 	if err != nil {
 		return h.fail(c, err)
 	}
-	c.SetCookie(&http.Cookie{
+	// Secure but for dev's plain HTTP on loopback (insecureCookieAllowed).
+	c.SetCookie(&http.Cookie{ //nolint:gosec // G124: HttpOnly and SameSite=Lax always; Secure except dev on loopback
 		Name: WebsiteNonceCookie, Value: nonce, Path: "/", MaxAge: int(domain.WebsiteStateTTL.Seconds()),
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: !h.insecureCookieAllowed(c.Request()),
 	})

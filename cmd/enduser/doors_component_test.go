@@ -503,6 +503,7 @@ func tableRows(t *testing.T, s *server) map[string]int {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer rows.Close()
 	var names []string
 	for rows.Next() {
 		var n string
@@ -511,7 +512,9 @@ func tableRows(t *testing.T, s *server) map[string]int {
 		}
 		names = append(names, n)
 	}
-	rows.Close()
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
 	out := map[string]int{}
 	for _, n := range names {
 		var c int

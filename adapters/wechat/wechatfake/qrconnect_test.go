@@ -37,4 +37,3 @@ func TestQRConnectRedirectsWithACodeTheExchangeAccepts(t *testing.T) {
 		}
 	}
 }
-
