@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
@@ -28,6 +29,8 @@ type app struct {
 	log    *slog.Logger
 	// metrics is the process's Prometheus registry, served on /metrics.
 	metrics *prometheus.Registry
+	// routes, when set, mounts more routes on the public Echo (dev's page).
+	routes func(*echo.Echo)
 }
 
 // Close stops the module (for an admin command, which does not Start it:

@@ -98,6 +98,8 @@ func cmdDev(ctx context.Context, pos []string, e env, f devFlags) error {
 	fake := wechatfake.New()
 	fake.AddAccount(devAppID, devAppSecret)
 	fake.AddMiniProgram(devMiniAppID, devMiniAppSecret)
+	fake.AddMobileApp(devMobileAppID, devMobileAppSecret)
+	fake.AddWebsiteApp(devWebAppID, devWebAppSecret)
 	fake.AcceptAnyCode(true)
 	fakeLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -107,6 +109,10 @@ func cmdDev(ctx context.Context, pos []string, e env, f devFlags) error {
 	go func() { _ = fakeSrv.Serve(fakeLn) }()
 	defer fakeSrv.Close()
 	cfg.WeChat.BaseURL = "http://" + fakeLn.Addr().String()
+	// The website login's QR page is the fake's too, and the nonce cookie
+	// may go without Secure over dev's plain HTTP on loopback.
+	cfg.Application.WeChatAuthorizeBaseURL = cfg.WeChat.BaseURL
+	cfg.HTTP.InsecureLoopbackCookie = true
 
 	a, err := openApp(ctx, cfg, e, setupOptions{devKeyFallback: true, migrate: true})
 	if err != nil {
@@ -117,7 +123,11 @@ func cmdDev(ctx context.Context, pos []string, e env, f devFlags) error {
 	if err != nil {
 		return err
 	}
+	a.routes = devRoutes
 	return a.serve(ctx, e, cfg.Binary.HTTPAddr, adminAddrOr(cfg.Binary.AdminAddr, defaultDevAdminAddr), func(bound, admin string) {
+		if err := a.provisionDevWebsite(ctx, bound); err != nil {
+			fmt.Fprintf(e.stderr, "enduser dev: %v (the website login page will not work)\n", err)
+		}
 		fmt.Fprint(e.stdout, devBanner(cfg.Application.DataCenter, bound, admin, cfg.WeChat.BaseURL, cfg.Binary.DatabaseURL, dbNote, secret))
 	})
 }
@@ -141,6 +151,9 @@ func (a *app) provisionDemo(ctx context.Context) (string, error) {
 	}
 	if err := svc.PutMiniProgram(ctx, devUserDomain, devMiniAppID, devMiniAppSecret); err != nil {
 		return "", fmt.Errorf("provision demo mini program: %w", err)
+	}
+	if err := svc.PutWeChatApp(ctx, domain.AppKindMobileApp, devUserDomain, devMobileAppID, devMobileAppSecret); err != nil {
+		return "", fmt.Errorf("provision demo mobile app: %w", err)
 	}
 	// CN and EU always exist with the same MCCs, so a rerun with another
 	// ENDUSER_DATA_CENTER never conflicts; another home code serves none.
@@ -211,6 +224,7 @@ enduser dev is serving on http://%s
   user domain:  %s  secret %s
   official acct: appId %s
   mini program: appId %s
+  mobile app:   appId %s   website app: appId %s
   data centers: CN serves MCC 460, 461; EU serves 208, 262; this one is %s (an mcc of another data center answers 6084)
 
 Log in (paste this; every run makes a new code for the same person "demo"):
@@ -221,8 +235,15 @@ Or through the mini program (its jsCode, as wx.login() gives it):
 
   APP=%s UD=%s SECRET=%s; CODE="demo.$(date +%%s%%N)"; SIG=$(printf '%%s' "$APP$CODE$SECRET" | sha256sum | cut -d' ' -f1); curl -sS -X POST "http://%s/v2/enduser/enduserapi/wechatMiniprogramAuthLogin?appId=$APP&jsCode=$CODE&signature=$SIG&userDomain=$UD%s"; echo
 
+Or through the native app (the code of the WeChat SDK's SendAuth):
+
+  APP=%s UD=%s SECRET=%s; CODE="demo.$(date +%%s%%N)"; SIG=$(printf '%%s' "$APP$CODE$SECRET" | sha256sum | cut -d' ' -f1); curl -sS -X POST "http://%s/v2/enduser/enduserapi/wechatAppAuthLogin?appId=$APP&code=$CODE&signature=$SIG&userDomain=$UD%s"; echo
+
+Or through the website's QR code, in a browser: http://%s%s
+
 Press Ctrl-C to stop.
-`, host, redact(dbURL), dbNote, wechatURL, adminLine, devUserDomain, secret, devAppID, devMiniAppID, home,
-		devAppID, devUserDomain, secret, host, homeMCCParam(home), devMiniAppID, devUserDomain, secret, host, homeMCCParam(home))
+`, host, redact(dbURL), dbNote, wechatURL, adminLine, devUserDomain, secret, devAppID, devMiniAppID, devMobileAppID, devWebAppID, home,
+		devAppID, devUserDomain, secret, host, homeMCCParam(home), devMiniAppID, devUserDomain, secret, host, homeMCCParam(home),
+		devMobileAppID, devUserDomain, secret, host, homeMCCParam(home), host, devWebsitePage)
 	return b.String()
 }

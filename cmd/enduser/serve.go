@@ -113,6 +113,9 @@ func (a *app) newEcho() *echo.Echo {
 	e.HideBanner, e.HidePort = true, true
 	a.health(e)
 	a.module.HTTP.Register(e.Group(""))
+	if a.routes != nil {
+		a.routes(e)
+	}
 	return e
 }
 
