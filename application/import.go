@@ -258,7 +258,7 @@ func (s *core) importRow(ctx context.Context, l ImportLine, tenants map[string]i
 		_, err := s.accounts.WeChatApp(ctx, t.id, u.AppID)
 		switch {
 		case domain.IsKind(err, domain.KindNotFound):
-			r = "appId " + safeLog(u.AppID) + " is no WeChat app (official account, mini program, mobile app or website app) of user domain " + safeLog(u.UserDomain)
+			r = "appId " + safeLog(u.AppID) + " is not an official account, mini program, mobile app or website app of user domain " + safeLog(u.UserDomain)
 		case err != nil:
 			r = "appId " + safeLog(u.AppID) + " could not be read: " + err.Error()
 		}
