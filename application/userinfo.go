@@ -77,12 +77,12 @@ func (s *core) SetUserProfile(ctx context.Context, uid string, u domain.ProfileU
 }
 
 // SetUserInfo is setUserInfo: it verifies the access token, checks the sent
-// parameters (name to raw value, as domain.ParseProfileUpdate takes them)
+// profile text (the fields sent, as domain.ParseProfileUpdate takes them)
 // and changes the profile of the token's user. Errors: KindAccessTokenRequired,
 // KindTokenInvalid, the kinds of domain.ParseProfileUpdate, KindUserNotFound,
 // KindProfileSaveFailed. The token is checked first, then the parameters.
 // It is VerifyAccessToken then UpdateUserInfo.
-func (s *core) SetUserInfo(ctx context.Context, accessToken string, sent map[string]string) error {
+func (s *core) SetUserInfo(ctx context.Context, accessToken string, sent domain.ProfileText) error {
 	p, err := s.VerifyAccessToken(ctx, accessToken)
 	if err != nil {
 		return err
@@ -92,7 +92,7 @@ func (s *core) SetUserInfo(ctx context.Context, accessToken string, sent map[str
 
 // UpdateUserInfo is SetUserInfo for a principal the caller has verified
 // already (like UserInfo, it takes the principal, not the token).
-func (s *core) UpdateUserInfo(ctx context.Context, p domain.Principal, sent map[string]string) error {
+func (s *core) UpdateUserInfo(ctx context.Context, p domain.Principal, sent domain.ProfileText) error {
 	u, err := domain.ParseProfileUpdate(sent)
 	if err != nil {
 		return err
