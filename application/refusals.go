@@ -2,7 +2,7 @@ package application
 
 import (
 	"context"
-	"encoding/json"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -193,16 +193,20 @@ func (s *core) runRefusalFlush(ctx context.Context) {
 	}
 }
 
-// refusalDetail is a refusals record's detail.
-type refusalDetail struct {
-	Reason string `json:"reason"`
-	Count  int64  `json:"count"`
-	// First and Last bound a summary's refusals (RFC 3339).
-	First string `json:"first,omitempty"`
-	Last  string `json:"last,omitempty"`
-	// OtherClients marks the overflow key's reports: the clients that came
-	// when the sampler held maxRefusalKeys keys.
-	OtherClients bool `json:"otherClients,omitempty"`
+// refusalDetail is a refusals record's detail, a small JSON object (as the
+// import's counts, its fields are plain: a reason constant, numbers and RFC
+// 3339 times): reason and count; a summary's first and last refusal
+// times; otherClients for the overflow key's reports (the clients that came
+// when the sampler held maxRefusalKeys keys).
+func refusalDetail(r refusalReport) string {
+	d := fmt.Sprintf(`{"reason":%q,"count":%d`, r.key.reason, r.count)
+	if r.summary {
+		d += fmt.Sprintf(`,"first":%q,"last":%q`, r.first.UTC().Format(time.RFC3339Nano), r.last.UTC().Format(time.RFC3339Nano))
+	}
+	if r.key.overflow {
+		d += `,"otherClients":true`
+	}
+	return d + "}"
 }
 
 // reportRefusals writes r's log line and audit record. An announcement is
@@ -210,11 +214,6 @@ type refusalDetail struct {
 // summary, or anything of the overflow key, is no request's: ctx's request
 // metadata is left out and the client IP is named.
 func (s *core) reportRefusals(ctx context.Context, r refusalReport) {
-	d := refusalDetail{Reason: r.key.reason, Count: r.count, OtherClients: r.key.overflow}
-	if r.summary {
-		d.First, d.Last = r.first.UTC().Format(time.RFC3339Nano), r.last.UTC().Format(time.RFC3339Nano)
-	}
-	detail, _ := json.Marshal(d) // plain strings, numbers and bools
 	outcome := domain.KindClientBlocked
 	level := slog.LevelInfo
 	if r.key.reason == RefusalRateLimited {
@@ -229,7 +228,7 @@ func (s *core) reportRefusals(ctx context.Context, r refusalReport) {
 	if r.key.appID != "" {
 		attrs = append(attrs, slog.String("appId", r.key.appID))
 	}
-	e := AuditEvent{Event: AuditRefusals, Outcome: outcome, UserDomain: r.key.userDomain, AppID: r.key.appID, Detail: string(detail)}
+	e := AuditEvent{Event: AuditRefusals, Outcome: outcome, UserDomain: r.key.userDomain, AppID: r.key.appID, Detail: refusalDetail(r)}
 	msg := "requests refused by the abuse limits: the first of this client's (the next ones are counted, reported each minute)"
 	if r.summary || r.key.overflow {
 		ctx = withoutRequestMeta(ctx)
