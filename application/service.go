@@ -162,6 +162,7 @@ type core struct {
 	coolDownUntil func(time.Time) time.Time
 	refreshKeys   *refreshKeyring
 	verified      *verifiedCache
+	refusals      *refusalSampler
 
 	logoutMu        sync.RWMutex
 	logoutListeners []func(context.Context, LogoutEvent)
@@ -284,6 +285,7 @@ func newCore(cfg Config, deps Deps) *core {
 		refreshKeys:   newRefreshKeyring(deps.Sessions, clock),
 		verified:      newVerifiedCache(cfg.VerifiedTokenCacheSize),
 		erasure:       newErasureState(),
+		refusals:      newRefusalSampler(),
 	}
 }
 
