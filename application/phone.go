@@ -191,7 +191,12 @@ func (s *core) lookUpPhone(ctx context.Context, app domain.WeChatApp, code strin
 	if err != nil {
 		return WeChatPhone{}, err
 	}
-	return s.phoneAPI.PhoneNumber(ctx, tok, code)
+	got, err = s.phoneAPI.PhoneNumber(ctx, tok, code)
+	if ec := domain.WeChatErrcodeOf(err); ec == weChatTokenInvalid || ec == weChatTokenExpired {
+		// Refused again: no token could be had (5382), the code not used.
+		return got, &domain.Error{Kind: domain.KindAppTokenFailed, Detail: domain.DetailOf(err), WeChatErrcode: ec}
+	}
+	return got, err
 }
 
 // UnbindUserPhone removes the phone of the user uid (operators): it reports
