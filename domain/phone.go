@@ -17,7 +17,7 @@ const (
 	KindAppTokenFailed Kind = "app_token_failed"
 	// KindAppTokenMalformed is 5383: WeChat's stable_token answer could not
 	// be parsed.
-	KindAppTokenMalformed Kind = "app_token_malformed"
+	KindAppTokenMalformed Kind = "app_token_malformed" //nolint:gosec // G101: an error kind's name, not a credential
 	// KindPhoneLookupFailed is 5394: the phone lookup failed in a way a
 	// client may retry with a new code (network, timeout, non-2xx, WeChat's
 	// -1 and 45011, an unparseable answer).

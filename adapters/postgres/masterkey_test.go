@@ -81,7 +81,7 @@ func TestReencryptSecrets(t *testing.T) {
 		"enduser_official_accounts.app_secret_enc": 1, "enduser_signing_keys.private_key_enc": 1,
 		"enduser_refresh_keys.secret_enc": 1, "enduser_sessions.refresh_key_enc": 24,
 		"enduser_audit_keys.key_enc": 0, // the audit key is stored by the first start with the trail on
-		"enduser_users.phone_enc": 1, "enduser_phone_hash_keys.key_enc": 1}
+		"enduser_users.phone_enc":    1, "enduser_phone_hash_keys.key_enc": 1}
 	for col, n := range want {
 		if before[col] != n {
 			t.Errorf("before: %s has %d values not under the primary, want %d", col, before[col], n)

@@ -67,7 +67,8 @@ func (c *Client) StableToken(ctx context.Context, appID, appSecret string, force
 	if span.IsRecording() {
 		span.SetAttributes(attribute.Bool("wechat.force_refresh", force))
 	}
-	reqBody, err := json.Marshal(stableTokenRequest{GrantType: "client_credential", AppID: appID, Secret: appSecret, ForceRefresh: force})
+	reqBody, err := json.Marshal(stableTokenRequest{ //nolint:gosec // G117: the AppSecret goes to WeChat in this body, as stable_token requires
+		GrantType: "client_credential", AppID: appID, Secret: appSecret, ForceRefresh: force})
 	if err != nil {
 		return application.AppAccessToken{}, err
 	}

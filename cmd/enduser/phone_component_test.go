@@ -245,7 +245,7 @@ func TestPhoneNumberConcurrentBinds(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		if !(codes[0] == 200 && codes[1] == 5002) && !(codes[0] == 5002 && codes[1] == 200) {
+		if (codes[0] != 200 || codes[1] != 5002) && (codes[0] != 5002 || codes[1] != 200) {
 			t.Fatalf("round %d: codes %v, want one 200 and one 5002", round, codes)
 		}
 	}

@@ -29,7 +29,7 @@ import (
 
 // The paths of the phone number.
 const (
-	pathStableToken = "/cgi-bin/stable_token"
+	pathStableToken = "/cgi-bin/stable_token" //nolint:gosec // G101: a URL path, not a credential
 	pathPhoneNumber = "/wxa/business/getuserphonenumber"
 )
 
@@ -202,8 +202,8 @@ func (s *Server) phoneNumber(w http.ResponseWriter, token string, body map[strin
 	}
 	shape, _, _ := strings.Cut(code, ".")
 	watermark := t.appID
-	switch {
-	case shape == "err":
+	switch shape {
+	case "err":
 		rest := strings.TrimPrefix(code, "err.")
 		n, err := strconv.Atoi(strings.SplitN(rest, ".", 2)[0])
 		if err != nil || n == 0 {
@@ -211,10 +211,10 @@ func (s *Server) phoneNumber(w http.ResponseWriter, token string, body map[strin
 		}
 		s.writeError(w, http.StatusOK, n, "")
 		return
-	case shape == "nophone":
+	case "nophone":
 		writeJSON(w, http.StatusOK, map[string]any{"errcode": 0, "errmsg": "ok"})
 		return
-	case shape == "otherapp":
+	case "otherapp":
 		watermark = OtherAppID
 		shape = strings.SplitN(strings.TrimPrefix(code, "otherapp."), ".", 2)[0]
 	}
