@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/iotplatform/enduser-auth/adapters/wechat/wechatfake"
 )
@@ -387,5 +388,35 @@ func TestPhoneNumberAcrossInstances(t *testing.T) {
 	}
 	if _, forced := s.fake.StableTokenCalls(tMiniAppID); forced != 1 {
 		t.Fatalf("%d forced refreshes across two instances within 10 minutes, want 1", forced)
+	}
+}
+
+// TestPhoneNumberCoolDown: WeChat's 45011 on a lookup cools the mini
+// program down (lookups and logins answer rateLimited without calling
+// WeChat, the phoneCode not spent), until it ends.
+func TestPhoneNumberCoolDown(t *testing.T) {
+	t.Parallel()
+	s := startMiniServer(t, map[string]string{"ENDUSER_RATE_LIMITS": "on", "ENDUSER_IP_RATE": "1000", "ENDUSER_IP_BURST": "1000",
+		"ENDUSER_WECHAT_COOLDOWN": "1s"})
+	alice := s.miniLoginAs(wechatfake.User{OpenID: "o-cool-alice"}).AccessToken.Token
+	if a := s.phone(alice, tMiniAppID, "err.45011.a"); a.Code != 5394 || !strings.Contains(deref(a.ExtMsg), "45011") {
+		t.Fatalf("WeChat's 45011: %d %s, want 5394 with it", a.Code, deref(a.ExtMsg))
+	}
+	before := s.fake.PhoneLookups()
+	a := s.phone(alice, tMiniAppID, "13500000001.a")
+	if a.Code != 5394 || deref(a.ExtMsg) != `{"reason":"rateLimited"}` {
+		t.Fatalf("cooling down: %d %s, want 5394 rateLimited", a.Code, deref(a.ExtMsg))
+	}
+	if s.fake.PhoneLookups() != before {
+		t.Fatal("a cooling-down mini program reached WeChat")
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		a := s.phone(alice, tMiniAppID, "13500000001.a") // the same code: not spent while refused
+		if a.Code == 200 {
+			break
+		}
+		if a.Code != 5394 || time.Now().After(deadline) {
+			t.Fatalf("the cool-down must end and the unspent phoneCode bind: got %d", a.Code)
+		}
 	}
 }
