@@ -420,3 +420,21 @@ func TestPhoneNumberCoolDown(t *testing.T) {
 		}
 	}
 }
+
+// TestPhoneNumberDisabledUser: a disabled user's token answers 5041 here as
+// on every token-taking endpoint, before any WeChat call.
+func TestPhoneNumberDisabledUser(t *testing.T) {
+	t.Parallel()
+	s := startMiniServer(t, nil)
+	tok := s.miniLoginAs(wechatfake.User{OpenID: "o-disabled-phone"}).AccessToken.Token
+	uid := claims(t, tok)["uid"].(string)
+	s.mustCLI("user", "disable", uid)
+	untilCode(t, s.url, tok, 5041)
+	before := s.fake.PhoneLookups()
+	if a := s.phone(tok, tMiniAppID, "13300000001.a"); a.Code != 5041 {
+		t.Fatalf("a disabled user's phone bind: %d %q, want 5041", a.Code, a.Msg)
+	}
+	if s.fake.PhoneLookups() != before {
+		t.Fatal("a disabled user's phone bind reached WeChat")
+	}
+}
