@@ -22,6 +22,9 @@ type UserProfile struct {
 	RegisteredVia domain.AppKind
 	// Profile is what setUserInfo stored.
 	Profile domain.Profile
+	// Phone is the number bound through the mini program (zero: none); the
+	// HTTP adapter shows it masked.
+	Phone domain.PhoneNumber
 }
 
 // UserInfo returns the user of a verified principal, with its WeChat
@@ -35,7 +38,11 @@ func (s *core) UserInfo(ctx context.Context, p domain.Principal) (UserProfile, e
 	if err != nil {
 		return UserProfile{}, internalUnless(err, domain.KindUserNotFound)
 	}
-	prof := UserProfile{User: ua.User, RegisteredVia: ua.RegisteredVia, Profile: stored}
+	phone, err := s.users.UserPhone(ctx, p.UID)
+	if err != nil {
+		return UserProfile{}, internalUnless(err, domain.KindUserNotFound)
+	}
+	prof := UserProfile{User: ua.User, RegisteredVia: ua.RegisteredVia, Profile: stored, Phone: phone}
 	pick := func(dst *domain.WeChatIdentity, b AppBinding) {
 		if dst.OpenID() == "" || b.Identity.AppID() == p.AppID {
 			*dst = b.Identity

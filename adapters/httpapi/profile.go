@@ -20,6 +20,7 @@ type userInfoDTO struct {
 	UserDomain              string `json:"userDomain"`
 	NikeName                string `json:"nikeName"`
 	Phone                   string `json:"phone"`
+	PhoneCountryCode        string `json:"phoneCountryCode"`
 	Email                   string `json:"email"`
 	Address                 string `json:"address"`
 	Sex                     string `json:"sex"`
@@ -67,6 +68,8 @@ func (h *Handler) userInfo(c echo.Context) error {
 		UID:                     prof.User.ID(),
 		UserDomain:              p.UserDomain,
 		NikeName:                pr.NikeName,
+		Phone:                   prof.Phone.Masked(),
+		PhoneCountryCode:        prof.Phone.CountryCode,
 		Headimg:                 pr.HeadImage,
 		Sex:                     intText(pr.Sex),
 		Address:                 pr.Address,
