@@ -106,6 +106,10 @@ type Decision struct {
 	Allowed bool
 	// RetryAfter is, when refused, how long until a retry may pass.
 	RetryAfter time.Duration
+	// LockedOut says that a refusal of AdmitLogin is the lockout of (client
+	// IP, user domain), not the client IP's bucket (the two are counted,
+	// audited and logged apart: refusals.go).
+	LockedOut bool
 }
 
 // Allow is the Decision that lets a request through.

@@ -153,10 +153,13 @@ func NewApplicationDeps(cfg Config, clock application.Clock, wechat application.
 	d := application.Deps{Clock: clock, WeChat: wechat, Domains: store, Apps: store, DataCenters: store, Users: store,
 		Sessions: store, Tokens: tokens, Log: log, Limiter: limits.Limiter,
 		Exchanges: limits, AuditTrail: store, IPUnblocks: store, Lockouts: limits,
-		SharedLockouts: limits, Importer: store, AuditList: store, Secrets: store,
+		SharedLockouts: limits, Importer: store, AuditList: store, Secrets: store, ForcedRefreshes: store,
 		// The website login's states: claimed in the database, their HMAC
 		// key derived from the master key (the same on every instance).
 		WebsiteStates: store, WebsiteStateKey: domain.DeriveWebsiteStateKey(cfg.MasterKey)}
+	if p, ok := wechat.(application.WeChatPhoneAPI); ok { // the WeChat client speaks the phone number's calls too
+		d.WeChatPhone = p
+	}
 	if audit != nil { // a nil *AuditWriter must not become a non-nil AuditLog
 		d.Audit = audit
 	}

@@ -37,6 +37,8 @@ type Limits struct {
 	Claims Claims
 	// Fallbacks counts the decisions taken in memory because Redis failed.
 	Fallbacks *Fallbacks
+	// Refusals counts every refusal of the limits, by reason.
+	Refusals *Refusals
 
 	enabled   bool
 	mem       *Memory
@@ -47,14 +49,18 @@ type Limits struct {
 var _ application.ExchangeGate = (*Limits)(nil)
 
 // New assembles the limits of s. reg (nil: not exported) gets the fall-back
-// counter.
+// and refusal counters.
 func New(s Settings, clock application.Clock, log *slog.Logger, reg prometheus.Registerer) (*Limits, error) {
 	f, err := NewFallbacks(log, reg)
 	if err != nil {
 		return nil, err
 	}
+	refusals, err := NewRefusals(reg)
+	if err != nil {
+		return nil, err
+	}
 	memClaims := NewMemoryClaims(clock)
-	l := &Limits{Fallbacks: f, enabled: s.Enabled, mem: NewMemory(s.Config, clock), memClaims: memClaims, Claims: memClaims}
+	l := &Limits{Fallbacks: f, Refusals: refusals, enabled: s.Enabled, mem: NewMemory(s.Config, clock), memClaims: memClaims, Claims: memClaims}
 	if c, ok := s.Redis.(*redis.Client); ok && c == nil {
 		s.Redis = nil // a nil *redis.Client in the interface: no Redis
 	}
@@ -64,9 +70,9 @@ func New(s Settings, clock application.Clock, log *slog.Logger, reg prometheus.R
 	}
 	if s.Enabled {
 		if l.redis != nil {
-			l.Limiter = NewShared(l.redis, l.mem, f)
+			l.Limiter = countingLimiter{limiter: NewShared(l.redis, l.mem, f), refusals: refusals}
 		} else {
-			l.Limiter = l.mem
+			l.Limiter = countingLimiter{limiter: l.mem, refusals: refusals}
 		}
 	}
 	return l, nil
@@ -78,6 +84,15 @@ func New(s Settings, clock application.Clock, log *slog.Logger, reg prometheus.R
 // one script call (a plain SET NX with the limits off); when Redis fails,
 // the decisions are taken, and counted, in memory.
 func (l *Limits) AdmitExchange(ctx context.Context, userDomain, appID, code string) application.ExchangeDecision {
+	d := l.admitExchange(ctx, userDomain, appID, code)
+	if !d.Allowed && !d.CodeUsed {
+		l.Refusals.add(application.RefusalRateLimited)
+	}
+	return d
+}
+
+// admitExchange is AdmitExchange, its refusals not counted yet.
+func (l *Limits) admitExchange(ctx context.Context, userDomain, appID, code string) application.ExchangeDecision {
 	key := codeKey(appID, code)
 	if !l.enabled {
 		if !l.Claims.Claim(ctx, key) {

@@ -196,6 +196,9 @@ func (r *Redis) AdmitLogin(ctx context.Context, ip, userDomain string) (applicat
 		return application.Allow, err
 	}
 	d, _, err := scriptDecision(v)
+	if res, ok := v.([]any); ok && err == nil && !d.Allowed && len(res) > 0 && res[0] == int64(scriptTTL) {
+		d.LockedOut = true // the lock key's TTL, not the bucket's retry
+	}
 	return d, err
 }
 
@@ -226,7 +229,7 @@ func (r *Redis) LockedOut(ctx context.Context, ip, userDomain string) (applicati
 		return application.Allow, err
 	}
 	if ttl > 0 {
-		return application.Decision{RetryAfter: ttl}, nil
+		return application.Decision{RetryAfter: ttl, LockedOut: true}, nil
 	}
 	return application.Allow, nil
 }

@@ -240,10 +240,10 @@ Or through the native app (the code of the WeChat SDK's SendAuth):
   APP=%s UD=%s SECRET=%s; CODE="demo.$(date +%%s%%N)"; SIG=$(printf '%%s' "$APP$CODE$SECRET" | sha256sum | cut -d' ' -f1); curl -sS -X POST "http://%s/v2/enduser/enduserapi/wechatAppAuthLogin?appId=$APP&code=$CODE&signature=$SIG&userDomain=$UD%s"; echo
 
 Or through the website's QR code, in a browser: http://%s%s
-
-Press Ctrl-C to stop.
 `, host, redact(dbURL), dbNote, wechatURL, adminLine, devUserDomain, secret, devAppID, devMiniAppID, devMobileAppID, devWebAppID, home,
 		devAppID, devUserDomain, secret, host, homeMCCParam(home), devMiniAppID, devUserDomain, secret, host, homeMCCParam(home),
 		devMobileAppID, devUserDomain, secret, host, homeMCCParam(home), host, devWebsitePage)
+	b.WriteString(devPhoneBanner(host, home, secret))
+	b.WriteString("\nPress Ctrl-C to stop.\n")
 	return b.String()
 }

@@ -44,19 +44,23 @@ func TestDevPrintsACurlThatLogsIn(t *testing.T) {
 		}
 		close(lines)
 	}()
-	var curl, miniCurl string
+	var curl, miniCurl, appCurl, phoneCurl string
 	timeout := time.After(60 * time.Second)
-	for miniCurl == "" {
+	for miniCurl == "" || appCurl == "" || phoneCurl == "" {
 		select {
 		case l, ok := <-lines:
 			if !ok {
-				t.Fatal("dev ended before printing both curls")
+				t.Fatal("dev ended before printing every curl")
 			}
 			switch {
+			case strings.Contains(l, "curl ") && strings.Contains(l, "wechatMiniprogramPhoneNumber"):
+				phoneCurl = strings.TrimSpace(l)
+			case strings.Contains(l, "curl ") && strings.Contains(l, "wechatAppAuthLogin"):
+				appCurl = strings.TrimSpace(l)
+			case strings.Contains(l, "curl ") && strings.Contains(l, "wechatMiniprogramAuthLogin"):
+				miniCurl = strings.TrimSpace(l)
 			case strings.Contains(l, "curl ") && curl == "":
 				curl = strings.TrimSpace(l)
-			case strings.Contains(l, "curl "):
-				miniCurl = strings.TrimSpace(l)
 			}
 		case <-timeout:
 			t.Fatal("dev printed no curls within 60s")
@@ -102,6 +106,38 @@ func TestDevPrintsACurlThatLogsIn(t *testing.T) {
 	}
 	if miniUIDs[0] != miniUIDs[1] {
 		t.Fatalf("the mini program's demo person got two uids: %v", miniUIDs)
+	}
+	// The native app's curl logs its demo person in through the mobile app.
+	var appUIDs []any
+	for range 2 {
+		out, err := exec.Command("bash", "-c", appCurl).CombinedOutput()
+		if err != nil {
+			t.Fatalf("the printed native app curl failed: %v\n%s\n%s", err, appCurl, out)
+		}
+		var a answer
+		if err := jsonUnmarshal(out, &a); err != nil || a.Code != 200 {
+			t.Fatalf("the printed native app curl did not log in: %s", out)
+		}
+		validateAgainstDoc(t, "POST", "/v2/enduser/enduserapi/wechatAppAuthLogin", 200, out)
+		var p tokenPair
+		_ = jsonUnmarshal(a.Data, &p)
+		appUIDs = append(appUIDs, claims(t, p.AccessToken.Token)["uid"])
+	}
+	if appUIDs[0] != appUIDs[1] || appUIDs[0] == uids[0] {
+		t.Fatalf("the native app's demo person: uids %v (the official account's %v: no unionid, another user)", appUIDs, uids[0])
+	}
+	// The phone number's command logs in through the mini program and binds
+	// the fake phone, twice (the same number again is a success).
+	for range 2 {
+		out, err := exec.Command("bash", "-c", phoneCurl).CombinedOutput()
+		if err != nil {
+			t.Fatalf("the printed phone command failed: %v\n%s\n%s", err, phoneCurl, out)
+		}
+		var a answer
+		if err := jsonUnmarshal(out, &a); err != nil || a.Code != 200 || !strings.Contains(string(a.Data), `"phone":"138****8000"`) {
+			t.Fatalf("the printed phone command did not bind the phone: %s", out)
+		}
+		validateAgainstDoc(t, "POST", "/v2/enduser/enduserapi/wechatMiniprogramPhoneNumber", 200, out)
 	}
 }
 

@@ -18,6 +18,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.qrConnect(w, r)
 		return
 	}
+	if s.servePhone(w, r) {
+		return
+	}
 	if r.URL.Path != pathOAuth && r.URL.Path != pathJSCode2Session {
 		s.writeError(w, http.StatusNotFound, ErrInvalidURL, "")
 		return

@@ -68,7 +68,8 @@ type Server struct {
 	anyCode   bool
 	anyUsed   *twoGenerationSet
 	lastSweep time.Time
-	qrUser    *User // the QR-code page's person (qrconnect.go); nil: "demo"
+	qrUser    *User       // the QR-code page's person (qrconnect.go); nil: "demo"
+	phones    *phoneState // phone.go
 }
 
 // New returns a fake with no account, no code and the wall clock.
