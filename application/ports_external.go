@@ -99,6 +99,10 @@ type ExchangeDecision struct {
 	// CodeUsed says the limits let it through but the code was claimed
 	// before: WeChat would answer 40163.
 	CodeUsed bool
+	// LockedOut says the request's (client IP, user domain) is locked out
+	// (a gate whose admission's lockout check may lag checks it again; the
+	// login answers it as admission would).
+	LockedOut bool
 }
 
 // Decision is a limiter's answer.

@@ -27,6 +27,11 @@ type Settings struct {
 	// RedisTimeout bounds each Redis call (0: DefaultRedisTimeout), whatever
 	// the client's own timeouts; past it the decision is taken in memory.
 	RedisTimeout time.Duration
+	// SyncInterval, with Redis, is how often the per-IP buckets decided in
+	// each instance's memory are reconciled with Redis (Local; 0:
+	// DefaultSyncInterval); negative: every admission decided in Redis
+	// (Shared: exact, one round trip more per request).
+	SyncInterval time.Duration
 }
 
 // Limits is the assembled limits of one instance.
@@ -42,6 +47,7 @@ type Limits struct {
 	mem       *Memory
 	memClaims *MemoryClaims
 	redis     *Redis
+	local     *Local
 }
 
 var _ application.ExchangeGate = (*Limits)(nil)
@@ -63,9 +69,13 @@ func New(s Settings, clock application.Clock, log *slog.Logger, reg prometheus.R
 		l.Claims = NewRedisClaims(s.Redis, s.Prefix, memClaims, f).WithTimeout(s.RedisTimeout)
 	}
 	if s.Enabled {
-		if l.redis != nil {
+		switch {
+		case l.redis != nil && s.SyncInterval >= 0:
+			l.local = NewLocal(NewShared(l.redis, l.mem, f), s.SyncInterval, log)
+			l.Limiter = l.local
+		case l.redis != nil:
 			l.Limiter = NewShared(l.redis, l.mem, f)
-		} else {
+		default:
 			l.Limiter = l.mem
 		}
 	}
@@ -86,9 +96,15 @@ func (l *Limits) AdmitExchange(ctx context.Context, userDomain, appID, code stri
 		return application.ExchangeDecision{Decision: application.Allow}
 	}
 	if l.redis != nil {
-		d, used, err := l.redis.AdmitExchange(ctx, userDomain, appID, &key)
+		// The request's lockout, checked again here, exactly: the local-first
+		// admission decides it from a mirror that may lag.
+		var ip string
+		if m, ok := application.RequestMetaFromContext(ctx); ok {
+			ip = application.LimitKey(m.ClientIP)
+		}
+		d, used, locked, err := l.redis.admitExchange(ctx, ip, userDomain, appID, &key)
 		if err == nil {
-			return application.ExchangeDecision{Decision: d, CodeUsed: used}
+			return application.ExchangeDecision{Decision: d, CodeUsed: used, LockedOut: locked}
 		}
 		l.Fallbacks.report(ctx, "exchange", err)
 		l.Fallbacks.report(ctx, "code", err)
@@ -101,6 +117,32 @@ func (l *Limits) AdmitExchange(ctx context.Context, userDomain, appID, code stri
 	}
 	return application.ExchangeDecision{Decision: application.Allow}
 }
+
+// Run runs the local-first admission's sync and lockout mirror (Local)
+// until ctx ends; without them it waits for ctx. The host runs it once per
+// serving process; until it runs, every admission is decided in Redis.
+func (l *Limits) Run(ctx context.Context) error {
+	if l.local == nil {
+		<-ctx.Done()
+		return nil
+	}
+	return l.local.Run(ctx)
+}
+
+// Sync brings the local-first admission up to date with Redis (the per-IP
+// counts sent and read back, every lockout published so far mirrored): the
+// instances then decide as one would. Tests call it; Run syncs every
+// interval by itself.
+func (l *Limits) Sync(ctx context.Context) error {
+	if l.local == nil {
+		return nil
+	}
+	return l.local.Sync(ctx)
+}
+
+// Local reports whether the admission is decided in the instance's memory
+// and reconciled with Redis (Local).
+func (l *Limits) Local() bool { return l.local != nil }
 
 var _ application.LockoutLifter = (*Limits)(nil)
 
