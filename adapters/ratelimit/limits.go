@@ -131,8 +131,8 @@ func (l *Limits) Run(ctx context.Context) error {
 
 // Sync brings the local-first admission up to date with Redis (the per-IP
 // counts sent and read back, every lockout published so far mirrored): the
-// instances then decide as one would. Tests call it; Run syncs every
-// interval by itself.
+// instances then decide as one would. It waits (bounded by ctx) for Run to
+// have loaded the mirror. Tests call it; Run syncs every interval by itself.
 func (l *Limits) Sync(ctx context.Context) error {
 	if l.local == nil {
 		return nil

@@ -47,8 +47,8 @@ const DefaultSyncInterval = 50 * time.Millisecond
 // at its last sync, plus its own admissions since: the other instances'
 // admissions since then are unknown to it. So, for one IP, N instances allow
 // at most what one would plus what the other N−1 admitted since their last
-// sync, each at most its own bucket: at most (N−1)×(IPBurst +
-// ⌈IPRate×interval⌉) extra in any window (two instances with a burst of 4 and
+// sync (a view is used for at most two intervals), each at most its own
+// bucket: at most (N−1)×(IPBurst + ⌈IPRate×2×interval⌉) extra in any window (two instances with a burst of 4 and
 // a slow rate: at most 8 where one allows 4), paid back at the next sync
 // (the admissions are all counted in Redis: the bucket refuses until they
 // are). The lockout, the exchange cap, the cool-down and the code's claim
@@ -382,16 +382,16 @@ func (l *Local) Run(ctx context.Context) error {
 			<-done
 			return nil
 		case <-tick.C:
-			l.syncViews(ctx)
+			l.syncViews(ctx, false)
 		}
 	}
 }
 
 // syncViews sends every active IP's admissions since the last sync and
 // reads back its bucket, in one pipelined round trip; an IP not seen since
-// the last sync is not sent (its view goes stale) and, once its bucket is
-// full again, forgotten.
-func (l *Local) syncViews(ctx context.Context) {
+// the last sync is not sent unless all (its view goes stale) and, once its
+// bucket is full again, forgotten.
+func (l *Local) syncViews(ctx context.Context, all bool) {
 	l.syncMu.Lock()
 	defer l.syncMu.Unlock()
 	now := time.Now()
@@ -402,7 +402,7 @@ func (l *Local) syncViews(ctx context.Context) {
 	var items []item
 	l.mu.Lock()
 	for ip, v := range l.ips {
-		if !v.used && v.pending == 0 {
+		if !all && !v.used && v.pending == 0 {
 			if now.Sub(v.fresh) > 2*l.interval && !v.tat.After(now) {
 				delete(l.ips, ip)
 			}
@@ -507,8 +507,8 @@ func (l *Local) subscribe(ctx context.Context, ps *redis.PubSub) {
 		switch m := msg.(type) {
 		case *redis.Subscription:
 			if m.Kind == "subscribe" && l.loadLocks(ctx) {
-				l.readyOnce.Do(func() { close(l.ready) })
 				l.running.Store(true)
+				l.readyOnce.Do(func() { close(l.ready) })
 			}
 		case *redis.Message:
 			l.apply(m.Payload)
@@ -594,18 +594,16 @@ func (l *Local) readLocks(ctx context.Context) (map[string]time.Time, error) {
 
 // Sync brings the instance up to date with Redis: the per-IP views synced
 // now, and every lockout message published before the call applied to the
-// mirror (a marker published now has come back). Tests call it; Run does
-// the first part every interval.
+// mirror (a marker published now has come back). It waits for Run to have
+// loaded the mirror first. Tests call it; Run does the first part every
+// interval.
 func (l *Local) Sync(ctx context.Context) error {
-	if !l.running.Load() {
-		return nil
-	}
-	l.syncViews(ctx)
 	select {
 	case <-l.ready:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	l.syncViews(ctx, true)
 	marker := strconv.FormatInt(time.Now().UnixNano(), 36) + "." + strconv.FormatInt(markerSeq.Add(1), 36)
 	ch := make(chan struct{})
 	l.markers.Store(marker, ch)
