@@ -350,3 +350,28 @@ func BenchmarkLoginEndpointLimitsRedis(b *testing.B) {
 	rdb, prefix := redistest.Open(b)
 	benchLimits(b, rdb, prefix)
 }
+
+// BenchmarkRefreshEndpointLimitsRedis: the refresh endpoint (which passes
+// the per-IP bucket) with the limits on through the real Redis, interleaved
+// with the same endpoint with the limits off, on the same database: the
+// ratio is what the limits cost a refresh.
+func BenchmarkRefreshEndpointLimitsRedis(b *testing.B) {
+	rdb, prefix := redistest.Open(b)
+	e := newBenchEnv(b)
+	on := e.limitedEcho(b, rdb, prefix)
+	refresh := func(ec *echo.Echo, tok string) string {
+		rec := httptest.NewRecorder()
+		ec.ServeHTTP(rec, httptest.NewRequest(http.MethodPut, "/v2/enduser/enduserapi/refreshToken?"+url.Values{"refreshToken": {"Bearer " + tok}}.Encode(), nil))
+		var env struct {
+			Data struct {
+				RefreshToken struct{ Token string } `json:"refreshToken"`
+			} `json:"data"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &env); err != nil || env.Data.RefreshToken.Token == "" {
+			b.Fatalf("refresh: %s", rec.Body.Bytes())
+		}
+		return env.Data.RefreshToken.Token
+	}
+	tokOn, tokOff := e.login(b, 1, 0).Tokens.Refresh.Value, e.login(b, 2, 0).Tokens.Refresh.Value
+	interleave(b, "limits-on", func(int) { tokOn = refresh(on, tokOn) }, func(int) { tokOff = refresh(e.echo, tokOff) })
+}

@@ -365,12 +365,19 @@ func (l *Local) Run(ctx context.Context) error {
 		clear(l.ips)
 		l.mu.Unlock()
 	}()
-	// The subscription's reads wait without a deadline (a client may not
-	// honour ctx on its socket): closing it ends them.
-	ps := l.redis.rdb.Subscribe(ctx, lockChannel(l.redis.prefix))
+	// The subscription's reads wait without a deadline, and a client that
+	// does not honour ctx on its socket may wait for ever on a Redis that
+	// never answers: closing the subscription ends its reads, and Run does
+	// not wait for the goroutine longer than a few deadlines (it ends when
+	// the socket does).
+	ps := l.redis.rdb.Subscribe(ctx) // no channel yet: no connection
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		if err := ps.Subscribe(ctx, lockChannel(l.redis.prefix)); err != nil && ctx.Err() == nil {
+			l.log.LogAttrs(ctx, slog.LevelWarn, "limits: the lockout channel failed (each login is admitted in Redis meanwhile)",
+				slog.String("error", err.Error()))
+		}
 		l.subscribe(ctx, ps)
 	}()
 	tick := time.NewTicker(l.interval)
@@ -378,8 +385,13 @@ func (l *Local) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			_ = ps.Close()
-			<-done
+			// Close waits for the subscription's lock, which a connection
+			// stuck in its handshake holds.
+			go func() { _ = ps.Close() }()
+			select {
+			case <-done:
+			case <-time.After(4 * l.redis.dl.d):
+			}
 			return nil
 		case <-tick.C:
 			l.syncViews(ctx, false)
