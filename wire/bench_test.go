@@ -304,9 +304,16 @@ func jwksKey(b *testing.B, svc *modwire.Module) ed25519.PublicKey {
 // abuse limits on (rdb nil: in memory) at limits that never trip, and returns
 // its Echo routes.
 func (e *benchEnv) limitedEcho(b *testing.B, rdb *redis.Client, prefix string) *echo.Echo {
+	return e.limitedEchoSync(b, rdb, prefix, 0)
+}
+
+// limitedEchoSync is limitedEcho with the local-first admission's sync
+// interval (0: the default; negative: every admission in Redis).
+func (e *benchEnv) limitedEchoSync(b *testing.B, rdb *redis.Client, prefix string, sync time.Duration) *echo.Echo {
 	b.Helper()
 	cfg := testConfig(2, e.wxURL)
-	cfg.Limits = modwire.LimitsConfig{Thresholds: ratelimit.Config{IPRate: 1e6, IPBurst: 1e6, ExchangeRate: 1e6}, RedisPrefix: prefix}
+	cfg.Limits = modwire.LimitsConfig{Thresholds: ratelimit.Config{IPRate: 1e6, IPBurst: 1e6, ExchangeRate: 1e6}, RedisPrefix: prefix,
+		SyncInterval: sync}
 	mod, err := modwire.NewModule(cfg, modwire.Host{DB: e.db, HTTPClient: e.hc, Redis: rdb})
 	if err != nil {
 		b.Fatal(err)
@@ -320,9 +327,13 @@ func (e *benchEnv) limitedEcho(b *testing.B, rdb *redis.Client, prefix string) *
 // benchLimits interleaves the login endpoint with the limits on (op) and off
 // (baseline), both on the same database, WeChat and tenant: the ratio is
 // what the limits cost.
-func benchLimits(b *testing.B, rdb *redis.Client, prefix string) {
+func benchLimits(b *testing.B, rdb *redis.Client, prefix string) { benchLimitsSync(b, rdb, prefix, 0) }
+
+// benchLimitsSync is benchLimits with the local-first admission's sync
+// interval.
+func benchLimitsSync(b *testing.B, rdb *redis.Client, prefix string, sync time.Duration) {
 	e := newBenchEnv(b)
-	on := e.limitedEcho(b, rdb, prefix)
+	on := e.limitedEchoSync(b, rdb, prefix, sync)
 	for p := 0; p < benchPersons; p++ {
 		e.login(b, p, -1)
 	}
@@ -351,17 +362,35 @@ func BenchmarkLoginEndpointLimitsRedis(b *testing.B) {
 	benchLimits(b, rdb, prefix)
 }
 
+// BenchmarkLoginEndpointLimitsRedisExact: the same with every admission
+// decided in Redis (ENDUSER_LIMITS_SYNC_INTERVAL=off: two round trips a
+// login, as before issue 20).
+func BenchmarkLoginEndpointLimitsRedisExact(b *testing.B) {
+	rdb, prefix := redistest.Open(b)
+	benchLimitsSync(b, rdb, prefix, -1)
+}
+
 // BenchmarkRefreshEndpointLimitsRedis: the refresh endpoint (which passes
 // the per-IP bucket) with the limits on through the real Redis, interleaved
 // with the same endpoint with the limits off, on the same database: the
 // ratio is what the limits cost a refresh.
-func BenchmarkRefreshEndpointLimitsRedis(b *testing.B) {
+func BenchmarkRefreshEndpointLimitsRedis(b *testing.B) { benchRefreshLimits(b, 0) }
+
+// BenchmarkRefreshEndpointLimitsRedisExact: the same with every admission
+// decided in Redis (ENDUSER_LIMITS_SYNC_INTERVAL=off: one round trip a
+// refresh, as before issue 20).
+func BenchmarkRefreshEndpointLimitsRedisExact(b *testing.B) { benchRefreshLimits(b, -1) }
+
+// benchRefreshLimits interleaves the refresh endpoint with the limits on
+// through Redis (the sync interval sync) and off.
+func benchRefreshLimits(b *testing.B, sync time.Duration) {
 	rdb, prefix := redistest.Open(b)
 	e := newBenchEnv(b)
-	on := e.limitedEcho(b, rdb, prefix)
+	tokOn, tokOff := "Bearer "+e.login(b, 1, 0).Tokens.Refresh.Value, "Bearer "+e.login(b, 2, 0).Tokens.Refresh.Value
+	on := e.limitedEchoSync(b, rdb, prefix, sync)
 	refresh := func(ec *echo.Echo, tok string) string {
 		rec := httptest.NewRecorder()
-		ec.ServeHTTP(rec, httptest.NewRequest(http.MethodPut, "/v2/enduser/enduserapi/refreshToken?"+url.Values{"refreshToken": {"Bearer " + tok}}.Encode(), nil))
+		ec.ServeHTTP(rec, httptest.NewRequest(http.MethodPut, "/v2/enduser/enduserapi/refreshToken?"+url.Values{"refreshToken": {tok}}.Encode(), nil))
 		var env struct {
 			Data struct {
 				RefreshToken struct{ Token string } `json:"refreshToken"`
@@ -372,6 +401,5 @@ func BenchmarkRefreshEndpointLimitsRedis(b *testing.B) {
 		}
 		return env.Data.RefreshToken.Token
 	}
-	tokOn, tokOff := e.login(b, 1, 0).Tokens.Refresh.Value, e.login(b, 2, 0).Tokens.Refresh.Value
 	interleave(b, "limits-on", func(int) { tokOn = refresh(on, tokOn) }, func(int) { tokOff = refresh(e.echo, tokOff) })
 }
