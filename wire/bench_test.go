@@ -303,12 +303,8 @@ func jwksKey(b *testing.B, svc *modwire.Module) ed25519.PublicKey {
 // limitedEcho assembles a second module on e's database and tenant with the
 // abuse limits on (rdb nil: in memory) at limits that never trip, and returns
 // its Echo routes.
-func (e *benchEnv) limitedEcho(b *testing.B, rdb *redis.Client, prefix string) *echo.Echo {
-	return e.limitedEchoSync(b, rdb, prefix, 0)
-}
-
-// limitedEchoSync is limitedEcho with the local-first admission's sync
-// interval (0: the default; negative: every admission in Redis).
+// The local-first admission syncs every sync (0: the default; negative:
+// every admission in Redis).
 func (e *benchEnv) limitedEchoSync(b *testing.B, rdb *redis.Client, prefix string, sync time.Duration) *echo.Echo {
 	b.Helper()
 	cfg := testConfig(2, e.wxURL)

@@ -407,47 +407,11 @@ func (l *Local) syncViews(ctx context.Context, all bool) {
 	l.syncMu.Lock()
 	defer l.syncMu.Unlock()
 	now := time.Now()
-	type item struct {
-		ip string
-		n  int
-	}
-	var items []item
-	l.mu.Lock()
-	for ip, v := range l.ips {
-		if !all && !v.used && v.pending == 0 {
-			if now.Sub(v.fresh) > 2*l.interval && !v.tat.After(now) {
-				delete(l.ips, ip)
-			}
-			continue
-		}
-		items = append(items, item{ip, v.pending})
-		v.pending, v.used = 0, false
-	}
-	l.mu.Unlock()
+	items := l.takePending(now, all)
 	if len(items) == 0 {
 		return
 	}
-	cmds, err := bounded(ctx, l.redis.dl, func(ctx context.Context) ([]redis.Cmder, error) {
-		return l.redis.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for _, it := range items {
-				takeScript.Run(ctx, p, []string{l.redis.rateKey("ip", it.ip)}, l.takeArgs(it.n, false)...)
-			}
-			return nil
-		})
-	})
-	if err != nil && isNoScript(err) {
-		// A Redis that lost its scripts (a restart): load it, send again.
-		if lerr := takeScript.Load(ctx, l.redis.rdb).Err(); lerr == nil {
-			cmds, err = bounded(ctx, l.redis.dl, func(ctx context.Context) ([]redis.Cmder, error) {
-				return l.redis.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-					for _, it := range items {
-						takeScript.EvalSha(ctx, p, []string{l.redis.rateKey("ip", it.ip)}, l.takeArgs(it.n, false)...)
-					}
-					return nil
-				})
-			})
-		}
-	}
+	cmds, err := l.sendCounts(ctx, items)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err != nil && len(cmds) != len(items) {
@@ -466,18 +430,64 @@ func (l *Local) syncViews(ctx context.Context, all bool) {
 	for i, it := range items {
 		v := l.ips[it.ip]
 		a, perr := parseTake(cmdVal(cmds[i]))
-		if perr != nil {
-			if v != nil {
-				v.pending += it.n
+		switch {
+		case v == nil:
+		case perr != nil:
+			v.pending += it.n
+		default:
+			v.tat = now.Add(a.debt).Add(time.Duration(v.pending) * t)
+			v.fresh = now
+		}
+	}
+}
+
+// syncItem is one IP's admissions to send.
+type syncItem struct {
+	ip string
+	n  int
+}
+
+// takePending returns the IPs to sync (used since the last sync, or all)
+// and their admissions, which it resets; it forgets the idle IPs whose
+// bucket is full.
+func (l *Local) takePending(now time.Time, all bool) []syncItem {
+	var items []syncItem
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for ip, v := range l.ips {
+		if !all && !v.used && v.pending == 0 {
+			if now.Sub(v.fresh) > 2*l.interval && !v.tat.After(now) {
+				delete(l.ips, ip)
 			}
 			continue
 		}
-		if v == nil {
-			continue
-		}
-		v.tat = now.Add(a.debt).Add(time.Duration(v.pending) * t)
-		v.fresh = now
+		items = append(items, syncItem{ip, v.pending})
+		v.pending, v.used = 0, false
 	}
+	return items
+}
+
+// sendCounts sends items in one pipeline (loading the script again when
+// Redis lost it).
+func (l *Local) sendCounts(ctx context.Context, items []syncItem) ([]redis.Cmder, error) {
+	send := func(run func(ctx context.Context, c redis.Scripter, keys []string, args ...any) *redis.Cmd) ([]redis.Cmder, error) {
+		return bounded(ctx, l.redis.dl, func(ctx context.Context) ([]redis.Cmder, error) {
+			return l.redis.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+				for _, it := range items {
+					run(ctx, p, []string{l.redis.rateKey("ip", it.ip)}, l.takeArgs(it.n, false)...)
+				}
+				return nil
+			})
+		})
+	}
+	cmds, err := send(takeScript.Run)
+	if err != nil && isNoScript(err) {
+		// A Redis that lost its scripts (a restart): load it, send again.
+		if lerr := takeScript.Load(ctx, l.redis.rdb).Err(); lerr == nil {
+			cmds, err = send(takeScript.EvalSha)
+		}
+	}
+	return cmds, err
 }
 
 func cmdVal(c redis.Cmder) any {
