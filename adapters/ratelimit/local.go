@@ -385,6 +385,10 @@ func (l *Local) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			// The admissions since the last sync are counted before the
+			// instance goes (bounded by the deadline).
+			l.running.Store(false)
+			l.syncViews(context.WithoutCancel(ctx), false)
 			// Close waits for the subscription's lock, which a connection
 			// stuck in its handshake holds.
 			go func() { _ = ps.Close() }()
