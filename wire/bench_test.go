@@ -328,8 +328,18 @@ func benchLimits(b *testing.B, rdb *redis.Client, prefix string) { benchLimitsSy
 // benchLimitsSync is benchLimits with the local-first admission's sync
 // interval.
 func benchLimitsSync(b *testing.B, rdb *redis.Client, prefix string, sync time.Duration) {
+	benchLimitsInstances(b, rdb, prefix, sync, 1)
+}
+
+// benchLimitsInstances is benchLimitsSync with n instances sharing the
+// limits (one Redis prefix), the logins with the limits on spread across
+// them in turn.
+func benchLimitsInstances(b *testing.B, rdb *redis.Client, prefix string, sync time.Duration, n int) {
 	e := newBenchEnv(b)
-	on := e.limitedEchoSync(b, rdb, prefix, sync)
+	var on []*echo.Echo
+	for range n {
+		on = append(on, e.limitedEchoSync(b, rdb, prefix, sync))
+	}
 	for p := 0; p < benchPersons; p++ {
 		e.login(b, p, -1)
 	}
@@ -343,7 +353,16 @@ func benchLimitsSync(b *testing.B, rdb *redis.Client, prefix string, sync time.D
 			b.Fatalf("login (%s): %s", tag, rec.Body.Bytes())
 		}
 	}
-	interleave(b, "limits-on", func(i int) { req(on, "on", i) }, func(i int) { req(e.echo, "off", i) })
+	interleave(b, "limits-on", func(i int) { req(on[i%n], "on", i) }, func(i int) { req(e.echo, "off", i) })
+}
+
+// BenchmarkLoginEndpointLimitsRedisTwoInstances: the login endpoint with the
+// limits through Redis on two instances sharing them (one prefix), the
+// logins alternating between the instances (each IP's view goes from one to
+// the other), against the limits off.
+func BenchmarkLoginEndpointLimitsRedisTwoInstances(b *testing.B) {
+	rdb, prefix := redistest.Open(b)
+	benchLimitsInstances(b, rdb, prefix, 0, 2)
 }
 
 // BenchmarkLoginEndpointLimits: the login endpoint with the in-memory limits
