@@ -59,13 +59,13 @@ func (e *EndUsers) UserInfo(ctx context.Context, p domain.Principal) (UserProfil
 
 // SetUserInfo is setUserInfo: the access token verified, then the sent
 // profile parameters checked and stored: userinfo.go.
-func (e *EndUsers) SetUserInfo(ctx context.Context, accessToken string, sent map[string]string) error {
+func (e *EndUsers) SetUserInfo(ctx context.Context, accessToken string, sent domain.ProfileText) error {
 	return e.c.SetUserInfo(ctx, accessToken, sent)
 }
 
 // UpdateUserInfo is SetUserInfo for a principal the caller has verified
 // already: userinfo.go.
-func (e *EndUsers) UpdateUserInfo(ctx context.Context, p domain.Principal, sent map[string]string) error {
+func (e *EndUsers) UpdateUserInfo(ctx context.Context, p domain.Principal, sent domain.ProfileText) error {
 	return e.c.UpdateUserInfo(ctx, p, sent)
 }
 

@@ -60,11 +60,14 @@ type StoredSession struct {
 // access): what `enduser user export UID` prints, as the document
 // adapters/jsonformat encodes (docs/user-data.md: Exporting a user). Times are UTC;
 // absent values are nil. It never carries a refresh key, a token or
-// anything sealed.
+// a secret; of what is sealed, only the user's own phone number (unmasked).
 type UserExport struct {
 	ExportedAt time.Time
 	User       ExportedUser
 	Profile    ExportedProfile
+	// Phone is the number bound through the mini program, unmasked (nil:
+	// none).
+	Phone      *ExportedPhone
 	Identities []ExportedIdentity
 	Sessions   []ExportedSession
 	// AuditRecords are the user's audit records within the retention,
@@ -100,6 +103,12 @@ type ExportedProfile struct {
 	Lang        *int
 	Nationality *int
 	Timezone    *int
+}
+
+// ExportedPhone is the user's phone number.
+type ExportedPhone struct {
+	CountryCode string
+	Number      string
 }
 
 // ExportedIdentity is one WeChat identity.
@@ -149,6 +158,13 @@ func (s *core) ExportUser(ctx context.Context, uid string) (out UserExport, err 
 	}
 	out = exportOf(d)
 	out.ExportedAt = s.clock.Now().UTC()
+	phone, err := s.users.UserPhone(ctx, uid)
+	if err != nil && !domain.IsKind(err, domain.KindUserNotFound) { // erased meanwhile: no phone
+		return UserExport{}, internal(err)
+	}
+	if !phone.IsZero() {
+		out.Phone = &ExportedPhone{CountryCode: phone.CountryCode, Number: phone.Number}
+	}
 	if s.auditReader != nil {
 		recs, err := s.auditReader.UserAuditRecords(ctx, d.UserDomain, d.User.ID(), MaxExportedAuditRecords+1)
 		if err != nil {

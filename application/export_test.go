@@ -65,7 +65,7 @@ func TestExportUser(t *testing.T) {
 		t.Fatalf("unionid joins: %s and %s", first.UID, second.UID)
 	}
 	bob := h.login(signed(appID, "code-bob"))
-	must(t, h.svc.EndUsers.SetUserInfo(h.ctx, first.Tokens.Access.Value, map[string]string{"nikeName": "Alice", "timezone": "8"}))
+	must(t, h.svc.EndUsers.SetUserInfo(h.ctx, first.Tokens.Access.Value, profileText(t, map[string]string{"nikeName": "Alice", "timezone": "8"})))
 	h.clock.Advance(time.Minute)
 	refreshed := h.refresh(second.Tokens.Refresh.Value)
 	h.clock.Advance(time.Minute)

@@ -54,14 +54,15 @@ func LimitKey(ip string) string {
 // endpoint of the module but the JWKS and the logins, which take their
 // request from the bucket themselves, together with the lockout check: one
 // limiter call, one Redis round trip). Refused: KindClientBlocked with
-// RetryAfter.
+// RetryAfter, reported to the refusal sampler (refusals.go), not logged or
+// audited on its own.
 func (s *core) AllowRequest(ctx context.Context) error {
 	ip := clientIP(ctx)
 	if s.limiter == nil || ip == "" {
 		return nil
 	}
 	if d := s.limiter.AllowRequest(ctx, ip); !d.Allowed {
-		return blocked(d)
+		return s.refused(ctx, RefusalIPBucket, "", "", blocked(d))
 	}
 	return nil
 }

@@ -153,7 +153,7 @@ type lockedGate struct{ calls int }
 
 func (g *lockedGate) AdmitExchange(context.Context, string, string, string) application.ExchangeDecision {
 	g.calls++
-	return application.ExchangeDecision{Decision: application.Decision{RetryAfter: 7 * time.Minute}, LockedOut: true}
+	return application.ExchangeDecision{Decision: application.Decision{RetryAfter: 7 * time.Minute, LockedOut: true}}
 }
 
 // TestGateLockedOutAnswersAsAdmission: a lockout the exchange gate finds

@@ -81,6 +81,11 @@ func (s *core) loginWithWeChat(ctx context.Context, kind domain.AppKind, in WeCh
 	if err == nil {
 		attrs = append(attrs, slog.String("uid", res.UID), slog.Bool("registered", res.Registered), slog.String("identity", res.Outcome.String()))
 	}
+	if isLimitRefusal(err) {
+		// Refused by the abuse limits: the refusal sampler reported it (a
+		// flood writes almost nothing: refusals.go).
+		return res, err
+	}
 	err = s.logOutcome(ctx, loginEvents[kind], err, attrs...)
 	s.record(ctx, AuditEvent{Event: AuditLogin, Outcome: domain.KindOf(err), WeChatErrcode: int(domain.WeChatErrcodeOf(err)),
 		UserDomain: userDomain, AppID: appID, AppKind: kind, UID: res.UID, OpenID: openID})
@@ -192,7 +197,10 @@ func (s *core) admitLogin(ctx context.Context, userDomain string) error {
 		return nil
 	}
 	if d := s.limiter.AdmitLogin(ctx, ip, userDomain); !d.Allowed {
-		return blocked(d)
+		if d.LockedOut {
+			return s.refused(ctx, RefusalLockout, userDomain, "", blocked(d))
+		}
+		return s.refused(ctx, RefusalIPBucket, "", "", blocked(d))
 	}
 	return nil
 }
@@ -274,11 +282,12 @@ func (s *core) admitExchange(ctx context.Context, userDomain, appID, code string
 	case d.Allowed:
 		return nil
 	case d.LockedOut:
-		return blocked(d.Decision)
+		return s.refused(ctx, RefusalLockout, userDomain, "", blocked(d.Decision))
 	case d.CodeUsed:
 		return domain.WeChatRejected(weChatCodeUsed, codeBeenUsed)
 	default:
-		return &domain.Error{Kind: domain.KindWeChatUnavailable, Detail: rateLimitedDetail, RetryAfter: d.RetryAfter}
+		return s.refused(ctx, RefusalRateLimited, userDomain, appID,
+			&domain.Error{Kind: domain.KindWeChatUnavailable, Detail: rateLimitedDetail, RetryAfter: d.RetryAfter})
 	}
 }
 

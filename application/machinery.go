@@ -47,6 +47,10 @@ func (m *Machinery) RecordLockout(ctx context.Context, userDomain, clientIP stri
 	m.c.RecordLockout(ctx, userDomain, clientIP)
 }
 
+// FlushRefusals reports the refusal windows of the abuse limits that have
+// passed (every window when all): refusals.go. Run calls it.
+func (m *Machinery) FlushRefusals(ctx context.Context, all bool) { m.c.FlushRefusals(ctx, all) }
+
 // SetAuditLog makes the module record its security events in a (nil: none).
 // Call it before serving.
 func (m *Machinery) SetAuditLog(a AuditLog) { m.c.SetAuditLog(a) }

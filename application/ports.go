@@ -99,6 +99,7 @@ type UserRepository interface {
 	SetUserDisabled(ctx context.Context, uid string, disabled bool, now time.Time) (userDomain string, err error)
 	AccountDeletionRepository
 	UserExportRepository
+	PhoneRepository
 }
 
 // AccountDeletionRepository stores pending deletions, erases accounts and

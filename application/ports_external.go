@@ -99,10 +99,6 @@ type ExchangeDecision struct {
 	// CodeUsed says the limits let it through but the code was claimed
 	// before: WeChat would answer 40163.
 	CodeUsed bool
-	// LockedOut says the request's (client IP, user domain) is locked out
-	// (a gate whose admission's lockout check may lag checks it again; the
-	// login answers it as admission would).
-	LockedOut bool
 }
 
 // Decision is a limiter's answer.
@@ -110,6 +106,13 @@ type Decision struct {
 	Allowed bool
 	// RetryAfter is, when refused, how long until a retry may pass.
 	RetryAfter time.Duration
+	// LockedOut says that a refusal of AdmitLogin is the lockout of (client
+	// IP, user domain), not the client IP's bucket (the two are counted,
+	// audited and logged apart: refusals.go); of ExchangeGate.AdmitExchange,
+	// that the gate found the request's lockout (a gate whose admission's
+	// lockout check may lag checks it again; the login answers it as
+	// admission would).
+	LockedOut bool
 }
 
 // Allow is the Decision that lets a request through.

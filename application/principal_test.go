@@ -22,8 +22,8 @@ func TestPrincipalUseCases(t *testing.T) {
 	res := h.login(signed(appID, "code-alice"))
 	p := h.verify(res.Tokens.Access.Value)
 
-	must(t, h.svc.EndUsers.UpdateUserInfo(h.ctx, p, map[string]string{"nikeName": "alice"}))
-	wantKind(t, "bad sex", h.svc.EndUsers.UpdateUserInfo(h.ctx, p, map[string]string{"sex": "7"}), domain.KindSexInvalid)
+	must(t, h.svc.EndUsers.UpdateUserInfo(h.ctx, p, profileText(t, map[string]string{"nikeName": "alice"})))
+	wantKind(t, "bad sex", h.svc.EndUsers.UpdateUserInfo(h.ctx, p, profileText(t, map[string]string{"sex": "7"})), domain.KindSexInvalid)
 	info, err := h.svc.EndUsers.UserInfo(h.ctx, p)
 	must(t, err)
 	if info.Profile.NikeName != "alice" {

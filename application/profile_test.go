@@ -14,8 +14,8 @@ func TestSetUserInfoChangesOnlyWhatIsSent(t *testing.T) {
 	h := newHarness(t)
 	res := h.login(signed(appID, "code-alice"))
 	tok := res.Tokens.Access.Value
-	must(t, h.svc.EndUsers.SetUserInfo(h.ctx, tok, map[string]string{"nikeName": "阿丽丝", "sex": "1", "city": "杭州", "timezone": "8"}))
-	must(t, h.svc.EndUsers.SetUserInfo(h.ctx, tok, map[string]string{"city": "", "remark": "hi"}))
+	must(t, h.svc.EndUsers.SetUserInfo(h.ctx, tok, profileText(t, map[string]string{"nikeName": "阿丽丝", "sex": "1", "city": "杭州", "timezone": "8"})))
+	must(t, h.svc.EndUsers.SetUserInfo(h.ctx, tok, profileText(t, map[string]string{"city": "", "remark": "hi"})))
 	p := h.verify(tok)
 	info, err := h.svc.EndUsers.UserInfo(h.ctx, p)
 	must(t, err)
@@ -31,9 +31,9 @@ func TestSetUserInfoCodes(t *testing.T) {
 	res := h.login(signed(appID, "code-alice"))
 	wantKind(t, "no token", h.svc.EndUsers.SetUserInfo(h.ctx, "", nil), domain.KindAccessTokenRequired)
 	wantKind(t, "bad token", h.svc.EndUsers.SetUserInfo(h.ctx, "Bearer x.y.z", nil), domain.KindTokenInvalid)
-	wantKind(t, "sex", h.svc.EndUsers.SetUserInfo(h.ctx, res.Tokens.Access.Value, map[string]string{"sex": "7"}), domain.KindSexInvalid)
+	wantKind(t, "sex", h.svc.EndUsers.SetUserInfo(h.ctx, res.Tokens.Access.Value, profileText(t, map[string]string{"sex": "7"})), domain.KindSexInvalid)
 	h.store.failOn("UpdateUserProfile")
-	err := h.svc.EndUsers.SetUserInfo(h.ctx, res.Tokens.Access.Value, map[string]string{"nikeName": "x"})
+	err := h.svc.EndUsers.SetUserInfo(h.ctx, res.Tokens.Access.Value, profileText(t, map[string]string{"nikeName": "x"}))
 	wantInternal(t, "store failure", err, domain.KindProfileSaveFailed)
 }
 
@@ -75,4 +75,23 @@ func testLogoutDeviceAnnouncesToListeners(t *testing.T) {
 	if len(got) != 0 {
 		t.Fatalf("a second event: %+v", <-got)
 	}
+}
+
+// profileText is a profile change written with the fields' names
+// (ProfileField.String), as the tests spell them.
+func profileText(t testing.TB, byName map[string]string) domain.ProfileText {
+	t.Helper()
+	sent := domain.ProfileText{}
+	for name, v := range byName {
+		found := false
+		for _, f := range domain.ProfileFields() {
+			if f.String() == name {
+				sent[f], found = v, true
+			}
+		}
+		if !found {
+			t.Fatalf("no profile field %q", name)
+		}
+	}
+	return sent
 }

@@ -12,7 +12,9 @@ import (
 // (in its own goroutine, so that a long purge never delays a sync); in
 // another goroutine, every ErasureInterval, it erases the accounts whose
 // deletion is due and announces the erasures (the outbox) to the
-// OnUserErased listeners; until ctx ends. wire.Module.Start runs it once per
+// OnUserErased listeners; in a third, every few seconds, it reports the
+// refusal windows of the abuse limits that have passed (all of them when
+// ctx ends: refusals.go); until ctx ends. wire.Module.Start runs it once per
 // process, under a context of its own that Stop ends.
 func (s *core) Run(ctx context.Context) error {
 	if s.cfg.SessionPurgeInterval > 0 {
@@ -23,6 +25,12 @@ func (s *core) Run(ctx context.Context) error {
 			s.runPurge(ctx)
 		}()
 	}
+	flushing := make(chan struct{})
+	defer func() { <-flushing }() // its last flush reports every refusal counted
+	go func() {
+		defer close(flushing)
+		s.runRefusalFlush(ctx)
+	}()
 	erasing := make(chan struct{})
 	defer func() { <-erasing }()
 	go func() {

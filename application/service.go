@@ -162,6 +162,9 @@ type core struct {
 	coolDownUntil func(time.Time) time.Time
 	refreshKeys   *refreshKeyring
 	verified      *verifiedCache
+	refusals      *refusalSampler
+	phoneAPI      WeChatPhoneAPI
+	appTokens     *appTokens
 
 	logoutMu        sync.RWMutex
 	logoutListeners []func(context.Context, LogoutEvent)
@@ -217,6 +220,10 @@ type Deps struct {
 	// Secrets re-seals the stored secrets for Operators.ReencryptSecrets
 	// (nil: it fails).
 	Secrets SecretResealer
+	// WeChatPhone is WeChat's phone number API and ForcedRefreshes rations
+	// its forced access_token refreshes (nil: the phone endpoint fails).
+	WeChatPhone     WeChatPhoneAPI
+	ForcedRefreshes ForcedRefreshRepository
 }
 
 // Facades are the application layer assembled on its ports: one facade per
@@ -284,7 +291,18 @@ func newCore(cfg Config, deps Deps) *core {
 		refreshKeys:   newRefreshKeyring(deps.Sessions, clock),
 		verified:      newVerifiedCache(cfg.VerifiedTokenCacheSize),
 		erasure:       newErasureState(),
+		refusals:      newRefusalSampler(),
+		phoneAPI:      phoneAPIOf(deps),
+		appTokens:     newAppTokens(deps.WeChatPhone, deps.ForcedRefreshes, clock, log),
 	}
+}
+
+// phoneAPIOf is deps' phone API, when it has all it needs.
+func phoneAPIOf(deps Deps) WeChatPhoneAPI {
+	if deps.WeChatPhone == nil || deps.ForcedRefreshes == nil {
+		return nil
+	}
+	return deps.WeChatPhone
 }
 
 func (s *core) issueAccess(ctx context.Context, sess domain.Session, now time.Time) (domain.Token, error) {

@@ -22,6 +22,9 @@ type UserProfile struct {
 	RegisteredVia domain.AppKind
 	// Profile is what setUserInfo stored.
 	Profile domain.Profile
+	// Phone is the number bound through the mini program (zero: none); the
+	// HTTP adapter shows it masked.
+	Phone domain.PhoneNumber
 }
 
 // UserInfo returns the user of a verified principal, with its WeChat
@@ -35,7 +38,11 @@ func (s *core) UserInfo(ctx context.Context, p domain.Principal) (UserProfile, e
 	if err != nil {
 		return UserProfile{}, internalUnless(err, domain.KindUserNotFound)
 	}
-	prof := UserProfile{User: ua.User, RegisteredVia: ua.RegisteredVia, Profile: stored}
+	phone, err := s.users.UserPhone(ctx, p.UID)
+	if err != nil {
+		return UserProfile{}, internalUnless(err, domain.KindUserNotFound)
+	}
+	prof := UserProfile{User: ua.User, RegisteredVia: ua.RegisteredVia, Profile: stored, Phone: phone}
 	pick := func(dst *domain.WeChatIdentity, b AppBinding) {
 		if dst.OpenID() == "" || b.Identity.AppID() == p.AppID {
 			*dst = b.Identity
@@ -77,12 +84,12 @@ func (s *core) SetUserProfile(ctx context.Context, uid string, u domain.ProfileU
 }
 
 // SetUserInfo is setUserInfo: it verifies the access token, checks the sent
-// parameters (name to raw value, as domain.ParseProfileUpdate takes them)
+// profile text (the fields sent, as domain.ParseProfileUpdate takes them)
 // and changes the profile of the token's user. Errors: KindAccessTokenRequired,
 // KindTokenInvalid, the kinds of domain.ParseProfileUpdate, KindUserNotFound,
 // KindProfileSaveFailed. The token is checked first, then the parameters.
 // It is VerifyAccessToken then UpdateUserInfo.
-func (s *core) SetUserInfo(ctx context.Context, accessToken string, sent map[string]string) error {
+func (s *core) SetUserInfo(ctx context.Context, accessToken string, sent domain.ProfileText) error {
 	p, err := s.VerifyAccessToken(ctx, accessToken)
 	if err != nil {
 		return err
@@ -92,7 +99,7 @@ func (s *core) SetUserInfo(ctx context.Context, accessToken string, sent map[str
 
 // UpdateUserInfo is SetUserInfo for a principal the caller has verified
 // already (like UserInfo, it takes the principal, not the token).
-func (s *core) UpdateUserInfo(ctx context.Context, p domain.Principal, sent map[string]string) error {
+func (s *core) UpdateUserInfo(ctx context.Context, p domain.Principal, sent domain.ProfileText) error {
 	u, err := domain.ParseProfileUpdate(sent)
 	if err != nil {
 		return err

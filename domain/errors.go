@@ -80,6 +80,7 @@ var ClientKinds = []Kind{
 	KindClientBlocked, KindUserDisabled, KindDeletionTypeInvalid, KindDeletionFailed,
 	KindNikeNameInvalid, KindProfileInvalid, KindSexInvalid, KindAddressInvalid, KindProvinceInvalid, KindCityInvalid,
 	KindSignatureText, KindRemarkInvalid, KindProfileSaveFailed,
+	KindPhoneCodeRequired, KindAppTokenFailed, KindAppTokenMalformed, KindPhoneLookupFailed, KindPhoneRejected, KindPhoneTaken,
 }
 
 // Error is the module's one error type. Detail is safe to show to the caller

@@ -79,25 +79,25 @@ func (u ImportUser) Validate() string {
 }
 
 func (p ImportProfile) validate() string {
-	if _, err := ParseProfileUpdate(p.params()); err != nil {
-		return err.Error()
+	if _, err := ParseProfileUpdate(p.text()); err != nil {
+		return err.Error() // the kind and the field's problem
 	}
 	return ""
 }
 
-// params is the profile as setUserInfo's parameters, so that an imported
-// profile meets exactly the rules of ParseProfileUpdate.
-func (p ImportProfile) params() map[string]string {
-	sent := map[string]string{}
-	for name, v := range map[string]*string{"nikeName": p.NikeName, "headImage": p.HeadImage, "address": p.Address,
-		"province": p.Province, "city": p.City, "signature": p.Signature, "remark": p.Remark} {
+// text is the profile as setUserInfo's text, so that an imported profile
+// meets exactly the rules of ParseProfileUpdate.
+func (p ImportProfile) text() ProfileText {
+	sent := ProfileText{}
+	for f, v := range map[ProfileField]*string{FieldNikeName: p.NikeName, FieldHeadImage: p.HeadImage, FieldAddress: p.Address,
+		FieldProvince: p.Province, FieldCity: p.City, FieldSignature: p.Signature, FieldRemark: p.Remark} {
 		if v != nil {
-			sent[name] = *v
+			sent[f] = *v
 		}
 	}
-	for name, v := range map[string]*int{"sex": p.Sex, "lang": p.Lang, "nationality": p.Nationality, "timezone": p.Timezone} {
+	for f, v := range map[ProfileField]*int{FieldSex: p.Sex, FieldLang: p.Lang, FieldNationality: p.Nationality, FieldTimezone: p.Timezone} {
 		if v != nil {
-			sent[name] = strconv.Itoa(*v)
+			sent[f] = strconv.Itoa(*v)
 		}
 	}
 	return sent

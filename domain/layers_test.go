@@ -150,3 +150,49 @@ func TestNoFormatsInTheCore(t *testing.T) {
 		}
 	}
 }
+
+// TestNoRequestParametersInTheCore: a request's parameters by name are the
+// HTTP adapter's (issue 18): no exported function or method of domain/ or
+// application/ takes a map[string]string or url.Values (the profile's
+// fields, for one, are domain.ProfileField values; the adapter names them).
+func TestNoRequestParametersInTheCore(t *testing.T) {
+	byName := func(e ast.Expr) bool {
+		switch x := e.(type) {
+		case *ast.MapType:
+			k, kok := x.Key.(*ast.Ident)
+			v, vok := x.Value.(*ast.Ident)
+			return kok && vok && k.Name == "string" && v.Name == "string"
+		case *ast.SelectorExpr:
+			pkg, ok := x.X.(*ast.Ident)
+			return ok && pkg.Name == "url" && x.Sel.Name == "Values"
+		}
+		return false
+	}
+	for _, dir := range []string{".", "../application"} {
+		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("no Go files in %s: %v", dir, err)
+		}
+		fset := token.NewFileSet()
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			af, err := parser.ParseFile(fset, f, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range af.Decls {
+				fn, ok := d.(*ast.FuncDecl)
+				if !ok || !fn.Name.IsExported() {
+					continue
+				}
+				for _, p := range fn.Type.Params.List {
+					if byName(p.Type) {
+						t.Errorf("%s: %s takes request parameters by name: that is the HTTP adapter's", fset.Position(fn.Pos()), fn.Name.Name)
+					}
+				}
+			}
+		}
+	}
+}

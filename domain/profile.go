@@ -87,15 +87,69 @@ const (
 	MaxProfileNumber  = 100000
 )
 
-// ProfileParams are the profile parameters in the order they are checked
-// (the order of the platform's table): when several are wrong, the first
-// wrong one's kind is the answer.
-var ProfileParams = []string{"nikeName", "headImage", "sex", "address", "province", "city", "signature", "remark",
-	"lang", "nationality", "timezone"}
+// ProfileField is a field of the profile that an update may change. The
+// fields are numbered in the order the rules check them (the order of the
+// platform's table): when several are wrong, the first wrong one's kind is
+// the answer. How a client names a field is its adapter's business.
+type ProfileField int
 
-// ParseProfileUpdate checks the parameters sent (name to raw value; a name
-// that is absent is not changed, an empty value clears its field) against
-// the profile's rules, in the order of ProfileParams:
+// The fields of the profile, in the order they are checked.
+const (
+	FieldNikeName ProfileField = iota
+	FieldHeadImage
+	FieldSex
+	FieldAddress
+	FieldProvince
+	FieldCity
+	FieldSignature
+	FieldRemark
+	FieldLang
+	FieldNationality
+	FieldTimezone
+	profileFieldCount
+)
+
+// ProfileFields are the fields in the order they are checked.
+func ProfileFields() []ProfileField {
+	fs := make([]ProfileField, profileFieldCount)
+	for i := range fs {
+		fs[i] = ProfileField(i)
+	}
+	return fs
+}
+
+// String is the field's name in the profile (the platform's spelling, as
+// Profile spells it), for messages and logs.
+func (f ProfileField) String() string {
+	if f < 0 || f >= profileFieldCount {
+		return fmt.Sprintf("ProfileField(%d)", int(f))
+	}
+	return [...]string{"nikeName", "headImage", "sex", "address", "province", "city", "signature", "remark",
+		"lang", "nationality", "timezone"}[f]
+}
+
+// ProfileText is a profile update as text, as it is sent: a field present
+// is to be changed to its text ("" clears it), a field absent is left as it
+// is. ParseProfileUpdate checks it.
+type ProfileText map[ProfileField]string
+
+// ProfileFieldError is the cause of ParseProfileUpdate's refusals: which
+// field is wrong and how. An adapter that names the field otherwise than
+// String does shows the client its own name with Problem.
+type ProfileFieldError struct {
+	Field   ProfileField
+	Problem string // e.g. "is longer than 50 characters"
+}
+
+func (e *ProfileFieldError) Error() string { return e.Field.String() + " " + e.Problem }
+
+// fieldError is a refusal of kind k because of field f.
+func fieldError(k Kind, f ProfileField, format string, args ...any) *Error {
+	return &Error{Kind: k, Err: &ProfileFieldError{Field: f, Problem: fmt.Sprintf(format, args...)}}
+}
+
+// ParseProfileUpdate checks the text sent against the profile's rules, in
+// the order of ProfileFields:
 //
 //   - a text that is not valid UTF-8 or holds a control character:
 //     KindProfileInvalid, whatever the field;
@@ -109,25 +163,27 @@ var ProfileParams = []string{"nikeName", "headImage", "sex", "address", "provinc
 //     KindProfileInvalid.
 //
 // Numbers are decimal digits only (no sign, no spaces, no fraction, at most
-// 9 digits of text). Names outside ProfileParams are ignored.
-func ParseProfileUpdate(sent map[string]string) (ProfileUpdate, error) {
+// 9 digits of text). A refusal's cause is a *ProfileFieldError (errors.As),
+// which names the field; the *Error itself carries no Detail, so that an
+// adapter words it for its clients.
+func ParseProfileUpdate(sent ProfileText) (ProfileUpdate, error) {
 	var u ProfileUpdate
-	text := func(name string, max int, tooLong Kind, dst **string) error {
-		v, ok := sent[name]
+	text := func(f ProfileField, max int, tooLong Kind, dst **string) error {
+		v, ok := sent[f]
 		if !ok {
 			return nil
 		}
 		if !cleanText(v) {
-			return Errorf(KindProfileInvalid, "%s holds a control character or is not UTF-8", name)
+			return fieldError(KindProfileInvalid, f, "holds a control character or is not UTF-8")
 		}
 		if utf8.RuneCountInString(v) > max {
-			return Errorf(tooLong, "%s is longer than %d characters", name, max)
+			return fieldError(tooLong, f, "is longer than %d characters", max)
 		}
 		*dst = &v
 		return nil
 	}
-	number := func(name string, max int, bad Kind, dst **OptionalInt) error {
-		v, ok := sent[name]
+	number := func(f ProfileField, max int, bad Kind, dst **OptionalInt) error {
+		v, ok := sent[f]
 		if !ok {
 			return nil
 		}
@@ -137,31 +193,31 @@ func ParseProfileUpdate(sent map[string]string) (ProfileUpdate, error) {
 		}
 		n, ok := parseSmallUint(v)
 		if !ok || n > max {
-			return Errorf(bad, "%s must be an integer from 0 to %d", name, max)
+			return fieldError(bad, f, "must be an integer from 0 to %d", max)
 		}
 		*dst = &OptionalInt{Valid: true, Value: n}
 		return nil
 	}
-	checks := []func() error{
-		func() error { return text("nikeName", MaxNikeNameRunes, KindNikeNameInvalid, &u.NikeName) },
-		func() error {
-			if err := text("headImage", MaxHeadImageRunes, KindProfileInvalid, &u.HeadImage); err != nil {
+	checks := [profileFieldCount]func() error{
+		FieldNikeName: func() error { return text(FieldNikeName, MaxNikeNameRunes, KindNikeNameInvalid, &u.NikeName) },
+		FieldHeadImage: func() error {
+			if err := text(FieldHeadImage, MaxHeadImageRunes, KindProfileInvalid, &u.HeadImage); err != nil {
 				return err
 			}
 			if u.HeadImage != nil && *u.HeadImage != "" && !HeadImageURL(*u.HeadImage) {
-				return Errorf(KindProfileInvalid, "headImage must be an https:// URL to a public host")
+				return fieldError(KindProfileInvalid, FieldHeadImage, "must be an https:// URL to a public host")
 			}
 			return nil
 		},
-		func() error { return number("sex", 2, KindSexInvalid, &u.Sex) },
-		func() error { return text("address", MaxAddressRunes, KindAddressInvalid, &u.Address) },
-		func() error { return text("province", MaxProvinceRunes, KindProvinceInvalid, &u.Province) },
-		func() error { return text("city", MaxCityRunes, KindCityInvalid, &u.City) },
-		func() error { return text("signature", MaxSignatureRunes, KindSignatureText, &u.Signature) },
-		func() error { return text("remark", MaxRemarkRunes, KindRemarkInvalid, &u.Remark) },
-		func() error { return number("lang", MaxProfileNumber, KindProfileInvalid, &u.Lang) },
-		func() error { return number("nationality", MaxProfileNumber, KindProfileInvalid, &u.Nationality) },
-		func() error { return number("timezone", MaxProfileNumber, KindProfileInvalid, &u.Timezone) },
+		FieldSex:         func() error { return number(FieldSex, 2, KindSexInvalid, &u.Sex) },
+		FieldAddress:     func() error { return text(FieldAddress, MaxAddressRunes, KindAddressInvalid, &u.Address) },
+		FieldProvince:    func() error { return text(FieldProvince, MaxProvinceRunes, KindProvinceInvalid, &u.Province) },
+		FieldCity:        func() error { return text(FieldCity, MaxCityRunes, KindCityInvalid, &u.City) },
+		FieldSignature:   func() error { return text(FieldSignature, MaxSignatureRunes, KindSignatureText, &u.Signature) },
+		FieldRemark:      func() error { return text(FieldRemark, MaxRemarkRunes, KindRemarkInvalid, &u.Remark) },
+		FieldLang:        func() error { return number(FieldLang, MaxProfileNumber, KindProfileInvalid, &u.Lang) },
+		FieldNationality: func() error { return number(FieldNationality, MaxProfileNumber, KindProfileInvalid, &u.Nationality) },
+		FieldTimezone:    func() error { return number(FieldTimezone, MaxProfileNumber, KindProfileInvalid, &u.Timezone) },
 	}
 	for _, c := range checks {
 		if err := c(); err != nil {

@@ -33,6 +33,9 @@ type apiModule struct {
 // newAPIModule assembles, runs and provisions the module. It is the one place
 // that knows wire's API (NewModule, Start/Stop, mod.Operators provisioning),
 // so that a change of that API is adapted here alone.
+// apiMiniAppID is the mini program of the generated client's user domain.
+const apiMiniAppID = "wxapiclientmini"
+
 func newAPIModule(t *testing.T) apiModule {
 	t.Helper()
 	ctx := context.Background()
@@ -51,6 +54,10 @@ func newAPIModule(t *testing.T) apiModule {
 		t.Fatal(err)
 	}
 	if err := mod.Operators.PutOfficialAccount(ctx, ud.Name(), appID, appSecret); err != nil {
+		t.Fatal(err)
+	}
+	fake.AddMiniProgram(apiMiniAppID, appSecret) // for the phone number
+	if err := mod.Operators.PutMiniProgram(ctx, ud.Name(), apiMiniAppID, appSecret); err != nil {
 		t.Fatal(err)
 	}
 	e := echo.New()
@@ -235,6 +242,28 @@ func TestGeneratedClientDrivesTheModule(t *testing.T) {
 	}
 	if u := user("en"); u.NikeName != "Ivan" || u.Sex != "1" || u.City != "Hangzhou" || u.Province != "Zhejiang" {
 		t.Fatalf("userInfo after setUserInfo: %+v", u)
+	}
+
+	// The phone number from the mini program of the user domain: masked in
+	// the answer and in userInfo; a replayed phoneCode answers 5398.
+	phone, err := c.WechatMiniprogramPhoneNumberWithResponse(ctx, &apiclient.WechatMiniprogramPhoneNumberParams{},
+		apiclient.WechatMiniprogramPhoneNumberJSONRequestBody{AppId: ptr(apiMiniAppID), PhoneCode: ptr("13800138000.apiclient")}, bearer(pair.AccessToken.Token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps, err := phone.JSON200.AsPhoneNumberSuccess(); err != nil || ps.Code != 200 || ps.Data.Phone != "138****8000" || ps.Data.CountryCode != "86" {
+		t.Fatalf("wechatMiniprogramPhoneNumber: %+v %v (%s)", ps, err, phone.Body)
+	}
+	if u := user("en"); u.Phone != "138****8000" || u.PhoneCountryCode != "86" {
+		t.Fatalf("userInfo's phone: %q %q", u.Phone, u.PhoneCountryCode)
+	}
+	phone, err = c.WechatMiniprogramPhoneNumberWithResponse(ctx, &apiclient.WechatMiniprogramPhoneNumberParams{},
+		apiclient.WechatMiniprogramPhoneNumberJSONRequestBody{AppId: ptr(apiMiniAppID), PhoneCode: ptr("13800138000.apiclient")}, bearer(pair.AccessToken.Token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, err := phone.JSON200.AsPhoneNumberFailure(); err != nil || f.Code != apiclient.PhoneNumberFailureCodeN5398 {
+		t.Fatalf("a replayed phoneCode: %+v %v (%s)", f, err, phone.Body)
 	}
 
 	// The JWKS and the document itself: public.

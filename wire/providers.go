@@ -151,7 +151,10 @@ func NewApplicationDeps(clock application.Clock, wechat application.WeChatOAuth,
 	d := application.Deps{Clock: clock, WeChat: wechat, Domains: store, Apps: store, DataCenters: store, Users: store,
 		Sessions: store, Tokens: tokens, Log: log, Limiter: limits.Limiter,
 		Exchanges: limits, AuditTrail: store, IPUnblocks: store, Lockouts: limits,
-		SharedLockouts: limits, Importer: store, AuditList: store, Secrets: store}
+		SharedLockouts: limits, Importer: store, AuditList: store, Secrets: store, ForcedRefreshes: store}
+	if p, ok := wechat.(application.WeChatPhoneAPI); ok { // the WeChat client speaks the phone number's calls too
+		d.WeChatPhone = p
+	}
 	if audit != nil { // a nil *AuditWriter must not become a non-nil AuditLog
 		d.Audit = audit
 	}

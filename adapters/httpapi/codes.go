@@ -54,6 +54,12 @@ var responses = map[domain.Kind]response{
 	domain.KindDeletionTypeInvalid:    {5152, "Type error", "类型错误", http.StatusOK},
 	domain.KindDeletionFailed:         {5129, "Failed to delete user", "删除用户失败", http.StatusOK},
 	domain.KindUserDisabled:           {5041, "Permission denied", "没有权限", http.StatusOK},
+	domain.KindPhoneCodeRequired:      {5398, "Please input WeChat authorization code", "请输入微信授权码", http.StatusOK},
+	domain.KindAppTokenFailed:         {5382, "Failed to request application access token", "请求应用访问令牌失败", http.StatusOK},
+	domain.KindAppTokenMalformed:      {5383, "Failed to parse accessToken", "解析accessToken失败", http.StatusOK},
+	domain.KindPhoneLookupFailed:      {5394, "Internal interface request failed", "内部接口请求失败", http.StatusOK},
+	domain.KindPhoneRejected:          {5403, "Failed to decrypt WeChat mobile number", "解密微信手机号失败", http.StatusOK},
+	domain.KindPhoneTaken:             {5002, "The mobile number is registered", "该手机号已注册", http.StatusOK},
 	domain.KindClientBlocked:          {5148, "The current IP address is blocked. Please try again in 20 minutes", "当前IP已被封禁，请20分钟后再试", http.StatusOK},
 }
 

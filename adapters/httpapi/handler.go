@@ -26,6 +26,9 @@ const (
 	PathSetUserInfo            = "/v2/enduser/enduserapi/setUserInfo"
 	PathUserDelete             = "/v2/enduser/enduserapi/userDelete"
 	PathJWKS                   = "/.well-known/jwks.json"
+	// PathWeChatMiniprogramPhoneNumber binds the mini program's phone number
+	// (phone.go).
+	PathWeChatMiniprogramPhoneNumber = "/v2/enduser/enduserapi/wechatMiniprogramPhoneNumber"
 )
 
 // Handler serves the module's endpoints.
@@ -84,7 +87,7 @@ func (h *Handler) Register(g *echo.Group) {
 	if h.cors != nil {
 		mw = append(mw, h.cors)
 		preflight := func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }
-		for _, p := range []string{PathWeChatOffiaccountLogin, PathWeChatMiniprogramLogin, PathRefreshToken, PathUserLogout, PathUserInfo, PathSetUserInfo, PathUserDelete, PathJWKS} {
+		for _, p := range []string{PathWeChatOffiaccountLogin, PathWeChatMiniprogramLogin, PathRefreshToken, PathUserLogout, PathUserInfo, PathSetUserInfo, PathUserDelete, PathJWKS, PathWeChatMiniprogramPhoneNumber} {
 			g.OPTIONS(p, h.guard("preflight", preflight), mw...)
 		}
 	}
@@ -96,6 +99,7 @@ func (h *Handler) Register(g *echo.Group) {
 	g.PUT(PathSetUserInfo, h.guard("setuserinfo", h.limited(h.setUserInfo)), mw...)
 	g.DELETE(PathUserDelete, h.guard("userdelete", h.limited(h.userDelete)), mw...)
 	g.GET(PathJWKS, h.guard("jwks", h.jwks), mw...)
+	g.POST(PathWeChatMiniprogramPhoneNumber, h.guard("phone_miniprogram", h.limited(h.wechatMiniprogramPhoneNumber)), mw...)
 	g.GET(PathOpenAPI, serveOpenAPI)
 }
 

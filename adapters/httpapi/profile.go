@@ -3,6 +3,7 @@ package httpapi
 // The endpoints of the profile: userInfo and setUserInfo.
 
 import (
+	"errors"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
@@ -19,6 +20,7 @@ type userInfoDTO struct {
 	UserDomain              string `json:"userDomain"`
 	NikeName                string `json:"nikeName"`
 	Phone                   string `json:"phone"`
+	PhoneCountryCode        string `json:"phoneCountryCode"`
 	Email                   string `json:"email"`
 	Address                 string `json:"address"`
 	Sex                     string `json:"sex"`
@@ -66,6 +68,8 @@ func (h *Handler) userInfo(c echo.Context) error {
 		UID:                     prof.User.ID(),
 		UserDomain:              p.UserDomain,
 		NikeName:                pr.NikeName,
+		Phone:                   prof.Phone.Masked(),
+		PhoneCountryCode:        prof.Phone.CountryCode,
 		Headimg:                 pr.HeadImage,
 		Sex:                     intText(pr.Sex),
 		Address:                 pr.Address,
@@ -95,14 +99,47 @@ func intText(v *int) string {
 	return strconv.Itoa(*v)
 }
 
-func (h *Handler) setUserInfo(c echo.Context) error {
-	p := readParams(c.Request())
-	sent := map[string]string{}
-	for _, name := range domain.ProfileParams {
-		if v, ok := p.lookup(name); ok {
-			sent[name] = v
+// profileParams names setUserInfo's parameters: the profile field each one
+// changes, in the order the domain checks the fields.
+var profileParams = [...]struct {
+	name  string
+	field domain.ProfileField
+}{
+	{"nikeName", domain.FieldNikeName}, {"headImage", domain.FieldHeadImage}, {"sex", domain.FieldSex},
+	{"address", domain.FieldAddress}, {"province", domain.FieldProvince}, {"city", domain.FieldCity},
+	{"signature", domain.FieldSignature}, {"remark", domain.FieldRemark}, {"lang", domain.FieldLang},
+	{"nationality", domain.FieldNationality}, {"timezone", domain.FieldTimezone},
+}
+
+// profileText is the profile change the request sends: setUserInfo's
+// parameters that are present (other names are ignored).
+func profileText(p params) domain.ProfileText {
+	sent := domain.ProfileText{}
+	for _, pp := range profileParams {
+		if v, ok := p.lookup(pp.name); ok {
+			sent[pp.field] = v
 		}
 	}
+	return sent
+}
+
+// profileRefusal words a refused profile change for the client: the
+// parameter's name and the problem, as extMsg.
+func profileRefusal(err error) error {
+	var fe *domain.ProfileFieldError
+	if !errors.As(err, &fe) {
+		return err
+	}
+	for _, pp := range profileParams {
+		if pp.field == fe.Field {
+			return &domain.Error{Kind: domain.KindOf(err), Detail: pp.name + " " + fe.Problem}
+		}
+	}
+	return err
+}
+
+func (h *Handler) setUserInfo(c echo.Context) error {
+	p := readParams(c.Request())
 	var err error
 	if p.tooLarge {
 		// Nothing of it is read: after the token's check, 5034, never a
@@ -112,13 +149,13 @@ func (h *Handler) setUserInfo(c echo.Context) error {
 			err = domain.Errorf(domain.KindProfileInvalid, "the request body is over %d bytes", maxBodyBytes)
 		}
 	} else {
-		err = h.users.SetUserInfo(c.Request().Context(), c.Request().Header.Get(echo.HeaderAuthorization), sent)
+		err = h.users.SetUserInfo(c.Request().Context(), c.Request().Header.Get(echo.HeaderAuthorization), profileText(p))
 	}
 	if err != nil {
 		if domain.IsKind(err, domain.KindTokenInvalid) || domain.IsKind(err, domain.KindAccessTokenRequired) {
 			h.logTokenRefused(c, err)
 		}
-		return h.fail(c, err)
+		return h.fail(c, profileRefusal(err))
 	}
 	return ok(c, nil)
 }

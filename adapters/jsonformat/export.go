@@ -10,9 +10,12 @@ import (
 // application.UserExport under its stable JSON names. Times are UTC; absent
 // values are null.
 type UserExport struct {
-	ExportedAt time.Time          `json:"exportedAt"`
-	User       exportedUser       `json:"user"`
-	Profile    profile            `json:"profile"`
+	ExportedAt time.Time    `json:"exportedAt"`
+	User       exportedUser `json:"user"`
+	Profile    profile      `json:"profile"`
+	// Phone is the number bound through the mini program, unmasked (null:
+	// none).
+	Phone      *phone             `json:"phone"`
 	Identities []exportedIdentity `json:"wechatIdentities"`
 	Sessions   []exportedSession  `json:"sessions"`
 	// AuditRecords are the user's audit records within the retention,
@@ -28,6 +31,9 @@ func Export(x application.UserExport) UserExport {
 	out := UserExport{ExportedAt: x.ExportedAt, User: exportedUser(x.User), Profile: profile(x.Profile),
 		Identities: make([]exportedIdentity, len(x.Identities)), Sessions: make([]exportedSession, len(x.Sessions)),
 		AuditRecords: make([]auditRecord, len(x.AuditRecords)), AuditTruncated: x.AuditTruncated}
+	if x.Phone != nil {
+		out.Phone = &phone{CountryCode: x.Phone.CountryCode, Number: x.Phone.Number}
+	}
 	for i, id := range x.Identities {
 		out.Identities[i] = exportedIdentity(id)
 	}
@@ -38,6 +44,12 @@ func Export(x application.UserExport) UserExport {
 		out.AuditRecords[i] = auditRecord(r)
 	}
 	return out
+}
+
+// phone is application.ExportedPhone's document.
+type phone struct {
+	CountryCode string `json:"countryCode"`
+	Number      string `json:"number"`
 }
 
 // exportedUser is application.ExportedUser's document.

@@ -79,6 +79,7 @@ func (s *Store) EraseUser(ctx context.Context, uid string, now time.Time) (appli
 	}
 	delete(s.users, uid)
 	delete(s.profiles, uid)
+	delete(s.phones, uid)
 	delete(s.registeredVia, uid)
 	delete(s.deletionDue, uid)
 	e := application.ErasedUser{UID: uid, UserDomain: s.domains[u.UserDomainID()].Name(), ErasedAt: now}

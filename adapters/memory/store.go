@@ -70,6 +70,11 @@ type Store struct {
 
 	refreshKeys map[uint32]domain.RefreshMasterKey
 
+	// phones are the users' phone numbers (by uid), forcedRefreshes the last
+	// forced access_token refresh of each appId; both made on first use.
+	phones          map[string]domain.PhoneNumber
+	forcedRefreshes map[string]time.Time
+
 	// unblocks are the IP unblock requests, by ascending id.
 	unblocks   []application.IPUnblock
 	unblockSeq int64

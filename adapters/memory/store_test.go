@@ -10,6 +10,6 @@ import (
 func TestStoreContract(t *testing.T) {
 	repotest.Run(t, func(*testing.T) repotest.Repos {
 		s := memory.NewStore()
-		return repotest.Repos{UserDomains: s, Apps: s, DataCenters: s, Users: s, Sessions: s, SigningKeys: s, IPUnblocks: s}
+		return repotest.Repos{UserDomains: s, Apps: s, DataCenters: s, Users: s, Sessions: s, SigningKeys: s, IPUnblocks: s, ForcedRefreshes: s}
 	})
 }

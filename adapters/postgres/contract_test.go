@@ -15,7 +15,7 @@ func TestRepositoryContract(t *testing.T) {
 	box := newBox(t, 1)
 	repotest.Run(t, func(t *testing.T) repotest.Repos {
 		s := NewStore(pgtest.Open(t), box)
-		return repotest.Repos{UserDomains: s, Apps: s, DataCenters: s, Users: s, Sessions: s, SigningKeys: s, IPUnblocks: s}
+		return repotest.Repos{UserDomains: s, Apps: s, DataCenters: s, Users: s, Sessions: s, SigningKeys: s, IPUnblocks: s, ForcedRefreshes: s}
 	})
 }
 
@@ -41,7 +41,7 @@ func TestRepositoryContractSerializable(t *testing.T) {
 			mu.Lock()
 			stores = append(stores, s)
 			mu.Unlock()
-			return repotest.Repos{UserDomains: s, Apps: s, DataCenters: s, Users: s, Sessions: s, SigningKeys: s, IPUnblocks: s}
+			return repotest.Repos{UserDomains: s, Apps: s, DataCenters: s, Users: s, Sessions: s, SigningKeys: s, IPUnblocks: s, ForcedRefreshes: s}
 		})
 	})
 	var total RetryCounts

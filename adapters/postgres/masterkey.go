@@ -36,6 +36,8 @@ var sealedColumns = []sealedColumn{
 	{"enduser_refresh_keys", []keyColumn{{"id", "integer"}}, "secret_enc", func(k []string) string { id, _ := strconv.ParseInt(k[0], 10, 32); return refreshKeyAAD(int32(id)) }},
 	{"enduser_sessions", []keyColumn{{"id", "uuid"}}, "refresh_key_enc", func(k []string) string { return sessionAAD(k[0]) }},
 	{"enduser_audit_keys", []keyColumn{{"id", "smallint"}}, "key_enc", func([]string) string { return auditKeyAAD }},
+	{"enduser_users", []keyColumn{{"id", "text"}}, "phone_enc", func(k []string) string { return phoneAAD(k[0]) }},
+	{"enduser_phone_hash_keys", []keyColumn{{"id", "smallint"}}, "key_enc", func([]string) string { return phoneHashKeyAAD }},
 }
 
 // SealedColumnNames are "table.column" of every column ReencryptSecrets

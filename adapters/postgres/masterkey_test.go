@@ -66,6 +66,12 @@ func TestReencryptSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A phone number (and so the phone hash key) sealed under key 1.
+	phone := domain.PhoneNumber{CountryCode: "86", Number: "13800138000"}
+	if _, err := e.store.BindPhone(ctx, sessions[0].UserID(), phone); err != nil {
+		t.Fatal(err)
+	}
+
 	ring := NewStore(e.store.db, keyring(t, 2, 1))
 	before, err := ring.SecretsNotUnderPrimary(ctx)
 	if err != nil {
@@ -74,7 +80,8 @@ func TestReencryptSecrets(t *testing.T) {
 	want := map[string]int64{"enduser_user_domains.secret_enc": 1, "enduser_user_domains.previous_secret_enc": 1,
 		"enduser_official_accounts.app_secret_enc": 1, "enduser_signing_keys.private_key_enc": 1,
 		"enduser_refresh_keys.secret_enc": 1, "enduser_sessions.refresh_key_enc": 24,
-		"enduser_audit_keys.key_enc": 0} // the audit key is stored by the first start with the trail on
+		"enduser_audit_keys.key_enc": 0, // the audit key is stored by the first start with the trail on
+		"enduser_users.phone_enc":    1, "enduser_phone_hash_keys.key_enc": 1}
 	for col, n := range want {
 		if before[col] != n {
 			t.Errorf("before: %s has %d values not under the primary, want %d", col, before[col], n)
@@ -95,8 +102,8 @@ func TestReencryptSecrets(t *testing.T) {
 			t.Errorf("%s: %d skipped with no concurrent writer", p.Column, p.Skipped)
 		}
 	}
-	if rewritten != 29 || batches < 24/5 {
-		t.Fatalf("rewrote %d values in %d batches; want 29 in several: %+v", rewritten, batches, res)
+	if rewritten != 31 || batches < 24/5 {
+		t.Fatalf("rewrote %d values in %d batches; want 31 in several: %+v", rewritten, batches, res)
 	}
 	after, err := ring.SecretsNotUnderPrimary(ctx)
 	if err != nil {
@@ -130,6 +137,13 @@ func TestReencryptSecrets(t *testing.T) {
 	}
 	if keys, err := alone.RefreshMasterKeys(ctx); err != nil || len(keys) != 1 {
 		t.Fatalf("refresh keys: %v", err)
+	}
+	if got, err := alone.UserPhone(ctx, sessions[0].UserID()); err != nil || got != phone {
+		t.Fatalf("phone with the new key alone: %+v, %v", got, err)
+	}
+	// The phone hash key outlived the rotation: the number is still taken.
+	if _, err := alone.BindPhone(ctx, sessions[1].UserID(), phone); !domain.IsKind(err, domain.KindPhoneTaken) {
+		t.Fatalf("the bound number for another user after the rotation: %v, want phone_taken", err)
 	}
 	// The old key alone no longer reads them: the values really moved.
 	if _, err := e.store.UserDomainByName(ctx, d.Name()); !errors.Is(err, secretbox.ErrUnknownKey) {

@@ -33,6 +33,8 @@ type Store struct {
 	// beforeReencryptWrite, when set (tests), runs between a re-encryption
 	// batch's read and its write.
 	beforeReencryptWrite func(column string)
+	// phoneKey caches the phone hashing key (phone.go).
+	phoneKeys *phoneHashKey
 }
 
 var (
@@ -45,7 +47,7 @@ var (
 
 // NewStore returns a Store on db (see Open) that encrypts secrets with box.
 func NewStore(db *gorm.DB, box *secretbox.Box) *Store {
-	return &Store{db: db, box: box, pool: db.ConnPool, counts: &retryCounters{}}
+	return &Store{db: db, box: box, pool: db.ConnPool, counts: &retryCounters{}, phoneKeys: &phoneHashKey{}}
 }
 
 // seal encrypts a secret for the row that aad names.

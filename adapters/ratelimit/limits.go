@@ -42,6 +42,8 @@ type Limits struct {
 	Claims Claims
 	// Fallbacks counts the decisions taken in memory because Redis failed.
 	Fallbacks *Fallbacks
+	// Refusals counts every refusal of the limits, by reason.
+	Refusals *Refusals
 
 	enabled   bool
 	mem       *Memory
@@ -53,14 +55,18 @@ type Limits struct {
 var _ application.ExchangeGate = (*Limits)(nil)
 
 // New assembles the limits of s. reg (nil: not exported) gets the fall-back
-// counter.
+// and refusal counters.
 func New(s Settings, clock application.Clock, log *slog.Logger, reg prometheus.Registerer) (*Limits, error) {
 	f, err := NewFallbacks(log, reg)
 	if err != nil {
 		return nil, err
 	}
+	refusals, err := NewRefusals(reg)
+	if err != nil {
+		return nil, err
+	}
 	memClaims := NewMemoryClaims(clock)
-	l := &Limits{Fallbacks: f, enabled: s.Enabled, mem: NewMemory(s.Config, clock), memClaims: memClaims, Claims: memClaims}
+	l := &Limits{Fallbacks: f, Refusals: refusals, enabled: s.Enabled, mem: NewMemory(s.Config, clock), memClaims: memClaims, Claims: memClaims}
 	if c, ok := s.Redis.(*redis.Client); ok && c == nil {
 		s.Redis = nil // a nil *redis.Client in the interface: no Redis
 	}
@@ -72,11 +78,11 @@ func New(s Settings, clock application.Clock, log *slog.Logger, reg prometheus.R
 		switch {
 		case l.redis != nil && s.SyncInterval >= 0:
 			l.local = NewLocal(NewShared(l.redis, l.mem, f), s.SyncInterval, log)
-			l.Limiter = l.local
+			l.Limiter = countingLimiter{limiter: l.local, refusals: refusals}
 		case l.redis != nil:
-			l.Limiter = NewShared(l.redis, l.mem, f)
+			l.Limiter = countingLimiter{limiter: NewShared(l.redis, l.mem, f), refusals: refusals}
 		default:
-			l.Limiter = l.mem
+			l.Limiter = countingLimiter{limiter: l.mem, refusals: refusals}
 		}
 	}
 	return l, nil
@@ -88,6 +94,19 @@ func New(s Settings, clock application.Clock, log *slog.Logger, reg prometheus.R
 // one script call (a plain SET NX with the limits off); when Redis fails,
 // the decisions are taken, and counted, in memory.
 func (l *Limits) AdmitExchange(ctx context.Context, userDomain, appID, code string) application.ExchangeDecision {
+	d := l.admitExchange(ctx, userDomain, appID, code)
+	switch {
+	case d.Allowed || d.CodeUsed:
+	case d.LockedOut:
+		l.Refusals.add(application.RefusalLockout)
+	default:
+		l.Refusals.add(application.RefusalRateLimited)
+	}
+	return d
+}
+
+// admitExchange is AdmitExchange, its refusals not counted yet.
+func (l *Limits) admitExchange(ctx context.Context, userDomain, appID, code string) application.ExchangeDecision {
 	key := codeKey(appID, code)
 	if !l.enabled {
 		if !l.Claims.Claim(ctx, key) {
@@ -102,9 +121,9 @@ func (l *Limits) AdmitExchange(ctx context.Context, userDomain, appID, code stri
 		if m, ok := application.RequestMetaFromContext(ctx); ok {
 			ip = application.LimitKey(m.ClientIP)
 		}
-		d, used, locked, err := l.redis.admitExchange(ctx, ip, userDomain, appID, &key)
+		d, used, err := l.redis.admitExchange(ctx, ip, userDomain, appID, &key)
 		if err == nil {
-			return application.ExchangeDecision{Decision: d, CodeUsed: used, LockedOut: locked}
+			return application.ExchangeDecision{Decision: d, CodeUsed: used}
 		}
 		l.Fallbacks.report(ctx, "exchange", err)
 		l.Fallbacks.report(ctx, "code", err)

@@ -282,7 +282,7 @@ func (l *Local) remote(ctx context.Context, ip, userDomain string, login bool) a
 		return application.Decision{RetryAfter: max(a.retry, time.Millisecond)}
 	case a.lock > 0:
 		l.mirror(lockKey(ip, userDomain), now.Add(a.lock))
-		return application.Decision{RetryAfter: a.lock}
+		return application.Decision{RetryAfter: a.lock, LockedOut: true}
 	}
 	return application.Allow
 }

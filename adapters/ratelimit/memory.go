@@ -175,7 +175,7 @@ func (m *Memory) LockedOut(_ context.Context, ip, userDomain string) application
 // lockedOut is LockedOut. Callers hold mu.
 func (m *Memory) lockedOut(ip, userDomain string, now time.Time) application.Decision {
 	if until, ok := m.lockouts[lockKey(ip, userDomain)]; ok && now.Before(until) {
-		return application.Decision{RetryAfter: until.Sub(now)}
+		return application.Decision{RetryAfter: until.Sub(now), LockedOut: true}
 	}
 	return application.Allow
 }

@@ -162,41 +162,34 @@ func limitArgs(l redis_rate.Limit, more ...any) []any {
 	return append([]any{l.Burst, l.Rate, l.Period.Seconds()}, more...)
 }
 
-// scriptDecision reads a script's answer: the decision, and whether it said
-// the code was used.
+// scriptDecision reads a script's answer: the decision (LockedOut for the
+// exchange script's lockout), and whether it said the code was used.
 func scriptDecision(v any) (application.Decision, bool, error) {
-	d, used, _, err := scriptAnswer(v)
-	return d, used, err
-}
-
-// scriptAnswer reads a script's answer: the decision, whether it said the
-// code was used, and whether the refusal is a lockout.
-func scriptAnswer(v any) (d application.Decision, used, locked bool, err error) {
 	res, ok := v.([]any)
 	if !ok || len(res) == 0 {
-		return application.Allow, false, false, fmt.Errorf("redis: unexpected script answer %T", v)
+		return application.Allow, false, fmt.Errorf("redis: unexpected script answer %T", v)
 	}
 	status, _ := res[0].(int64)
 	switch {
 	case status == scriptAdmitted:
-		return application.Allow, false, false, nil
+		return application.Allow, false, nil
 	case status == scriptCodeUsed:
-		return application.Decision{}, true, false, nil
+		return application.Decision{}, true, nil
 	case (status == scriptTTL || status == scriptLocked) && len(res) == 2:
 		if ms, ok := res[1].(int64); ok {
-			return application.Decision{RetryAfter: time.Duration(ms) * time.Millisecond}, false, status == scriptLocked, nil
+			return application.Decision{RetryAfter: time.Duration(ms) * time.Millisecond, LockedOut: status == scriptLocked}, false, nil
 		}
 	case status == scriptBucket && len(res) == 2:
 		if s, ok := res[1].(string); ok {
 			f, err := strconv.ParseFloat(s, 64)
 			if err != nil {
-				return application.Allow, false, false, fmt.Errorf("redis: script retry-after %q: %w", s, err)
+				return application.Allow, false, fmt.Errorf("redis: script retry-after %q: %w", s, err)
 			}
 			// As redis_rate turns it into a duration, and decision floors it.
-			return application.Decision{RetryAfter: max(time.Duration(f*float64(time.Second)), time.Millisecond)}, false, false, nil
+			return application.Decision{RetryAfter: max(time.Duration(f*float64(time.Second)), time.Millisecond)}, false, nil
 		}
 	}
-	return application.Allow, false, false, fmt.Errorf("redis: unexpected script answer %v", res)
+	return application.Allow, false, fmt.Errorf("redis: unexpected script answer %v", res)
 }
 
 // AdmitLogin takes one request of ip's bucket and, when allowed, reports
@@ -210,6 +203,9 @@ func (r *Redis) AdmitLogin(ctx context.Context, ip, userDomain string) (applicat
 		return application.Allow, err
 	}
 	d, _, err := scriptDecision(v)
+	if res, ok := v.([]any); ok && err == nil && !d.Allowed && len(res) > 0 && res[0] == int64(scriptTTL) {
+		d.LockedOut = true // the lock key's TTL, not the bucket's retry
+	}
 	return d, err
 }
 
@@ -218,14 +214,13 @@ func (r *Redis) AdmitLogin(ctx context.Context, ip, userDomain string) (applicat
 // the code's hash for CodeTTL: one script call. used reports a code claimed
 // before.
 func (r *Redis) AdmitExchange(ctx context.Context, userDomain, appID string, claim *[32]byte) (d application.Decision, used bool, err error) {
-	d, used, _, err = r.admitExchange(ctx, "", userDomain, appID, claim)
-	return d, used, err
+	return r.admitExchange(ctx, "", userDomain, appID, claim)
 }
 
 // admitExchange is AdmitExchange that first, when ip is not "", refuses
-// while (ip, userDomain) is locked out (locked reports it), in the same
-// script call.
-func (r *Redis) admitExchange(ctx context.Context, ip, userDomain, appID string, claim *[32]byte) (d application.Decision, used, locked bool, err error) {
+// while (ip, userDomain) is locked out (the decision's LockedOut), in the
+// same script call.
+func (r *Redis) admitExchange(ctx context.Context, ip, userDomain, appID string, claim *[32]byte) (d application.Decision, used bool, err error) {
 	keys := []string{r.key("cool", appID), r.rateKey("xchg", userDomain, appID)}
 	hasClaim, hasLock := "0", "0"
 	if claim != nil {
@@ -241,9 +236,9 @@ func (r *Redis) admitExchange(ctx context.Context, ip, userDomain, appID string,
 		return exchangeScript.Run(ctx, r.rdb, keys, limitArgs(r.exchangeLimit(appID), CodeTTL.Milliseconds(), hasClaim, hasLock)...).Result()
 	})
 	if err != nil {
-		return application.Allow, false, false, err
+		return application.Allow, false, err
 	}
-	return scriptAnswer(v)
+	return scriptDecision(v)
 }
 
 // LockedOut reports whether (ip, userDomain) is locked out.
@@ -255,7 +250,7 @@ func (r *Redis) LockedOut(ctx context.Context, ip, userDomain string) (applicati
 		return application.Allow, err
 	}
 	if ttl > 0 {
-		return application.Decision{RetryAfter: ttl}, nil
+		return application.Decision{RetryAfter: ttl, LockedOut: true}, nil
 	}
 	return application.Allow, nil
 }

@@ -118,7 +118,7 @@ func (s suite) logouts(t *testing.T) {
 
 func (f *fixture) update(sent map[string]string) domain.ProfileUpdate {
 	f.t.Helper()
-	u, err := domain.ParseProfileUpdate(sent)
+	u, err := domain.ParseProfileUpdate(profileText(f.t, sent))
 	noErr(f.t, "ParseProfileUpdate", err)
 	return u
 }
@@ -140,4 +140,23 @@ func (f *fixture) wantProfile(uid string, want domain.Profile) {
 	if str(got) != str(want) {
 		f.t.Errorf("profile of %s:\n got %s\nwant %s", uid, str(got), str(want))
 	}
+}
+
+// profileText is a profile change written with the fields' names
+// (ProfileField.String), as the tests spell them.
+func profileText(t testing.TB, byName map[string]string) domain.ProfileText {
+	t.Helper()
+	sent := domain.ProfileText{}
+	for name, v := range byName {
+		found := false
+		for _, f := range domain.ProfileFields() {
+			if f.String() == name {
+				sent[f], found = v, true
+			}
+		}
+		if !found {
+			t.Fatalf("no profile field %q", name)
+		}
+	}
+	return sent
 }

@@ -28,6 +28,8 @@ type Repos struct {
 	Sessions    application.SessionRepository
 	SigningKeys token.KeyRepository
 	IPUnblocks  application.IPUnblockRepository
+	// ForcedRefreshes rations WeChat's forced access_token refreshes.
+	ForcedRefreshes application.ForcedRefreshRepository
 }
 
 // Run runs the contract; newRepos must return fresh, empty repositories for
@@ -49,6 +51,7 @@ func Run(t *testing.T, newRepos func(t *testing.T) Repos) {
 	t.Run("SigningKeys", s.signingKeys)
 	t.Run("RefreshKeys", s.refreshKeys)
 	t.Run("IPUnblocks", s.ipUnblocks)
+	t.Run("Phones", s.phones)
 }
 
 type suite struct {

@@ -19,6 +19,7 @@ import (
 	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -42,6 +43,8 @@ const (
 // Box seals and opens secrets. It is safe for concurrent use.
 type Box struct {
 	keys []boxKey // keys[0] seals
+	// derive is HMAC-SHA-256(primary, deriveLabel): the root of DeriveKey.
+	derive []byte
 }
 
 type boxKey struct {
@@ -78,7 +81,23 @@ func NewKeyring(primary []byte, older ...[]byte) (*Box, error) {
 		}
 		b.keys = append(b.keys, boxKey{id: id, aead: aead})
 	}
+	m := hmac.New(sha256.New, primary)
+	m.Write([]byte(deriveLabel))
+	b.derive = m.Sum(nil)
 	return b, nil
+}
+
+// deriveLabel separates DeriveKey's root from every other use of the key.
+const deriveLabel = "enduser-auth secretbox derive v1"
+
+// DeriveKey returns a 32-byte key derived from the primary master key for
+// label (HMAC-SHA-256): the same for the same primary key and label, and
+// telling nothing about the master key. A key that must outlive a master key
+// rotation is derived once and then stored sealed (as the phone hash key is).
+func (b *Box) DeriveKey(label string) []byte {
+	m := hmac.New(sha256.New, b.derive)
+	m.Write([]byte(label))
+	return m.Sum(nil)
 }
 
 func keyID(k []byte) [KeyIDSize]byte {

@@ -220,9 +220,9 @@ Log in (paste this; every run makes a new code for the same person "demo"):
 Or through the mini program (its jsCode, as wx.login() gives it):
 
   APP=%s UD=%s SECRET=%s; CODE="demo.$(date +%%s%%N)"; SIG=$(printf '%%s' "$APP$CODE$SECRET" | sha256sum | cut -d' ' -f1); curl -sS -X POST "http://%s/v2/enduser/enduserapi/wechatMiniprogramAuthLogin?appId=$APP&jsCode=$CODE&signature=$SIG&userDomain=$UD%s"; echo
-
-Press Ctrl-C to stop.
 `, host, redact(dbURL), dbNote, wechatURL, adminLine, devUserDomain, secret, devAppID, devMiniAppID, home,
 		devAppID, devUserDomain, secret, host, homeMCCParam(home), devMiniAppID, devUserDomain, secret, host, homeMCCParam(home))
+	b.WriteString(devPhoneBanner(host, home, secret))
+	b.WriteString("\nPress Ctrl-C to stop.\n")
 	return b.String()
 }

@@ -44,15 +44,17 @@ func TestDevPrintsACurlThatLogsIn(t *testing.T) {
 		}
 		close(lines)
 	}()
-	var curl, miniCurl string
+	var curl, miniCurl, phoneCurl string
 	timeout := time.After(60 * time.Second)
-	for miniCurl == "" {
+	for miniCurl == "" || phoneCurl == "" {
 		select {
 		case l, ok := <-lines:
 			if !ok {
-				t.Fatal("dev ended before printing both curls")
+				t.Fatal("dev ended before printing every curl")
 			}
 			switch {
+			case strings.Contains(l, "curl ") && strings.Contains(l, "wechatMiniprogramPhoneNumber"):
+				phoneCurl = strings.TrimSpace(l)
 			case strings.Contains(l, "curl ") && curl == "":
 				curl = strings.TrimSpace(l)
 			case strings.Contains(l, "curl "):
@@ -102,6 +104,19 @@ func TestDevPrintsACurlThatLogsIn(t *testing.T) {
 	}
 	if miniUIDs[0] != miniUIDs[1] {
 		t.Fatalf("the mini program's demo person got two uids: %v", miniUIDs)
+	}
+	// The phone number's command logs in through the mini program and binds
+	// the fake phone, twice (the same number again is a success).
+	for range 2 {
+		out, err := exec.Command("bash", "-c", phoneCurl).CombinedOutput()
+		if err != nil {
+			t.Fatalf("the printed phone command failed: %v\n%s\n%s", err, phoneCurl, out)
+		}
+		var a answer
+		if err := jsonUnmarshal(out, &a); err != nil || a.Code != 200 || !strings.Contains(string(a.Data), `"phone":"138****8000"`) {
+			t.Fatalf("the printed phone command did not bind the phone: %s", out)
+		}
+		validateAgainstDoc(t, "POST", "/v2/enduser/enduserapi/wechatMiniprogramPhoneNumber", 200, out)
 	}
 }
 

@@ -28,7 +28,12 @@ type exportDoc struct {
 		RegisteredVia string  `json:"registeredVia"`
 		DeletionDueAt *string `json:"deletionDueAt"`
 	} `json:"user"`
-	Profile    map[string]any `json:"profile"`
+	Profile map[string]any `json:"profile"`
+	// Phone is the number bound through the mini program (null: none).
+	Phone *struct {
+		CountryCode string `json:"countryCode"`
+		Number      string `json:"number"`
+	} `json:"phone"`
 	Identities []struct {
 		AppID   string  `json:"appId"`
 		AppKind string  `json:"appKind"`
@@ -116,6 +121,9 @@ func TestUserExport(t *testing.T) {
 	}
 	if dec.More() {
 		t.Fatalf("more than one document:\n%s", out)
+	}
+	if doc.Phone != nil || !strings.Contains(out, `"phone": null`) {
+		t.Fatalf("a user without a phone: the export's phone must be null:\n%s", out)
 	}
 	utc := func(what, v string) time.Time {
 		t.Helper()

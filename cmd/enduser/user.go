@@ -42,13 +42,15 @@ identities, sessions (without secrets) and audit records.`
 		return cmdUserExport(cmd.Context(), pos, e, *exportDBURL)
 	}
 	return newGroup("user", "End a user's sessions, disable, enable, delete or export a user",
-		"user logout-all|disable|enable UID | user delete UID [--now] | user export UID",
+		"user logout-all|disable|enable|unbind-phone UID | user delete UID [--now] | user export UID",
 		uidCmd("logout-all", "End every session of a user (a stolen phone)",
 			"End every session of a user (a stolen phone); the user may log in again. Serving\ninstances refuse their tokens within ENDUSER_REVOCATION_SYNC_INTERVAL."),
 		uidCmd("disable", "Disable a user: its sessions end, its logins, refreshes and tokens answer 5041",
 			"Disable a user: its sessions end, its logins, refreshes and tokens answer 5041."),
 		uidCmd("enable", "Let a disabled user log in again",
 			"Let a disabled user log in again (its ended sessions stay ended)."),
+		uidCmd("unbind-phone", "Remove the phone number bound to a user (the number is then free)",
+			"Remove the phone number a user bound through the mini program (wechatMiniprogramPhoneNumber):\nuserInfo shows none, and another user of the user domain may bind the number."),
 		del, export)
 }
 
@@ -64,6 +66,9 @@ func cmdUser(ctx context.Context, sub string, pos []string, e env, dbURL string)
 	}
 	defer a.Close()
 	svc := a.module.Operators
+	if sub == "unbind-phone" {
+		return cmdUnbindPhone(ctx, svc, uid, e)
+	}
 	switch sub {
 	case "disable", "enable":
 		if sub == "disable" {

@@ -89,7 +89,7 @@ func TestHostUpgradesADatabaseBehind(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if v, _ := p.GetDBVersion(ctx); v != latest-2 {
+	if v, _ := p.GetDBVersion(ctx); v > latest-2 { // further behind when the numbers have a gap (a migration landing on another branch)
 		t.Fatalf("down two versions: at %d, latest %d", v, latest)
 	}
 	_ = sqlDB.Close()

@@ -77,3 +77,15 @@ export async function signingKeys(): Promise<string[]> {
   const { data } = await client.GET("/.well-known/jwks.json");
   return (data?.keys ?? []).map((k) => k.kid);
 }
+
+// The mini program's getPhoneNumber code bound to the token's user; the
+// answer's phone is masked (138****8000).
+export async function bindPhone(pair: TokenPair, appId: string, phoneCode: string): Promise<Outcome<{ phone: string; countryCode: string }>> {
+  const { data, error } = await client.POST("/v2/enduser/enduserapi/wechatMiniprogramPhoneNumber", {
+    ...authorized(pair),
+    body: { appId, phoneCode },
+  });
+  if (data === undefined) return { ok: false, code: error.code, msg: error.msg };
+  if (data.code !== 200) return { ok: false, code: data.code, msg: data.extMsg ?? data.msg };
+  return { ok: true, value: { phone: data.data.phone, countryCode: data.data.countryCode } };
+}

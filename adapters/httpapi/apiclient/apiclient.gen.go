@@ -269,6 +269,57 @@ func (e NoExtMsg) Valid() bool {
 	}
 }
 
+// Defines values for PhoneNumberFailureCode.
+const (
+	PhoneNumberFailureCodeN5002 PhoneNumberFailureCode = 5002
+	PhoneNumberFailureCodeN5032 PhoneNumberFailureCode = 5032
+	PhoneNumberFailureCodeN5033 PhoneNumberFailureCode = 5033
+	PhoneNumberFailureCodeN5041 PhoneNumberFailureCode = 5041
+	PhoneNumberFailureCodeN5106 PhoneNumberFailureCode = 5106
+	PhoneNumberFailureCodeN5148 PhoneNumberFailureCode = 5148
+	PhoneNumberFailureCodeN5218 PhoneNumberFailureCode = 5218
+	PhoneNumberFailureCodeN5373 PhoneNumberFailureCode = 5373
+	PhoneNumberFailureCodeN5382 PhoneNumberFailureCode = 5382
+	PhoneNumberFailureCodeN5383 PhoneNumberFailureCode = 5383
+	PhoneNumberFailureCodeN5394 PhoneNumberFailureCode = 5394
+	PhoneNumberFailureCodeN5398 PhoneNumberFailureCode = 5398
+	PhoneNumberFailureCodeN5403 PhoneNumberFailureCode = 5403
+)
+
+// Valid indicates whether the value is a known member of the PhoneNumberFailureCode enum.
+func (e PhoneNumberFailureCode) Valid() bool {
+	switch e {
+	case PhoneNumberFailureCodeN5002:
+		return true
+	case PhoneNumberFailureCodeN5032:
+		return true
+	case PhoneNumberFailureCodeN5033:
+		return true
+	case PhoneNumberFailureCodeN5041:
+		return true
+	case PhoneNumberFailureCodeN5106:
+		return true
+	case PhoneNumberFailureCodeN5148:
+		return true
+	case PhoneNumberFailureCodeN5218:
+		return true
+	case PhoneNumberFailureCodeN5373:
+		return true
+	case PhoneNumberFailureCodeN5382:
+		return true
+	case PhoneNumberFailureCodeN5383:
+		return true
+	case PhoneNumberFailureCodeN5394:
+		return true
+	case PhoneNumberFailureCodeN5398:
+		return true
+	case PhoneNumberFailureCodeN5403:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for RefreshFailureCode.
 const (
 	RefreshFailureCodeN5032 RefreshFailureCode = 5032
@@ -655,6 +706,51 @@ type NoData = map[string]any
 // NoExtMsg Always null here.
 type NoExtMsg string
 
+// PhoneNumberAnswer defines model for PhoneNumberAnswer.
+type PhoneNumberAnswer struct {
+	union json.RawMessage
+}
+
+// PhoneNumberFailure defines model for PhoneNumberFailure.
+type PhoneNumberFailure struct {
+	// Code In the order the endpoint checks them; see x-business-codes for each one's meaning.
+	Code PhoneNumberFailureCode `json:"code"`
+
+	// Data Always null.
+	Data *NoData `json:"data"`
+
+	// ExtMsg Null, or details: WeChat's error as {"errcode","errmsg"} (5382, 5394, 5403), {"reason":"rateLimited"} (5394 by the exchange cap or a 45011 cool-down, with Retry-After), or a text.
+	ExtMsg *string `json:"extMsg"`
+
+	// Msg The code's English message, or its Chinese one (Accept-Language); see x-business-codes.
+	Msg FailureMsg `json:"msg"`
+}
+
+// PhoneNumberFailureCode In the order the endpoint checks them; see x-business-codes for each one's meaning.
+type PhoneNumberFailureCode int
+
+// PhoneNumberParams defines model for PhoneNumberParams.
+type PhoneNumberParams struct {
+	AppId     *string `json:"appId,omitempty"`
+	PhoneCode *string `json:"phoneCode,omitempty"`
+}
+
+// PhoneNumberSuccess defines model for PhoneNumberSuccess.
+type PhoneNumberSuccess struct {
+	Code SuccessCode `json:"code"`
+	Data struct {
+		// CountryCode The country code's digits (86).
+		CountryCode string `json:"countryCode"`
+
+		// Phone The number without its country code, masked: 138****8000.
+		Phone string `json:"phone"`
+	} `json:"data"`
+
+	// ExtMsg Always null here.
+	ExtMsg *NoExtMsg  `json:"extMsg"`
+	Msg    SuccessMsg `json:"msg"`
+}
+
 // RefreshAnswer defines model for RefreshAnswer.
 type RefreshAnswer struct {
 	union json.RawMessage
@@ -790,8 +886,13 @@ type UserInfo struct {
 	// NationalityId The same as nationality.
 	NationalityId string `json:"nationalityId"`
 	NikeName      string `json:"nikeName"`
-	Phone         string `json:"phone"`
-	Province      string `json:"province"`
+
+	// Phone The number bound through the mini program (wechatMiniprogramPhoneNumber), masked (138****8000); empty when none.
+	Phone string `json:"phone"`
+
+	// PhoneCountryCode The bound number's country code (86); empty when none.
+	PhoneCountryCode string `json:"phoneCountryCode"`
+	Province         string `json:"province"`
 
 	// RegisterTime Unix milliseconds.
 	RegisterTime int64  `json:"registerTime"`
@@ -994,6 +1095,18 @@ type WechatMiniprogramAuthLoginParams struct {
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 }
 
+// WechatMiniprogramPhoneNumberParams defines parameters for WechatMiniprogramPhoneNumber.
+type WechatMiniprogramPhoneNumberParams struct {
+	// AppId The mini program's appId (missing 5218; not a mini program of the user domain 5373). Query, form or JSON body.
+	AppId *MiniprogramAppID `form:"appId,omitempty" json:"appId,omitempty"`
+
+	// PhoneCode The code of the mini program's getPhoneNumber button (single use; at most 128 characters). Query, form or JSON body.
+	PhoneCode *string `form:"phoneCode,omitempty" json:"phoneCode,omitempty"`
+
+	// AcceptLanguage `msg` is Simplified Chinese when a `zh` language ranks highest, else English.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
 // WechatOffiaccountAuthLoginParams defines parameters for WechatOffiaccountAuthLogin.
 type WechatOffiaccountAuthLoginParams struct {
 	// UserDomain The user domain, `<letter>.DM.<digits>.<digits>` (missing or blank: 5023; malformed: 5013). Query, form or JSON body.
@@ -1044,6 +1157,12 @@ type WechatMiniprogramAuthLoginJSONRequestBody = MiniprogramLoginParams
 
 // WechatMiniprogramAuthLoginFormdataRequestBody defines body for WechatMiniprogramAuthLogin for application/x-www-form-urlencoded ContentType.
 type WechatMiniprogramAuthLoginFormdataRequestBody = MiniprogramLoginParams
+
+// WechatMiniprogramPhoneNumberJSONRequestBody defines body for WechatMiniprogramPhoneNumber for application/json ContentType.
+type WechatMiniprogramPhoneNumberJSONRequestBody = PhoneNumberParams
+
+// WechatMiniprogramPhoneNumberFormdataRequestBody defines body for WechatMiniprogramPhoneNumber for application/x-www-form-urlencoded ContentType.
+type WechatMiniprogramPhoneNumberFormdataRequestBody = PhoneNumberParams
 
 // WechatOffiaccountAuthLoginJSONRequestBody defines body for WechatOffiaccountAuthLogin for application/json ContentType.
 type WechatOffiaccountAuthLoginJSONRequestBody = LoginParams
@@ -1503,6 +1622,68 @@ func (t MiniprogramLoginParams_Mcc) MarshalJSON() ([]byte, error) {
 }
 
 func (t *MiniprogramLoginParams_Mcc) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsPhoneNumberSuccess returns the union data inside the PhoneNumberAnswer as a PhoneNumberSuccess
+func (t PhoneNumberAnswer) AsPhoneNumberSuccess() (PhoneNumberSuccess, error) {
+	var body PhoneNumberSuccess
+	err := runtime.JSONUnmarshal(t.union, &body)
+	return body, err
+}
+
+// FromPhoneNumberSuccess overwrites any union data inside the PhoneNumberAnswer as the provided PhoneNumberSuccess
+func (t *PhoneNumberAnswer) FromPhoneNumberSuccess(v PhoneNumberSuccess) error {
+	b, err := runtime.JSONMarshal(v)
+	t.union = b
+	return err
+}
+
+// MergePhoneNumberSuccess performs a merge with any union data inside the PhoneNumberAnswer, using the provided PhoneNumberSuccess
+func (t *PhoneNumberAnswer) MergePhoneNumberSuccess(v PhoneNumberSuccess) error {
+	b, err := runtime.JSONMarshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsPhoneNumberFailure returns the union data inside the PhoneNumberAnswer as a PhoneNumberFailure
+func (t PhoneNumberAnswer) AsPhoneNumberFailure() (PhoneNumberFailure, error) {
+	var body PhoneNumberFailure
+	err := runtime.JSONUnmarshal(t.union, &body)
+	return body, err
+}
+
+// FromPhoneNumberFailure overwrites any union data inside the PhoneNumberAnswer as the provided PhoneNumberFailure
+func (t *PhoneNumberAnswer) FromPhoneNumberFailure(v PhoneNumberFailure) error {
+	b, err := runtime.JSONMarshal(v)
+	t.union = b
+	return err
+}
+
+// MergePhoneNumberFailure performs a merge with any union data inside the PhoneNumberAnswer, using the provided PhoneNumberFailure
+func (t *PhoneNumberAnswer) MergePhoneNumberFailure(v PhoneNumberFailure) error {
+	b, err := runtime.JSONMarshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t PhoneNumberAnswer) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *PhoneNumberAnswer) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }
@@ -2079,6 +2260,68 @@ type ClientInterface interface {
 	// Corresponds with POST /v2/enduser/enduserapi/wechatMiniprogramAuthLogin (the `WechatMiniprogramAuthLogin` operationId).
 	WechatMiniprogramAuthLoginWithFormdataBody(ctx context.Context, params *WechatMiniprogramAuthLoginParams, body WechatMiniprogramAuthLoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// PreflightWechatMiniprogramPhoneNumber CORS preflight (only with ENDUSER_CORS_ORIGINS configured)
+	//
+	// Corresponds with OPTIONS /v2/enduser/enduserapi/wechatMiniprogramPhoneNumber (the `PreflightWechatMiniprogramPhoneNumber` operationId).
+	PreflightWechatMiniprogramPhoneNumber(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WechatMiniprogramPhoneNumberWithBody Bind the phone number of the mini program's getPhoneNumber button to the token's user
+	//
+	// The mini program's `getPhoneNumber` button gives a `phoneCode`; the module asks WeChat's
+	// `wxa/business/getuserphonenumber` for the number with the mini program's app-wide
+	// `access_token` (from `cgi-bin/stable_token`, cached per instance, renewed in its last 5
+	// minutes; on WeChat's 40001/42001 asked again and the lookup retried once; forced at most once
+	// per app per 10 minutes across every instance). A `phoneCode` is claimed before WeChat is
+	// called: a replay answers 5398 without a call. The number is bound to the token's user
+	// (stored sealed, with a keyed hash; `userInfo` shows it masked): binding the same number again
+	// succeeds, a new one replaces the old, a number bound to another user of the user domain
+	// answers 5002 and changes nothing. The checks run in the order of the codes in
+	// `PhoneNumberFailure`. Masking: numbers of 7 digits or more keep their first 3 and last 4
+	// digits, shorter ones all but their last 2 are `*`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v2/enduser/enduserapi/wechatMiniprogramPhoneNumber (the `WechatMiniprogramPhoneNumber` operationId).
+	WechatMiniprogramPhoneNumberWithBody(ctx context.Context, params *WechatMiniprogramPhoneNumberParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WechatMiniprogramPhoneNumber Bind the phone number of the mini program's getPhoneNumber button to the token's user
+	//
+	// The mini program's `getPhoneNumber` button gives a `phoneCode`; the module asks WeChat's
+	// `wxa/business/getuserphonenumber` for the number with the mini program's app-wide
+	// `access_token` (from `cgi-bin/stable_token`, cached per instance, renewed in its last 5
+	// minutes; on WeChat's 40001/42001 asked again and the lookup retried once; forced at most once
+	// per app per 10 minutes across every instance). A `phoneCode` is claimed before WeChat is
+	// called: a replay answers 5398 without a call. The number is bound to the token's user
+	// (stored sealed, with a keyed hash; `userInfo` shows it masked): binding the same number again
+	// succeeds, a new one replaces the old, a number bound to another user of the user domain
+	// answers 5002 and changes nothing. The checks run in the order of the codes in
+	// `PhoneNumberFailure`. Masking: numbers of 7 digits or more keep their first 3 and last 4
+	// digits, shorter ones all but their last 2 are `*`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v2/enduser/enduserapi/wechatMiniprogramPhoneNumber (the `WechatMiniprogramPhoneNumber` operationId).
+	WechatMiniprogramPhoneNumber(ctx context.Context, params *WechatMiniprogramPhoneNumberParams, body WechatMiniprogramPhoneNumberJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WechatMiniprogramPhoneNumberWithFormdataBody Bind the phone number of the mini program's getPhoneNumber button to the token's user
+	//
+	// The mini program's `getPhoneNumber` button gives a `phoneCode`; the module asks WeChat's
+	// `wxa/business/getuserphonenumber` for the number with the mini program's app-wide
+	// `access_token` (from `cgi-bin/stable_token`, cached per instance, renewed in its last 5
+	// minutes; on WeChat's 40001/42001 asked again and the lookup retried once; forced at most once
+	// per app per 10 minutes across every instance). A `phoneCode` is claimed before WeChat is
+	// called: a replay answers 5398 without a call. The number is bound to the token's user
+	// (stored sealed, with a keyed hash; `userInfo` shows it masked): binding the same number again
+	// succeeds, a new one replaces the old, a number bound to another user of the user domain
+	// answers 5002 and changes nothing. The checks run in the order of the codes in
+	// `PhoneNumberFailure`. Masking: numbers of 7 digits or more keep their first 3 and last 4
+	// digits, shorter ones all but their last 2 are `*`.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /v2/enduser/enduserapi/wechatMiniprogramPhoneNumber (the `WechatMiniprogramPhoneNumber` operationId).
+	WechatMiniprogramPhoneNumberWithFormdataBody(ctx context.Context, params *WechatMiniprogramPhoneNumberParams, body WechatMiniprogramPhoneNumberFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// PreflightWechatOffiaccountAuthLogin CORS preflight (only with ENDUSER_CORS_ORIGINS configured)
 	//
 	// Corresponds with OPTIONS /v2/enduser/enduserapi/wechatOffiaccountAuthLogin (the `PreflightWechatOffiaccountAuthLogin` operationId).
@@ -2636,6 +2879,108 @@ func (c *Client) WechatMiniprogramAuthLogin(ctx context.Context, params *WechatM
 // Corresponds with POST /v2/enduser/enduserapi/wechatMiniprogramAuthLogin (the `WechatMiniprogramAuthLogin` operationId).
 func (c *Client) WechatMiniprogramAuthLoginWithFormdataBody(ctx context.Context, params *WechatMiniprogramAuthLoginParams, body WechatMiniprogramAuthLoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewWechatMiniprogramAuthLoginRequestWithFormdataBody(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PreflightWechatMiniprogramPhoneNumber CORS preflight (only with ENDUSER_CORS_ORIGINS configured)
+//
+// Corresponds with OPTIONS /v2/enduser/enduserapi/wechatMiniprogramPhoneNumber (the `PreflightWechatMiniprogramPhoneNumber` operationId).
+func (c *Client) PreflightWechatMiniprogramPhoneNumber(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreflightWechatMiniprogramPhoneNumberRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// WechatMiniprogramPhoneNumberWithBody Bind the phone number of the mini program's getPhoneNumber button to the token's user
+//
+// The mini program's `getPhoneNumber` button gives a `phoneCode`; the module asks WeChat's
+// `wxa/business/getuserphonenumber` for the number with the mini program's app-wide
+// `access_token` (from `cgi-bin/stable_token`, cached per instance, renewed in its last 5
+// minutes; on WeChat's 40001/42001 asked again and the lookup retried once; forced at most once
+// per app per 10 minutes across every instance). A `phoneCode` is claimed before WeChat is
+// called: a replay answers 5398 without a call. The number is bound to the token's user
+// (stored sealed, with a keyed hash; `userInfo` shows it masked): binding the same number again
+// succeeds, a new one replaces the old, a number bound to another user of the user domain
+// answers 5002 and changes nothing. The checks run in the order of the codes in
+// `PhoneNumberFailure`. Masking: numbers of 7 digits or more keep their first 3 and last 4
+// digits, shorter ones all but their last 2 are `*`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v2/enduser/enduserapi/wechatMiniprogramPhoneNumber (the `WechatMiniprogramPhoneNumber` operationId).
+func (c *Client) WechatMiniprogramPhoneNumberWithBody(ctx context.Context, params *WechatMiniprogramPhoneNumberParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWechatMiniprogramPhoneNumberRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// WechatMiniprogramPhoneNumber Bind the phone number of the mini program's getPhoneNumber button to the token's user
+//
+// The mini program's `getPhoneNumber` button gives a `phoneCode`; the module asks WeChat's
+// `wxa/business/getuserphonenumber` for the number with the mini program's app-wide
+// `access_token` (from `cgi-bin/stable_token`, cached per instance, renewed in its last 5
+// minutes; on WeChat's 40001/42001 asked again and the lookup retried once; forced at most once
+// per app per 10 minutes across every instance). A `phoneCode` is claimed before WeChat is
+// called: a replay answers 5398 without a call. The number is bound to the token's user
+// (stored sealed, with a keyed hash; `userInfo` shows it masked): binding the same number again
+// succeeds, a new one replaces the old, a number bound to another user of the user domain
+// answers 5002 and changes nothing. The checks run in the order of the codes in
+// `PhoneNumberFailure`. Masking: numbers of 7 digits or more keep their first 3 and last 4
+// digits, shorter ones all but their last 2 are `*`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v2/enduser/enduserapi/wechatMiniprogramPhoneNumber (the `WechatMiniprogramPhoneNumber` operationId).
+func (c *Client) WechatMiniprogramPhoneNumber(ctx context.Context, params *WechatMiniprogramPhoneNumberParams, body WechatMiniprogramPhoneNumberJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWechatMiniprogramPhoneNumberRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// WechatMiniprogramPhoneNumberWithFormdataBody Bind the phone number of the mini program's getPhoneNumber button to the token's user
+//
+// The mini program's `getPhoneNumber` button gives a `phoneCode`; the module asks WeChat's
+// `wxa/business/getuserphonenumber` for the number with the mini program's app-wide
+// `access_token` (from `cgi-bin/stable_token`, cached per instance, renewed in its last 5
+// minutes; on WeChat's 40001/42001 asked again and the lookup retried once; forced at most once
+// per app per 10 minutes across every instance). A `phoneCode` is claimed before WeChat is
+// called: a replay answers 5398 without a call. The number is bound to the token's user
+// (stored sealed, with a keyed hash; `userInfo` shows it masked): binding the same number again
+// succeeds, a new one replaces the old, a number bound to another user of the user domain
+// answers 5002 and changes nothing. The checks run in the order of the codes in
+// `PhoneNumberFailure`. Masking: numbers of 7 digits or more keep their first 3 and last 4
+// digits, shorter ones all but their last 2 are `*`.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /v2/enduser/enduserapi/wechatMiniprogramPhoneNumber (the `WechatMiniprogramPhoneNumber` operationId).
+func (c *Client) WechatMiniprogramPhoneNumberWithFormdataBody(ctx context.Context, params *WechatMiniprogramPhoneNumberParams, body WechatMiniprogramPhoneNumberFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWechatMiniprogramPhoneNumberRequestWithFormdataBody(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3714,6 +4059,138 @@ func NewWechatMiniprogramAuthLoginRequestWithBody(server string, params *WechatM
 	return req, nil
 }
 
+// NewPreflightWechatMiniprogramPhoneNumberRequest constructs an http.Request for the PreflightWechatMiniprogramPhoneNumber method
+func NewPreflightWechatMiniprogramPhoneNumberRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := "/v2/enduser/enduserapi/wechatMiniprogramPhoneNumber"
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodOptions, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewWechatMiniprogramPhoneNumberRequest calls the generic WechatMiniprogramPhoneNumber builder with application/json body
+func NewWechatMiniprogramPhoneNumberRequest(server string, params *WechatMiniprogramPhoneNumberParams, body WechatMiniprogramPhoneNumberJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := runtime.JSONMarshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewWechatMiniprogramPhoneNumberRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewWechatMiniprogramPhoneNumberRequestWithFormdataBody calls the generic WechatMiniprogramPhoneNumber builder with application/x-www-form-urlencoded body
+func NewWechatMiniprogramPhoneNumberRequestWithFormdataBody(server string, params *WechatMiniprogramPhoneNumberParams, body WechatMiniprogramPhoneNumberFormdataRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	bodyStr, err := runtime.MarshalForm(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = strings.NewReader(bodyStr.Encode())
+	return NewWechatMiniprogramPhoneNumberRequestWithBody(server, params, "application/x-www-form-urlencoded", bodyReader)
+}
+
+// NewWechatMiniprogramPhoneNumberRequestWithBody constructs an http.Request for the WechatMiniprogramPhoneNumber method, with any body, and a specified content type
+func NewWechatMiniprogramPhoneNumberRequestWithBody(server string, params *WechatMiniprogramPhoneNumberParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := "/v2/enduser/enduserapi/wechatMiniprogramPhoneNumber"
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.AppId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "appId", *params.AppId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PhoneCode != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "phoneCode", *params.PhoneCode, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.AcceptLanguage != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept-Language", *params.AcceptLanguage, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Accept-Language", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewPreflightWechatOffiaccountAuthLoginRequest constructs an http.Request for the PreflightWechatOffiaccountAuthLogin method
 func NewPreflightWechatOffiaccountAuthLoginRequest(server string) (*http.Request, error) {
 	var err error
@@ -4226,6 +4703,70 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v2/enduser/enduserapi/wechatMiniprogramAuthLogin (the `WechatMiniprogramAuthLogin` operationId).
 	WechatMiniprogramAuthLoginWithFormdataBodyWithResponse(ctx context.Context, params *WechatMiniprogramAuthLoginParams, body WechatMiniprogramAuthLoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*WechatMiniprogramAuthLoginResponse, error)
+
+	// PreflightWechatMiniprogramPhoneNumberWithResponse CORS preflight (only with ENDUSER_CORS_ORIGINS configured)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with OPTIONS /v2/enduser/enduserapi/wechatMiniprogramPhoneNumber (the `PreflightWechatMiniprogramPhoneNumber` operationId).
+	PreflightWechatMiniprogramPhoneNumberWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PreflightWechatMiniprogramPhoneNumberResponse, error)
+
+	// WechatMiniprogramPhoneNumberWithBodyWithResponse Bind the phone number of the mini program's getPhoneNumber button to the token's user
+	//
+	// The mini program's `getPhoneNumber` button gives a `phoneCode`; the module asks WeChat's
+	// `wxa/business/getuserphonenumber` for the number with the mini program's app-wide
+	// `access_token` (from `cgi-bin/stable_token`, cached per instance, renewed in its last 5
+	// minutes; on WeChat's 40001/42001 asked again and the lookup retried once; forced at most once
+	// per app per 10 minutes across every instance). A `phoneCode` is claimed before WeChat is
+	// called: a replay answers 5398 without a call. The number is bound to the token's user
+	// (stored sealed, with a keyed hash; `userInfo` shows it masked): binding the same number again
+	// succeeds, a new one replaces the old, a number bound to another user of the user domain
+	// answers 5002 and changes nothing. The checks run in the order of the codes in
+	// `PhoneNumberFailure`. Masking: numbers of 7 digits or more keep their first 3 and last 4
+	// digits, shorter ones all but their last 2 are `*`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v2/enduser/enduserapi/wechatMiniprogramPhoneNumber (the `WechatMiniprogramPhoneNumber` operationId).
+	WechatMiniprogramPhoneNumberWithBodyWithResponse(ctx context.Context, params *WechatMiniprogramPhoneNumberParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*WechatMiniprogramPhoneNumberResponse, error)
+
+	// WechatMiniprogramPhoneNumberWithResponse Bind the phone number of the mini program's getPhoneNumber button to the token's user
+	//
+	// The mini program's `getPhoneNumber` button gives a `phoneCode`; the module asks WeChat's
+	// `wxa/business/getuserphonenumber` for the number with the mini program's app-wide
+	// `access_token` (from `cgi-bin/stable_token`, cached per instance, renewed in its last 5
+	// minutes; on WeChat's 40001/42001 asked again and the lookup retried once; forced at most once
+	// per app per 10 minutes across every instance). A `phoneCode` is claimed before WeChat is
+	// called: a replay answers 5398 without a call. The number is bound to the token's user
+	// (stored sealed, with a keyed hash; `userInfo` shows it masked): binding the same number again
+	// succeeds, a new one replaces the old, a number bound to another user of the user domain
+	// answers 5002 and changes nothing. The checks run in the order of the codes in
+	// `PhoneNumberFailure`. Masking: numbers of 7 digits or more keep their first 3 and last 4
+	// digits, shorter ones all but their last 2 are `*`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v2/enduser/enduserapi/wechatMiniprogramPhoneNumber (the `WechatMiniprogramPhoneNumber` operationId).
+	WechatMiniprogramPhoneNumberWithResponse(ctx context.Context, params *WechatMiniprogramPhoneNumberParams, body WechatMiniprogramPhoneNumberJSONRequestBody, reqEditors ...RequestEditorFn) (*WechatMiniprogramPhoneNumberResponse, error)
+
+	// WechatMiniprogramPhoneNumberWithFormdataBodyWithResponse Bind the phone number of the mini program's getPhoneNumber button to the token's user
+	//
+	// The mini program's `getPhoneNumber` button gives a `phoneCode`; the module asks WeChat's
+	// `wxa/business/getuserphonenumber` for the number with the mini program's app-wide
+	// `access_token` (from `cgi-bin/stable_token`, cached per instance, renewed in its last 5
+	// minutes; on WeChat's 40001/42001 asked again and the lookup retried once; forced at most once
+	// per app per 10 minutes across every instance). A `phoneCode` is claimed before WeChat is
+	// called: a replay answers 5398 without a call. The number is bound to the token's user
+	// (stored sealed, with a keyed hash; `userInfo` shows it masked): binding the same number again
+	// succeeds, a new one replaces the old, a number bound to another user of the user domain
+	// answers 5002 and changes nothing. The checks run in the order of the codes in
+	// `PhoneNumberFailure`. Masking: numbers of 7 digits or more keep their first 3 and last 4
+	// digits, shorter ones all but their last 2 are `*`.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v2/enduser/enduserapi/wechatMiniprogramPhoneNumber (the `WechatMiniprogramPhoneNumber` operationId).
+	WechatMiniprogramPhoneNumberWithFormdataBodyWithResponse(ctx context.Context, params *WechatMiniprogramPhoneNumberParams, body WechatMiniprogramPhoneNumberFormdataRequestBody, reqEditors ...RequestEditorFn) (*WechatMiniprogramPhoneNumberResponse, error)
 
 	// PreflightWechatOffiaccountAuthLoginWithResponse CORS preflight (only with ENDUSER_CORS_ORIGINS configured)
 	//
@@ -5052,6 +5593,98 @@ func (r WechatMiniprogramAuthLoginResponse) ContentType() string {
 	return ""
 }
 
+// PreflightWechatMiniprogramPhoneNumberResponse204Headers the declared response headers of an HTTP 204 response for PreflightWechatMiniprogramPhoneNumber
+type PreflightWechatMiniprogramPhoneNumberResponse204Headers struct {
+	AccessControlAllowHeaders *string
+	AccessControlAllowMethods *string
+	AccessControlAllowOrigin  *string
+	AccessControlMaxAge       *string
+}
+
+type PreflightWechatMiniprogramPhoneNumberResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *PreflightWechatMiniprogramPhoneNumberResponse204Headers
+}
+
+// GetBody returns the raw response body bytes
+func (r PreflightWechatMiniprogramPhoneNumberResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreflightWechatMiniprogramPhoneNumberResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreflightWechatMiniprogramPhoneNumberResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreflightWechatMiniprogramPhoneNumberResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type WechatMiniprogramPhoneNumberResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PhoneNumberAnswer
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r WechatMiniprogramPhoneNumberResponse) GetJSON200() *PhoneNumberAnswer {
+	return r.JSON200
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r WechatMiniprogramPhoneNumberResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r WechatMiniprogramPhoneNumberResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r WechatMiniprogramPhoneNumberResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r WechatMiniprogramPhoneNumberResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r WechatMiniprogramPhoneNumberResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // PreflightWechatOffiaccountAuthLoginResponse204Headers the declared response headers of an HTTP 204 response for PreflightWechatOffiaccountAuthLogin
 type PreflightWechatOffiaccountAuthLoginResponse204Headers struct {
 	AccessControlAllowHeaders *string
@@ -5629,6 +6262,94 @@ func (c *ClientWithResponses) WechatMiniprogramAuthLoginWithFormdataBodyWithResp
 		return nil, err
 	}
 	return ParseWechatMiniprogramAuthLoginResponse(rsp)
+}
+
+// PreflightWechatMiniprogramPhoneNumberWithResponse CORS preflight (only with ENDUSER_CORS_ORIGINS configured)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with OPTIONS /v2/enduser/enduserapi/wechatMiniprogramPhoneNumber (the `PreflightWechatMiniprogramPhoneNumber` operationId).
+func (c *ClientWithResponses) PreflightWechatMiniprogramPhoneNumberWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PreflightWechatMiniprogramPhoneNumberResponse, error) {
+	rsp, err := c.PreflightWechatMiniprogramPhoneNumber(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreflightWechatMiniprogramPhoneNumberResponse(rsp)
+}
+
+// WechatMiniprogramPhoneNumberWithBodyWithResponse Bind the phone number of the mini program's getPhoneNumber button to the token's user
+//
+// The mini program's `getPhoneNumber` button gives a `phoneCode`; the module asks WeChat's
+// `wxa/business/getuserphonenumber` for the number with the mini program's app-wide
+// `access_token` (from `cgi-bin/stable_token`, cached per instance, renewed in its last 5
+// minutes; on WeChat's 40001/42001 asked again and the lookup retried once; forced at most once
+// per app per 10 minutes across every instance). A `phoneCode` is claimed before WeChat is
+// called: a replay answers 5398 without a call. The number is bound to the token's user
+// (stored sealed, with a keyed hash; `userInfo` shows it masked): binding the same number again
+// succeeds, a new one replaces the old, a number bound to another user of the user domain
+// answers 5002 and changes nothing. The checks run in the order of the codes in
+// `PhoneNumberFailure`. Masking: numbers of 7 digits or more keep their first 3 and last 4
+// digits, shorter ones all but their last 2 are `*`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v2/enduser/enduserapi/wechatMiniprogramPhoneNumber (the `WechatMiniprogramPhoneNumber` operationId).
+func (c *ClientWithResponses) WechatMiniprogramPhoneNumberWithBodyWithResponse(ctx context.Context, params *WechatMiniprogramPhoneNumberParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*WechatMiniprogramPhoneNumberResponse, error) {
+	rsp, err := c.WechatMiniprogramPhoneNumberWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseWechatMiniprogramPhoneNumberResponse(rsp)
+}
+
+// WechatMiniprogramPhoneNumberWithResponse Bind the phone number of the mini program's getPhoneNumber button to the token's user
+//
+// The mini program's `getPhoneNumber` button gives a `phoneCode`; the module asks WeChat's
+// `wxa/business/getuserphonenumber` for the number with the mini program's app-wide
+// `access_token` (from `cgi-bin/stable_token`, cached per instance, renewed in its last 5
+// minutes; on WeChat's 40001/42001 asked again and the lookup retried once; forced at most once
+// per app per 10 minutes across every instance). A `phoneCode` is claimed before WeChat is
+// called: a replay answers 5398 without a call. The number is bound to the token's user
+// (stored sealed, with a keyed hash; `userInfo` shows it masked): binding the same number again
+// succeeds, a new one replaces the old, a number bound to another user of the user domain
+// answers 5002 and changes nothing. The checks run in the order of the codes in
+// `PhoneNumberFailure`. Masking: numbers of 7 digits or more keep their first 3 and last 4
+// digits, shorter ones all but their last 2 are `*`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v2/enduser/enduserapi/wechatMiniprogramPhoneNumber (the `WechatMiniprogramPhoneNumber` operationId).
+func (c *ClientWithResponses) WechatMiniprogramPhoneNumberWithResponse(ctx context.Context, params *WechatMiniprogramPhoneNumberParams, body WechatMiniprogramPhoneNumberJSONRequestBody, reqEditors ...RequestEditorFn) (*WechatMiniprogramPhoneNumberResponse, error) {
+	rsp, err := c.WechatMiniprogramPhoneNumber(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseWechatMiniprogramPhoneNumberResponse(rsp)
+}
+
+// WechatMiniprogramPhoneNumberWithFormdataBodyWithResponse Bind the phone number of the mini program's getPhoneNumber button to the token's user
+//
+// The mini program's `getPhoneNumber` button gives a `phoneCode`; the module asks WeChat's
+// `wxa/business/getuserphonenumber` for the number with the mini program's app-wide
+// `access_token` (from `cgi-bin/stable_token`, cached per instance, renewed in its last 5
+// minutes; on WeChat's 40001/42001 asked again and the lookup retried once; forced at most once
+// per app per 10 minutes across every instance). A `phoneCode` is claimed before WeChat is
+// called: a replay answers 5398 without a call. The number is bound to the token's user
+// (stored sealed, with a keyed hash; `userInfo` shows it masked): binding the same number again
+// succeeds, a new one replaces the old, a number bound to another user of the user domain
+// answers 5002 and changes nothing. The checks run in the order of the codes in
+// `PhoneNumberFailure`. Masking: numbers of 7 digits or more keep their first 3 and last 4
+// digits, shorter ones all but their last 2 are `*`.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v2/enduser/enduserapi/wechatMiniprogramPhoneNumber (the `WechatMiniprogramPhoneNumber` operationId).
+func (c *ClientWithResponses) WechatMiniprogramPhoneNumberWithFormdataBodyWithResponse(ctx context.Context, params *WechatMiniprogramPhoneNumberParams, body WechatMiniprogramPhoneNumberFormdataRequestBody, reqEditors ...RequestEditorFn) (*WechatMiniprogramPhoneNumberResponse, error) {
+	rsp, err := c.WechatMiniprogramPhoneNumberWithFormdataBody(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseWechatMiniprogramPhoneNumberResponse(rsp)
 }
 
 // PreflightWechatOffiaccountAuthLoginWithResponse CORS preflight (only with ENDUSER_CORS_ORIGINS configured)
@@ -6363,6 +7084,89 @@ func ParseWechatMiniprogramAuthLoginResponse(rsp *http.Response) (*WechatMinipro
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest MiniprogramLoginAnswer
+		if err := runtime.JSONUnmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := runtime.JSONUnmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePreflightWechatMiniprogramPhoneNumberResponse parses an HTTP response from a PreflightWechatMiniprogramPhoneNumberWithResponse call
+func ParsePreflightWechatMiniprogramPhoneNumberResponse(rsp *http.Response) (*PreflightWechatMiniprogramPhoneNumberResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreflightWechatMiniprogramPhoneNumberResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers PreflightWechatMiniprogramPhoneNumberResponse204Headers
+		if values := rsp.Header.Values("Access-Control-Allow-Headers"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Headers", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowHeaders = &value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Methods"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Methods", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowMethods = &value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Origin"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Origin", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowOrigin = &value
+		}
+		if values := rsp.Header.Values("Access-Control-Max-Age"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Max-Age", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlMaxAge = &value
+		}
+		response.Headers204 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseWechatMiniprogramPhoneNumberResponse parses an HTTP response from a WechatMiniprogramPhoneNumberWithResponse call
+func ParseWechatMiniprogramPhoneNumberResponse(rsp *http.Response) (*WechatMiniprogramPhoneNumberResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &WechatMiniprogramPhoneNumberResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PhoneNumberAnswer
 		if err := runtime.JSONUnmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

@@ -63,7 +63,11 @@ func (s suite) admitLogin(t *testing.T) {
 	if _, locked := f.lim().SignatureFailed(f.ctx, ip, ud); !locked {
 		t.Fatal("the failure must lock")
 	}
-	f.wantRefused("locked out", f.lim().AdmitLogin(f.ctx, ip, ud), time.Hour)
+	locked := f.lim().AdmitLogin(f.ctx, ip, ud)
+	f.wantRefused("locked out", locked, time.Hour)
+	if !locked.LockedOut {
+		t.Fatalf("a lockout's refusal must say LockedOut (the refusals are counted and reported by reason): %+v", locked)
+	}
 	if d := f.lim().AdmitLogin(f.ctx, ip, ud2); !d.Allowed {
 		t.Fatalf("another user domain, the burst's last token: %+v", d)
 	}
@@ -71,6 +75,9 @@ func (s suite) admitLogin(t *testing.T) {
 	f.wantRefused("over the bucket (another user domain)", f.lim().AdmitLogin(f.ctx, ip, ud2), ipInterval)
 	d := f.lim().AdmitLogin(f.ctx, ip, ud)
 	f.wantRefused("over the bucket and locked out: the bucket answers first", d, ipInterval)
+	if d.LockedOut {
+		t.Fatalf("the bucket's refusal is not a lockout's: %+v", d)
+	}
 	f.Advance(d.RetryAfter)
 	if d := f.lim().AdmitLogin(f.ctx, ip, ud2); !d.Allowed {
 		t.Fatalf("the refilled token admits another user domain: %+v", d)

@@ -14,6 +14,9 @@ import (
 // each with an errcode body.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
+	if s.servePhone(w, r) {
+		return
+	}
 	if r.URL.Path != pathOAuth && r.URL.Path != pathJSCode2Session {
 		s.writeError(w, http.StatusNotFound, ErrInvalidURL, "")
 		return

@@ -68,6 +68,7 @@ type Server struct {
 	anyCode   bool
 	anyUsed   *twoGenerationSet
 	lastSweep time.Time
+	phones    *phoneState // phone.go
 }
 
 // New returns a fake with no account, no code and the wall clock.
