@@ -146,3 +146,30 @@ func TestLimitKey(t *testing.T) {
 		}
 	}
 }
+
+// lockedGate is an exchange gate that finds the request locked out (as the
+// local-first admission's gate does when its mirror lagged).
+type lockedGate struct{ calls int }
+
+func (g *lockedGate) AdmitExchange(context.Context, string, string, string) application.ExchangeDecision {
+	g.calls++
+	return application.ExchangeDecision{Decision: application.Decision{RetryAfter: 7 * time.Minute, LockedOut: true}}
+}
+
+// TestGateLockedOutAnswersAsAdmission: a lockout the exchange gate finds
+// answers 5148 (client_blocked) with its Retry-After, as admission would,
+// and WeChat is not called.
+func TestGateLockedOutAnswersAsAdmission(t *testing.T) {
+	h := newHarness(t)
+	gate := &lockedGate{}
+	s := h.store
+	svc := application.New(h.cfg, application.Deps{Clock: h.clock, WeChat: h.wechat, Domains: s, Apps: s, DataCenters: s, Users: s,
+		Sessions: s, Tokens: h.tokens, Exchanges: gate})
+	_, err := svc.EndUsers.LoginWithWeChatOfficialAccount(fromIP(h.ctx, "192.0.2.9"), signed(appID, "code-alice"))
+	if !domain.IsKind(err, domain.KindClientBlocked) || domain.RetryAfterOf(err) != 7*time.Minute {
+		t.Fatalf("want client_blocked with RetryAfter 7m, got %v %v", err, domain.RetryAfterOf(err))
+	}
+	if gate.calls != 1 || h.wechat.Calls() != 0 {
+		t.Fatalf("gate calls %d, WeChat calls %d: want 1 and 0", gate.calls, h.wechat.Calls())
+	}
+}

@@ -302,6 +302,8 @@ func (s *core) admitExchange(ctx context.Context, userDomain, appID, code string
 	switch {
 	case d.Allowed:
 		return nil
+	case d.LockedOut:
+		return s.refused(ctx, RefusalLockout, userDomain, "", blocked(d.Decision))
 	case d.CodeUsed:
 		return domain.WeChatRejected(weChatCodeUsed, codeBeenUsed)
 	default:

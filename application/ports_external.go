@@ -108,7 +108,10 @@ type Decision struct {
 	RetryAfter time.Duration
 	// LockedOut says that a refusal of AdmitLogin is the lockout of (client
 	// IP, user domain), not the client IP's bucket (the two are counted,
-	// audited and logged apart: refusals.go).
+	// audited and logged apart: refusals.go); of ExchangeGate.AdmitExchange,
+	// that the gate found the request's lockout (a gate whose admission's
+	// lockout check may lag checks it again; the login answers it as
+	// admission would).
 	LockedOut bool
 }
 

@@ -303,10 +303,13 @@ func jwksKey(b *testing.B, svc *modwire.Module) ed25519.PublicKey {
 // limitedEcho assembles a second module on e's database and tenant with the
 // abuse limits on (rdb nil: in memory) at limits that never trip, and returns
 // its Echo routes.
-func (e *benchEnv) limitedEcho(b *testing.B, rdb *redis.Client, prefix string) *echo.Echo {
+// The local-first admission syncs every sync (0: the default; negative:
+// every admission in Redis).
+func (e *benchEnv) limitedEchoSync(b *testing.B, rdb *redis.Client, prefix string, sync time.Duration) *echo.Echo {
 	b.Helper()
 	cfg := testConfig(2, e.wxURL)
-	cfg.Limits = modwire.LimitsConfig{Thresholds: ratelimit.Config{IPRate: 1e6, IPBurst: 1e6, ExchangeRate: 1e6}, RedisPrefix: prefix}
+	cfg.Limits = modwire.LimitsConfig{Thresholds: ratelimit.Config{IPRate: 1e6, IPBurst: 1e6, ExchangeRate: 1e6}, RedisPrefix: prefix,
+		SyncInterval: sync}
 	mod, err := modwire.NewModule(cfg, modwire.Host{DB: e.db, HTTPClient: e.hc, Redis: rdb})
 	if err != nil {
 		b.Fatal(err)
@@ -320,9 +323,23 @@ func (e *benchEnv) limitedEcho(b *testing.B, rdb *redis.Client, prefix string) *
 // benchLimits interleaves the login endpoint with the limits on (op) and off
 // (baseline), both on the same database, WeChat and tenant: the ratio is
 // what the limits cost.
-func benchLimits(b *testing.B, rdb *redis.Client, prefix string) {
+func benchLimits(b *testing.B, rdb *redis.Client, prefix string) { benchLimitsSync(b, rdb, prefix, 0) }
+
+// benchLimitsSync is benchLimits with the local-first admission's sync
+// interval.
+func benchLimitsSync(b *testing.B, rdb *redis.Client, prefix string, sync time.Duration) {
+	benchLimitsInstances(b, rdb, prefix, sync, 1)
+}
+
+// benchLimitsInstances is benchLimitsSync with n instances sharing the
+// limits (one Redis prefix), the logins with the limits on spread across
+// them in turn.
+func benchLimitsInstances(b *testing.B, rdb *redis.Client, prefix string, sync time.Duration, n int) {
 	e := newBenchEnv(b)
-	on := e.limitedEcho(b, rdb, prefix)
+	var on []*echo.Echo
+	for range n {
+		on = append(on, e.limitedEchoSync(b, rdb, prefix, sync))
+	}
 	for p := 0; p < benchPersons; p++ {
 		e.login(b, p, -1)
 	}
@@ -336,7 +353,16 @@ func benchLimits(b *testing.B, rdb *redis.Client, prefix string) {
 			b.Fatalf("login (%s): %s", tag, rec.Body.Bytes())
 		}
 	}
-	interleave(b, "limits-on", func(i int) { req(on, "on", i) }, func(i int) { req(e.echo, "off", i) })
+	interleave(b, "limits-on", func(i int) { req(on[i%n], "on", i) }, func(i int) { req(e.echo, "off", i) })
+}
+
+// BenchmarkLoginEndpointLimitsRedisTwoInstances: the login endpoint with the
+// limits through Redis on two instances sharing them (one prefix), the
+// logins alternating between the instances (each IP's view goes from one to
+// the other), against the limits off.
+func BenchmarkLoginEndpointLimitsRedisTwoInstances(b *testing.B) {
+	rdb, prefix := redistest.Open(b)
+	benchLimitsInstances(b, rdb, prefix, 0, 2)
 }
 
 // BenchmarkLoginEndpointLimits: the login endpoint with the in-memory limits
@@ -349,4 +375,46 @@ func BenchmarkLoginEndpointLimits(b *testing.B) { benchLimits(b, nil, "") }
 func BenchmarkLoginEndpointLimitsRedis(b *testing.B) {
 	rdb, prefix := redistest.Open(b)
 	benchLimits(b, rdb, prefix)
+}
+
+// BenchmarkLoginEndpointLimitsRedisExact: the same with every admission
+// decided in Redis (ENDUSER_LIMITS_SYNC_INTERVAL=off: two round trips a
+// login, as before issue 20).
+func BenchmarkLoginEndpointLimitsRedisExact(b *testing.B) {
+	rdb, prefix := redistest.Open(b)
+	benchLimitsSync(b, rdb, prefix, -1)
+}
+
+// BenchmarkRefreshEndpointLimitsRedis: the refresh endpoint (which passes
+// the per-IP bucket) with the limits on through the real Redis, interleaved
+// with the same endpoint with the limits off, on the same database: the
+// ratio is what the limits cost a refresh.
+func BenchmarkRefreshEndpointLimitsRedis(b *testing.B) { benchRefreshLimits(b, 0) }
+
+// BenchmarkRefreshEndpointLimitsRedisExact: the same with every admission
+// decided in Redis (ENDUSER_LIMITS_SYNC_INTERVAL=off: one round trip a
+// refresh, as before issue 20).
+func BenchmarkRefreshEndpointLimitsRedisExact(b *testing.B) { benchRefreshLimits(b, -1) }
+
+// benchRefreshLimits interleaves the refresh endpoint with the limits on
+// through Redis (the sync interval sync) and off.
+func benchRefreshLimits(b *testing.B, sync time.Duration) {
+	rdb, prefix := redistest.Open(b)
+	e := newBenchEnv(b)
+	tokOn, tokOff := "Bearer "+e.login(b, 1, 0).Tokens.Refresh.Value, "Bearer "+e.login(b, 2, 0).Tokens.Refresh.Value
+	on := e.limitedEchoSync(b, rdb, prefix, sync)
+	refresh := func(ec *echo.Echo, tok string) string {
+		rec := httptest.NewRecorder()
+		ec.ServeHTTP(rec, httptest.NewRequest(http.MethodPut, "/v2/enduser/enduserapi/refreshToken?"+url.Values{"refreshToken": {tok}}.Encode(), nil))
+		var env struct {
+			Data struct {
+				RefreshToken struct{ Token string } `json:"refreshToken"`
+			} `json:"data"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &env); err != nil || env.Data.RefreshToken.Token == "" {
+			b.Fatalf("refresh: %s", rec.Body.Bytes())
+		}
+		return env.Data.RefreshToken.Token
+	}
+	interleave(b, "limits-on", func(int) { tokOn = refresh(on, tokOn) }, func(int) { tokOff = refresh(e.echo, tokOff) })
 }

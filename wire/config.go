@@ -118,6 +118,12 @@ type LimitsConfig struct {
 	// ratelimit.DefaultRedisTimeout), whatever client the host lent: past it
 	// the decision is taken in memory, counted as a fall-back.
 	RedisTimeout time.Duration
+	// SyncInterval, with Redis, is how often each instance reconciles the
+	// per-IP buckets it decides in memory with Redis (default
+	// ratelimit.DefaultSyncInterval; see ratelimit.Local for the tolerance);
+	// negative: every admission decided in Redis, one round trip more per
+	// request, exact.
+	SyncInterval time.Duration
 }
 
 // BinaryConfig holds the enduser binary's own settings.

@@ -165,6 +165,13 @@ var envVars = []envVar{
 	}},
 	{"ENDUSER_REDIS_PREFIX", func(c *Config, v string) error { c.Limits.RedisPrefix = v; return nil }},
 	{"ENDUSER_REDIS_TIMEOUT", func(c *Config, v string) error { return setDuration(&c.Limits.RedisTimeout, nil, v) }},
+	{"ENDUSER_LIMITS_SYNC_INTERVAL", func(c *Config, v string) error {
+		if v == "off" {
+			c.Limits.SyncInterval = -1
+			return nil
+		}
+		return setDuration(&c.Limits.SyncInterval, nil, v)
+	}},
 }
 
 // setDuration parses a Go duration into dst: positive, or 0 when off is

@@ -176,7 +176,7 @@ func limitSettings(c Config, rc RedisConn) ratelimit.Settings {
 		prefix = DefaultRedisPrefix
 	}
 	return ratelimit.Settings{Enabled: !c.Limits.Off, Config: c.Limits.Thresholds, Redis: rc.Client, Prefix: prefix,
-		RedisTimeout: c.Limits.RedisTimeout}
+		RedisTimeout: c.Limits.RedisTimeout, SyncInterval: c.Limits.SyncInterval}
 }
 
 // NewRedisClient opens the Redis client of a redis:// URL with short timeouts

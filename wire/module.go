@@ -16,6 +16,7 @@ import (
 
 	"github.com/iotplatform/enduser-auth/adapters/httpapi"
 	"github.com/iotplatform/enduser-auth/adapters/postgres"
+	"github.com/iotplatform/enduser-auth/adapters/ratelimit"
 	"github.com/iotplatform/enduser-auth/adapters/token"
 	"github.com/iotplatform/enduser-auth/application"
 	"github.com/iotplatform/enduser-auth/migrations"
@@ -84,13 +85,20 @@ type namedLoop struct {
 
 // newModule is the injector's last step.
 func newModule(app application.Facades, h *httpapi.Handler, store *postgres.Store, tokens *token.Issuer,
-	audit *postgres.AuditWriter, _ StoreMetrics, db *gorm.DB, log *slog.Logger, cfg Config, rc RedisConn) *Module {
+	audit *postgres.AuditWriter, _ StoreMetrics, db *gorm.DB, log *slog.Logger, cfg Config, rc RedisConn,
+	limits *ratelimit.Limits) *Module {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Module{EndUsers: app.EndUsers, Auth: app.Auth, Operators: app.Operators, HTTP: h,
+	m := &Module{EndUsers: app.EndUsers, Auth: app.Auth, Operators: app.Operators, HTTP: h,
 		machinery: app.Machinery, db: db, store: store, tokens: tokens, audit: audit, log: log,
 		migrateOnStart: cfg.MigrateOnStart, cfg: cfg, redis: rc, failed: make(chan struct{})}
+	if limits != nil && limits.Local() {
+		// The local-first admission's sync and lockout mirror: until it
+		// runs, every admission is decided in Redis.
+		m.loops = append(m.loops, namedLoop{"limits sync", limits.Run})
+	}
+	return m
 }
 
 // Start makes the module ready, with ctx bounding the start only: it checks

@@ -62,6 +62,6 @@ func NewModule(cfg Config, host Host) (*Module, error) {
 	if err != nil {
 		return nil, err
 	}
-	module := newModule(facades, handler, store, issuer, auditWriter, storeMetrics, db, logger, cfg, redisConn)
+	module := newModule(facades, handler, store, issuer, auditWriter, storeMetrics, db, logger, cfg, redisConn, limits)
 	return module, nil
 }

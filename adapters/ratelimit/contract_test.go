@@ -34,32 +34,93 @@ const redisDrift = 2 * time.Second
 
 // TestRedisContract: the limits with Redis, two instances on one prefix of
 // the test's own; every decision must come from Redis (no fall-back to
-// memory). Time moves by travel, besides Redis's own clock.
+// memory). Time moves by travel, besides Redis's own clock. The instances do
+// not Run: every admission is decided in Redis (as with
+// ENDUSER_LIMITS_SYNC_INTERVAL=off).
 func TestRedisContract(t *testing.T) {
 	limittest.Run(t, func(t *testing.T, s ratelimit.Settings) limittest.Target {
-		rdb, prefix := redistest.Open(t)
-		// The contract is about the decisions, not the deadline: a loaded
-		// machine (-race, shared cores) must not turn a slow answer into a
-		// fall-back here (the deadline has tests of its own).
-		s.Redis, s.Prefix, s.RedisTimeout = rdb, prefix, 10*time.Second
-		var instances []*ratelimit.Limits
-		for range 2 {
-			l, err := ratelimit.New(s, nil, slog.New(slog.NewTextHandler(tlogWriter{t}, nil)), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			instances = append(instances, l)
-		}
-		t.Cleanup(func() {
-			for i, l := range instances {
-				if n := l.Fallbacks.Total(); n != 0 {
-					t.Errorf("instance %d fell back to memory %d times with Redis up", i, n)
-				}
-			}
-		})
-		return limittest.Target{Instances: instances, Now: time.Now, Drift: redisDrift,
-			Advance: func(d time.Duration) { travel(t, rdb, prefix, d) }}
+		return redisTarget(t, s, false)
 	})
+}
+
+// TestRedisLocalContract: the same with the local-first admission running
+// (ratelimit.Local), settled before each call: once the instances have
+// synced, they answer as one.
+func TestRedisLocalContract(t *testing.T) {
+	limittest.Run(t, func(t *testing.T, s ratelimit.Settings) limittest.Target {
+		return redisTarget(t, s, true)
+	})
+}
+
+// redisTarget is the contract's target on Redis: two instances on one
+// prefix; local runs them (their local-first admission syncing only when
+// settled: an interval of an hour).
+func redisTarget(t *testing.T, s ratelimit.Settings, local bool) limittest.Target {
+	rdb, prefix := redistest.Open(t)
+	// The contract is about the decisions, not the deadline: a loaded
+	// machine (-race, shared cores) must not turn a slow answer into a
+	// fall-back here (the deadline has tests of its own).
+	s.Redis, s.Prefix, s.RedisTimeout = rdb, prefix, 10*time.Second
+	s.SyncInterval = -1
+	if local {
+		s.SyncInterval = time.Hour
+	}
+	var instances []*ratelimit.Limits
+	for range 2 {
+		l, err := ratelimit.New(s, nil, slog.New(slog.NewTextHandler(tlogWriter{t}, nil)), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		instances = append(instances, l)
+	}
+	tg := limittest.Target{Instances: instances, Now: time.Now, Drift: redisDrift,
+		Advance: func(d time.Duration) { travel(t, rdb, prefix, d) }}
+	if local && s.Enabled {
+		runLimits(t, instances...)
+		tg.Settle = func() { syncAll(t, instances...) }
+	}
+	t.Cleanup(func() {
+		for i, l := range instances {
+			if n := l.Fallbacks.Total(); n != 0 {
+				t.Errorf("instance %d fell back to memory %d times with Redis up", i, n)
+			}
+		}
+	})
+	return tg
+}
+
+// runLimits runs each instance's Limits.Run until the test ends.
+func runLimits(t *testing.T, instances ...*ratelimit.Limits) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
+	done := make(chan struct{}, len(instances))
+	for _, l := range instances {
+		if !l.Local() {
+			t.Fatal("the limits are not local-first")
+		}
+		go func() {
+			_ = l.Run(ctx)
+			done <- struct{}{}
+		}()
+	}
+	t.Cleanup(func() {
+		cancel()
+		for range instances {
+			<-done
+		}
+	})
+}
+
+// syncAll syncs every instance (Limits.Sync), failing the test on an error.
+func syncAll(t *testing.T, instances ...*ratelimit.Limits) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(t.Context()), 10*time.Second)
+	defer cancel()
+	for i, l := range instances {
+		if err := l.Sync(ctx); err != nil {
+			t.Fatalf("sync of instance %d: %v", i, err)
+		}
+	}
 }
 
 // travelScript moves one key d forward in time, as d more of Redis's clock

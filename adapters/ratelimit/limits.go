@@ -27,6 +27,11 @@ type Settings struct {
 	// RedisTimeout bounds each Redis call (0: DefaultRedisTimeout), whatever
 	// the client's own timeouts; past it the decision is taken in memory.
 	RedisTimeout time.Duration
+	// SyncInterval, with Redis, is how often the per-IP buckets decided in
+	// each instance's memory are reconciled with Redis (Local; 0:
+	// DefaultSyncInterval); negative: every admission decided in Redis
+	// (Shared: exact, one round trip more per request).
+	SyncInterval time.Duration
 }
 
 // Limits is the assembled limits of one instance.
@@ -44,6 +49,7 @@ type Limits struct {
 	mem       *Memory
 	memClaims *MemoryClaims
 	redis     *Redis
+	local     *Local
 }
 
 var _ application.ExchangeGate = (*Limits)(nil)
@@ -69,9 +75,13 @@ func New(s Settings, clock application.Clock, log *slog.Logger, reg prometheus.R
 		l.Claims = NewRedisClaims(s.Redis, s.Prefix, memClaims, f).WithTimeout(s.RedisTimeout)
 	}
 	if s.Enabled {
-		if l.redis != nil {
+		switch {
+		case l.redis != nil && s.SyncInterval >= 0:
+			l.local = NewLocal(NewShared(l.redis, l.mem, f), s.SyncInterval, log)
+			l.Limiter = countingLimiter{limiter: l.local, refusals: refusals}
+		case l.redis != nil:
 			l.Limiter = countingLimiter{limiter: NewShared(l.redis, l.mem, f), refusals: refusals}
-		} else {
+		default:
 			l.Limiter = countingLimiter{limiter: l.mem, refusals: refusals}
 		}
 	}
@@ -85,7 +95,11 @@ func New(s Settings, clock application.Clock, log *slog.Logger, reg prometheus.R
 // the decisions are taken, and counted, in memory.
 func (l *Limits) AdmitExchange(ctx context.Context, userDomain, appID, code string) application.ExchangeDecision {
 	d := l.admitExchange(ctx, userDomain, appID, code)
-	if !d.Allowed && !d.CodeUsed {
+	switch {
+	case d.Allowed || d.CodeUsed:
+	case d.LockedOut:
+		l.Refusals.add(application.RefusalLockout)
+	default:
 		l.Refusals.add(application.RefusalRateLimited)
 	}
 	return d
@@ -101,7 +115,13 @@ func (l *Limits) admitExchange(ctx context.Context, userDomain, appID, code stri
 		return application.ExchangeDecision{Decision: application.Allow}
 	}
 	if l.redis != nil {
-		d, used, err := l.redis.AdmitExchange(ctx, userDomain, appID, &key)
+		// The request's lockout, checked again here, exactly: the local-first
+		// admission decides it from a mirror that may lag.
+		var ip string
+		if m, ok := application.RequestMetaFromContext(ctx); ok {
+			ip = application.LimitKey(m.ClientIP)
+		}
+		d, used, err := l.redis.admitExchange(ctx, ip, userDomain, appID, &key)
 		if err == nil {
 			return application.ExchangeDecision{Decision: d, CodeUsed: used}
 		}
@@ -116,6 +136,32 @@ func (l *Limits) admitExchange(ctx context.Context, userDomain, appID, code stri
 	}
 	return application.ExchangeDecision{Decision: application.Allow}
 }
+
+// Run runs the local-first admission's sync and lockout mirror (Local)
+// until ctx ends; without them it waits for ctx. The host runs it once per
+// serving process; until it runs, every admission is decided in Redis.
+func (l *Limits) Run(ctx context.Context) error {
+	if l.local == nil {
+		<-ctx.Done()
+		return nil
+	}
+	return l.local.Run(ctx)
+}
+
+// Sync brings the local-first admission up to date with Redis (the per-IP
+// counts sent and read back, every lockout published so far mirrored): the
+// instances then decide as one would. It waits (bounded by ctx) for Run to
+// have loaded the mirror. Tests call it; Run syncs every interval by itself.
+func (l *Limits) Sync(ctx context.Context) error {
+	if l.local == nil {
+		return nil
+	}
+	return l.local.Sync(ctx)
+}
+
+// Local reports whether the admission is decided in the instance's memory
+// and reconciled with Redis (Local).
+func (l *Limits) Local() bool { return l.local != nil }
 
 var _ application.LockoutLifter = (*Limits)(nil)
 

@@ -118,6 +118,7 @@ const (
 	scriptBucket   = 0
 	scriptTTL      = 2
 	scriptCodeUsed = 3
+	scriptLocked   = 4
 )
 
 // admitScript is a login's first check: one request of the IP's bucket
@@ -133,19 +134,25 @@ if ttl > 0 then return {2, ttl} end
 return {1}
 `)
 
-// exchangeScript is the last check before WeChat: the appId's cool-down
-// (KEYS[1]), one exchange of the (user domain, appId) cap (KEYS[2]), then
-// the code's claim (KEYS[3], when given: SET NX PX ARGV[4]). Cooling down or
-// over the cap, the code is not claimed; a code claimed before has spent its
-// exchange of the cap (as when the claim was a separate step after it).
+// exchangeScript is the last check before WeChat: when ARGV[6] is 1, the
+// lockout of the request's (IP, user domain) (KEYS[4]; the local-first
+// admission checks it here exactly); the appId's cool-down (KEYS[1]), one
+// exchange of the (user domain, appId) cap (KEYS[2]), then the code's claim
+// (KEYS[3], when ARGV[5] is 1: SET NX PX ARGV[4]). Locked out, cooling down
+// or over the cap, the code is not claimed; a code claimed before has spent
+// its exchange of the cap (as when the claim was a separate step after it).
 var exchangeScript = redis.NewScript(`
 redis.replicate_commands()
 ` + gcraLua + `
+if ARGV[6] == "1" then
+  local lock = redis.call("PTTL", KEYS[4])
+  if lock > 0 then return {4, lock} end
+end
 local cool = redis.call("PTTL", KEYS[1])
 if cool > 0 then return {2, cool} end
 local retry = gcra(KEYS[2], ARGV[1], ARGV[2], ARGV[3])
 if retry then return {0, retry} end
-if KEYS[3] and not redis.call("SET", KEYS[3], "1", "NX", "PX", ARGV[4]) then return {3} end
+if ARGV[5] == "1" and not redis.call("SET", KEYS[3], "1", "NX", "PX", ARGV[4]) then return {3} end
 return {1}
 `)
 
@@ -155,8 +162,8 @@ func limitArgs(l redis_rate.Limit, more ...any) []any {
 	return append([]any{l.Burst, l.Rate, l.Period.Seconds()}, more...)
 }
 
-// scriptDecision reads a script's answer: the decision, and whether it said
-// the code was used.
+// scriptDecision reads a script's answer: the decision (LockedOut for the
+// exchange script's lockout), and whether it said the code was used.
 func scriptDecision(v any) (application.Decision, bool, error) {
 	res, ok := v.([]any)
 	if !ok || len(res) == 0 {
@@ -168,9 +175,9 @@ func scriptDecision(v any) (application.Decision, bool, error) {
 		return application.Allow, false, nil
 	case status == scriptCodeUsed:
 		return application.Decision{}, true, nil
-	case status == scriptTTL && len(res) == 2:
+	case (status == scriptTTL || status == scriptLocked) && len(res) == 2:
 		if ms, ok := res[1].(int64); ok {
-			return application.Decision{RetryAfter: time.Duration(ms) * time.Millisecond}, false, nil
+			return application.Decision{RetryAfter: time.Duration(ms) * time.Millisecond, LockedOut: status == scriptLocked}, false, nil
 		}
 	case status == scriptBucket && len(res) == 2:
 		if s, ok := res[1].(string); ok {
@@ -207,12 +214,26 @@ func (r *Redis) AdmitLogin(ctx context.Context, ip, userDomain string) (applicat
 // the code's hash for CodeTTL: one script call. used reports a code claimed
 // before.
 func (r *Redis) AdmitExchange(ctx context.Context, userDomain, appID string, claim *[32]byte) (d application.Decision, used bool, err error) {
+	return r.admitExchange(ctx, "", userDomain, appID, claim)
+}
+
+// admitExchange is AdmitExchange that first, when ip is not "", refuses
+// while (ip, userDomain) is locked out (the decision's LockedOut), in the
+// same script call.
+func (r *Redis) admitExchange(ctx context.Context, ip, userDomain, appID string, claim *[32]byte) (d application.Decision, used bool, err error) {
 	keys := []string{r.key("cool", appID), r.rateKey("xchg", userDomain, appID)}
+	hasClaim, hasLock := "0", "0"
 	if claim != nil {
-		keys = append(keys, codeRedisKey(r.prefix, *claim))
+		keys, hasClaim = append(keys, codeRedisKey(r.prefix, *claim)), "1"
+	}
+	if ip != "" {
+		if claim == nil {
+			keys = append(keys, r.key("cool", appID)) // KEYS[3] unused: the same slot as KEYS[1]
+		}
+		keys, hasLock = append(keys, r.key("lock", ip, userDomain)), "1"
 	}
 	v, err := bounded(ctx, r.dl, func(ctx context.Context) (any, error) {
-		return exchangeScript.Run(ctx, r.rdb, keys, limitArgs(r.exchangeLimit(appID), CodeTTL.Milliseconds())...).Result()
+		return exchangeScript.Run(ctx, r.rdb, keys, limitArgs(r.exchangeLimit(appID), CodeTTL.Milliseconds(), hasClaim, hasLock)...).Result()
 	})
 	if err != nil {
 		return application.Allow, false, err
@@ -236,15 +257,20 @@ func (r *Redis) LockedOut(ctx context.Context, ip, userDomain string) (applicati
 
 // failScript counts a failure in a window that starts at the first one; the
 // failure that reaches the threshold sets the lock (NX: one lockout, one
-// report, whatever the instances) and clears the count. It returns
-// {1, lock's PTTL} when this call locked, {0, 0} otherwise.
+// report, whatever the instances), clears the count and publishes the
+// lockout on ARGV[4] ("L <ms> " then ARGV[5]: the local-first admission's
+// mirrors). It returns {1, lock's PTTL} when this call locked, {0, 0}
+// otherwise.
 var failScript = redis.NewScript(`
 if redis.call("EXISTS", KEYS[2]) == 1 then return {0, 0} end
 local n = redis.call("INCR", KEYS[1])
 if n == 1 then redis.call("PEXPIRE", KEYS[1], ARGV[1]) end
 if n < tonumber(ARGV[2]) then return {0, 0} end
 redis.call("DEL", KEYS[1])
-if redis.call("SET", KEYS[2], "1", "NX", "PX", ARGV[3]) then return {1, tonumber(ARGV[3])} end
+if redis.call("SET", KEYS[2], "1", "NX", "PX", ARGV[3]) then
+  redis.call("PUBLISH", ARGV[4], "L " .. ARGV[3] .. " " .. ARGV[5])
+  return {1, tonumber(ARGV[3])}
+end
 return {0, 0}
 `)
 
@@ -252,7 +278,8 @@ return {0, 0}
 func (r *Redis) SignatureFailed(ctx context.Context, ip, userDomain string) (time.Time, bool, error) {
 	res, err := bounded(ctx, r.dl, func(ctx context.Context) ([]int64, error) {
 		return failScript.Run(ctx, r.rdb, []string{r.key("fail", ip, userDomain), r.key("lock", ip, userDomain)},
-			r.cfg.LockoutWindow.Milliseconds(), r.cfg.LockoutFailures, r.cfg.LockoutDuration.Milliseconds()).Int64Slice()
+			r.cfg.LockoutWindow.Milliseconds(), r.cfg.LockoutFailures, r.cfg.LockoutDuration.Milliseconds(),
+			lockChannel(r.prefix), lockKey(ip, userDomain)).Int64Slice()
 	})
 	if err != nil {
 		return time.Time{}, false, err
@@ -306,6 +333,11 @@ func (r *Redis) Unblock(ctx context.Context, ip string) (int, error) {
 		if kind == "lock" {
 			lifted = int(n)
 		}
+	}
+	// The local-first admission's mirrors drop ip's lockouts (they check a
+	// lockout they hold in Redis anyway: this only spares the round trip).
+	if err := r.rdb.Publish(ctx, lockChannel(r.prefix), "U "+ip).Err(); err != nil {
+		return lifted, fmt.Errorf("redis: publish the unblock: %w", err)
 	}
 	return lifted, nil
 }

@@ -527,8 +527,13 @@ func TestLimitsSharedThroughRedis(t *testing.T) {
 			t.Fatalf("got %d", r.Code)
 		}
 	}
-	if passed != 4 {
-		t.Fatalf("two instances sharing Redis let %d of 10 requests through, want one burst: 4 (alone each would allow 4)", passed)
+	// The per-IP bucket is decided in each instance's memory and reconciled
+	// with Redis every ENDUSER_LIMITS_SYNC_INTERVAL (ratelimit.Local): two
+	// instances allow one's burst, plus at most (N−1)×(IPBurst +
+	// ⌈IPRate×2×interval⌉) = 1×(4+1) between two syncs.
+	const burst, tolerance = 4, 1 * (4 + 1)
+	if passed < burst || passed > burst+tolerance {
+		t.Fatalf("two instances sharing Redis let %d of 10 requests through, want one burst, 4, plus at most the tolerance, %d", passed, tolerance)
 	}
 	three := clientFrom("127.0.0.3")
 	code := s.fake.IssueCode(tAppID, wechatfake.User{OpenID: "o-shared"})

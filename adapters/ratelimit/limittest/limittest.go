@@ -26,6 +26,13 @@
 //   - a bucket of rate r that lets floor(r×Drift) more requests through than
 //     the exact count (what it refills in Drift).
 //
+// A limiter whose instances learn each other's decisions asynchronously
+// (the local-first admission: per-IP counts reconciled every interval,
+// lockouts mirrored through pub/sub) declares Target.Settle, which brings
+// every instance up to date; the contract calls it before each call, so that
+// it holds such a limiter to the answers of one instance (its tolerance
+// between two syncs is asserted by a test of its own).
+//
 // The per-IP cases use an emission interval of 64 s, so that any Drift the
 // contract accepts (at most MaxDrift) refills nothing there; only the
 // exchange caps (whole numbers per second) see the second allowance.
@@ -64,6 +71,9 @@ type Target struct {
 	// Drift is the tolerance of a limiter on a clock of its own (see the
 	// package doc); 0 holds it to exact answers.
 	Drift time.Duration
+	// Settle, when set, brings every instance up to date with the shared
+	// state (see the package doc); the contract calls it before each call.
+	Settle func()
 }
 
 // Limiter is what the contract calls on Limits.Limiter: the port, and the
@@ -120,6 +130,9 @@ func (s suite) target(t *testing.T, enabled bool, cfg ratelimit.Config) *fixture
 
 // next returns the next instance's limits, round robin.
 func (f *fixture) next() *ratelimit.Limits {
+	if f.Settle != nil {
+		f.Settle()
+	}
 	l := f.Instances[f.calls%len(f.Instances)]
 	f.calls++
 	return l
