@@ -119,3 +119,11 @@ func (c *tenantCache) RemoveWeChatApp(ctx context.Context, userDomainID int64, k
 	defer c.clear()
 	return c.appRepo.RemoveWeChatApp(ctx, userDomainID, kind, appID)
 }
+
+// appRemoved reports whether the user domain has no app appID any more (a
+// binding under it outlives it), through the tenant cache; a failed read
+// says no.
+func (s *core) appRemoved(ctx context.Context, userDomainID int64, appID string) bool {
+	_, err := s.tenants.WeChatApp(ctx, userDomainID, appID)
+	return domain.IsKind(err, domain.KindNotFound)
+}
