@@ -39,9 +39,9 @@ type UserDomainRepository interface {
 	RotateUserDomainSecret(ctx context.Context, name string, rotate func(domain.UserDomain) (domain.UserDomain, error)) (domain.UserDomain, error)
 }
 
-// WeChatAppRepository stores the WeChat apps (official accounts and mini
-// programs) of user domains. An appId is one kind only, in every user
-// domain.
+// WeChatAppRepository stores the WeChat apps (official accounts, mini
+// programs, mobile and website apps) of user domains. An appId is one kind
+// only, in every user domain.
 type WeChatAppRepository interface {
 	// WeChatApp returns the app with appID in the user domain, of whichever
 	// kind. Errors: KindNotFound.
@@ -50,6 +50,15 @@ type WeChatAppRepository interface {
 	// KindInvalid when the user domain does not exist, or appID is an app of
 	// the other kind (in this or another user domain).
 	PutWeChatApp(ctx context.Context, a domain.WeChatApp) error
+	// WeChatApps lists the apps of kind in the user domain, by appId,
+	// without their AppSecrets (none: an empty list, also for an unknown
+	// user domain).
+	WeChatApps(ctx context.Context, userDomainID int64, kind domain.AppKind) ([]WeChatAppInfo, error)
+	// RemoveWeChatApp deletes the app appID of kind from the user domain
+	// (with a website app's redirect URIs); the users and bindings under its
+	// appId stay. Errors: KindNotFound when the user domain has no app of
+	// kind with appID (an app of another kind with it is left alone).
+	RemoveWeChatApp(ctx context.Context, userDomainID int64, kind domain.AppKind, appID string) error
 }
 
 // DataCenterRepository stores data centers and the MCCs they serve.

@@ -63,7 +63,11 @@ func (s *core) UserInfo(ctx context.Context, p domain.Principal) (UserProfile, e
 		case domain.AppKindWebsite:
 			pick(&prof.Website, b)
 		default:
-			pick(&prof.OfficialAccount, b)
+			// The stores report a binding under an app removed since
+			// (RemoveWeChatApp) as an official account's: it is none.
+			if !s.appRemoved(ctx, ua.User.UserDomainID(), b.Identity.AppID()) {
+				pick(&prof.OfficialAccount, b)
+			}
 		}
 		if prof.UnionID == "" {
 			prof.UnionID = b.Identity.UnionID()

@@ -37,6 +37,8 @@ type Store struct {
 	domainIDs    map[string]int64 // user domain name -> id
 
 	accounts map[accountKey]domain.WeChatApp
+	// appAdded is when each app was first put (wechatapps.go).
+	appAdded map[accountKey]time.Time
 	// websiteStates are the website login states claimed, by digest, with
 	// their expiries (websitestates.go).
 	websiteStates map[string]time.Time
@@ -89,6 +91,7 @@ func NewStore() *Store {
 		domains:       map[int64]domain.UserDomain{},
 		domainIDs:     map[string]int64{},
 		accounts:      map[accountKey]domain.WeChatApp{},
+		appAdded:      map[accountKey]time.Time{},
 		dataCenters:   map[string]domain.DataCenter{},
 		mccs:          map[domain.MCC]string{},
 		users:         map[string]domain.EndUser{},

@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"time"
 
 	"github.com/iotplatform/enduser-auth/domain"
 )
@@ -112,7 +113,11 @@ func (s *Store) PutWeChatApp(ctx context.Context, a domain.WeChatApp) error {
 			return appKindConflict(a, other.Kind())
 		}
 	}
-	s.accounts[accountKey{a.UserDomainID(), a.AppID()}] = a
+	k := accountKey{a.UserDomainID(), a.AppID()}
+	if _, had := s.accounts[k]; !had {
+		s.appAdded[k] = time.Now().UTC().Truncate(time.Microsecond)
+	}
+	s.accounts[k] = a
 	return nil
 }
 

@@ -40,6 +40,7 @@ func Run(t *testing.T, newRepos func(t *testing.T) Repos) {
 	t.Run("UserDomains", s.userDomains)
 	t.Run("OfficialAccounts", s.officialAccounts)
 	t.Run("WeChatApps", s.weChatApps)
+	t.Run("AppListing", s.appListing)
 	t.Run("DataCenters", s.dataCenters)
 	t.Run("Users", s.users)
 	t.Run("Sessions", s.sessions)

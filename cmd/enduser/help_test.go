@@ -9,7 +9,7 @@ import (
 )
 
 // commandGroups are the CLI's command groups, each in its own file.
-var commandGroups = []string{"serve", "dev", "migrate", "userdomain", "officialaccount", "miniprogram", "datacenter",
+var commandGroups = []string{"serve", "dev", "migrate", "userdomain", "officialaccount", "miniprogram", "mobileapp", "website", "datacenter",
 	"audit", "keys", "ip", "user", "import", "healthcheck", "completion"}
 
 // TestHelpListsEveryCommandGroup: help, -h, --help and -help print the root
@@ -42,6 +42,9 @@ func TestSubcommandHelp(t *testing.T) {
 		{[]string{"keys", "-h"}, []string{"rotate", "rotate-master", "revoke"}, nil},
 		{[]string{"serve", "-help"}, []string{"--addr", "--migrate", "--database-url"}, nil},
 		{[]string{"user", "delete", "UID", "--help"}, []string{"--now"}, nil},
+		{[]string{"website", "list", "--help"}, []string{"--user-domain", "--json", "redirectUris", "never shown"}, []string{"--app-id"}},
+		{[]string{"mobileapp", "remove", "-h"}, []string{"--user-domain", "--app-id", "5378", "sessions are not ended"}, []string{"--app-secret", "--json"}},
+		{[]string{"help", "miniprogram", "remove"}, []string{"5373"}, nil},
 	} {
 		code, out, errs := cliRun(nil, tc.args...)
 		if code != 0 || errs != "" {
@@ -79,6 +82,10 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"healthcheck", "--url"}, "flag needs an argument", "enduser healthcheck [flags]"},
 		{[]string{"completion"}, "enduser: usage: completion bash|zsh|fish|powershell", "enduser completion bash|zsh|fish|powershell [flags]"},
 		{[]string{"completion", "tcsh"}, `not "tcsh"`, "enduser completion"},
+		{[]string{"mobileapp"}, "enduser: usage: mobileapp add|list|remove --user-domain NAME ...", "enduser mobileapp [command]"},
+		{[]string{"website", "remove", "--user-domain", "C.DM.1.1"}, "website remove needs --user-domain and --app-id", "enduser website remove --user-domain NAME --app-id ID [flags]"},
+		{[]string{"officialaccount", "list"}, "officialaccount list needs --user-domain", "enduser officialaccount list --user-domain NAME [flags]"},
+		{[]string{"miniprogram", "list", "extra", "--user-domain", "C.DM.1.1"}, `miniprogram list takes no positional arguments, got ["extra"]`, "enduser miniprogram list"},
 	} {
 		code, out, errs := cliRun(map[string]string{"ENDUSER_DATABASE_URL": "postgres://127.0.0.1:1/none?sslmode=disable"}, tc.args...)
 		first, rest, _ := strings.Cut(errs, "\n")
@@ -111,6 +118,8 @@ func TestCompletion(t *testing.T) {
 		{[]string{""}, commandGroups},
 		{[]string{"userdomain", ""}, []string{"create", "disable", "enable", "rotate-secret"}},
 		{[]string{"migrate", ""}, []string{"up", "down", "status"}},
+		{[]string{"mobileapp", ""}, []string{"add", "list", "remove"}},
+		{[]string{"website", "list", "--"}, []string{"--database-url", "--json", "--user-domain"}},
 		{[]string{"userdomain", "create", "C.DM.1.1", "--"}, []string{"--secret-stdin", "--legacy-secret"}},
 	} {
 		code, out, errs := cliRun(nil, append([]string{"__complete"}, tc.args...)...)

@@ -382,7 +382,7 @@ func TestWeChatAppKindsAreExclusive(t *testing.T) {
 		{[]string{"officialaccount", "add", "--user-domain", tUserDomain, "--app-id", tMiniAppID, "--app-secret", "s"}, "is a mini program's"},
 		{[]string{"officialaccount", "add", "--user-domain", tDisabled, "--app-id", tMiniAppID, "--app-secret", "s"}, "one kind only"},
 		{[]string{"miniprogram", "add", "--user-domain", tUserDomain, "--app-id", "wxnew"}, "--app-secret"},
-		{[]string{"miniprogram", "list"}, "miniprogram add --user-domain"},
+		{[]string{"miniprogram", "delete"}, `miniprogram add|list|remove --user-domain NAME ..., not "delete"`},
 	} {
 		code, out, errs := s.cli(tc.args...)
 		if code == 0 || !strings.Contains(errs, tc.want) {

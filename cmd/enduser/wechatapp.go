@@ -19,7 +19,8 @@ var appCommands = map[domain.AppKind]string{
 
 // newWeChatAppCmd is `officialaccount add`, `miniprogram add`, `mobileapp
 // add` and `website add`: one command per kind of WeChat app, the same flags
-// and secret sources (a website app's redirect URIs besides).
+// and secret sources (a website app's redirect URIs besides); and each
+// kind's `list` and `remove` (wechatapplist.go).
 func newWeChatAppCmd(e env, kind domain.AppKind) *cobra.Command {
 	name, noun := appCommands[kind], kind.Noun()
 	add := newLeaf("add --user-domain NAME --app-id ID", "Add a WeChat "+noun+" to a user domain, or give it a new AppSecret")
@@ -43,8 +44,8 @@ exact match; the list given replaces the stored one.`
 	add.RunE = func(cmd *cobra.Command, pos []string) error {
 		return cmdWeChatApp(cmd.Context(), pos, e, kind, f)
 	}
-	return newGroup(name, "Add a WeChat "+noun+" to a user domain",
-		name+" add --user-domain NAME --app-id ID --app-secret SECRET", add)
+	return newGroup(name, "Add, list and remove the WeChat "+noun+"s of a user domain",
+		name+" add|list|remove --user-domain NAME ...", add, newWeChatAppListCmd(e, kind), newWeChatAppRemoveCmd(e, kind))
 }
 
 // weChatAppFlags are the flags of `officialaccount add` and `miniprogram add`.
