@@ -46,21 +46,9 @@ func (s *Store) phoneKey(ctx context.Context) ([]byte, error) {
 	if s.phoneKeys.key != nil {
 		return s.phoneKeys.key, nil
 	}
-	enc := s.seal(s.box.DeriveKey(phoneHashKeyLabel), phoneHashKeyAAD)
-	if res := s.do(ctx, func(db *gorm.DB) *gorm.DB {
-		return db.Exec(`INSERT INTO enduser_phone_hash_keys (id, key_enc) VALUES (1, ?) ON CONFLICT (id) DO NOTHING`, enc)
-	}); res.Error != nil {
-		return nil, fmt.Errorf("store the phone hash key: %w", res.Error)
-	}
-	var row struct{ KeyEnc []byte }
-	if res := s.do(ctx, func(db *gorm.DB) *gorm.DB {
-		return db.Raw(`SELECT key_enc FROM enduser_phone_hash_keys WHERE id = 1`).Scan(&row)
-	}); res.Error != nil {
-		return nil, fmt.Errorf("read the phone hash key: %w", res.Error)
-	}
-	key, err := s.open(row.KeyEnc, phoneHashKeyAAD)
+	key, err := s.singletonKey(ctx, "enduser_phone_hash_keys", phoneHashKeyAAD, "the phone hash key", s.box.DeriveKey(phoneHashKeyLabel))
 	if err != nil {
-		return nil, fmt.Errorf("open the phone hash key: %w", err)
+		return nil, err
 	}
 	s.phoneKeys.key = key
 	return key, nil
