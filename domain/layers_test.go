@@ -122,6 +122,25 @@ func TestAdaptersStayBelowTheWiring(t *testing.T) {
 // answers, import files or documents.
 func TestNoFormatsInTheCore(t *testing.T) {
 	allowedJSON := map[string]bool{"login.go": true}
+	eachCoreFile(t, func(dir, f string, fset *token.FileSet, af *ast.File) {
+		for _, imp := range af.Imports {
+			if p, _ := strconv.Unquote(imp.Path.Value); p == "encoding/json" && (dir == "." || !allowedJSON[filepath.Base(f)]) {
+				t.Errorf("%s imports encoding/json: formats belong to adapters", f)
+			}
+		}
+		ast.Inspect(af, func(n ast.Node) bool {
+			if field, ok := n.(*ast.Field); ok && field.Tag != nil {
+				t.Errorf("%s: struct tag %s: the names of an encoding belong to adapters", fset.Position(field.Pos()), field.Tag.Value)
+			}
+			return true
+		})
+	})
+}
+
+// eachCoreFile parses every production Go file of domain/ and application/
+// and hands it to check with its directory.
+func eachCoreFile(t *testing.T, check func(dir, file string, fset *token.FileSet, af *ast.File)) {
+	t.Helper()
 	for _, dir := range []string{".", "../application"} {
 		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 		if err != nil || len(files) == 0 {
@@ -136,17 +155,7 @@ func TestNoFormatsInTheCore(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, imp := range af.Imports {
-				if p, _ := strconv.Unquote(imp.Path.Value); p == "encoding/json" && (dir == "." || !allowedJSON[filepath.Base(f)]) {
-					t.Errorf("%s imports encoding/json: formats belong to adapters", f)
-				}
-			}
-			ast.Inspect(af, func(n ast.Node) bool {
-				if field, ok := n.(*ast.Field); ok && field.Tag != nil {
-					t.Errorf("%s: struct tag %s: the names of an encoding belong to adapters", fset.Position(field.Pos()), field.Tag.Value)
-				}
-				return true
-			})
+			check(dir, f, fset, af)
 		}
 	}
 }
@@ -168,31 +177,17 @@ func TestNoRequestParametersInTheCore(t *testing.T) {
 		}
 		return false
 	}
-	for _, dir := range []string{".", "../application"} {
-		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
-		if err != nil || len(files) == 0 {
-			t.Fatalf("no Go files in %s: %v", dir, err)
-		}
-		fset := token.NewFileSet()
-		for _, f := range files {
-			if strings.HasSuffix(f, "_test.go") {
+	eachCoreFile(t, func(_, _ string, fset *token.FileSet, af *ast.File) {
+		for _, d := range af.Decls {
+			fn, ok := d.(*ast.FuncDecl)
+			if !ok || !fn.Name.IsExported() {
 				continue
 			}
-			af, err := parser.ParseFile(fset, f, nil, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, d := range af.Decls {
-				fn, ok := d.(*ast.FuncDecl)
-				if !ok || !fn.Name.IsExported() {
-					continue
-				}
-				for _, p := range fn.Type.Params.List {
-					if byName(p.Type) {
-						t.Errorf("%s: %s takes request parameters by name: that is the HTTP adapter's", fset.Position(fn.Pos()), fn.Name.Name)
-					}
+			for _, p := range fn.Type.Params.List {
+				if byName(p.Type) {
+					t.Errorf("%s: %s takes request parameters by name: that is the HTTP adapter's", fset.Position(fn.Pos()), fn.Name.Name)
 				}
 			}
 		}
-	}
+	})
 }
