@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -171,10 +170,8 @@ func (w *AuditWriter) Record(_ context.Context, e application.AuditEvent) {
 		given := e.DeviceGiven
 		r.DeviceGiven = &given
 	}
-	r.openID = e.OpenID                       // hashed when written: the key may not be loaded yet
-	_, _ = rand.Read(r.RecordID[:])           // never fails (crypto/rand)
-	r.RecordID[6] = r.RecordID[6]&0x0f | 0x40 // version 4
-	r.RecordID[8] = r.RecordID[8]&0x3f | 0x80 // RFC 4122 variant
+	r.openID = e.OpenID // hashed when written: the key may not be loaded yet
+	r.RecordID = newRecordID()
 	if w.stopped.Load() {
 		w.logDrop(w.dropped.Add(1))
 		return
@@ -186,6 +183,15 @@ func (w *AuditWriter) Record(_ context.Context, e application.AuditEvent) {
 		w.logDrop(n)
 	}
 }
+
+// newRecordID draws a record's id: a UUID version 7 (RFC 9562: milliseconds
+// since the epoch, then random bits), so that ids grow with time and each
+// batch's entries land at the right edge of the partial unique index on
+// record_id (migration 00016), not on random pages of it: fewer pages dirtied,
+// fewer full-page images in the WAL after a checkpoint. The ids written
+// before were version 4; either kind is unique and only compared for
+// equality. uuid.NewV7 fails only when crypto/rand does, which it never does.
+func newRecordID() uuid.UUID { return uuid.Must(uuid.NewV7()) }
 
 // HashOpenID is the keyed hash the trail stores instead of an openid (with
 // the key known so far: AuditConfig.OpenIDKey, or the loaded one).

@@ -103,6 +103,27 @@ func TestAuditWriterWritesWhileRunning(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	// The records' ids are UUID version 7, growing in the order of the
+	// records: the unique index on record_id is appended to, not scattered.
+	rows, err := env.sql.Query(`SELECT record_id::text FROM enduser_audit_events ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	prev := ""
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		if len(id) != 36 || id[14] != '7' || id <= prev {
+			t.Errorf("record id %q after %q: want a version 7 UUID greater than the one before", id, prev)
+		}
+		prev = id
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestAuditPurgeInBatches: records past the retention go, in bounded

@@ -30,6 +30,13 @@ func newDeadline(d time.Duration, rdb redis.UniversalClient) deadline {
 	return deadline{d: d, ctxBound: ok && c != nil && c.Options().ContextTimeoutEnabled}
 }
 
+// honoured is dl for a call whose wait itself ends at its context's
+// deadline (no watcher goroutine needed).
+func (dl deadline) honoured() deadline {
+	dl.ctxBound = true
+	return dl
+}
+
 // bounded runs f with the deadline: f's context ends at it, and, for a client
 // that does not honour context deadlines on its socket, the call returns at
 // it anyway (f ends in its goroutine when the client's own timeouts fire,

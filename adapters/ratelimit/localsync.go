@@ -38,6 +38,7 @@ func (l *Local) Run(ctx context.Context) error {
 			l.log.LogAttrs(ctx, slog.LevelWarn, "limits: the lockout channel failed (each login is admitted in Redis meanwhile)",
 				slog.String("error", err.Error()))
 		}
+		l.redis.warmGate(ctx)
 		l.subscribe(ctx, ps)
 	}()
 	tick := time.NewTicker(l.interval)

@@ -27,12 +27,16 @@ type Redis struct {
 	gcra   *redis_rate.Limiter
 	prefix string
 	dl     deadline
+	// gate carries the exchange gate's script calls (see gatePipe); nil:
+	// each call is a round trip of its own.
+	gate *redis.AutoPipeliner
 }
 
 // NewRedis returns a limiter on rdb whose keys start with prefix (the GCRA
 // buckets' keys with "rate:" and then prefix, as redis_rate names them).
 func NewRedis(cfg Config, rdb redis.UniversalClient, prefix string) *Redis {
-	return &Redis{cfg: cfg.withDefaults(), rdb: rdb, gcra: redis_rate.NewLimiter(rdb), prefix: prefix, dl: newDeadline(0, rdb)}
+	return &Redis{cfg: cfg.withDefaults(), rdb: rdb, gcra: redis_rate.NewLimiter(rdb), prefix: prefix, dl: newDeadline(0, rdb),
+		gate: gatePipe(rdb)}
 }
 
 // WithTimeout bounds each of r's calls by d (0: DefaultRedisTimeout) and
@@ -232,9 +236,7 @@ func (r *Redis) admitExchange(ctx context.Context, ip, userDomain, appID string,
 		}
 		keys, hasLock = append(keys, r.key("lock", ip, userDomain)), "1"
 	}
-	v, err := bounded(ctx, r.dl, func(ctx context.Context) (any, error) {
-		return exchangeScript.Run(ctx, r.rdb, keys, limitArgs(r.exchangeLimit(appID), CodeTTL.Milliseconds(), hasClaim, hasLock)...).Result()
-	})
+	v, err := r.runGate(ctx, keys, limitArgs(r.exchangeLimit(appID), CodeTTL.Milliseconds(), hasClaim, hasLock))
 	if err != nil {
 		return application.Allow, false, err
 	}

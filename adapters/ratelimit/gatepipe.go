@@ -1,0 +1,83 @@
+package ratelimit
+
+// The exchange gate's round trip, shared by concurrent logins.
+
+import (
+	"context"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// gatePipe returns rdb's asynchronous automatic pipeline (go-redis's
+// AutoPipeliner, v9.22 and later) when rdb is a *redis.Client, nil
+// otherwise. Through it the exchange gates of logins that run at the same
+// time share one write and one read on one connection, on both sides of the
+// wire: under load a login's Redis round trip costs a fraction of a round
+// trip's system calls (measured in docs/performance.md). Each call is still
+// its own script run, in the order the calls were submitted, so the gate's
+// semantics do not change. The pipeliner is go-redis's, cached on the client
+// and closed with it; a host that lends its client shares it.
+func gatePipe(rdb redis.UniversalClient) *redis.AutoPipeliner {
+	c, ok := rdb.(*redis.Client)
+	if !ok || c == nil {
+		return nil
+	}
+	ap, err := c.AsyncAutoPipeline()
+	if err != nil {
+		return nil // a host's options the engine refuses: one round trip a call
+	}
+	return ap
+}
+
+// runGate runs the exchange gate's script with keys and args, bounded by the
+// limiter's deadline: through the automatic pipeline when there is one
+// (whose wait ends at the context's deadline whatever the client's own
+// timeouts: the command still runs, its answer is dropped), or as one call.
+func (r *Redis) runGate(ctx context.Context, keys []string, args []any) (any, error) {
+	if r.gate == nil {
+		return bounded(ctx, r.dl, func(ctx context.Context) (any, error) {
+			return exchangeScript.Run(ctx, r.rdb, keys, args...).Result()
+		})
+	}
+	return bounded(ctx, r.dl.honoured(), func(ctx context.Context) (any, error) {
+		v, err := r.pipedGate(ctx, keys, args)
+		if isNoScript(err) {
+			// A Redis that restarted or flushed its scripts: load the
+			// script once, as Script.Run does, and run it again.
+			if err := exchangeScript.Load(ctx, r.rdb).Err(); err != nil {
+				return nil, err
+			}
+			v, err = r.pipedGate(ctx, keys, args)
+		}
+		return v, err
+	})
+}
+
+// pipedGate submits one EVALSHA of the gate's script to the pipeline and
+// waits for its answer until ctx ends.
+func (r *Redis) pipedGate(ctx context.Context, keys []string, args []any) (any, error) {
+	cmdArgs := make([]any, 0, 3+len(keys)+len(args))
+	cmdArgs = append(cmdArgs, "evalsha", exchangeScript.Hash(), len(keys))
+	for _, k := range keys {
+		cmdArgs = append(cmdArgs, k)
+	}
+	cmdArgs = append(cmdArgs, args...)
+	cmd := redis.NewCmd(ctx, cmdArgs...)
+	if err := r.gate.Submit(ctx, cmd).WaitContext(ctx); err != nil {
+		return nil, err
+	}
+	return cmd.Result()
+}
+
+// warmGate opens the pipeline's connection (a PING through it, bounded by
+// the deadline), so that the first login does not wait for a dial and a
+// handshake. A failure is harmless: the first gate dials again.
+func (r *Redis) warmGate(ctx context.Context) {
+	if r.gate == nil {
+		return
+	}
+	_, _ = bounded(ctx, r.dl.honoured(), func(ctx context.Context) (struct{}, error) {
+		cmd := redis.NewStatusCmd(ctx, "ping")
+		return struct{}{}, r.gate.Submit(ctx, cmd).WaitContext(ctx)
+	})
+}

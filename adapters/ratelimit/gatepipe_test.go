@@ -1,0 +1,87 @@
+package ratelimit
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// TestGatePipeClaimsEachCodeOnce: the exchange gates of concurrent logins
+// share the client's automatic pipeline, and each code is still claimed
+// exactly once: 32 codes, each sent twice at the same time, give 32
+// admissions and 32 "code used".
+func TestGatePipeClaimsEachCodeOnce(t *testing.T) {
+	rdb, prefix := testRedis(t)
+	r := NewRedis(Config{ExchangeRate: 100000}, rdb, prefix)
+	if r.gate == nil {
+		t.Fatal("a *redis.Client's gate does not go through its automatic pipeline")
+	}
+	const codes = 32
+	var (
+		wg                   sync.WaitGroup
+		mu                   sync.Mutex
+		admitted, used, errs int
+		perCode              = map[int]int{}
+	)
+	start := make(chan struct{})
+	for i := range 2 * codes {
+		wg.Go(func() {
+			<-start
+			k := codeKey("wxpipe", fmt.Sprintf("code-%d", i%codes))
+			d, u, err := r.AdmitExchange(context.Background(), "P.DM.1.1", "wxpipe", &k)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err != nil:
+				errs++
+				t.Error(err)
+			case u:
+				used++
+			case d.Allowed:
+				admitted++
+				perCode[i%codes]++
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if admitted != codes || used != codes || errs != 0 || len(perCode) != codes {
+		t.Fatalf("admitted %d (codes %d), used %d, errors %d; want %d, %d, %d, 0", admitted, len(perCode), used, errs, codes, codes, codes)
+	}
+}
+
+// TestGatePipeReloadsTheScript: after SCRIPT FLUSH (a Redis restarted, a
+// failover to a replica that never ran the script) the gate loads its script
+// again and answers; it does not fall back to memory. Every user of the
+// shared Redis handles NOSCRIPT the same way, so flushing scripts is safe.
+func TestGatePipeReloadsTheScript(t *testing.T) {
+	rdb, prefix := testRedis(t)
+	r := NewRedis(Config{ExchangeRate: 100000}, rdb, prefix)
+	ctx := context.Background()
+	k1, k2 := codeKey("wxpipe", "before"), codeKey("wxpipe", "after")
+	if d, used, err := r.AdmitExchange(ctx, "P.DM.1.1", "wxpipe", &k1); err != nil || !d.Allowed || used {
+		t.Fatalf("before the flush: %+v used=%v %v", d, used, err)
+	}
+	if err := rdb.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if d, used, err := r.AdmitExchange(ctx, "P.DM.1.1", "wxpipe", &k2); err != nil || !d.Allowed || used {
+		t.Fatalf("after the flush: %+v used=%v %v", d, used, err)
+	}
+	if _, used, err := r.AdmitExchange(ctx, "P.DM.1.1", "wxpipe", &k2); err != nil || !used {
+		t.Fatalf("the code claimed after the flush, again: used=%v %v; want used", used, err)
+	}
+}
+
+// TestGatePipeOnlyForAPlainClient: a client the engine does not pipeline (a
+// cluster, a ring) keeps one round trip a call.
+func TestGatePipeOnlyForAPlainClient(t *testing.T) {
+	var ring redis.UniversalClient = redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": "127.0.0.1:1"}})
+	t.Cleanup(func() { _ = ring.Close() })
+	if gatePipe(ring) != nil {
+		t.Fatal("a ring's gate goes through a pipeline")
+	}
+}
