@@ -13,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/iotplatform/enduser-auth/adapters/postgres/pgtest"
@@ -118,6 +119,26 @@ func TestRedisThatNeverAnswers(t *testing.T) {
 	for _, what := range []string{"ip", "lockout", "exchange", "code"} {
 		if got[what] != logins {
 			t.Errorf("fall-backs of %s: %v, want one for each of the %d logins (all: %v)", what, got[what], logins, got)
+		}
+	}
+	// The gate's wait is timed: each login waited the module's deadline for
+	// it (250 ms), and no longer than twice that.
+	var gate *dto.Histogram
+	for _, f := range families {
+		if f.GetName() == "enduser_auth_limits_redis_gate_seconds" && len(f.GetMetric()) == 1 {
+			gate = f.GetMetric()[0].GetHistogram()
+		}
+	}
+	if gate == nil {
+		t.Fatal("no enduser_auth_limits_redis_gate_seconds")
+	}
+	deadline := ratelimit.DefaultRedisTimeout.Seconds()
+	if gate.GetSampleCount() != logins || gate.GetSampleSum() < logins*deadline {
+		t.Errorf("gate waits: %d samples, sum %.3f s; want %d, at least %.3f s", gate.GetSampleCount(), gate.GetSampleSum(), logins, logins*deadline)
+	}
+	for _, b := range gate.GetBucket() {
+		if b.GetUpperBound() == 2*deadline && b.GetCumulativeCount() != logins {
+			t.Errorf("gate waits within %.1f s: %d of %d", b.GetUpperBound(), b.GetCumulativeCount(), logins)
 		}
 	}
 }

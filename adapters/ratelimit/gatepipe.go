@@ -17,9 +17,15 @@ import (
 // its own script run, in the order the calls were submitted, so the gate's
 // semantics do not change. The pipeliner is go-redis's, cached on the client
 // and closed with it; a host that lends its client shares it.
+//
+// A client without a read timeout of its own keeps one call each: a batch
+// ends only at that timeout (the engine does not honour the callers'
+// contexts), so against a Redis that never answers it would hold the
+// pipeline, and the client's Close, for the engine's 30 s. Each caller still
+// gets its answer at the module's deadline either way.
 func gatePipe(rdb redis.UniversalClient) *redis.AutoPipeliner {
 	c, ok := rdb.(*redis.Client)
-	if !ok || c == nil {
+	if !ok || c == nil || c.Options().ReadTimeout <= 0 {
 		return nil
 	}
 	ap, err := c.AsyncAutoPipelineWithOptions(gatePipeOptions())

@@ -2,9 +2,12 @@ package ratelimit
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -83,5 +86,57 @@ func TestGatePipeOnlyForAPlainClient(t *testing.T) {
 	t.Cleanup(func() { _ = ring.Close() })
 	if gatePipe(ring) != nil {
 		t.Fatal("a ring's gate goes through a pipeline")
+	}
+}
+
+// TestGatePipeAgainstARedisThatNeverAnswers: through the pipeline, a gate
+// against a server that accepts connections and never answers fails at the
+// module's deadline (the login then decides in memory), and the client
+// closes (its read timeout ends the stuck batch). A client without a read
+// timeout does not use the pipeline at all.
+func TestGatePipeAgainstARedisThatNeverAnswers(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // held open, never read nor answered
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	})
+	noTimeout := redis.NewClient(&redis.Options{Addr: ln.Addr().String(), Protocol: 2, ReadTimeout: -1, WriteTimeout: -1})
+	t.Cleanup(func() { _ = noTimeout.Close() })
+	if gatePipe(noTimeout) != nil {
+		t.Error("a client without a read timeout goes through the pipeline")
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: ln.Addr().String(), Protocol: 2, ReadTimeout: 500 * time.Millisecond, MaxRetries: -1})
+	r := NewRedis(Config{ExchangeRate: 100000}, rdb, "silent:").WithTimeout(100 * time.Millisecond)
+	if r.gate == nil {
+		t.Fatal("a client with a read timeout does not go through the pipeline")
+	}
+	for i := range 3 {
+		k := codeKey("wxsilent", fmt.Sprintf("code-%d", i))
+		if _, _, err := r.AdmitExchange(context.Background(), "S.DM.1.1", "wxsilent", &k); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("gate %d against a silent Redis: %v, want the deadline", i, err)
+		}
+	}
+	if err := rdb.Close(); err != nil {
+		t.Logf("close: %v", err)
 	}
 }

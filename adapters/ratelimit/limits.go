@@ -44,6 +44,8 @@ type Limits struct {
 	Fallbacks *Fallbacks
 	// Refusals counts every refusal of the limits, by reason.
 	Refusals *Refusals
+	// gateWait times the exchange gate's Redis calls.
+	gateWait prometheus.Histogram
 
 	enabled   bool
 	mem       *Memory
@@ -65,8 +67,13 @@ func New(s Settings, clock application.Clock, log *slog.Logger, reg prometheus.R
 	if err != nil {
 		return nil, err
 	}
+	gateWait, err := newGateWait(reg)
+	if err != nil {
+		return nil, err
+	}
 	memClaims := NewMemoryClaims(clock)
-	l := &Limits{Fallbacks: f, Refusals: refusals, enabled: s.Enabled, mem: NewMemory(s.Config, clock), memClaims: memClaims, Claims: memClaims}
+	l := &Limits{Fallbacks: f, Refusals: refusals, gateWait: gateWait, enabled: s.Enabled, mem: NewMemory(s.Config, clock),
+		memClaims: memClaims, Claims: memClaims}
 	if c, ok := s.Redis.(*redis.Client); ok && c == nil {
 		s.Redis = nil // a nil *redis.Client in the interface: no Redis
 	}
@@ -86,6 +93,24 @@ func New(s Settings, clock application.Clock, log *slog.Logger, reg prometheus.R
 		}
 	}
 	return l, nil
+}
+
+// newGateWait registers, on reg (nil: not exported), the histogram of the
+// exchange gate's Redis calls: the one round trip of a warm login with the
+// limits in Redis, its wait included (the pipeline, Redis's turn on a busy
+// machine), failures and the deadline included.
+func newGateWait(reg prometheus.Registerer) (prometheus.Histogram, error) {
+	h := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "enduser_auth_limits_redis_gate_seconds",
+		Help:    "Time a login waited for the exchange gate's Redis call (lockout, cool-down, cap and code claim in one script), failures included.",
+		Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5},
+	})
+	if reg != nil {
+		if err := reg.Register(h); err != nil {
+			return nil, err
+		}
+	}
+	return h, nil
 }
 
 // AdmitExchange implements application.ExchangeGate: with the limits on,
@@ -121,7 +146,9 @@ func (l *Limits) admitExchange(ctx context.Context, userDomain, appID, code stri
 		if m, ok := application.RequestMetaFromContext(ctx); ok {
 			ip = application.LimitKey(m.ClientIP)
 		}
+		start := time.Now()
 		d, used, err := l.redis.admitExchange(ctx, ip, userDomain, appID, &key)
+		l.gateWait.Observe(time.Since(start).Seconds())
 		if err == nil {
 			return application.ExchangeDecision{Decision: d, CodeUsed: used}
 		}
