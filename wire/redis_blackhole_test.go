@@ -2,12 +2,10 @@ package wire_test
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 
 	"github.com/iotplatform/enduser-auth/adapters/postgres/pgtest"
 	"github.com/iotplatform/enduser-auth/adapters/ratelimit"
+	"github.com/iotplatform/enduser-auth/adapters/ratelimit/redistest"
 	"github.com/iotplatform/enduser-auth/adapters/wechat/wechatfake"
 	"github.com/iotplatform/enduser-auth/domain"
 	modwire "github.com/iotplatform/enduser-auth/wire"
@@ -29,33 +28,9 @@ import (
 // memory at the module's own deadline (Limits.RedisTimeout), and every
 // fall-back is counted: two a login (admission, exchange gate).
 func TestRedisThatNeverAnswers(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ln.Close() })
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c) // held open, never read nor answered
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	})
+	addr := redistest.Silent(t)
 	// No timeout of the client's own: only the module's deadline can answer.
-	rdb := redis.NewClient(&redis.Options{Addr: ln.Addr().String(), Protocol: 2, ReadTimeout: -1, WriteTimeout: -1})
+	rdb := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2, ReadTimeout: -1, WriteTimeout: -1})
 	t.Cleanup(func() { _ = rdb.Close() })
 
 	fake := wechatfake.New()

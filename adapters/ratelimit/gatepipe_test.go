@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/iotplatform/enduser-auth/adapters/ratelimit/redistest"
 )
 
 // TestGatePipeClaimsEachCodeOnce: the exchange gates of concurrent logins
@@ -95,37 +96,13 @@ func TestGatePipeOnlyForAPlainClient(t *testing.T) {
 // closes (its read timeout ends the stuck batch). A client without a read
 // timeout does not use the pipeline at all.
 func TestGatePipeAgainstARedisThatNeverAnswers(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ln.Close() })
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c) // held open, never read nor answered
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	})
-	noTimeout := redis.NewClient(&redis.Options{Addr: ln.Addr().String(), Protocol: 2, ReadTimeout: -1, WriteTimeout: -1})
+	addr := redistest.Silent(t)
+	noTimeout := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2, ReadTimeout: -1, WriteTimeout: -1})
 	t.Cleanup(func() { _ = noTimeout.Close() })
 	if gatePipe(noTimeout) != nil {
 		t.Error("a client without a read timeout goes through the pipeline")
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: ln.Addr().String(), Protocol: 2, ReadTimeout: 500 * time.Millisecond, MaxRetries: -1})
+	rdb := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2, ReadTimeout: 500 * time.Millisecond, MaxRetries: -1})
 	r := NewRedis(Config{ExchangeRate: 100000}, rdb, "silent:").WithTimeout(100 * time.Millisecond)
 	if r.gate == nil {
 		t.Fatal("a client with a read timeout does not go through the pipeline")
