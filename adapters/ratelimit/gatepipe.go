@@ -4,6 +4,7 @@ package ratelimit
 
 import (
 	"context"
+	"errors"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -54,28 +55,51 @@ const gateMaxQueued = 10000
 // (whose wait ends at the context's deadline whatever the client's own
 // timeouts: the command still runs, its answer is dropped), or as one call.
 func (r *Redis) runGate(ctx context.Context, keys []string, args []any) (any, error) {
-	if r.gate == nil {
+	ap := r.gate.Load()
+	if ap == nil {
 		return bounded(ctx, r.dl, func(ctx context.Context) (any, error) {
 			return exchangeScript.Run(ctx, r.rdb, keys, args...).Result()
 		})
 	}
 	return bounded(ctx, r.dl.honoured(), func(ctx context.Context) (any, error) {
-		v, err := r.pipedGate(ctx, keys, args)
-		if isNoScript(err) {
-			// A Redis that restarted or flushed its scripts: load the
-			// script once, as Script.Run does, and run it again.
-			if err := exchangeScript.Load(ctx, r.rdb).Err(); err != nil {
+		v, err := pipedGate(ctx, ap, keys, args)
+		if errors.Is(err, redis.ErrClosed) && ap.IsClosed() {
+			// The pipeline was closed (a host that shares it closed it):
+			// go-redis makes a new one for a client still open.
+			if ap = r.renewGate(ap); ap == nil {
 				return nil, err
 			}
-			v, err = r.pipedGate(ctx, keys, args)
+			v, err = pipedGate(ctx, ap, keys, args)
+		}
+		if isNoScript(err) {
+			// A Redis that restarted or flushed its scripts: load the
+			// script once, as Script.Run does, and run it again. The load
+			// goes through the client, bounded as any of its calls.
+			if _, err := bounded(ctx, r.dl, func(ctx context.Context) (string, error) {
+				return exchangeScript.Load(ctx, r.rdb).Result()
+			}); err != nil {
+				return nil, err
+			}
+			v, err = pipedGate(ctx, ap, keys, args)
 		}
 		return v, err
 	})
 }
 
-// pipedGate submits one EVALSHA of the gate's script to the pipeline and
-// waits for its answer until ctx ends.
-func (r *Redis) pipedGate(ctx context.Context, keys []string, args []any) (any, error) {
+// renewGate replaces the closed pipeline old with the client's current one
+// and returns it (nil: none, the client is closed too).
+func (r *Redis) renewGate(old *redis.AutoPipeliner) *redis.AutoPipeliner {
+	ap := gatePipe(r.rdb)
+	if ap == nil || ap.IsClosed() {
+		return nil
+	}
+	r.gate.CompareAndSwap(old, ap)
+	return ap
+}
+
+// pipedGate submits one EVALSHA of the gate's script to ap and waits for its
+// answer until ctx ends.
+func pipedGate(ctx context.Context, ap *redis.AutoPipeliner, keys []string, args []any) (any, error) {
 	cmdArgs := make([]any, 0, 3+len(keys)+len(args))
 	cmdArgs = append(cmdArgs, "evalsha", exchangeScript.Hash(), len(keys))
 	for _, k := range keys {
@@ -83,7 +107,7 @@ func (r *Redis) pipedGate(ctx context.Context, keys []string, args []any) (any, 
 	}
 	cmdArgs = append(cmdArgs, args...)
 	cmd := redis.NewCmd(ctx, cmdArgs...)
-	if err := r.gate.Submit(ctx, cmd).WaitContext(ctx); err != nil {
+	if err := ap.Submit(ctx, cmd).WaitContext(ctx); err != nil {
 		return nil, err
 	}
 	return cmd.Result()
@@ -93,11 +117,12 @@ func (r *Redis) pipedGate(ctx context.Context, keys []string, args []any) (any, 
 // the deadline), so that the first login does not wait for a dial and a
 // handshake. A failure is harmless: the first gate dials again.
 func (r *Redis) warmGate(ctx context.Context) {
-	if r.gate == nil {
+	ap := r.gate.Load()
+	if ap == nil {
 		return
 	}
 	_, _ = bounded(ctx, r.dl.honoured(), func(ctx context.Context) (struct{}, error) {
 		cmd := redis.NewStatusCmd(ctx, "ping")
-		return struct{}{}, r.gate.Submit(ctx, cmd).WaitContext(ctx)
+		return struct{}{}, ap.Submit(ctx, cmd).WaitContext(ctx)
 	})
 }

@@ -20,7 +20,7 @@ import (
 func TestGatePipeClaimsEachCodeOnce(t *testing.T) {
 	rdb, prefix := testRedis(t)
 	r := NewRedis(Config{ExchangeRate: 100000}, rdb, prefix)
-	if r.gate == nil {
+	if r.gate.Load() == nil {
 		t.Fatal("a *redis.Client's gate does not go through its automatic pipeline")
 	}
 	const codes = 32
@@ -104,7 +104,7 @@ func TestGatePipeAgainstARedisThatNeverAnswers(t *testing.T) {
 	}
 	rdb := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2, ReadTimeout: 500 * time.Millisecond, MaxRetries: -1})
 	r := NewRedis(Config{ExchangeRate: 100000}, rdb, "silent:").WithTimeout(100 * time.Millisecond)
-	if r.gate == nil {
+	if r.gate.Load() == nil {
 		t.Fatal("a client with a read timeout does not go through the pipeline")
 	}
 	for i := range 3 {
@@ -113,7 +113,31 @@ func TestGatePipeAgainstARedisThatNeverAnswers(t *testing.T) {
 			t.Errorf("gate %d against a silent Redis: %v, want the deadline", i, err)
 		}
 	}
+	// The stuck batch ends at the client's read timeout: Close returns (a
+	// hang here is the test's own timeout).
 	if err := rdb.Close(); err != nil {
-		t.Logf("close: %v", err)
+		t.Errorf("close: %v", err)
+	}
+}
+
+// TestGatePipeRenewedAfterItsClose: a host that shares the client's pipeline
+// and closes it does not leave the gate failing for good: the next gate runs
+// on the pipeline go-redis makes anew for the open client.
+func TestGatePipeRenewedAfterItsClose(t *testing.T) {
+	rdb, prefix := testRedis(t)
+	r := NewRedis(Config{ExchangeRate: 100000}, rdb, prefix)
+	old := r.gate.Load()
+	if old == nil {
+		t.Fatal("no pipeline")
+	}
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+	k := codeKey("wxrenew", "code-1")
+	if d, used, err := r.AdmitExchange(context.Background(), "R.DM.1.1", "wxrenew", &k); err != nil || !d.Allowed || used {
+		t.Fatalf("after the pipeline's close: %+v used=%v %v", d, used, err)
+	}
+	if now := r.gate.Load(); now == old || now == nil || now.IsClosed() {
+		t.Fatalf("the gate still holds the closed pipeline")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
@@ -29,14 +30,15 @@ type Redis struct {
 	dl     deadline
 	// gate carries the exchange gate's script calls (see gatePipe); nil:
 	// each call is a round trip of its own.
-	gate *redis.AutoPipeliner
+	gate atomic.Pointer[redis.AutoPipeliner]
 }
 
 // NewRedis returns a limiter on rdb whose keys start with prefix (the GCRA
 // buckets' keys with "rate:" and then prefix, as redis_rate names them).
 func NewRedis(cfg Config, rdb redis.UniversalClient, prefix string) *Redis {
-	return &Redis{cfg: cfg.withDefaults(), rdb: rdb, gcra: redis_rate.NewLimiter(rdb), prefix: prefix, dl: newDeadline(0, rdb),
-		gate: gatePipe(rdb)}
+	r := &Redis{cfg: cfg.withDefaults(), rdb: rdb, gcra: redis_rate.NewLimiter(rdb), prefix: prefix, dl: newDeadline(0, rdb)}
+	r.gate.Store(gatePipe(rdb))
+	return r
 }
 
 // WithTimeout bounds each of r's calls by d (0: DefaultRedisTimeout) and
