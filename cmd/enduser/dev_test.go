@@ -22,20 +22,7 @@ func TestDevPrintsACurlThatLogsIn(t *testing.T) {
 			t.Fatalf("this test pastes the curl into a shell and needs %s: %v", tool, err)
 		}
 	}
-	vars := map[string]string{"ENDUSER_DATABASE_URL": pgtest.NewDatabase(t), "ENDUSER_HTTP_ADDR": "127.0.0.1:0", "ENDUSER_LOG_LEVEL": "error"}
-	pr, pw := io.Pipe()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	go func() {
-		done <- runEnv(ctx, []string{"dev"}, env{getenv: envOf(vars), stdout: pw, stderr: io.Discard})
-		pw.Close()
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if code := <-done; code != 0 {
-			t.Errorf("dev exited with %d", code)
-		}
-	})
+	pr := startDev(t, pgtest.NewDatabase(t))
 	lines := make(chan string, 64)
 	go func() {
 		sc := bufio.NewScanner(pr)
@@ -177,4 +164,26 @@ func TestShutdownFinishesInFlightRequests(t *testing.T) {
 	if c := <-got; c != 200 {
 		t.Fatalf("the in-flight login got %d, want 200", c)
 	}
+}
+
+// startDev runs `enduser dev` on the database dbURL (a port of its own, logs
+// at ERROR) until the test ends, when it must exit 0, and returns what it
+// prints.
+func startDev(t *testing.T, dbURL string) io.Reader {
+	t.Helper()
+	vars := map[string]string{"ENDUSER_DATABASE_URL": dbURL, "ENDUSER_HTTP_ADDR": "127.0.0.1:0", "ENDUSER_LOG_LEVEL": "error"}
+	pr, pw := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- runEnv(ctx, []string{"dev"}, env{getenv: envOf(vars), stdout: pw, stderr: io.Discard})
+		pw.Close()
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("dev exited with %d", code)
+		}
+	})
+	return pr
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
-	"io"
 	"os/exec"
 	"strings"
 	"testing"
@@ -29,20 +28,7 @@ func TestDevWebsiteLoginInABrowser(t *testing.T) {
 		t.Fatalf("this test drives Debian's chromium (apt-get install -y chromium; .ci/run installs it): %v", err)
 	}
 	dbURL := pgtest.NewDatabase(t)
-	vars := map[string]string{"ENDUSER_DATABASE_URL": dbURL, "ENDUSER_HTTP_ADDR": "127.0.0.1:0", "ENDUSER_LOG_LEVEL": "error"}
-	pr, pw := io.Pipe()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	go func() {
-		done <- runEnv(ctx, []string{"dev"}, env{getenv: envOf(vars), stdout: pw, stderr: io.Discard})
-		pw.Close()
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if code := <-done; code != 0 {
-			t.Errorf("dev exited with %d", code)
-		}
-	})
+	pr := startDev(t, dbURL)
 	page := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
