@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# The plan of the login statement the service runs (RecordLogin's
+# The plans of the login the service runs (RecordLogin's
 # adapters/postgres/sql/record_login.sql, translated to positional parameters
 # by the adapter's own package through scripts/namedsql, so it is never a copy
-# that drifts), as a prepared statement with PostgreSQL's generic plan (the
-# one pgx's statement cache ends up running; prepared like pgx prepares it,
-# without parameter types: the server infers them), under EXPLAIN (ANALYZE,
-# BUFFERS), for a returning person and for a first login, on the given
-# database. Everything runs in a transaction that rolls back: the data stays
-# as it was.
+# that drifts), as a prepared statement with PostgreSQL's generic plans (the
+# ones pgx's statement cache and PL/pgSQL end up running; prepared like pgx
+# prepares it, without parameter types: the server infers them), for a
+# returning person and for a first login, on the given database. The
+# statement calls the function enduser_record_login (migrations/00019), so
+# the plans shown are those of the statements the function runs, each with
+# its actual rows and buffers (auto_explain, nested statements; needs a
+# superuser, as the local postgres is). Everything runs in a transaction that
+# rolls back: the data stays as it was.
 #
 #   bash scripts/explain_login.sh enduser_bigseed_x [openid of a returning person]
 #
@@ -42,10 +45,16 @@ run() { # label openid
 		refresh_key_enc="'\\x00'::bytea" refresh_counter=1 session_created_at='now()' \
 		session_expires_at="now() + interval '365 days'" refresh_expires_at="now() + interval '30 days'")
 	psql -q "$PG" <<EOF
+LOAD 'auto_explain';
+SET auto_explain.log_min_duration = 0;
+SET auto_explain.log_nested_statements = on;
+SET auto_explain.log_analyze = on;
+SET auto_explain.log_buffers = on;
+SET auto_explain.log_timing = off;
+SET client_min_messages = log;
 BEGIN;
 SET LOCAL plan_cache_mode = force_generic_plan;
 $prepare
-EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF)
 $execute;
 ROLLBACK;
 EOF

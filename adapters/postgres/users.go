@@ -17,9 +17,10 @@ import (
 // normal; each new attempt sees the winner's rows.
 const maxLostRaces = 5
 
-// recordLogin is RecordLogin's one statement (sql/record_login.sql, whose
-// header says which domain step each part carries out). It decides the
-// step of domain.DecideLogin in SQL, so that a login stays one round trip;
+// recordLogin is RecordLogin's one statement (sql/record_login.sql): a call
+// of the function enduser_record_login (migrations/00019, whose header says
+// which domain step each part carries out). It decides the step of
+// domain.DecideLogin in the database, so that a login stays one round trip;
 // the shared table domain.IdentityCases, replayed by the repository
 // contract, holds the two equal.
 var recordLogin = mustStatement("record_login.sql", map[string]func(*loginParams) any{
@@ -49,13 +50,16 @@ type loginParams struct {
 	sealedKey []byte // the session's refresh key, sealed
 }
 
-// unionsUserFK is the foreign key recordLogin trips when it claimed a
-// unionid for a candidate whose binding a concurrent login took.
-const unionsUserFK = "enduser_wechat_unions_user_id_fkey"
+// lostRaceCode is the SQLSTATE enduser_record_login raises when a write
+// its step needs was made impossible by a concurrent login (or the user was
+// erased meanwhile): the call wrote nothing.
+const lostRaceCode = "EU409"
 
-// identitiesUserFK and sessionsUserFK are the foreign keys recordLogin
-// trips when the user it found was erased (EraseUser) before its writes.
+// unionsUserFK, identitiesUserFK and sessionsUserFK are the foreign keys
+// recordLogin trips when the user it found was erased (EraseUser) before its
+// writes.
 const (
+	unionsUserFK     = "enduser_wechat_unions_user_id_fkey"
 	identitiesUserFK = "enduser_wechat_identities_user_id_fkey"
 	sessionsUserFK   = "enduser_sessions_user_id_fkey"
 )
@@ -91,7 +95,7 @@ func (s *Store) RecordLogin(ctx context.Context, l application.LoginRecord) (app
 				&row.RegisteredAt, &row.LastLoginAt, &step, &recorded, &started, &cancelled)
 		})
 		switch {
-		case errors.Is(err, sql.ErrNoRows) || hasConstraint(err, "23503", unionsUserFK) ||
+		case hasCode(err, lostRaceCode) || errors.Is(err, sql.ErrNoRows) || hasConstraint(err, "23503", unionsUserFK) ||
 			hasConstraint(err, "23503", identitiesUserFK) || hasConstraint(err, "23503", sessionsUserFK):
 			continue // lostRace (or the user erased meanwhile): run it again on what is stored now
 		case err != nil:

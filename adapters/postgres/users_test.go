@@ -324,3 +324,26 @@ func BenchmarkRecordLoginReturningUser(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRecordLoginFirstLogin is a registration each time (a new openid,
+// with a unionid every other login): RecordLogin's costliest common step.
+func BenchmarkRecordLoginFirstLogin(b *testing.B) {
+	e := newTestEnv(b)
+	d := e.createUserDomain(b, "C.DM.1.1")
+	now := testTime()
+	ctx := context.Background()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		union := ""
+		if i%2 == 0 {
+			union = fmt.Sprintf("union-%d", i)
+		}
+		id := identity(b, "wx-app-1", fmt.Sprintf("openid-%d", i), union)
+		r, err := e.store.RecordLogin(ctx, loginRecord(b, d.ID(), id, candidate(b, d.ID(), now), now))
+		if err != nil || r.Outcome != domain.LoginRegistered {
+			b.Fatalf("outcome %v, err %v", r.Outcome, err)
+		}
+	}
+}
