@@ -25,12 +25,13 @@
 -- says it cancelled) and moves last_login_at forward (never back); then the
 -- session is stored for the user who logs in.
 --
--- Under concurrency it relies on the primary keys of the identity and union
--- tables, never on locks held across calls: a write the step needs that a
--- concurrent login made impossible (ON CONFLICT DO NOTHING inserts nothing,
--- or the user was erased meanwhile) raises SQLSTATE EU409, which undoes
--- whatever the call wrote; the caller runs it again and finds the winner's
--- rows. A user erased between the lookup and a write trips that write's
+-- Under concurrency it relies on the primary keys of the user, identity and
+-- union tables, never on locks held across calls: a write the step needs
+-- that a concurrent login made impossible (ON CONFLICT DO NOTHING inserts
+-- nothing, or the user was erased meanwhile) raises SQLSTATE EU409, which
+-- undoes whatever the call wrote; the caller runs it again and finds the
+-- winner's rows. A registration writes the user row first (the rows after it
+-- reference it), so two logins that register the same candidate meet on it. A user erased between the lookup and a write trips that write's
 -- foreign key (23503), handled the same way. An attach whose claim a
 -- concurrent login took records nothing and is a plain returning login.
 -- Each statement reads the latest committed rows (READ COMMITTED), so a
@@ -100,8 +101,12 @@ BEGIN
     IF r_step = 'registered' THEN
         INSERT INTO enduser_users (id, user_domain_id, status, registered_at, last_login_at, registered_via)
             VALUES (uid, p_user_domain, p_candidate_status, p_registered_at, p_login_at, p_registered_via)
+            ON CONFLICT DO NOTHING
             RETURNING id, user_domain_id, status, registered_at, last_login_at
             INTO r_id, r_user_domain_id, r_status, r_registered_at, r_last_login_at;
+        IF NOT FOUND THEN -- a concurrent login registered this candidate (a caller that reuses one)
+            RAISE EXCEPTION 'record login: a concurrent login registered the candidate first' USING ERRCODE = 'EU409';
+        END IF;
         IF p_union_id <> '' THEN
             INSERT INTO enduser_wechat_unions (user_domain_id, union_id, user_id, created_at)
                 VALUES (p_user_domain, p_union_id, uid, p_login_at) ON CONFLICT DO NOTHING;
