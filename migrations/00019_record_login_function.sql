@@ -7,7 +7,7 @@
 -- machine's CPU under the login benchmark (perf: standard_ExecutorStart), more
 -- than the whole floor's. PL/pgSQL keeps each statement's plan for the
 -- session and starts only the statements the step runs: a returning login
--- runs three small ones, a registration four or five.
+-- runs three small ones, a registration four (six with a unionid).
 --
 -- It decides what domain.DecideLogin decides (domain/identity.go), from the
 -- same facts; the shared table domain.IdentityCases, replayed by the
@@ -15,8 +15,8 @@
 -- domain.LoginStep's; the CASE is loginStep's order:
 --   disabled       nothing written; the row says so (LoginStep.Err)
 --   returning      the user touched
---   attach_claim   ClaimUnionID, then RecordUnionID on the binding, touched
---   attach_record  RecordUnionID on the binding, touched
+--   attach_claim   ClaimUnionID, touched, then RecordUnionID on the binding
+--   attach_record  touched, then RecordUnionID on the binding
 --   joined         BindOpenID to the unionid's holder, touched
 --   registered     Register the candidate (with its first login), ClaimUnionID
 --                  (with a unionid), BindOpenID
@@ -31,11 +31,12 @@
 -- nothing, or the user was erased meanwhile) raises SQLSTATE EU409, which
 -- undoes whatever the call wrote; the caller runs it again and finds the
 -- winner's rows. A registration writes the user row first (the rows after it
--- reference it), so two logins that register the same candidate meet on it. A user erased between the lookup and a write trips that write's
--- foreign key (23503), handled the same way. An attach whose claim a
--- concurrent login took records nothing and is a plain returning login.
--- Each statement reads the latest committed rows (READ COMMITTED), so a
--- deletion requested before the touch is seen, and cancelled, by it.
+-- reference it), so two logins that register the same candidate meet on it.
+-- A user erased between the lookup and a write trips that write's foreign
+-- key (23503), handled the same way. An attach whose claim a concurrent login
+-- took records nothing and is a plain returning login. A deletion requested
+-- after the lookup is not cancelled by the login, as if the login came first
+-- (the cancel is decided from the lookup).
 --
 -- The OUT columns are what RecordLogin scans: the user who logs in, the
 -- step, whether the unionid was recorded on an existing binding, whether the
@@ -59,6 +60,7 @@ DECLARE
     x_status smallint; -- the user found (k's, else h's)
     pending boolean;  -- the user found has a deletion pending
     uid     text;
+    claimed boolean := false; -- attach_claim: the unionid was claimed for the binding's user
 BEGIN
     r_recorded := false;
     r_started := false;
@@ -129,13 +131,10 @@ BEGIN
         ELSIF r_step = 'attach_claim' THEN
             INSERT INTO enduser_wechat_unions (user_domain_id, union_id, user_id, created_at)
                 VALUES (p_user_domain, p_union_id, uid, p_login_at) ON CONFLICT DO NOTHING;
+            claimed := FOUND;
         END IF;
-        IF r_step = 'attach_record' OR (r_step = 'attach_claim' AND FOUND) THEN
-            UPDATE enduser_wechat_identities i SET union_id = p_union_id
-                WHERE i.user_domain_id = p_user_domain AND i.app_id = p_app_id AND i.open_id = p_open_id
-                    AND i.union_id IS NULL AND i.user_id = uid;
-            r_recorded := FOUND;
-        END IF;
+        -- The user row is locked before the binding is updated, as EraseUser
+        -- locks it before it deletes the bindings: one order, no deadlock.
         IF pending THEN
             PERFORM FROM enduser_users p WHERE p.id = uid AND p.deletion_due_at IS NOT NULL FOR NO KEY UPDATE;
             r_cancelled := FOUND;
@@ -147,6 +146,12 @@ BEGIN
             INTO r_id, r_user_domain_id, r_status, r_registered_at, r_last_login_at;
         IF NOT FOUND THEN
             RAISE EXCEPTION 'record login: the user was erased meanwhile' USING ERRCODE = 'EU409';
+        END IF;
+        IF r_step = 'attach_record' OR (r_step = 'attach_claim' AND claimed) THEN
+            UPDATE enduser_wechat_identities i SET union_id = p_union_id
+                WHERE i.user_domain_id = p_user_domain AND i.app_id = p_app_id AND i.open_id = p_open_id
+                    AND i.union_id IS NULL AND i.user_id = uid;
+            r_recorded := FOUND;
         END IF;
     END IF;
 

@@ -13,7 +13,7 @@ SELECT coalesce((SELECT open_id FROM enduser_wechat_identities WHERE user_domain
 SELECT coalesce((SELECT id FROM enduser_sessions WHERE id = md5('s' || 4242)::uuid),
                 (SELECT id FROM enduser_sessions LIMIT 1)) AS sid \gset
 
-\echo '== returning login: touch the user found by openid and insert the session (one statement)'
+\echo '== returning login: touch the user found by openid and insert the session (one statement; the login of migration 00019 runs these as two)'
 BEGIN;
 EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF)
 WITH touched AS (

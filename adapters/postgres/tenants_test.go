@@ -126,3 +126,18 @@ func TestDataCenters(t *testing.T) {
 		t.Fatalf("a data center without MCCs: %v", err)
 	}
 }
+
+// TestUserDomainsAreNeverDeleted: since 00020 no foreign key keeps a user
+// domain with users from being deleted; the trigger refuses every delete.
+func TestUserDomainsAreNeverDeleted(t *testing.T) {
+	e := newTestEnv(t)
+	d := e.createUserDomain(t, "C.DM.1.1")
+	_, err := e.sql.ExecContext(context.Background(), `DELETE FROM enduser_user_domains WHERE id = $1`, d.ID())
+	if !hasCode(err, "23001") {
+		t.Fatalf("deleting a user domain: %v; want restrict_violation (23001)", err)
+	}
+	var n int
+	if err := e.sql.QueryRowContext(context.Background(), `SELECT count(*) FROM enduser_user_domains WHERE id = $1`, d.ID()).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("the user domain after the refused delete: %d rows, %v", n, err)
+	}
+}

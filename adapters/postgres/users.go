@@ -64,17 +64,18 @@ const (
 	sessionsUserFK   = "enduser_sessions_user_id_fkey"
 )
 
-// errLostRace is a login whose statement a concurrent login of the same
-// person made write nothing.
+// errLostRace is a login whose call a concurrent login of the same person
+// made write nothing.
 var errLostRace = errors.New("a concurrent login of the same person won")
 
-// RecordLogin implements application.UserRepository with one statement
-// (recordLogin) for every step: returning, attached, joined, registered,
-// refused (a disabled user), with a pending deletion cancelled. It relies
-// on the primary keys of the identity and union tables, never on locks
-// held across statements, so concurrent first logins of one person yield
-// one user: whoever loses a race costs one more round trip and finds the
-// winner's user. Serialization failures and deadlocks are retried (retry).
+// RecordLogin implements application.UserRepository with one call
+// (recordLogin: one round trip, one transaction) for every step: returning,
+// attached, joined, registered, refused (a disabled user), with a pending
+// deletion cancelled. It relies on the primary keys of the user, identity
+// and union tables, never on locks held across calls, so concurrent first
+// logins of one person yield one user: whoever loses a race costs one more
+// round trip and finds the winner's user. Serialization failures and
+// deadlocks are retried (retry).
 func (s *Store) RecordLogin(ctx context.Context, l application.LoginRecord) (application.RecordedLogin, error) {
 	id := l.Identity
 	if id.OpenID() == "" {
