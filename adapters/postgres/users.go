@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 
@@ -55,13 +54,13 @@ type loginParams struct {
 // erased meanwhile): the call wrote nothing.
 const lostRaceCode = "EU409"
 
-// unionsUserFK, identitiesUserFK and sessionsUserFK are the foreign keys
-// recordLogin trips when the user it found was erased (EraseUser) before its
-// writes.
+// unionsUserFK and identitiesUserFK are the foreign keys recordLogin trips
+// when the user it found was erased (EraseUser) before it claimed a unionid
+// or bound an openid for that user. (The session cannot trip its own: by
+// then the call has inserted or locked the user.)
 const (
 	unionsUserFK     = "enduser_wechat_unions_user_id_fkey"
 	identitiesUserFK = "enduser_wechat_identities_user_id_fkey"
-	sessionsUserFK   = "enduser_sessions_user_id_fkey"
 )
 
 // errLostRace is a login whose call a concurrent login of the same person
@@ -96,8 +95,8 @@ func (s *Store) RecordLogin(ctx context.Context, l application.LoginRecord) (app
 				&row.RegisteredAt, &row.LastLoginAt, &step, &recorded, &started, &cancelled)
 		})
 		switch {
-		case hasCode(err, lostRaceCode) || errors.Is(err, sql.ErrNoRows) || hasConstraint(err, "23503", unionsUserFK) ||
-			hasConstraint(err, "23503", identitiesUserFK) || hasConstraint(err, "23503", sessionsUserFK):
+		case hasCode(err, lostRaceCode) || hasConstraint(err, "23503", unionsUserFK) ||
+			hasConstraint(err, "23503", identitiesUserFK):
 			continue // lostRace (or the user erased meanwhile): run it again on what is stored now
 		case err != nil:
 			return application.RecordedLogin{}, fmt.Errorf("record login under appId %s: %w", id.AppID(), err)
