@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 
 	"github.com/iotplatform/enduser-auth/application"
@@ -89,8 +92,9 @@ type AuditWriter struct {
 	leftover []auditRow
 
 	// beforeCommit, when set (tests), runs in a batch's transaction after
-	// its INSERT, before its COMMIT; an error it returns fails the write.
-	beforeCommit func(tx *gorm.DB) error
+	// its COPY or INSERT, before its COMMIT; an error it returns fails the
+	// write.
+	beforeCommit func(ctx context.Context, tx pgx.Tx) error
 	// afterCommit, when set (tests), runs after a batch's COMMIT; an error it
 	// returns is taken for the write's (a COMMIT done whose answer was lost).
 	afterCommit func() error
@@ -145,6 +149,8 @@ type auditRow struct {
 	DeviceGiven   *bool `gorm:"column:device_given"`
 	// openID waits, in memory only, for the key that hashes it at the write.
 	openID string
+	// tried: a write of the record was attempted (writeBatch).
+	tried bool
 }
 
 func (auditRow) TableName() string { return "enduser_audit_events" }
@@ -203,9 +209,24 @@ func (w *AuditWriter) HashOpenID(openID string) string {
 }
 
 func hashOpenID(key []byte, openID string) string {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(openID))
-	return hex.EncodeToString(m.Sum(nil)[:16])
+	return newOpenIDHasher(key).hash(openID)
+}
+
+// openIDHasher hashes the openids of a batch with one HMAC state.
+type openIDHasher struct {
+	m   hash.Hash
+	sum [sha256.Size]byte
+}
+
+func newOpenIDHasher(key []byte) *openIDHasher {
+	return &openIDHasher{m: hmac.New(sha256.New, key)}
+}
+
+// hash is the first 16 bytes of openID's HMAC-SHA-256, in hex.
+func (h *openIDHasher) hash(openID string) string {
+	h.m.Reset()
+	_, _ = io.WriteString(h.m, openID)
+	return hex.EncodeToString(h.m.Sum(h.sum[:0])[:16])
 }
 
 // Open loads the openid hashing key (AuditConfig.LoadOpenIDKey) unless it is

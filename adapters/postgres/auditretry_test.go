@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"gorm.io/gorm"
+	"github.com/jackc/pgx/v5"
 )
 
 // TestAuditWriterRetriesAFailedBatch: a batch whose connection is cut before
@@ -23,12 +23,12 @@ func TestAuditWriterRetriesAFailedBatch(t *testing.T) {
 		hook func(t *testing.T, env testEnv, w *AuditWriter, calls *atomic.Int32)
 	}{
 		{"ConnectionCutBeforeCommit", func(t *testing.T, env testEnv, w *AuditWriter, calls *atomic.Int32) {
-			w.beforeCommit = func(tx *gorm.DB) error {
+			w.beforeCommit = func(ctx context.Context, tx pgx.Tx) error {
 				if calls.Add(1) != 1 {
 					return nil
 				}
 				var pid int
-				if err := tx.Raw(`SELECT pg_backend_pid()`).Scan(&pid).Error; err != nil {
+				if err := tx.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
 					return err
 				}
 				// The writer's own backend, terminated (waiting until it is
@@ -108,7 +108,7 @@ func TestAuditWriterQueuesWhileRetrying(t *testing.T) {
 	var down atomic.Bool
 	var attempts atomic.Int32
 	down.Store(true)
-	w.beforeCommit = func(*gorm.DB) error {
+	w.beforeCommit = func(context.Context, pgx.Tx) error {
 		attempts.Add(1)
 		if down.Load() {
 			return errors.New("test: the database is away")

@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // Run writes queued records in batches (every FlushInterval, or as soon as
@@ -246,32 +244,20 @@ func (w *AuditWriter) tryWrite(ctx context.Context, buf []auditRow) bool {
 	}
 }
 
-// onRecordID skips the records a previous attempt of their batch wrote (the
-// conflict target names the partial unique index's predicate).
-var onRecordID = clause.OnConflict{Columns: []clause.Column{{Name: "record_id"}},
-	TargetWhere: clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: "record_id IS NOT NULL"}}}, DoNothing: true}
-
-// insert hashes buf's openids and inserts buf, skipping the records already
-// written.
+// insert hashes buf's openids and writes buf (writeBatch), skipping the
+// records an earlier attempt wrote.
 func (w *AuditWriter) insert(ctx context.Context, buf []auditRow) error {
 	key, err := w.openIDKey(ctx)
 	if err != nil {
 		return err
 	}
+	h := newOpenIDHasher(key)
 	for i := range buf {
 		if buf[i].openID != "" {
-			buf[i].OpenidHash, buf[i].openID = hashOpenID(key, buf[i].openID), ""
+			buf[i].OpenidHash, buf[i].openID = h.hash(buf[i].openID), ""
 		}
 	}
-	err = w.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Clauses(onRecordID).Create(&buf).Error; err != nil {
-			return err
-		}
-		if w.beforeCommit != nil {
-			return w.beforeCommit(tx)
-		}
-		return nil
-	})
+	err = w.writeBatch(ctx, buf)
 	if err == nil && w.afterCommit != nil {
 		err = w.afterCommit()
 	}
@@ -280,10 +266,13 @@ func (w *AuditWriter) insert(ctx context.Context, buf []auditRow) error {
 
 // permanent reports whether err is the database refusing the data or the
 // statement itself (SQLSTATE classes 22 data exception, 23 integrity
-// constraint violation, 42 syntax error or access rule violation): the same
-// batch would fail again. Anything else (a connection lost, a server shutting
+// constraint violation, 42 syntax error or access rule violation), or a pool
+// that is not pgx's: the same batch would fail again. Anything else (a connection lost, a server shutting
 // down, a timeout, a serialization failure) is worth a retry.
 func permanent(err error) bool {
+	if errors.Is(err, errNotPgx) {
+		return true
+	}
 	var pg *pgconn.PgError
 	if !errors.As(err, &pg) || len(pg.Code) < 2 {
 		return false
