@@ -29,7 +29,8 @@ type AuditConfig struct {
 	// QueueSize bounds the records waiting to be written (default 10,000);
 	// when the queue is full a record is dropped, never waited for.
 	QueueSize int
-	// BatchSize is the most records one INSERT writes (default 500).
+	// BatchSize is the most records one batch (one COPY, or INSERT) writes
+	// (default 500).
 	BatchSize int
 	// FlushInterval is the longest a queued record waits (default 1s).
 	FlushInterval time.Duration

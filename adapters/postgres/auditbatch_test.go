@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"os"
 	"reflect"
@@ -9,6 +11,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	gormpg "gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 
 	"github.com/iotplatform/enduser-auth/application"
 	"github.com/iotplatform/enduser-auth/domain"
@@ -147,5 +155,85 @@ func BenchmarkAuditBatch(b *testing.B) {
 				b.Fatalf("%d rows, want %d", got, written)
 			}
 		})
+	}
+}
+
+// TestAuditBatchNeverLosesAMixedOrRepeatedBatch: a batch that mixes
+// records written before with new ones, and a batch whose record ids are
+// stored already but which was never marked tried (its COPY refused with
+// 23505), are written, each record once.
+func TestAuditBatchNeverLosesAMixedOrRepeatedBatch(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	w := NewAuditWriter(env.store.db, AuditConfig{OpenIDKey: []byte("key")}, nil)
+	ctx := context.Background()
+	events := func(n int) []application.AuditEvent {
+		out := make([]application.AuditEvent, n)
+		for i := range out {
+			out[i] = auditEvent(i)
+		}
+		return out
+	}
+	first := queuedRows(t, w, events(3))
+	if err := w.insert(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	mixed := append(first[:2:2], queuedRows(t, w, events(2))...) // two written and tried, two new
+	if err := w.insert(ctx, mixed); err != nil {
+		t.Fatalf("mixed batch: %v", err)
+	}
+	for i := range first {
+		first[i].tried = false // as if the flag had been lost: the COPY meets the stored ids
+	}
+	if err := w.insert(ctx, first); err != nil {
+		t.Fatalf("a batch of stored ids, not marked tried: %v", err)
+	}
+	if n := env.count(t, `SELECT count(*) FROM enduser_audit_events`); n != 5 {
+		t.Errorf("%d rows, want 5", n)
+	}
+	if w.Failed() != 0 {
+		t.Errorf("failed %d", w.Failed())
+	}
+}
+
+// wrappedConnector hands out pgx's connections wrapped in another type, as
+// a host's instrumented driver would: the writer cannot reach pgx.
+type wrappedConnector struct{ driver.Connector }
+
+type wrappedConn struct{ *stdlib.Conn }
+
+func (c wrappedConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	dc, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return wrappedConn{dc.(*stdlib.Conn)}, nil
+}
+
+// TestAuditBatchOnAPoolThatIsNotPgx: on a host's *gorm.DB whose connections
+// are not pgx's, batches are written by GORM's INSERT, a retry skipping what
+// was written.
+func TestAuditBatchOnAPoolThatIsNotPgx(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	cfg, err := pgx.ParseConfig(env.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB := sql.OpenDB(wrappedConnector{stdlib.GetConnector(*cfg)})
+	t.Cleanup(func() { _ = sqlDB.Close() })
+	db, err := gorm.Open(gormpg.New(gormpg.Config{Conn: sqlDB}), &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := NewAuditWriter(db, AuditConfig{OpenIDKey: []byte("key")}, nil)
+	buf := queuedRows(t, w, []application.AuditEvent{auditEvent(1), auditEvent(2)})
+	for range 2 {
+		if err := w.insert(context.Background(), buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := env.count(t, `SELECT count(DISTINCT record_id) FROM enduser_audit_events`); n != 2 || w.Failed() != 0 {
+		t.Errorf("%d records (failed %d), want 2", n, w.Failed())
 	}
 }

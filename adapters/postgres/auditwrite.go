@@ -266,13 +266,10 @@ func (w *AuditWriter) insert(ctx context.Context, buf []auditRow) error {
 
 // permanent reports whether err is the database refusing the data or the
 // statement itself (SQLSTATE classes 22 data exception, 23 integrity
-// constraint violation, 42 syntax error or access rule violation), or a pool
-// that is not pgx's: the same batch would fail again. Anything else (a connection lost, a server shutting
+// constraint violation, 42 syntax error or access rule violation): the same
+// batch would fail again. Anything else (a connection lost, a server shutting
 // down, a timeout, a serialization failure) is worth a retry.
 func permanent(err error) bool {
-	if errors.Is(err, errNotPgx) {
-		return true
-	}
 	var pg *pgconn.PgError
 	if !errors.As(err, &pg) || len(pg.Code) < 2 {
 		return false
