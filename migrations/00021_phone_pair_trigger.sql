@@ -8,10 +8,14 @@
 -- the returning login's UPDATE of last_login_at): about 5 µs of PostgreSQL's
 -- CPU a login under PROD=1's load at 16 clients (perf: ExecConstraints,
 -- stringToNode), for a rule only the phone's own writes can break.
--- A trigger on UPDATE OF the two columns runs only for an UPDATE that sets
--- one of them (BindPhone, UnbindPhone, the master key's re-seal), and its
--- WHEN keeps the function out of every valid write. It raises what the CHECK
--- raised (check_violation, the constraint's name). No INSERT writes either
+-- An AFTER trigger on UPDATE OF the two columns is queued only for an UPDATE
+-- that sets one of them (BindPhone, UnbindPhone, the master key's re-seal),
+-- and its WHEN keeps the function out of every valid write; it raises what
+-- the CHECK raised (check_violation, the constraint's name), in the same
+-- statement. AFTER, not BEFORE: PostgreSQL fetches and locks the old row for
+-- a table's BEFORE ROW UPDATE triggers before it looks at their columns or
+-- WHEN, so a BEFORE trigger would add a row lock (and its WAL record) to every
+-- UPDATE of a user, the returning login's included. No INSERT writes either
 -- column (a user is registered, or imported, without a phone): a new row has
 -- neither, which the rule allows.
 SET LOCAL lock_timeout = '5s';
@@ -25,11 +29,12 @@ BEGIN
 END
 $$;
 -- +goose StatementEnd
-CREATE TRIGGER enduser_users_phone_both BEFORE UPDATE OF phone_enc, phone_hash ON enduser_users
+CREATE TRIGGER enduser_users_phone_both AFTER UPDATE OF phone_enc, phone_hash ON enduser_users
     FOR EACH ROW WHEN ((NEW.phone_enc IS NULL) <> (NEW.phone_hash IS NULL))
     EXECUTE FUNCTION enduser_users_phone_both();
 
 -- +goose Down
+SET LOCAL lock_timeout = '5s';
 DROP TRIGGER enduser_users_phone_both ON enduser_users;
 DROP FUNCTION enduser_users_phone_both();
 ALTER TABLE enduser_users

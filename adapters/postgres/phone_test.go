@@ -8,8 +8,19 @@ import (
 // TestPhoneColumnsAreWrittenTogether: since 00021 a trigger, not a CHECK,
 // keeps a user's sealed phone and its hash both set or both NULL; an UPDATE
 // that would leave one without the other is refused as the CHECK refused it.
+// The CHECK is gone (every login's statement rebuilt it), and no BEFORE ROW
+// UPDATE trigger sits on the users table: PostgreSQL locks the old row for
+// one before it looks at its columns, which would add a row lock and its WAL
+// record to every returning login's UPDATE.
 func TestPhoneColumnsAreWrittenTogether(t *testing.T) {
 	e := newTestEnv(t)
+	if n := e.count(t, `SELECT count(*) FROM pg_constraint WHERE conrelid = 'enduser_users'::regclass AND contype = 'c'`); n != 0 {
+		t.Errorf("enduser_users has %d CHECK constraints; want none (each is rebuilt on every statement that writes the table)", n)
+	}
+	// pg_trigger.tgtype: 1 a row trigger, 2 BEFORE, 16 on UPDATE.
+	if n := e.count(t, `SELECT count(*) FROM pg_trigger WHERE tgrelid = 'enduser_users'::regclass AND tgtype & 19 = 19`); n != 0 {
+		t.Errorf("enduser_users has %d BEFORE ROW UPDATE triggers; want none (each locks every updated row)", n)
+	}
 	d := e.createUserDomain(t, "C.DM.1.1")
 	u, _ := e.login(t, d.ID(), identity(t, "wx-app", randomHex(8), ""), testTime())
 	ctx := context.Background()
